@@ -1,0 +1,17 @@
+package io.poolmig.workflows;
+
+import io.temporal.activity.ActivityInterface;
+
+/**
+ * Writes a migration's audit trail. Served on the control queue. Idempotent: events carry their
+ * sequence number, a finished migration never changes its outcome.
+ */
+@ActivityInterface
+public interface AuditActivities {
+
+  void migrationStarted(MigrationRequest request, String workflowId, long atMillis);
+
+  void stepEvent(String migrationId, StepEvent event);
+
+  void migrationFinished(MigrationResult result, long atMillis);
+}

@@ -1,0 +1,26 @@
+package io.poolmig.workflows;
+
+/** {@code ApplicationFailure} types that activities raise and workflows and the CLI interpret. */
+public final class FailureTypes {
+
+  /** The target host lacks memory for the VM. Not retried. */
+  public static final String INSUFFICIENT_MEMORY = "InsufficientMemory";
+  /** The VM is not on the host where it was expected. Not retried. */
+  public static final String VM_NOT_FOUND = "VmNotFound";
+  /** The VM (by UUID or name) already exists on the target. Not retried. */
+  public static final String VM_CONFLICT = "VmConflict";
+  /** The VM's state forbids the step (fenced, already migrated). Not retried. */
+  public static final String VM_STATE = "VmState";
+  /** The target refused or could not restore the checkpoint. Retried: a new stream may pass. */
+  public static final String CHECKPOINT_REJECTED = "CheckpointRejected";
+  /** The restored VM is not what the source sent. Not retried. */
+  public static final String VERIFY_FAILED = "VerifyFailed";
+  /** The migration rolled back; the VM runs on its source. */
+  public static final String ROLLED_BACK = "MigrationRolledBack";
+
+  static final String[] NON_RETRYABLE = {
+    INSUFFICIENT_MEMORY, VM_NOT_FOUND, VM_CONFLICT, VM_STATE, VERIFY_FAILED
+  };
+
+  private FailureTypes() {}
+}

@@ -1,0 +1,23 @@
+package io.poolmig.workflows;
+
+import io.temporal.workflow.QueryMethod;
+import io.temporal.workflow.WorkflowInterface;
+import io.temporal.workflow.WorkflowMethod;
+
+/**
+ * Moves one VM from its source host to a target host: prepare target, stream checkpoint, verify,
+ * commit (fence source, unpause target), destroy source. Any failure before commit rolls back:
+ * the target cleans up, the source resumes. Its workflow id is
+ * {@link TaskQueues#migrationWorkflowId}: one migration per VM at a time.
+ *
+ * <p>Fails with {@link FailureTypes#ROLLED_BACK} when it rolled back.
+ */
+@WorkflowInterface
+public interface MigrateVmWorkflow {
+
+  @WorkflowMethod
+  MigrationResult migrate(MigrationRequest request);
+
+  @QueryMethod
+  MigrationProgress progress();
+}

@@ -1,0 +1,11 @@
+package io.poolmig.workflows;
+
+/** The durable steps of one migration, in order; ROLLBACK only on failure before COMMIT. */
+public enum MigrationStep {
+  PREPARE_TARGET,
+  STREAM_CHECKPOINT,
+  VERIFY,
+  COMMIT,
+  DESTROY_SOURCE,
+  ROLLBACK
+}

@@ -1,0 +1,27 @@
+package io.poolmig.workflows;
+
+import io.temporal.failure.ActivityFailure;
+import io.temporal.workflow.Async;
+import io.temporal.workflow.Promise;
+import java.util.ArrayList;
+import java.util.List;
+
+public final class PoolInventoryWorkflowImpl implements PoolInventoryWorkflow {
+
+  @Override
+  public List<HostInventory> inventory(List<String> hosts) {
+    List<Promise<HostInventory>> answers = new ArrayList<>();
+    for (String host : hosts) {
+      answers.add(Async.function(ActivityStubs.inventory(host)::inventory));
+    }
+    List<HostInventory> out = new ArrayList<>();
+    for (int i = 0; i < hosts.size(); i++) {
+      try {
+        out.add(answers.get(i).get());
+      } catch (ActivityFailure e) {
+        out.add(HostInventory.unreachable(hosts.get(i), Failures.describe(e)));
+      }
+    }
+    return out;
+  }
+}
