@@ -1,0 +1,363 @@
+package io.poolmig.db;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.NoSuchElementException;
+import java.util.Objects;
+import java.util.Set;
+import java.util.UUID;
+
+/**
+ * The audit history of jobs, migrations and their step events. Obtained from {@link
+ * Database#auditStore()}; thread-safe; every call borrows one pooled connection for its duration.
+ *
+ * <p>Every write is idempotent: calling it again with the same arguments, as a retried workflow
+ * activity does after a timeout that hid a success, leaves the same rows. Starts and events are
+ * inserted only if absent, so the first write wins; an outcome is written only while the migration
+ * is {@code running} or already has that same final status, so a finished migration never changes
+ * to another final status (a conflicting outcome is ignored, not an error).
+ *
+ * <p>Times are the caller's {@link Instant}s, stored with the database's microsecond precision.
+ * Failures are thrown as {@link AuditStoreException}; arguments are checked by the records.
+ */
+public final class AuditStore {
+
+  public static final String STEP_STARTED = "started";
+  public static final String STEP_COMPLETED = "completed";
+  public static final String STEP_FAILED = "failed";
+  static final Set<String> STEP_STATUSES = Set.of(STEP_STARTED, STEP_COMPLETED, STEP_FAILED);
+
+  private static final String INSERT_JOB =
+      "insert into jobs (id, kind, requested_by, reason, created_at, status)"
+          + " values (?, ?, ?, ?, ?, 'running')"
+          + " on conflict (id) do nothing";
+
+  private static final String INSERT_MIGRATION =
+      "insert into migrations (id, job_id, workflow_id, vm_uuid, vm_name, source_host,"
+          + " target_host, transport, live, status, memory_bytes, started_at, requested_by,"
+          + " reason)"
+          + " values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)"
+          + " on conflict (id) do nothing";
+
+  private static final String INSERT_EVENT =
+      "insert into migration_events (migration_id, seq, step, status, at, detail)"
+          + " values (?, ?, ?, ?, ?, ?)"
+          + " on conflict (migration_id, seq) do nothing";
+
+  private static final String FINISH_MIGRATION =
+      "update migrations set status = ?, bytes_sent = ?, rounds = ?, downtime_ms = ?,"
+          + " memory_digest = ?, error = ?, finished_at = ?,"
+          + " duration_ms = round(extract(epoch from (cast(? as timestamptz) - started_at))"
+          + " * 1000)::bigint"
+          + " where id = ? and status in ('running', ?)"
+          + " returning job_id";
+
+  private static final String FINISH_MIGRATE_JOB =
+      "update jobs set status = ?, finished_at = ?"
+          + " where id = ? and kind = 'migrate' and status in ('running', ?)";
+
+  private static final String FINISH_JOB =
+      "update jobs set status = ?, finished_at = ? where id = ? and status in ('running', ?)";
+
+  private static final String MIGRATION_COLUMNS =
+      "m.id, m.job_id, m.workflow_id, m.vm_uuid, m.vm_name, m.source_host, m.target_host,"
+          + " m.transport, m.live, m.status, m.memory_bytes, m.bytes_sent, m.rounds,"
+          + " m.downtime_ms, m.started_at, m.finished_at, m.duration_ms, m.memory_digest,"
+          + " m.error, m.requested_by, m.reason, j.kind as job_kind";
+
+  private static final String SELECT_EVENTS =
+      "select migration_id, seq, step, status, at, detail from migration_events"
+          + " where migration_id = ? order by seq";
+
+  private final Jdbc jdbc;
+
+  AuditStore(Jdbc jdbc) {
+    this.jdbc = jdbc;
+  }
+
+  /**
+   * Records that a migration started: creates its job (status {@code running}, created at {@code
+   * s.startedAt()}) unless the job exists, and the migration (status {@code running}) unless it
+   * exists, in one transaction.
+   */
+  public void migrationStarted(MigrationStart s) {
+    Objects.requireNonNull(s, "s");
+    jdbc.inTransaction(
+        "recording the start of migration " + s.migrationId() + " (job " + s.jobId() + ")",
+        c -> {
+          try (PreparedStatement ps = c.prepareStatement(INSERT_JOB)) {
+            ps.setObject(1, s.jobId());
+            ps.setString(2, s.jobKind());
+            ps.setString(3, s.requestedBy());
+            ps.setString(4, s.reason());
+            Jdbc.setInstant(ps, 5, s.startedAt());
+            ps.executeUpdate();
+          }
+          try (PreparedStatement ps = c.prepareStatement(INSERT_MIGRATION)) {
+            ps.setObject(1, s.migrationId());
+            ps.setObject(2, s.jobId());
+            ps.setString(3, s.workflowId());
+            ps.setObject(4, s.vmUuid());
+            ps.setString(5, s.vmName());
+            ps.setString(6, s.sourceHost());
+            ps.setString(7, s.targetHost());
+            ps.setString(8, s.transport());
+            ps.setBoolean(9, s.live());
+            Jdbc.setLong(ps, 10, s.memoryBytes());
+            Jdbc.setInstant(ps, 11, s.startedAt());
+            ps.setString(12, s.requestedBy());
+            ps.setString(13, s.reason());
+            ps.executeUpdate();
+          }
+          return null;
+        });
+  }
+
+  /**
+   * Appends a step event; if the migration already has an event with this {@code seq}, does
+   * nothing.
+   *
+   * @param seq the event's position in the migration, from 0 or 1 upwards; the retry key
+   * @param status {@value #STEP_STARTED}, {@value #STEP_COMPLETED} or {@value #STEP_FAILED}
+   * @param detail free text, or {@code null}
+   * @throws AuditStoreException also if the migration was never started
+   */
+  public void stepEvent(
+      UUID migrationId, int seq, String step, String status, Instant at, String detail) {
+    Objects.requireNonNull(migrationId, "migrationId");
+    if (seq < 0) {
+      throw new IllegalArgumentException("seq must not be negative, was " + seq);
+    }
+    Checks.requireText(step, "step");
+    Checks.requireOneOf(status, "status", STEP_STATUSES);
+    Objects.requireNonNull(at, "at");
+    jdbc.run(
+        "recording event " + seq + " (" + step + " " + status + ") of migration " + migrationId,
+        c -> {
+          try (PreparedStatement ps = c.prepareStatement(INSERT_EVENT)) {
+            ps.setObject(1, migrationId);
+            ps.setInt(2, seq);
+            ps.setString(3, step);
+            ps.setString(4, status);
+            Jdbc.setInstant(ps, 5, at);
+            ps.setString(6, detail);
+            return ps.executeUpdate();
+          }
+        });
+  }
+
+  /**
+   * Records how a migration ended, with {@code duration_ms = finishedAt - started_at}, and, if its
+   * job is of kind {@code migrate}, sets the job's status and {@code finished_at} likewise. Does
+   * nothing if the migration already ended with another status.
+   *
+   * @throws NoSuchElementException if the migration was never started
+   */
+  public void migrationFinished(MigrationOutcome o) {
+    Objects.requireNonNull(o, "o");
+    jdbc.inTransaction(
+        "recording the outcome (" + o.status() + ") of migration " + o.migrationId(),
+        c -> {
+          UUID jobId = null;
+          try (PreparedStatement ps = c.prepareStatement(FINISH_MIGRATION)) {
+            ps.setString(1, o.status());
+            Jdbc.setLong(ps, 2, o.bytesSent());
+            Jdbc.setInt(ps, 3, o.rounds());
+            Jdbc.setLong(ps, 4, o.downtimeMs());
+            ps.setString(5, o.memoryDigest());
+            ps.setString(6, o.error());
+            Jdbc.setInstant(ps, 7, o.finishedAt());
+            Jdbc.setInstant(ps, 8, o.finishedAt());
+            ps.setObject(9, o.migrationId());
+            ps.setString(10, o.status());
+            try (ResultSet rs = ps.executeQuery()) {
+              if (rs.next()) {
+                jobId = Jdbc.getUuid(rs, "job_id");
+              }
+            }
+          }
+          if (jobId == null) {
+            if (!exists(c, "select 1 from migrations where id = ?", o.migrationId())) {
+              throw new NoSuchElementException(
+                  "no migration " + o.migrationId() + "; record its start first");
+            }
+            return null; // already finished with another status: the first outcome stands
+          }
+          try (PreparedStatement ps = c.prepareStatement(FINISH_MIGRATE_JOB)) {
+            ps.setString(1, o.status());
+            Jdbc.setInstant(ps, 2, o.finishedAt());
+            ps.setObject(3, jobId);
+            ps.setString(4, o.status());
+            ps.executeUpdate();
+          }
+          return null;
+        });
+  }
+
+  /**
+   * Sets a job's final status, for jobs whose status is not that of a single migration (an {@code
+   * evacuate} job; a {@code migrate} job gets it from {@link #migrationFinished}). Like the other
+   * writes it is idempotent and a finished job never changes to another status.
+   *
+   * @param status any final status, e.g. {@code completed} or {@code failed}; not {@code running}
+   * @throws NoSuchElementException if there is no such job
+   */
+  public void jobFinished(UUID jobId, String status, Instant finishedAt) {
+    Objects.requireNonNull(jobId, "jobId");
+    Checks.requireText(status, "status");
+    if (status.equals("running")) {
+      throw new IllegalArgumentException("status must be a final status, was 'running'");
+    }
+    Objects.requireNonNull(finishedAt, "finishedAt");
+    jdbc.inTransaction(
+        "recording the outcome (" + status + ") of job " + jobId,
+        c -> {
+          try (PreparedStatement ps = c.prepareStatement(FINISH_JOB)) {
+            ps.setString(1, status);
+            Jdbc.setInstant(ps, 2, finishedAt);
+            ps.setObject(3, jobId);
+            ps.setString(4, status);
+            if (ps.executeUpdate() == 0 && !exists(c, "select 1 from jobs where id = ?", jobId)) {
+              throw new NoSuchElementException("no job " + jobId);
+            }
+          }
+          return null;
+        });
+  }
+
+  /**
+   * The migrations that match {@code q}, most recently started first (ties by id), at most {@code
+   * q.limit()} of them.
+   */
+  public List<MigrationRow> history(HistoryQuery q) {
+    Objects.requireNonNull(q, "q");
+    StringBuilder sql =
+        new StringBuilder("select ")
+            .append(MIGRATION_COLUMNS)
+            .append(" from migrations m join jobs j on j.id = m.job_id where true");
+    List<Object> params = new ArrayList<>();
+    if (q.vm() != null) {
+      UUID vmUuid = parseUuid(q.vm());
+      if (vmUuid == null) {
+        sql.append(" and m.vm_name = ?");
+        params.add(q.vm());
+      } else {
+        sql.append(" and (m.vm_name = ? or m.vm_uuid = ?)");
+        params.add(q.vm());
+        params.add(vmUuid);
+      }
+    }
+    if (q.host() != null) {
+      sql.append(" and (m.source_host = ? or m.target_host = ?)");
+      params.add(q.host());
+      params.add(q.host());
+    }
+    if (q.since() != null) {
+      sql.append(" and m.started_at >= ?");
+      params.add(q.since());
+    }
+    if (q.status() != null) {
+      sql.append(" and m.status = ?");
+      params.add(q.status());
+    }
+    sql.append(" order by m.started_at desc, m.id desc limit ?");
+    params.add(q.limit());
+    return jdbc.run(
+        "reading migration history (" + q + ")",
+        c -> {
+          try (PreparedStatement ps = c.prepareStatement(sql.toString())) {
+            for (int i = 0; i < params.size(); i++) {
+              Object p = params.get(i);
+              if (p instanceof Instant) {
+                Jdbc.setInstant(ps, i + 1, (Instant) p);
+              } else {
+                ps.setObject(i + 1, p);
+              }
+            }
+            List<MigrationRow> rows = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+              while (rs.next()) {
+                rows.add(migrationRow(rs));
+              }
+            }
+            return List.copyOf(rows);
+          }
+        });
+  }
+
+  /** The step events of a migration in {@code seq} order; empty if it has none or is unknown. */
+  public List<StepEventRow> events(UUID migrationId) {
+    Objects.requireNonNull(migrationId, "migrationId");
+    return jdbc.run(
+        "reading the events of migration " + migrationId,
+        c -> {
+          try (PreparedStatement ps = c.prepareStatement(SELECT_EVENTS)) {
+            ps.setObject(1, migrationId);
+            List<StepEventRow> rows = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+              while (rs.next()) {
+                rows.add(
+                    new StepEventRow(
+                        Jdbc.getUuid(rs, "migration_id"),
+                        rs.getInt("seq"),
+                        rs.getString("step"),
+                        rs.getString("status"),
+                        Jdbc.getInstant(rs, "at"),
+                        rs.getString("detail")));
+              }
+            }
+            return List.copyOf(rows);
+          }
+        });
+  }
+
+  private static MigrationRow migrationRow(ResultSet rs) throws SQLException {
+    return new MigrationRow(
+        Jdbc.getUuid(rs, "id"),
+        Jdbc.getUuid(rs, "job_id"),
+        rs.getString("workflow_id"),
+        Jdbc.getUuid(rs, "vm_uuid"),
+        rs.getString("vm_name"),
+        rs.getString("source_host"),
+        rs.getString("target_host"),
+        rs.getString("transport"),
+        rs.getBoolean("live"),
+        rs.getString("status"),
+        Jdbc.getLong(rs, "memory_bytes"),
+        Jdbc.getLong(rs, "bytes_sent"),
+        Jdbc.getInt(rs, "rounds"),
+        Jdbc.getLong(rs, "downtime_ms"),
+        Jdbc.getInstant(rs, "started_at"),
+        Jdbc.getInstant(rs, "finished_at"),
+        Jdbc.getLong(rs, "duration_ms"),
+        rs.getString("memory_digest"),
+        rs.getString("error"),
+        rs.getString("requested_by"),
+        rs.getString("reason"),
+        rs.getString("job_kind"));
+  }
+
+  private static boolean exists(Connection c, String sql, UUID id) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      ps.setObject(1, id);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next();
+      }
+    }
+  }
+
+  private static UUID parseUuid(String text) {
+    try {
+      UUID uuid = UUID.fromString(text);
+      // fromString is lenient ("1-1-1-1-1"); accept only the canonical 36-character form
+      return uuid.toString().equalsIgnoreCase(text) ? uuid : null;
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
+  }
+}

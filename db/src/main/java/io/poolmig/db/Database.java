@@ -1,0 +1,159 @@
+package io.poolmig.db;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import java.time.Duration;
+import java.util.Objects;
+import javax.sql.DataSource;
+import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.FlywayException;
+
+/**
+ * poolmig's database: a connection pool whose connections all have {@code search_path} set to the
+ * configured schema, with that schema brought up to date by Flyway, and the {@link AuditStore} and
+ * {@link PoolRegistry} that use it.
+ *
+ * <p>{@link #open} fails fast: if PostgreSQL cannot be reached within the configured connection
+ * timeout, or the migrations fail, it throws {@link AuditStoreException} (naming the URL, password
+ * masked) and leaves nothing open. Migrating is safe to run from several processes at once (Flyway
+ * locks) and a no-op when the schema is current; it never cleans or drops anything.
+ *
+ * <p>Timeouts: borrowing or opening a connection waits at most {@link
+ * DbConfig#connectionTimeout()}; a call whose server stops answering is abandoned after 60 s (the
+ * driver's {@code socketTimeout}, which a {@code socketTimeout} parameter in the URL overrides).
+ * Flyway's history table, {@code flyway_schema_history}, lives in the configured schema too.
+ *
+ * <p>Thread-safe. {@link #close} closes the pool: connections still in use are aborted after a
+ * grace period, so close it only when the process is done with the database; later calls fail.
+ */
+public final class Database implements AutoCloseable {
+
+  static final String POOL_NAME = "poolmig";
+  static final String MIGRATIONS = "classpath:db/migration";
+  static final Duration SOCKET_TIMEOUT = Duration.ofSeconds(60);
+
+  private final DbConfig config;
+  private final HikariDataSource dataSource;
+  private final AuditStore auditStore;
+  private final PoolRegistry poolRegistry;
+
+  private Database(DbConfig config, HikariDataSource dataSource) {
+    this.config = config;
+    this.dataSource = dataSource;
+    Jdbc jdbc = new Jdbc(dataSource, config.maskedUrl());
+    this.auditStore = new AuditStore(jdbc);
+    this.poolRegistry = new PoolRegistry(jdbc);
+  }
+
+  /**
+   * Connects, migrates the schema and returns the open database.
+   *
+   * @throws AuditStoreException if the database is unreachable or a migration fails
+   */
+  public static Database open(DbConfig config) {
+    Objects.requireNonNull(config, "config");
+    HikariDataSource dataSource = startPool(config);
+    try {
+      migrate(config, dataSource);
+    } catch (RuntimeException | Error e) {
+      dataSource.close();
+      throw e;
+    }
+    return new Database(config, dataSource);
+  }
+
+  public AuditStore auditStore() {
+    return auditStore;
+  }
+
+  public PoolRegistry poolRegistry() {
+    return poolRegistry;
+  }
+
+  /**
+   * The pool itself, for callers that need plain JDBC. Its connections are set to the schema;
+   * return them promptly (try-with-resources), as they come from the same small pool.
+   */
+  public DataSource dataSource() {
+    return dataSource;
+  }
+
+  public DbConfig config() {
+    return config;
+  }
+
+  /** Closes the pool; idempotent. */
+  @Override
+  public void close() {
+    dataSource.close();
+  }
+
+  static HikariConfig hikariConfig(DbConfig config) {
+    long timeoutMs = config.connectionTimeout().toMillis();
+    HikariConfig hikari = new HikariConfig();
+    hikari.setPoolName(POOL_NAME);
+    hikari.setJdbcUrl(config.jdbcUrl());
+    if (config.user() != null) {
+      hikari.setUsername(config.user());
+    }
+    if (config.password() != null) {
+      hikari.setPassword(config.password());
+    }
+    hikari.setSchema(config.schema());
+    hikari.setMaximumPoolSize(config.maxPoolSize()); // fixed-size pool, as Hikari advises
+    hikari.setConnectionTimeout(timeoutMs);
+    // must stay below the connection timeout, or Hikari substitutes its own default
+    hikari.setValidationTimeout(Math.min(5_000, timeoutMs / 2));
+    // try once to connect when the pool starts, and fail if that does not work
+    hikari.setInitializationFailTimeout(1);
+    // driver properties; the URL's own parameters win over them
+    hikari.addDataSourceProperty("ApplicationName", "poolmig");
+    hikari.addDataSourceProperty("socketTimeout", Long.toString(SOCKET_TIMEOUT.toSeconds()));
+    return hikari;
+  }
+
+  private static HikariDataSource startPool(DbConfig config) {
+    try {
+      return new HikariDataSource(hikariConfig(config));
+    } catch (RuntimeException e) {
+      Jdbc.restoreInterrupt(e);
+      throw new AuditStoreException(
+          "cannot connect to PostgreSQL at "
+              + config.maskedUrl()
+              + " (timeout "
+              + config.connectionTimeout().toMillis()
+              + " ms): "
+              + Jdbc.describe(e)
+              + " — "
+              + Jdbc.HINT,
+          e);
+    }
+  }
+
+  private static void migrate(DbConfig config, DataSource dataSource) {
+    try {
+      Flyway.configure(Database.class.getClassLoader())
+          .dataSource(dataSource)
+          .locations(MIGRATIONS)
+          .schemas(config.schema())
+          .defaultSchema(config.schema())
+          .createSchemas(true)
+          .cleanDisabled(true)
+          .load()
+          .migrate();
+    } catch (FlywayException e) {
+      Jdbc.restoreInterrupt(e);
+      String message =
+          "migrating schema "
+              + config.schema()
+              + " at "
+              + config.maskedUrl()
+              + " failed: "
+              + e.getMessage();
+      if (Jdbc.isConnectionFailure(e)) {
+        message += " — " + Jdbc.HINT;
+      }
+      throw new AuditStoreException(message, e);
+    }
+  }
+}

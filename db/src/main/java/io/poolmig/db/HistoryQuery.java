@@ -1,0 +1,66 @@
+package io.poolmig.db;
+
+import java.time.Instant;
+import java.util.Set;
+
+/**
+ * Which migrations {@link AuditStore#history} returns, newest first. Every filter is optional
+ * ({@code null} means "any"); the filters given must all match.
+ *
+ * @param vm a VM name, or a VM UUID in its text form; matches either exactly
+ * @param host a host name; matches the source or the target host
+ * @param since only migrations started at or after this instant
+ * @param status only migrations in this status ({@code running}, {@code committed}, {@code
+ *     rolled_back} or {@code failed})
+ * @param limit the most rows returned, 1 to {@value #MAX_LIMIT}; 0 means {@value #DEFAULT_LIMIT}
+ */
+public record HistoryQuery(String vm, String host, Instant since, String status, int limit) {
+
+  public static final int DEFAULT_LIMIT = 100;
+  public static final int MAX_LIMIT = 10_000;
+  static final Set<String> STATUSES = Set.of("running", "committed", "rolled_back", "failed");
+
+  public HistoryQuery {
+    if (vm != null && vm.isBlank()) {
+      vm = null;
+    }
+    if (host != null && host.isBlank()) {
+      host = null;
+    }
+    if (status != null) {
+      Checks.requireOneOf(status, "status", STATUSES);
+    }
+    if (limit == 0) {
+      limit = DEFAULT_LIMIT;
+    }
+    if (limit < 1 || limit > MAX_LIMIT) {
+      throw new IllegalArgumentException(
+          "limit must be between 1 and " + MAX_LIMIT + " (0 for the default), was " + limit);
+    }
+  }
+
+  /** No filter, the default limit: the latest {@value #DEFAULT_LIMIT} migrations. */
+  public static HistoryQuery all() {
+    return new HistoryQuery(null, null, null, null, DEFAULT_LIMIT);
+  }
+
+  public HistoryQuery withVm(String vm) {
+    return new HistoryQuery(vm, host, since, status, limit);
+  }
+
+  public HistoryQuery withHost(String host) {
+    return new HistoryQuery(vm, host, since, status, limit);
+  }
+
+  public HistoryQuery withSince(Instant since) {
+    return new HistoryQuery(vm, host, since, status, limit);
+  }
+
+  public HistoryQuery withStatus(String status) {
+    return new HistoryQuery(vm, host, since, status, limit);
+  }
+
+  public HistoryQuery withLimit(int limit) {
+    return new HistoryQuery(vm, host, since, status, limit);
+  }
+}

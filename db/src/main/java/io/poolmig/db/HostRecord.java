@@ -1,0 +1,77 @@
+package io.poolmig.db;
+
+import java.time.Instant;
+import java.util.Set;
+
+/**
+ * A host of the pool, as kept by {@link PoolRegistry}.
+ *
+ * <p>When passed to {@link PoolRegistry#register}, only {@code name}, {@code hypervisor}, {@code
+ * receiveAddress} and {@code totalMemoryBytes} are written to an existing host; {@code state} is
+ * used only when the host is new ({@code null} means {@value #ACTIVE}), and the timestamps are
+ * ignored: the database's clock sets them. {@link #of} builds such a record.
+ *
+ * @param name the host's unique name in the pool
+ * @param hypervisor e.g. {@code xen}, {@code sim}
+ * @param receiveAddress where the host accepts incoming migrations, {@code host:port} ({@code
+ *     [v6addr]:port} for IPv6)
+ * @param totalMemoryBytes the host's memory
+ * @param state {@value #ACTIVE} or {@value #MAINTENANCE}
+ * @param registeredAt when the host was first registered
+ * @param lastSeenAt the last registration or heartbeat
+ */
+public record HostRecord(
+    String name,
+    String hypervisor,
+    String receiveAddress,
+    long totalMemoryBytes,
+    String state,
+    Instant registeredAt,
+    Instant lastSeenAt) {
+
+  public static final String ACTIVE = "active";
+  public static final String MAINTENANCE = "maintenance";
+  static final Set<String> STATES = Set.of(ACTIVE, MAINTENANCE);
+
+  public HostRecord {
+    Checks.requireText(name, "name");
+    Checks.requireText(hypervisor, "hypervisor");
+    checkReceiveAddress(receiveAddress);
+    Checks.requireNonNegative(totalMemoryBytes, "totalMemoryBytes");
+    if (state != null) {
+      Checks.requireOneOf(state, "state", STATES);
+    }
+  }
+
+  /**
+   * A host to {@link PoolRegistry#register register}: state and timestamps left to the registry.
+   */
+  public static HostRecord of(
+      String name, String hypervisor, String receiveAddress, long totalMemoryBytes) {
+    return new HostRecord(name, hypervisor, receiveAddress, totalMemoryBytes, null, null, null);
+  }
+
+  private static void checkReceiveAddress(String address) {
+    Checks.requireText(address, "receiveAddress");
+    int colon = address.lastIndexOf(':');
+    boolean ok = colon > 0 && colon < address.length() - 1;
+    if (ok) {
+      String host = address.substring(0, colon);
+      if (host.indexOf(':') >= 0) { // IPv6 literal: must be bracketed
+        ok = host.startsWith("[") && host.endsWith("]") && host.length() > 2;
+      }
+      try {
+        int port = Integer.parseInt(address.substring(colon + 1));
+        ok &= port >= 1 && port <= 65_535;
+      } catch (NumberFormatException e) {
+        ok = false;
+      }
+    }
+    if (!ok) {
+      throw new IllegalArgumentException(
+          "receiveAddress must be host:port (port 1-65535, IPv6 in brackets), was '"
+              + address
+              + "'");
+    }
+  }
+}

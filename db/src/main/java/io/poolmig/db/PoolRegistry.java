@@ -1,0 +1,163 @@
+package io.poolmig.db;
+
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.NoSuchElementException;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * The hosts of the pool: what each runs, where it receives migrations, how much memory it has,
+ * whether it is in maintenance and when it was last heard from. Obtained from {@link
+ * Database#poolRegistry()}; thread-safe.
+ *
+ * <p>{@link #register} is an upsert, safe to repeat (a host agent re-registers on every start): it
+ * refreshes the host's description and {@code last_seen_at} but keeps {@code registered_at} and the
+ * operator-set {@code state}. Timestamps come from the database's clock, so hosts with skewed
+ * clocks compare fairly.
+ *
+ * <p>Failures are thrown as {@link AuditStoreException}; an unknown host as {@link
+ * NoSuchElementException}.
+ */
+public final class PoolRegistry {
+
+  private static final String UPSERT =
+      "insert into hosts (name, hypervisor, receive_address, total_memory_bytes, state)"
+          + " values (?, ?, ?, ?, ?)"
+          + " on conflict (name) do update set hypervisor = excluded.hypervisor,"
+          + " receive_address = excluded.receive_address,"
+          + " total_memory_bytes = excluded.total_memory_bytes,"
+          + " last_seen_at = now()";
+
+  private static final String COLUMNS =
+      "name, hypervisor, receive_address, total_memory_bytes, state, registered_at, last_seen_at";
+
+  private final Jdbc jdbc;
+
+  PoolRegistry(Jdbc jdbc) {
+    this.jdbc = jdbc;
+  }
+
+  /**
+   * Adds the host, or updates its hypervisor, receive address, total memory and {@code
+   * last_seen_at}. A new host gets {@code h.state()} ({@code active} if {@code null}); an existing
+   * one keeps its state. The record's timestamps are ignored.
+   */
+  public void register(HostRecord h) {
+    Objects.requireNonNull(h, "h");
+    jdbc.run(
+        "registering host " + h.name(),
+        c -> {
+          try (PreparedStatement ps = c.prepareStatement(UPSERT)) {
+            ps.setString(1, h.name());
+            ps.setString(2, h.hypervisor());
+            ps.setString(3, h.receiveAddress());
+            ps.setLong(4, h.totalMemoryBytes());
+            ps.setString(5, h.state() == null ? HostRecord.ACTIVE : h.state());
+            return ps.executeUpdate();
+          }
+        });
+  }
+
+  /**
+   * Sets the host's {@code last_seen_at} to now.
+   *
+   * @throws NoSuchElementException if the host was never registered
+   */
+  public void heartbeat(String name) {
+    Checks.requireText(name, "name");
+    int updated =
+        jdbc.run(
+            "recording a heartbeat of host " + name,
+            c -> {
+              try (PreparedStatement ps =
+                  c.prepareStatement("update hosts set last_seen_at = now() where name = ?")) {
+                ps.setString(1, name);
+                return ps.executeUpdate();
+              }
+            });
+    if (updated == 0) {
+      throw unknown(name);
+    }
+  }
+
+  /** The host named {@code name}, if registered. */
+  public Optional<HostRecord> find(String name) {
+    Checks.requireText(name, "name");
+    return jdbc.run(
+        "looking up host " + name,
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement("select " + COLUMNS + " from hosts where name = ?")) {
+            ps.setString(1, name);
+            try (ResultSet rs = ps.executeQuery()) {
+              return rs.next() ? Optional.of(host(rs)) : Optional.<HostRecord>empty();
+            }
+          }
+        });
+  }
+
+  /**
+   * Every registered host, ordered by name in byte order (the same whatever the database's
+   * collation, and the same as {@link String#compareTo} for ASCII names).
+   */
+  public List<HostRecord> list() {
+    return jdbc.run(
+        "listing hosts",
+        c -> {
+          try (PreparedStatement ps =
+                  c.prepareStatement(
+                      "select " + COLUMNS + " from hosts order by name collate \"C\"");
+              ResultSet rs = ps.executeQuery()) {
+            List<HostRecord> hosts = new ArrayList<>();
+            while (rs.next()) {
+              hosts.add(host(rs));
+            }
+            return List.copyOf(hosts);
+          }
+        });
+  }
+
+  /**
+   * Puts the host in {@code state}; setting the state it already has is harmless.
+   *
+   * @param state {@value HostRecord#ACTIVE} or {@value HostRecord#MAINTENANCE}
+   * @throws NoSuchElementException if the host was never registered
+   */
+  public void setState(String name, String state) {
+    Checks.requireText(name, "name");
+    Checks.requireOneOf(state, "state", HostRecord.STATES);
+    int updated =
+        jdbc.run(
+            "setting host " + name + " to " + state,
+            c -> {
+              try (PreparedStatement ps =
+                  c.prepareStatement("update hosts set state = ? where name = ?")) {
+                ps.setString(1, state);
+                ps.setString(2, name);
+                return ps.executeUpdate();
+              }
+            });
+    if (updated == 0) {
+      throw unknown(name);
+    }
+  }
+
+  private static NoSuchElementException unknown(String name) {
+    return new NoSuchElementException("unknown host '" + name + "'; register it first");
+  }
+
+  private static HostRecord host(ResultSet rs) throws SQLException {
+    return new HostRecord(
+        rs.getString("name"),
+        rs.getString("hypervisor"),
+        rs.getString("receive_address"),
+        rs.getLong("total_memory_bytes"),
+        rs.getString("state"),
+        Jdbc.getInstant(rs, "registered_at"),
+        Jdbc.getInstant(rs, "last_seen_at"));
+  }
+}

@@ -1,0 +1,137 @@
+package io.poolmig.db;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class DatabaseTest {
+
+  private static final List<String> TABLES =
+      List.of("flyway_schema_history", "hosts", "jobs", "migration_events", "migrations");
+
+  @Test
+  void migrationsApplyOnAnEmptySchemaAndConnectionsUseIt() throws SQLException {
+    try (TestDatabase t = TestDatabase.create();
+        Connection c = t.db.dataSource().getConnection();
+        Statement st = c.createStatement()) {
+      assertEquals(TABLES, tablesIn(st, t.schema));
+      assertEquals(60_000, c.getNetworkTimeout(), "driver socketTimeout in ms");
+      try (ResultSet rs = st.executeQuery("select current_schema()")) {
+        rs.next();
+        assertEquals(t.schema, rs.getString(1));
+      }
+      try (ResultSet rs =
+          st.executeQuery(
+              "select version, success from flyway_schema_history where version is not null")) {
+        assertTrue(rs.next());
+        assertEquals("1", rs.getString("version"));
+        assertTrue(rs.getBoolean("success"));
+        assertFalse(rs.next());
+      }
+      try (ResultSet rs =
+          st.executeQuery(
+              "select application_name from pg_stat_activity where pid = pg_backend_pid()")) {
+        rs.next();
+        assertEquals("poolmig", rs.getString(1));
+      }
+    }
+  }
+
+  @Test
+  void reopeningAnUpToDateSchemaKeepsItsRows() throws SQLException {
+    try (TestDatabase t = TestDatabase.create()) {
+      t.db.poolRegistry().register(HostRecord.of("h1", "sim", "h1:7000", 1L << 30));
+      try (Database again = Database.open(t.config)) {
+        assertEquals(1, again.poolRegistry().list().size());
+      }
+    }
+  }
+
+  @Test
+  void unreachableDatabaseFailsFastWithAClearMessage() {
+    DbConfig config =
+        DbConfig.of(
+                "jdbc:postgresql://127.0.0.1:1/poolmig_test?user=postgres&password=hunter2",
+                null,
+                "alsosecret")
+            .withConnectionTimeout(Duration.ofSeconds(1));
+    long start = System.nanoTime();
+    AuditStoreException e = assertThrows(AuditStoreException.class, () -> Database.open(config));
+    Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
+    String message = e.getMessage();
+    assertTrue(elapsed.compareTo(Duration.ofSeconds(5)) < 0, "took " + elapsed);
+    assertTrue(message.contains("jdbc:postgresql://127.0.0.1:1/poolmig_test"), message);
+    assertTrue(message.contains("password=****"), message);
+    assertTrue(message.contains("is PostgreSQL running? set POOLMIG_DB_URL"), message);
+    assertFalse(message.contains("hunter2"), message);
+    assertFalse(message.contains("alsosecret"), message);
+    assertTrue(e.sqlState() != null && e.sqlState().startsWith("08"), e.sqlState());
+  }
+
+  @Test
+  void missingDatabaseIsNamedInTheMessage() {
+    DbConfig config = TestDatabase.freshConfig().withConnectionTimeout(Duration.ofSeconds(2));
+    DbConfig missing =
+        new DbConfig(
+            config
+                .jdbcUrl()
+                .replaceFirst("^(jdbc:postgresql://[^/?]+/)[^?]*", "$1poolmig_no_such_db"),
+            config.user(),
+            config.password(),
+            config.schema(),
+            1,
+            config.connectionTimeout());
+    AuditStoreException e = assertThrows(AuditStoreException.class, () -> Database.open(missing));
+    assertTrue(e.getMessage().contains("poolmig_no_such_db"), e.getMessage());
+    assertTrue(e.getMessage().contains("does not exist"), e.getMessage());
+  }
+
+  @Test
+  void callsAfterCloseFailWithAuditStoreException() throws SQLException {
+    TestDatabase t = TestDatabase.create();
+    t.dropSchema(t.schema);
+    t.db.close();
+    AuditStoreException e =
+        assertThrows(AuditStoreException.class, () -> t.db.poolRegistry().list());
+    assertTrue(e.getMessage().startsWith("listing hosts failed"), e.getMessage());
+  }
+
+  @Test
+  void anInterruptIsNeverSwallowed() throws SQLException {
+    try (TestDatabase t = TestDatabase.create()) {
+      Thread.currentThread().interrupt();
+      try {
+        t.db.poolRegistry().list();
+      } catch (AuditStoreException expectedSometimes) {
+        // the pool may refuse to wait for a connection once interrupted
+      }
+      assertTrue(Thread.interrupted(), "interrupt flag was cleared");
+    } finally {
+      Thread.interrupted();
+    }
+  }
+
+  private static List<String> tablesIn(Statement st, String schema) throws SQLException {
+    List<String> tables = new ArrayList<>();
+    try (ResultSet rs =
+        st.executeQuery(
+            "select table_name from information_schema.tables where table_schema = '"
+                + schema
+                + "' order by table_name")) {
+      while (rs.next()) {
+        tables.add(rs.getString(1));
+      }
+    }
+    return tables;
+  }
+}

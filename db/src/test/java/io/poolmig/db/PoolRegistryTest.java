@@ -1,0 +1,145 @@
+package io.poolmig.db;
+
+import static io.poolmig.db.Fixtures.unique;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.sql.SQLException;
+import java.util.List;
+import java.util.NoSuchElementException;
+import java.util.Optional;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class PoolRegistryTest {
+
+  private static TestDatabase t;
+  private static PoolRegistry registry;
+
+  @BeforeAll
+  static void open() {
+    t = TestDatabase.create();
+    registry = t.db.poolRegistry();
+  }
+
+  @AfterAll
+  static void close() throws SQLException {
+    t.close();
+  }
+
+  @Test
+  void registerAddsAnActiveHost() {
+    String name = unique("host");
+    registry.register(HostRecord.of(name, "xen", "10.0.0.7:8002", 64L << 30));
+    HostRecord h = registry.find(name).orElseThrow();
+    assertEquals(name, h.name());
+    assertEquals("xen", h.hypervisor());
+    assertEquals("10.0.0.7:8002", h.receiveAddress());
+    assertEquals(64L << 30, h.totalMemoryBytes());
+    assertEquals("active", h.state());
+    assertEquals(h.registeredAt(), h.lastSeenAt());
+  }
+
+  @Test
+  void reRegisteringUpdatesTheDescriptionButKeepsRegistrationTimeAndState()
+      throws InterruptedException {
+    String name = unique("host");
+    registry.register(HostRecord.of(name, "sim", "a:1", 1));
+    HostRecord first = registry.find(name).orElseThrow();
+    registry.setState(name, HostRecord.MAINTENANCE);
+    Thread.sleep(5);
+
+    HostRecord changed =
+        new HostRecord(name, "xen", "[fd00::2]:8002", 2, HostRecord.ACTIVE, null, null);
+    registry.register(changed);
+    registry.register(changed);
+
+    HostRecord now = registry.find(name).orElseThrow();
+    assertEquals(
+        new HostRecord(
+            name,
+            "xen",
+            "[fd00::2]:8002",
+            2,
+            "maintenance",
+            first.registeredAt(),
+            now.lastSeenAt()),
+        now);
+    assertTrue(now.lastSeenAt().isAfter(first.lastSeenAt()), now + " vs " + first);
+  }
+
+  @Test
+  void aNewHostMayStartInMaintenance() {
+    String name = unique("host");
+    registry.register(new HostRecord(name, "xen", "h:1", 1, "maintenance", null, null));
+    assertEquals("maintenance", registry.find(name).orElseThrow().state());
+  }
+
+  @Test
+  void heartbeatTouchesLastSeenOnly() throws InterruptedException {
+    String name = unique("host");
+    registry.register(HostRecord.of(name, "xen", "h:1", 1));
+    HostRecord before = registry.find(name).orElseThrow();
+    Thread.sleep(5);
+    registry.heartbeat(name);
+    HostRecord after = registry.find(name).orElseThrow();
+    assertTrue(after.lastSeenAt().isAfter(before.lastSeenAt()));
+    assertEquals(before.registeredAt(), after.registeredAt());
+    assertEquals(before.receiveAddress(), after.receiveAddress());
+    assertThrows(NoSuchElementException.class, () -> registry.heartbeat(unique("ghost")));
+  }
+
+  @Test
+  void setStateIsRepeatableAndRejectsUnknownHostsAndStates() {
+    String name = unique("host");
+    registry.register(HostRecord.of(name, "xen", "h:1", 1));
+    registry.setState(name, "maintenance");
+    registry.setState(name, "maintenance");
+    assertEquals("maintenance", registry.find(name).orElseThrow().state());
+    registry.setState(name, "active");
+    assertEquals("active", registry.find(name).orElseThrow().state());
+
+    NoSuchElementException e =
+        assertThrows(NoSuchElementException.class, () -> registry.setState("ghost-x", "active"));
+    assertTrue(e.getMessage().contains("ghost-x"), e.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> registry.setState(name, "retired"));
+  }
+
+  @Test
+  void findUnknownIsEmpty() {
+    assertEquals(Optional.empty(), registry.find(unique("ghost")));
+  }
+
+  @Test
+  void listIsOrderedByName() {
+    String prefix = unique("list");
+    for (String suffix : List.of("c", "a", "b")) {
+      registry.register(HostRecord.of(prefix + "-" + suffix, "sim", "h:1", 1));
+    }
+    assertEquals(
+        List.of(prefix + "-a", prefix + "-b", prefix + "-c"),
+        registry.list().stream()
+            .map(HostRecord::name)
+            .filter(n -> n.startsWith(prefix))
+            .collect(Collectors.toList()));
+    List<String> all = registry.list().stream().map(HostRecord::name).collect(Collectors.toList());
+    assertEquals(all.stream().sorted().collect(Collectors.toList()), all);
+  }
+
+  @Test
+  void hostRecordIsValidated() {
+    for (String bad :
+        List.of("", "host", "host:", ":80", "host:0", "host:65536", "::1:80", "h:x")) {
+      assertThrows(IllegalArgumentException.class, () -> HostRecord.of("n", "xen", bad, 1), bad);
+    }
+    HostRecord.of("n", "xen", "[::1]:80", 1);
+    assertThrows(IllegalArgumentException.class, () -> HostRecord.of("n", "xen", "h:1", -1));
+    assertThrows(IllegalArgumentException.class, () -> HostRecord.of(" ", "xen", "h:1", 1));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> new HostRecord("n", "xen", "h:1", 1, "retired", null, null));
+  }
+}
