@@ -1,0 +1,72 @@
+package io.poolmig.hypervisor;
+
+import io.poolmig.stream.CheckpointHeader;
+import io.poolmig.stream.CheckpointReader;
+import io.poolmig.stream.CheckpointWriter;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The port through which a host's worker drives its hypervisor: one instance per host, shared by
+ * the activities and the receive endpoint of that host.
+ *
+ * <p>Contract: every method is thread-safe; domains are addressed by UUID (the stable identity a
+ * VM keeps across hosts), names are for people. Failures come back as {@link HypervisorException}
+ * subclasses naming the domain and the operation; an adapter never falls back to another one.
+ *
+ * <p>Hazards: {@link #save} blocks for as long as the stream takes and leaves the domain
+ * <em>paused</em> (the caller decides between unpause, fence and destroy); {@link #restore} always
+ * creates the domain paused and removes everything it created if the stream is rejected.
+ */
+public interface Hypervisor extends AutoCloseable {
+
+  /** {@code "sim"} or {@code "libxl"}; travels in the checkpoint header. */
+  String kind();
+
+  HostMemory memory();
+
+  List<DomainInfo> listDomains();
+
+  /** Finds a domain by UUID or by name. */
+  Optional<DomainInfo> findDomain(String uuidOrName);
+
+  default DomainInfo domain(String uuidOrName) {
+    return findDomain(uuidOrName).orElseThrow(() -> new DomainNotFoundException(uuidOrName));
+  }
+
+  void pause(String uuid);
+
+  /** Refused with {@link DomainStateException} for a fenced domain: it has migrated away. */
+  void unpause(String uuid);
+
+  /**
+   * Marks the (paused) domain as migrated away by {@code migrationId}: it is renamed and can never
+   * be unpaused again; only {@link #destroy} is left. Idempotent for the same migration.
+   */
+  void fence(String uuid, String migrationId);
+
+  /** Destroys the domain and frees its memory; a missing domain is not an error. */
+  void destroy(String uuid);
+
+  /**
+   * Writes the domain's checkpoint (header, body, end) to {@code out}. With {@code live} the
+   * domain keeps running through pre-copy rounds and is paused only for the last one; either way
+   * it is paused when this returns.
+   */
+  SaveResult save(String uuid, SaveRequest request, CheckpointWriter out, SaveProgress progress);
+
+  /**
+   * Creates a paused domain from a checkpoint whose header has already been read from {@code in}.
+   * On any failure nothing of the domain is left on this host.
+   */
+  RestoredDomain restore(CheckpointHeader header, CheckpointReader in);
+
+  /**
+   * SHA-256 of the domain's memory as it is now, where the adapter can read guest memory (the
+   * simulated host); empty where it cannot (libxl, whose stream digest stands in for it).
+   */
+  Optional<String> memoryDigest(String uuid);
+
+  @Override
+  void close();
+}

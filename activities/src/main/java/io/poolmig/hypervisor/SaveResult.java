@@ -1,0 +1,13 @@
+package io.poolmig.hypervisor;
+
+/**
+ * What a save measured.
+ *
+ * @param contentDigest SHA-256 (hex) the receiver must reproduce: the memory at pause for the
+ *     simulated host, the digest of libxl's own stream for libxl
+ * @param streamBytes bytes written to the checkpoint stream, END record included
+ * @param rounds pre-copy rounds, the final (paused) round included
+ * @param downtimeMillis time from pause to the END record
+ */
+public record SaveResult(
+    String contentDigest, long streamBytes, int rounds, long pagesSent, long downtimeMillis) {}

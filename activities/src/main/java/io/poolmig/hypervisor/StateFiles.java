@@ -1,0 +1,51 @@
+package io.poolmig.hypervisor;
+
+import io.poolmig.stream.Json;
+import java.io.IOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Comparator;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/**
+ * Small JSON state files that a crash never leaves half-written: written to a sibling and renamed
+ * over the old one.
+ */
+public final class StateFiles {
+
+  private StateFiles() {}
+
+  public static void writeJson(Path file, Object value) throws IOException {
+    Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+    Files.write(tmp, Json.write(value));
+    try {
+      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } catch (AtomicMoveNotSupportedException e) {
+      Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+    }
+  }
+
+  /** The file's value, or empty if the file does not exist (being created or removed). */
+  public static <T> Optional<T> readJson(Path file, Class<T> type) throws IOException {
+    try {
+      return Optional.of(Json.MAPPER.readValue(file.toFile(), type));
+    } catch (NoSuchFileException | java.io.FileNotFoundException e) {
+      return Optional.empty();
+    }
+  }
+
+  public static void deleteTree(Path dir) {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> walk = Files.walk(dir)) {
+      walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      throw new HypervisorException("cannot delete " + dir + ": " + e, e);
+    }
+  }
+}

@@ -1,0 +1,633 @@
+package io.poolmig.hypervisor.sim;
+
+import io.poolmig.hypervisor.CheckpointRejectedException;
+import io.poolmig.hypervisor.DomainExistsException;
+import io.poolmig.hypervisor.DomainInfo;
+import io.poolmig.hypervisor.DomainNotFoundException;
+import io.poolmig.hypervisor.DomainState;
+import io.poolmig.hypervisor.DomainStateException;
+import io.poolmig.hypervisor.HostMemory;
+import io.poolmig.hypervisor.Hypervisor;
+import io.poolmig.hypervisor.HypervisorException;
+import io.poolmig.hypervisor.InsufficientMemoryException;
+import io.poolmig.hypervisor.RestoredDomain;
+import io.poolmig.hypervisor.SaveProgress;
+import io.poolmig.hypervisor.SaveRequest;
+import io.poolmig.hypervisor.SaveResult;
+import io.poolmig.hypervisor.StateFiles;
+import io.poolmig.stream.CheckpointFormat;
+import io.poolmig.stream.CheckpointFormatException;
+import io.poolmig.stream.CheckpointHeader;
+import io.poolmig.stream.CheckpointReader;
+import io.poolmig.stream.CheckpointRecord;
+import io.poolmig.stream.CheckpointWriter;
+import io.poolmig.stream.Json;
+import io.poolmig.stream.Sha256;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * A simulated Xen host that keeps honest state: each domain's memory is a real sparse file,
+ * running domains really write to it, checkpoints carry real pages and real digests.
+ *
+ * <p>Layout of the state directory: {@code host.json} (total memory), {@code domains/<uuid>/}
+ * ({@code domain.json} and {@code memory.img}), {@code incoming/<id>/} for restores in progress
+ * (counted against capacity, deleted on failure). State transitions run under {@link HostLock};
+ * memory pages are read without it during live rounds, which is what makes dirty tracking
+ * necessary and the measurements real.
+ *
+ * <p>Hazards: only the process that {@linkplain SimHostConfig#runGuests runs the guests} can save
+ * live. Domains survive a restart of that process exactly as Xen domains survive a toolstack
+ * restart: what was running runs on when the next process opens the host.
+ */
+public final class SimHost implements Hypervisor {
+
+  static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
+  private static final int PAGE = PageContent.PAGE;
+  private static final int BATCH = CheckpointFormat.MAX_PAGES_PER_BATCH;
+  /** A live save pauses once a round leaves fewer dirty pages than this. */
+  private static final int CONVERGED_PAGES = 256;
+  private static final byte[] ZERO_PAGE = new byte[PAGE];
+
+  private final Path stateDir;
+  private final Path domainsDir;
+  private final Path incomingDir;
+  private final long totalMemoryBytes;
+  private final HostLock lock;
+  private final GuestVcpus vcpus;
+
+  private SimHost(Path stateDir, long totalMemoryBytes, GuestVcpus vcpus) {
+    this.stateDir = stateDir;
+    this.domainsDir = stateDir.resolve("domains");
+    this.incomingDir = stateDir.resolve("incoming");
+    this.totalMemoryBytes = totalMemoryBytes;
+    this.lock = new HostLock(stateDir);
+    this.vcpus = vcpus;
+  }
+
+  /** Opens (creating on first use) the simulated host kept in {@code config.stateDir()}. */
+  public static SimHost open(SimHostConfig config) {
+    Path dir = config.stateDir().toAbsolutePath().normalize();
+    try {
+      Files.createDirectories(dir.resolve("domains"));
+      Files.createDirectories(dir.resolve("incoming"));
+      long total = readOrInitTotal(dir, config.totalMemoryBytes());
+      GuestVcpus vcpus = config.runGuests() ? GuestVcpus.claim(dir, config.tickMillis()) : null;
+      SimHost host = new SimHost(dir, total, vcpus);
+      host.discardAbandonedIncoming();
+      if (vcpus != null) {
+        vcpus.start(host);
+      }
+      return host;
+    } catch (IOException e) {
+      throw new HypervisorException("cannot open simulated host at " + dir + ": " + e, e);
+    }
+  }
+
+  private static long readOrInitTotal(Path dir, long requested) throws IOException {
+    Path hostFile = dir.resolve("host.json");
+    if (Files.exists(hostFile)) {
+      return Json.MAPPER.readTree(hostFile.toFile()).get("total_memory_bytes").asLong();
+    }
+    StateFiles.writeJson(hostFile, java.util.Map.of("total_memory_bytes", requested));
+    return requested;
+  }
+
+  public Path stateDir() {
+    return stateDir;
+  }
+
+  @Override
+  public String kind() {
+    return "sim";
+  }
+
+  @Override
+  public HostMemory memory() {
+    return lock.locked(() -> new HostMemory(totalMemoryBytes, totalMemoryBytes - usedBytes()));
+  }
+
+  @Override
+  public List<DomainInfo> listDomains() {
+    return records().stream().map(SimDomainRecord::info).toList();
+  }
+
+  @Override
+  public Optional<DomainInfo> findDomain(String uuidOrName) {
+    return findRecord(uuidOrName).map(SimDomainRecord::info);
+  }
+
+  /**
+   * Creates and starts a domain with fresh deterministic memory.
+   *
+   * @param dirtyPagesPerSecond how fast the running guest writes its memory
+   */
+  public DomainInfo create(String name, long memoryBytes, int vcpuCount, int dirtyPagesPerSecond) {
+    if (!NAME.matcher(name).matches()) {
+      throw new IllegalArgumentException("invalid domain name '" + name
+          + "': use letters, digits, '.', '_' and '-' (at most 64)");
+    }
+    if (memoryBytes < PAGE || memoryBytes % (1 << 20) != 0) {
+      throw new IllegalArgumentException("memory must be a positive whole number of MiB");
+    }
+    if (vcpuCount < 1 || vcpuCount > 128) {
+      throw new IllegalArgumentException("vcpus must be between 1 and 128");
+    }
+    String uuid = UUID.randomUUID().toString();
+    long seed = UUID.fromString(uuid).getLeastSignificantBits();
+    SimDomainRecord record = new SimDomainRecord(uuid, name, memoryBytes, vcpuCount,
+        DomainState.RUNNING, seed, Math.max(0, dirtyPagesPerSecond), null, newIncarnation(),
+        System.currentTimeMillis());
+    return lock.locked(() -> {
+      requireFree(record, "domain '" + name + "'");
+      Path dir = domainsDir.resolve(uuid);
+      try {
+        Files.createDirectories(dir);
+        writeInitialMemory(dir.resolve("memory.img"), record);
+        writeRecord(record);
+      } catch (IOException e) {
+        StateFiles.deleteTree(dir);
+        throw new HypervisorException("cannot create domain '" + name + "': " + e, e);
+      }
+      return record.info();
+    });
+  }
+
+  @Override
+  public void pause(String uuid) {
+    transition(uuid, "pause", r -> {
+      if (r.state() == DomainState.FENCED) {
+        return r;
+      }
+      return r.withState(DomainState.PAUSED);
+    });
+  }
+
+  @Override
+  public void unpause(String uuid) {
+    transition(uuid, "unpause", r -> {
+      if (r.state() == DomainState.FENCED) {
+        throw new DomainStateException("domain " + r.name() + " (" + r.uuid()
+            + ") has migrated away (migration " + r.fencedBy() + ") and can only be destroyed");
+      }
+      return r.withState(DomainState.RUNNING);
+    });
+  }
+
+  @Override
+  public void fence(String uuid, String migrationId) {
+    transition(uuid, "fence", r -> {
+      if (r.state() == DomainState.FENCED) {
+        if (!migrationId.equals(r.fencedBy())) {
+          throw new DomainStateException("domain " + r.uuid() + " was fenced by migration "
+              + r.fencedBy() + ", not " + migrationId);
+        }
+        return r;
+      }
+      if (r.state() != DomainState.PAUSED) {
+        throw new DomainStateException("domain " + r.name() + " is " + r.state().label()
+            + "; only a paused domain can be fenced");
+      }
+      return r.fenced(migrationId);
+    });
+  }
+
+  @Override
+  public void destroy(String uuid) {
+    lock.locked(() -> {
+      Optional<SimDomainRecord> r = findRecord(uuid);
+      if (r.isPresent()) {
+        if (vcpus != null) {
+          vcpus.forget(r.get());
+        }
+        StateFiles.deleteTree(domainsDir.resolve(r.get().uuid()));
+      }
+    });
+  }
+
+  @Override
+  public Optional<String> memoryDigest(String uuid) {
+    SimDomainRecord r = record(uuid);
+    try {
+      return Optional.of(Sha256.ofFile(memoryFile(r), r.memoryBytes()));
+    } catch (IOException e) {
+      throw new HypervisorException("cannot read memory of domain " + r.name() + ": " + e, e);
+    }
+  }
+
+  @Override
+  public SaveResult save(String uuidOrName, SaveRequest request, CheckpointWriter out,
+      SaveProgress progress) {
+    SimDomainRecord r = record(uuidOrName);
+    if (r.state() == DomainState.FENCED) {
+      throw new DomainStateException("domain " + r.name() + " has migrated away; nothing to save");
+    }
+    boolean live = request.live() && r.state() == DomainState.RUNNING;
+    if (live && vcpus == null) {
+      throw new DomainStateException("a live save of " + r.name() + " needs the process that runs "
+          + "this host's guests (its worker); save without --live here");
+    }
+    try {
+      out.writeHeader(new CheckpointHeader(CheckpointFormat.VERSION, request.migrationId(),
+          request.sourceHost(), kind(),
+          new CheckpointHeader.Vm(r.uuid(), r.name(), r.memoryBytes(), r.vcpus()), PAGE,
+          r.configJson(), System.currentTimeMillis()));
+      return live ? saveLive(r, request, out, progress) : saveStopped(r, out, progress);
+    } catch (IOException e) {
+      throw new HypervisorException("checkpoint of " + r.name() + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  private SaveResult saveStopped(SimDomainRecord r, CheckpointWriter out, SaveProgress progress)
+      throws IOException {
+    pause(r.uuid());
+    long pausedAt = System.nanoTime();
+    BitSet all = new BitSet();
+    all.set(0, (int) r.pages());
+    Sender sender = new Sender(r, out, progress, pausedAt);
+    long sent = sender.send(0, all, 0);
+    out.writeRoundEnd(0, sent);
+    String digest = Sha256.ofFile(memoryFile(r), r.memoryBytes());
+    out.writeEnd(digest);
+    return new SaveResult(digest, out.bytesWritten(), 1, sent, millisSince(pausedAt));
+  }
+
+  private SaveResult saveLive(SimDomainRecord r, SaveRequest request, CheckpointWriter out,
+      SaveProgress progress) throws IOException {
+    long started = System.nanoTime();
+    Sender sender = new Sender(r, out, progress, started);
+    vcpus.startDirtyLog(r);
+    try {
+      BitSet pending = new BitSet();
+      pending.set(0, (int) r.pages());
+      long totalPages = 0;
+      int round = 0;
+      while (true) {
+        long roundStart = System.nanoTime();
+        long sent = sender.send(round, pending, vcpus.dirtyRate(r));
+        out.writeRoundEnd(round, sent);
+        totalPages += sent;
+        pending = vcpus.takeDirty(r);
+        round++;
+        int dirty = pending.cardinality();
+        sender.noteDirty(dirty, System.nanoTime() - roundStart);
+        if (dirty < CONVERGED_PAGES || round >= request.maxRounds() - 1) {
+          break;
+        }
+      }
+      pause(r.uuid());
+      long pausedAt = System.nanoTime();
+      pending.or(vcpus.takeDirty(r));
+      long sent = sender.send(round, pending, 0);
+      out.writeRoundEnd(round, sent);
+      totalPages += sent;
+      String digest = Sha256.ofFile(memoryFile(r), r.memoryBytes());
+      out.writeEnd(digest);
+      return new SaveResult(digest, out.bytesWritten(), round + 1, totalPages,
+          millisSince(pausedAt));
+    } finally {
+      vcpus.stopDirtyLog(r);
+    }
+  }
+
+  /** Reads pages from a domain's memory file and writes them as page batches. */
+  private final class Sender {
+    private final SimDomainRecord domain;
+    private final CheckpointWriter out;
+    private final SaveProgress progress;
+    private final long startNanos;
+    private final long[] entries = new long[BATCH];
+    private final byte[] data = new byte[BATCH * PAGE];
+    private final byte[] page = new byte[PAGE];
+    private long dirtyBytesPerSecond;
+
+    Sender(SimDomainRecord domain, CheckpointWriter out, SaveProgress progress, long startNanos) {
+      this.domain = domain;
+      this.out = out;
+      this.progress = progress;
+      this.startNanos = startNanos;
+    }
+
+    void noteDirty(int pages, long roundNanos) {
+      dirtyBytesPerSecond = roundNanos == 0 ? 0 : (long) (pages * (double) PAGE * 1e9 / roundNanos);
+    }
+
+    long send(int round, BitSet pfns, long dirtyRate) throws IOException {
+      long remaining = (long) pfns.cardinality() * PAGE;
+      long sent = 0;
+      int count = 0;
+      int filled = 0;
+      ByteBuffer buf = ByteBuffer.wrap(page);
+      try (FileChannel ch = FileChannel.open(memoryFile(domain), StandardOpenOption.READ)) {
+        for (int pfn = pfns.nextSetBit(0); pfn >= 0; pfn = pfns.nextSetBit(pfn + 1)) {
+          buf.clear();
+          readFully(ch, buf, (long) pfn * PAGE);
+          if (java.util.Arrays.equals(page, ZERO_PAGE)) {
+            entries[count++] = pfn | CheckpointFormat.PAGE_ZERO;
+          } else {
+            entries[count++] = pfn;
+            System.arraycopy(page, 0, data, filled, PAGE);
+            filled += PAGE;
+          }
+          if (count == BATCH) {
+            out.writePageBatch(entries, count, data, filled);
+            sent += count;
+            remaining -= (long) count * PAGE;
+            report(round, remaining);
+            count = 0;
+            filled = 0;
+          }
+        }
+        if (count > 0) {
+          out.writePageBatch(entries, count, data, filled);
+          sent += count;
+        }
+      }
+      report(round, 0);
+      return sent;
+    }
+
+    private void report(int round, long remaining) {
+      long elapsed = System.nanoTime() - startNanos;
+      long rate = elapsed == 0 ? 0 : (long) (out.bytesWritten() * 1e9 / elapsed);
+      progress.update(new SaveProgress.Snapshot(round, out.bytesWritten(), remaining,
+          dirtyBytesPerSecond, rate));
+    }
+  }
+
+  @Override
+  public RestoredDomain restore(CheckpointHeader header, CheckpointReader in) {
+    if (!kind().equals(header.hypervisor())) {
+      throw new CheckpointRejectedException("checkpoint of " + header.vm().name() + " comes from a "
+          + header.hypervisor() + " host; this host is " + kind());
+    }
+    SimDomainRecord incoming = fromHeader(header);
+    Path staging = lock.locked(() -> {
+      requireAbsent(incoming);
+      requireFree(incoming, "incoming domain '" + incoming.name() + "'");
+      Path dir = incomingDir.resolve(UUID.randomUUID().toString());
+      try {
+        Files.createDirectories(dir);
+        StateFiles.writeJson(dir.resolve("domain.json"), incoming);
+        try (FileChannel ch = FileChannel.open(dir.resolve("memory.img"),
+            StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+          ch.truncate(0);
+          ch.write(ByteBuffer.allocate(1), incoming.memoryBytes() - 1);
+        }
+      } catch (IOException e) {
+        StateFiles.deleteTree(dir);
+        throw new HypervisorException("cannot stage incoming domain: " + e, e);
+      }
+      return dir;
+    });
+    try {
+      CheckpointRecord.End end = receivePages(incoming, staging.resolve("memory.img"), in);
+      String digest = Sha256.ofFile(staging.resolve("memory.img"), incoming.memoryBytes());
+      if (!digest.equals(end.contentDigest())) {
+        throw new CheckpointRejectedException("memory of " + incoming.name()
+            + " after restore has SHA-256 " + digest + ", the source sent " + end.contentDigest());
+      }
+      SimDomainRecord restored = incoming.withState(DomainState.PAUSED);
+      lock.locked(() -> {
+        requireAbsent(restored);
+        Path dir = domainsDir.resolve(restored.uuid());
+        try {
+          StateFiles.writeJson(staging.resolve("domain.json"), restored);
+          Files.move(staging, dir, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+          throw new HypervisorException("cannot commit restored domain: " + e, e);
+        }
+      });
+      return new RestoredDomain(restored.info(), digest, in.bytesRead());
+    } catch (CheckpointFormatException e) {
+      throw new CheckpointRejectedException(e);
+    } catch (IOException e) {
+      throw new HypervisorException("restore of " + incoming.name() + " failed: " + e.getMessage(),
+          e);
+    } finally {
+      StateFiles.deleteTree(staging);
+    }
+  }
+
+  private CheckpointRecord.End receivePages(SimDomainRecord domain, Path memory,
+      CheckpointReader in) throws IOException {
+    BitSet written = new BitSet();
+    try (FileChannel ch = FileChannel.open(memory, StandardOpenOption.WRITE)) {
+      while (true) {
+        CheckpointRecord rec = in.next();
+        if (rec instanceof CheckpointRecord.End end) {
+          return end;
+        } else if (rec instanceof CheckpointRecord.PageBatch batch) {
+          int dataOffset = 0;
+          for (int i = 0; i < batch.count(); i++) {
+            long pfn = batch.pfn(i);
+            if (batch.isZero(i)) {
+              if (written.get((int) pfn)) {
+                writeFully(ch, ByteBuffer.wrap(ZERO_PAGE), pfn * PAGE);
+                written.clear((int) pfn);
+              }
+            } else {
+              writeFully(ch, ByteBuffer.wrap(batch.data(), dataOffset, PAGE), pfn * PAGE);
+              dataOffset += PAGE;
+              written.set((int) pfn);
+            }
+          }
+        } else if (rec instanceof CheckpointRecord.Opaque) {
+          throw new CheckpointFormatException("a simulated host's checkpoint of " + domain.name()
+              + " carries an OPAQUE record");
+        }
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    if (vcpus != null) {
+      vcpus.close();
+    }
+  }
+
+  // ---- state ----
+
+  List<SimDomainRecord> records() {
+    try (Stream<Path> dirs = Files.list(domainsDir)) {
+      List<SimDomainRecord> out = new ArrayList<>();
+      for (Path dir : (Iterable<Path>) dirs::iterator) {
+        readRecord(dir).ifPresent(out::add);
+      }
+      out.sort(Comparator.comparing(SimDomainRecord::name));
+      return out;
+    } catch (IOException e) {
+      throw new HypervisorException("cannot list domains in " + domainsDir + ": " + e, e);
+    }
+  }
+
+  HostLock lock() {
+    return lock;
+  }
+
+  Path memoryFile(SimDomainRecord r) {
+    return domainsDir.resolve(r.uuid()).resolve("memory.img");
+  }
+
+  private Optional<SimDomainRecord> findRecord(String uuidOrName) {
+    Path byUuid = domainsDir.resolve(uuidOrName);
+    if (isUuid(uuidOrName) && Files.isDirectory(byUuid)) {
+      return readRecord(byUuid);
+    }
+    return records().stream().filter(r -> r.name().equals(uuidOrName)).findFirst();
+  }
+
+  private SimDomainRecord record(String uuidOrName) {
+    return findRecord(uuidOrName).orElseThrow(() -> new DomainNotFoundException(uuidOrName));
+  }
+
+  private void transition(String uuid, String what,
+      java.util.function.UnaryOperator<SimDomainRecord> change) {
+    lock.locked(() -> {
+      SimDomainRecord before = record(uuid);
+      SimDomainRecord after = change.apply(before);
+      if (!after.equals(before)) {
+        try {
+          writeRecord(after);
+        } catch (IOException e) {
+          throw new HypervisorException(what + " of " + before.name() + " failed: " + e, e);
+        }
+      }
+    });
+  }
+
+  private long usedBytes() {
+    long used = records().stream().mapToLong(SimDomainRecord::memoryBytes).sum();
+    try (Stream<Path> dirs = Files.list(incomingDir)) {
+      for (Path dir : (Iterable<Path>) dirs::iterator) {
+        used += readRecord(dir).map(SimDomainRecord::memoryBytes).orElse(0L);
+      }
+    } catch (IOException e) {
+      throw new HypervisorException("cannot list " + incomingDir + ": " + e, e);
+    }
+    return used;
+  }
+
+  private void requireFree(SimDomainRecord r, String what) {
+    long free = totalMemoryBytes - usedBytes();
+    if (free < r.memoryBytes()) {
+      throw new InsufficientMemoryException(what, r.memoryBytes(), free);
+    }
+  }
+
+  private void requireAbsent(SimDomainRecord r) {
+    if (Files.exists(domainsDir.resolve(r.uuid()))) {
+      throw new DomainExistsException("domain " + r.uuid() + " (" + r.name()
+          + ") already exists on this host: a checkpoint is restored only where its VM is not");
+    }
+    if (records().stream().anyMatch(d -> d.name().equals(r.name()))) {
+      throw new DomainExistsException("a domain named '" + r.name() + "' already exists on this host");
+    }
+  }
+
+  private void discardAbandonedIncoming() {
+    // A restore that was cut short by a crash left a staging directory: nothing of it is a domain.
+    lock.locked(() -> {
+      try (Stream<Path> dirs = Files.list(incomingDir)) {
+        dirs.forEach(StateFiles::deleteTree);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    });
+  }
+
+  private static SimDomainRecord fromHeader(CheckpointHeader h) {
+    long seed;
+    int dirty;
+    try {
+      var config = Json.MAPPER.readTree(h.domainConfig());
+      seed = config.path("seed").asLong(0);
+      dirty = config.path("dirty_pages_per_second").asInt(0);
+    } catch (IOException | IllegalArgumentException e) {
+      throw new CheckpointRejectedException("checkpoint of " + h.vm().name()
+          + " has an unreadable domain configuration");
+    }
+    if (!isUuid(h.vm().uuid()) || !NAME.matcher(h.vm().name()).matches()) {
+      throw new CheckpointRejectedException("checkpoint names an invalid VM identity: "
+          + h.vm().name() + " " + h.vm().uuid());
+    }
+    return new SimDomainRecord(h.vm().uuid(), h.vm().name(), h.vm().memoryBytes(), h.vm().vcpus(),
+        DomainState.PAUSED, seed, dirty, null, newIncarnation(), System.currentTimeMillis());
+  }
+
+  private Optional<SimDomainRecord> readRecord(Path dir) {
+    try {
+      return StateFiles.readJson(dir.resolve("domain.json"), SimDomainRecord.class);
+    } catch (IOException e) {
+      throw new HypervisorException("corrupt domain state in " + dir + ": " + e.getMessage(), e);
+    }
+  }
+
+  private void writeRecord(SimDomainRecord r) throws IOException {
+    StateFiles.writeJson(domainsDir.resolve(r.uuid()).resolve("domain.json"), r);
+  }
+
+  private void writeInitialMemory(Path file, SimDomainRecord r) throws IOException {
+    byte[] page = new byte[PAGE];
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW,
+        StandardOpenOption.WRITE)) {
+      for (long pfn = 0; pfn < r.pages(); pfn++) {
+        if (PageContent.initiallyPopulated(r.seed(), pfn)) {
+          PageContent.fill(page, 0, r.seed(), pfn, 0);
+          writeFully(ch, ByteBuffer.wrap(page), pfn * PAGE);
+        }
+      }
+      if (ch.size() < r.memoryBytes()) {
+        ch.write(ByteBuffer.allocate(1), r.memoryBytes() - 1); // sparse tail
+      }
+    }
+  }
+
+  static void readFully(FileChannel ch, ByteBuffer buf, long position) throws IOException {
+    while (buf.hasRemaining()) {
+      int n = ch.read(buf, position + buf.position());
+      if (n < 0) {
+        java.util.Arrays.fill(buf.array(), buf.position(), buf.limit(), (byte) 0);
+        buf.position(buf.limit());
+      }
+    }
+  }
+
+  static void writeFully(FileChannel ch, ByteBuffer buf, long position) throws IOException {
+    long pos = position;
+    while (buf.hasRemaining()) {
+      pos += ch.write(buf, pos);
+    }
+  }
+
+  private static boolean isUuid(String s) {
+    try {
+      return UUID.fromString(s).toString().equals(s.toLowerCase(java.util.Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+  }
+
+  private static String newIncarnation() {
+    return UUID.randomUUID().toString();
+  }
+
+  private static long millisSince(long nanos) {
+    return (System.nanoTime() - nanos) / 1_000_000;
+  }
+}

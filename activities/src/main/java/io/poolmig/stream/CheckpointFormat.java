@@ -1,0 +1,43 @@
+package io.poolmig.stream;
+
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Constants of checkpoint stream v1: a 16-byte preamble, then records of an 8-byte header
+ * ({@code u16 type, u16 flags, u32 body length}, big-endian) and a body padded with zeros to a
+ * multiple of 8 bytes. The full layout is in {@code docs/architecture.md}.
+ */
+public final class CheckpointFormat {
+
+  static final byte[] MAGIC = "PMIGCKPT".getBytes(StandardCharsets.US_ASCII);
+  public static final int VERSION = 1;
+  static final int PREAMBLE_BYTES = 16;
+  static final int RECORD_HEADER_BYTES = 8;
+  static final int ALIGNMENT = 8;
+
+  public static final int PAGE_SIZE = 4096;
+  /** Largest page batch a writer emits and a reader accepts. */
+  public static final int MAX_PAGES_PER_BATCH = 1024;
+
+  static final int TYPE_HEADER = 0x0001;
+  static final int TYPE_PAGE_BATCH = 0x0002;
+  static final int TYPE_OPAQUE = 0x0003;
+  static final int TYPE_ROUND_END = 0x0004;
+  static final int TYPE_END = 0x00FF;
+
+  /** Record flag: the body is {@code u32 raw length, u32 0, LZ4 block}. */
+  static final int FLAG_LZ4 = 0x0001;
+
+  /** Page batch entry flag: the page is all zeros and no data follows for it. */
+  public static final long PAGE_ZERO = 1L << 63;
+  static final long PFN_MASK = (1L << 52) - 1;
+
+  static final int DIGEST_BYTES = 32;
+  static final int END_BODY_BYTES = 8 + DIGEST_BYTES + DIGEST_BYTES;
+
+  private CheckpointFormat() {}
+
+  static int padding(int length) {
+    return (ALIGNMENT - (length % ALIGNMENT)) % ALIGNMENT;
+  }
+}

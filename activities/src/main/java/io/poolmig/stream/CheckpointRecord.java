@@ -1,0 +1,35 @@
+package io.poolmig.stream;
+
+/** One body record of a checkpoint stream, as a {@link CheckpointReader} returns it. */
+public sealed interface CheckpointRecord {
+
+  /**
+   * Pages of guest memory. {@code entries[i]} is a page number, or'ed with
+   * {@link CheckpointFormat#PAGE_ZERO} for an all-zero page; {@code data} holds the non-zero pages
+   * in entry order. The arrays are reused by the reader: consume before the next call.
+   */
+  record PageBatch(int count, long[] entries, byte[] data) implements CheckpointRecord {
+
+    public long pfn(int i) {
+      return entries[i] & CheckpointFormat.PFN_MASK;
+    }
+
+    public boolean isZero(int i) {
+      return (entries[i] & CheckpointFormat.PAGE_ZERO) != 0;
+    }
+  }
+
+  /** A chunk of a hypervisor's own stream (libxl), carried as is. */
+  record Opaque(byte[] data, int length) implements CheckpointRecord {}
+
+  /** Marks the end of a pre-copy round. */
+  record RoundEnd(int round, long pages) implements CheckpointRecord {}
+
+  /**
+   * The last record; the reader has already checked byte count and stream digest.
+   *
+   * @param contentDigest SHA-256 hex the receiver must reproduce
+   */
+  record End(long streamBytes, String streamDigest, String contentDigest)
+      implements CheckpointRecord {}
+}

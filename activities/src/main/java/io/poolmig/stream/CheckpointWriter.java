@@ -1,0 +1,235 @@
+package io.poolmig.stream;
+
+import static io.poolmig.stream.CheckpointFormat.*;
+
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import net.jpountz.lz4.LZ4Compressor;
+import net.jpountz.lz4.LZ4Factory;
+
+/**
+ * Writes one checkpoint stream: {@link #writeHeader} first, then page batches or opaque chunks and
+ * round markers, then {@link #writeEnd}, which seals the stream with its byte count and SHA-256.
+ *
+ * <p>Not thread-safe: one writer per stream. The writer does not close the underlying stream
+ * unless {@link #close} is called; a stream closed without {@link #writeEnd} is truncated by
+ * definition and every reader rejects it.
+ */
+public final class CheckpointWriter implements AutoCloseable {
+
+  private static final byte[] ZEROS = new byte[ALIGNMENT];
+  private static final int OPAQUE_CHUNK_BYTES = 1 << 20;
+
+  private final OutputStream out;
+  private final StreamOptions options;
+  private final MessageDigest digest = Sha256.newDigest();
+  private final LZ4Compressor lz4;
+  private final long startNanos = System.nanoTime();
+  private final byte[] recordHeader = new byte[RECORD_HEADER_BYTES];
+  private byte[] compressBuffer = new byte[0];
+  private long bytesWritten;
+  private boolean headerWritten;
+  private boolean ended;
+
+  public CheckpointWriter(OutputStream out, StreamOptions options) {
+    this.out = new BufferedOutputStream(out, 1 << 16);
+    this.options = options;
+    this.lz4 = options.lz4() ? LZ4Factory.fastestInstance().fastCompressor() : null;
+  }
+
+  public long bytesWritten() {
+    return bytesWritten;
+  }
+
+  public void writeHeader(CheckpointHeader header) throws IOException {
+    if (headerWritten) {
+      throw new IllegalStateException("header already written");
+    }
+    ByteBuffer preamble = ByteBuffer.allocate(PREAMBLE_BYTES);
+    preamble.put(MAGIC).putInt(VERSION).putInt(0);
+    emit(preamble.array(), 0, PREAMBLE_BYTES);
+    byte[] json = Json.write(header);
+    writeRecord(TYPE_HEADER, 0, json, 0, json.length);
+    headerWritten = true;
+  }
+
+  /**
+   * Writes a batch of pages.
+   *
+   * @param entries {@code count} page numbers, each or'ed with {@link CheckpointFormat#PAGE_ZERO}
+   *     for an all-zero page
+   * @param data the non-zero pages' contents, in entry order, {@code PAGE_SIZE} bytes each
+   * @param dataLength bytes of {@code data} used
+   */
+  public void writePageBatch(long[] entries, int count, byte[] data, int dataLength)
+      throws IOException {
+    requireBody();
+    if (count < 1 || count > MAX_PAGES_PER_BATCH) {
+      throw new IllegalArgumentException("page batch of " + count + " pages");
+    }
+    ByteBuffer body = ByteBuffer.allocate(8 + count * 8 + dataLength);
+    body.putInt(count).putInt(0);
+    for (int i = 0; i < count; i++) {
+      body.putLong(entries[i]);
+    }
+    body.put(data, 0, dataLength);
+    writeMaybeCompressed(TYPE_PAGE_BATCH, body.array(), body.position());
+  }
+
+  public void writeOpaque(byte[] data, int offset, int length) throws IOException {
+    requireBody();
+    if (length == 0) {
+      return;
+    }
+    if (offset == 0) {
+      writeMaybeCompressed(TYPE_OPAQUE, data, length);
+    } else {
+      byte[] copy = java.util.Arrays.copyOfRange(data, offset, offset + length);
+      writeMaybeCompressed(TYPE_OPAQUE, copy, length);
+    }
+  }
+
+  /** An output stream that frames whatever is written to it as OPAQUE records. */
+  public OutputStream opaqueOutput() {
+    return new OpaqueOutput();
+  }
+
+  public void writeRoundEnd(int round, long pagesInRound) throws IOException {
+    requireBody();
+    ByteBuffer body = ByteBuffer.allocate(16).putInt(round).putInt(0).putLong(pagesInRound);
+    writeRecord(TYPE_ROUND_END, 0, body.array(), 0, 16);
+  }
+
+  /**
+   * Seals the stream: byte count and SHA-256 of everything before the END record, and the
+   * content digest the receiver must reproduce. Flushes; returns the total bytes written.
+   */
+  public long writeEnd(String contentDigestHex) throws IOException {
+    requireBody();
+    byte[] content = HexFormat.of().parseHex(contentDigestHex);
+    if (content.length != DIGEST_BYTES) {
+      throw new IllegalArgumentException("content digest must be SHA-256");
+    }
+    long covered = bytesWritten;
+    byte[] streamDigest = digest.digest();
+    ByteBuffer body = ByteBuffer.allocate(END_BODY_BYTES);
+    body.putLong(covered).put(streamDigest).put(content);
+    writeRecord(TYPE_END, 0, body.array(), 0, END_BODY_BYTES);
+    out.flush();
+    ended = true;
+    return bytesWritten;
+  }
+
+  public void flush() throws IOException {
+    out.flush();
+  }
+
+  @Override
+  public void close() throws IOException {
+    out.close();
+  }
+
+  private void requireBody() {
+    if (!headerWritten) {
+      throw new IllegalStateException("write the header first");
+    }
+    if (ended) {
+      throw new IllegalStateException("stream already ended");
+    }
+  }
+
+  private void writeMaybeCompressed(int type, byte[] body, int length) throws IOException {
+    if (lz4 != null) {
+      int bound = 8 + lz4.maxCompressedLength(length);
+      if (compressBuffer.length < bound) {
+        compressBuffer = new byte[bound];
+      }
+      int compressed = lz4.compress(body, 0, length, compressBuffer, 8);
+      if (compressed + 8 < length) {
+        ByteBuffer.wrap(compressBuffer).putInt(length).putInt(0);
+        writeRecord(type, FLAG_LZ4, compressBuffer, 0, compressed + 8);
+        return;
+      }
+    }
+    writeRecord(type, 0, body, 0, length);
+  }
+
+  private void writeRecord(int type, int flags, byte[] body, int offset, int length)
+      throws IOException {
+    ByteBuffer.wrap(recordHeader).putShort((short) type).putShort((short) flags).putInt(length);
+    emit(recordHeader, 0, RECORD_HEADER_BYTES);
+    emit(body, offset, length);
+    emit(ZEROS, 0, padding(length));
+    pace();
+  }
+
+  private void emit(byte[] bytes, int offset, int length) throws IOException {
+    out.write(bytes, offset, length);
+    digest.update(bytes, offset, length);
+    bytesWritten += length;
+  }
+
+  /** Sleeps as long as the stream runs ahead of its bandwidth cap. */
+  private void pace() throws IOException {
+    long rate = options.bytesPerSecond();
+    if (rate == 0) {
+      return;
+    }
+    long dueNanos = (long) (bytesWritten * 1e9 / rate);
+    long aheadNanos = dueNanos - (System.nanoTime() - startNanos);
+    if (aheadNanos > 1_000_000) {
+      try {
+        Thread.sleep(aheadNanos / 1_000_000, (int) (aheadNanos % 1_000_000));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new InterruptedIOException("checkpoint stream interrupted while pacing");
+      }
+    }
+  }
+
+  private final class OpaqueOutput extends OutputStream {
+    private final byte[] buffer = new byte[OPAQUE_CHUNK_BYTES];
+    private int filled;
+
+    @Override
+    public void write(int b) throws IOException {
+      buffer[filled++] = (byte) b;
+      if (filled == buffer.length) {
+        flush();
+      }
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      while (len > 0) {
+        int n = Math.min(len, buffer.length - filled);
+        System.arraycopy(b, off, buffer, filled, n);
+        filled += n;
+        off += n;
+        len -= n;
+        if (filled == buffer.length) {
+          flush();
+        }
+      }
+    }
+
+    /** Emits what is buffered as one OPAQUE record; does not end the stream. */
+    @Override
+    public void flush() throws IOException {
+      if (filled > 0) {
+        writeOpaque(buffer, 0, filled);
+        filled = 0;
+      }
+    }
+
+    @Override
+    public void close() throws IOException {
+      flush();
+    }
+  }
+}

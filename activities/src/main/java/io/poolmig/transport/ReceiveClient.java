@@ -1,0 +1,102 @@
+package io.poolmig.transport;
+
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+
+/**
+ * The sending side of a receive connection: connect, present the ticket, stream, read the
+ * target's verdict. One connection per attempt.
+ */
+public final class ReceiveClient implements AutoCloseable {
+
+  private final Socket socket;
+  private final InputStream in;
+  private final OutputStream out;
+
+  private ReceiveClient(Socket socket) throws IOException {
+    this.socket = socket;
+    this.in = new BufferedInputStream(socket.getInputStream());
+    this.out = socket.getOutputStream();
+  }
+
+  /**
+   * Connects to {@code endpoint} (host:port) and presents the ticket.
+   *
+   * @throws RefusedException if the target refused the ticket
+   */
+  public static ReceiveClient open(String endpoint, String migrationId, String ticket,
+      int connectTimeoutMillis, int idleTimeoutMillis) throws IOException {
+    InetSocketAddress address = parse(endpoint);
+    Socket socket = new Socket();
+    try {
+      socket.connect(address, connectTimeoutMillis);
+      socket.setSoTimeout(idleTimeoutMillis);
+      socket.setTcpNoDelay(true);
+      ReceiveClient client = new ReceiveClient(socket);
+      ReceiveProtocol.writeHello(client.out, new ReceiveProtocol.Hello(migrationId, ticket));
+      ReceiveProtocol.Status status = ReceiveProtocol.readStatus(client.in);
+      if (!status.ok()) {
+        throw new RefusedException("target " + endpoint + " refused the checkpoint: "
+            + status.message());
+      }
+      return client;
+    } catch (IOException e) {
+      socket.close();
+      if (e instanceof RefusedException) {
+        throw e;
+      }
+      throw new IOException("cannot stream to " + endpoint + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Where to write the checkpoint stream. */
+  public OutputStream stream() {
+    return out;
+  }
+
+  /** Waits for the target's verdict after the END record; returns the digest it reproduced. */
+  public String awaitRestored() throws IOException {
+    ReceiveProtocol.Status status = ReceiveProtocol.readStatus(in);
+    if (!status.ok()) {
+      throw new RefusedException("target could not restore the checkpoint: " + status.message());
+    }
+    return status.contentDigest();
+  }
+
+  @Override
+  public void close() throws IOException {
+    socket.close();
+  }
+
+  public static InetSocketAddress parse(String endpoint) {
+    int colon = endpoint.lastIndexOf(':');
+    if (colon <= 0 || colon == endpoint.length() - 1) {
+      throw new IllegalArgumentException("'" + endpoint + "' is not host:port");
+    }
+    String host = endpoint.substring(0, colon);
+    if (host.startsWith("[") && host.endsWith("]")) {
+      host = host.substring(1, host.length() - 1);
+    }
+    int port;
+    try {
+      port = Integer.parseInt(endpoint.substring(colon + 1));
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("'" + endpoint + "' has no valid port");
+    }
+    if (port < 0 || port > 65535) {
+      throw new IllegalArgumentException("port " + port + " is out of range");
+    }
+    return new InetSocketAddress(host, port);
+  }
+
+  /** The target said no: bad or used ticket, or a restore that failed there. */
+  public static final class RefusedException extends IOException {
+    public RefusedException(String message) {
+      super(message);
+    }
+  }
+}

@@ -1,0 +1,159 @@
+package io.poolmig.transport;
+
+import io.poolmig.stream.CheckpointReader;
+import io.poolmig.stream.StreamLimits;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The receive endpoint every worker runs: accepts plain TCP connections, admits only a HELLO whose
+ * ticket the {@link ReceiveHandler} accepts, hands the checkpoint to it, and answers with the
+ * digest it reproduced.
+ *
+ * <p>Contract: a connection that stalls for {@code idleTimeoutMillis} is dropped and the handler
+ * discards what it had. Hazard: no TLS yet; the ticket keeps strangers out, not eavesdroppers.
+ */
+public final class ReceiveEndpoint implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(ReceiveEndpoint.class);
+
+  private final ServerSocket server;
+  private final ReceiveHandler handler;
+  private final StreamLimits limits;
+  private final int idleTimeoutMillis;
+  private final ExecutorService connections;
+  private final Thread acceptor;
+
+  private ReceiveEndpoint(ServerSocket server, ReceiveHandler handler, StreamLimits limits,
+      int idleTimeoutMillis) {
+    this.server = server;
+    this.handler = handler;
+    this.limits = limits;
+    this.idleTimeoutMillis = idleTimeoutMillis;
+    AtomicInteger n = new AtomicInteger();
+    this.connections = Executors.newCachedThreadPool(r -> {
+      Thread t = new Thread(r, "receive-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    });
+    this.acceptor = new Thread(this::acceptLoop, "receive-endpoint-" + server.getLocalPort());
+    this.acceptor.setDaemon(true);
+  }
+
+  /** Binds {@code listen} (port 0 picks a free one) and starts accepting. */
+  public static ReceiveEndpoint start(InetSocketAddress listen, ReceiveHandler handler,
+      StreamLimits limits, int idleTimeoutMillis) throws IOException {
+    ServerSocket server = new ServerSocket();
+    server.setReuseAddress(true);
+    try {
+      server.bind(listen);
+    } catch (IOException e) {
+      server.close();
+      throw new IOException("cannot listen for checkpoints on " + listen.getHostString() + ":"
+          + listen.getPort() + ": " + e.getMessage(), e);
+    }
+    ReceiveEndpoint endpoint = new ReceiveEndpoint(server, handler, limits, idleTimeoutMillis);
+    endpoint.acceptor.start();
+    log.info("receive endpoint listening on {}", server.getLocalSocketAddress());
+    return endpoint;
+  }
+
+  public int port() {
+    return server.getLocalPort();
+  }
+
+  private void acceptLoop() {
+    while (!server.isClosed()) {
+      try {
+        Socket socket = server.accept();
+        connections.execute(() -> serve(socket));
+      } catch (SocketException e) {
+        if (!server.isClosed()) {
+          log.warn("receive endpoint stopped accepting: {}", e.toString());
+        }
+        return;
+      } catch (IOException e) {
+        log.warn("accept failed: {}", e.toString());
+      }
+    }
+  }
+
+  private void serve(Socket socket) {
+    String peer = String.valueOf(socket.getRemoteSocketAddress());
+    try (socket) {
+      socket.setSoTimeout(idleTimeoutMillis);
+      socket.setTcpNoDelay(true);
+      InputStream in = socket.getInputStream();
+      OutputStream out = new BufferedOutputStream(socket.getOutputStream());
+      ReceiveProtocol.Hello hello;
+      try {
+        hello = ReceiveProtocol.readHello(in);
+      } catch (IOException e) {
+        log.warn("refused connection from {}: {}", peer, e.getMessage());
+        return;
+      }
+      try {
+        handler.admit(hello.migrationId(), hello.ticket());
+      } catch (ReceiveHandler.TicketRefusedException e) {
+        log.warn("refused checkpoint from {} for migration {}: {}", peer, hello.migrationId(),
+            e.getMessage());
+        ReceiveProtocol.writeStatus(out,
+            new ReceiveProtocol.Status(ReceiveProtocol.REFUSED, e.getMessage(), null, 0));
+        return;
+      }
+      try {
+        ReceiveProtocol.writeStatus(out, new ReceiveProtocol.Status(ReceiveProtocol.OK, "ready",
+            null, 0));
+        ReceiveHandler.Received received =
+            handler.receive(hello.migrationId(), new CheckpointReader(in, limits));
+        ReceiveProtocol.writeStatus(out, new ReceiveProtocol.Status(ReceiveProtocol.OK,
+            "restored paused", received.contentDigest(), received.streamBytes()));
+        log.info("received migration {} from {}: {} bytes", hello.migrationId(), peer,
+            received.streamBytes());
+      } catch (Exception e) {
+        log.warn("receive of migration {} from {} failed: {}", hello.migrationId(), peer,
+            e.getMessage());
+        trySend(out, new ReceiveProtocol.Status(ReceiveProtocol.FAILED, e.getMessage(), null, 0));
+      } finally {
+        handler.release(hello.migrationId());
+      }
+    } catch (IOException e) {
+      log.warn("connection from {} failed: {}", peer, e.toString());
+    }
+  }
+
+  private static void trySend(OutputStream out, ReceiveProtocol.Status status) {
+    try {
+      ReceiveProtocol.writeStatus(out, status);
+    } catch (IOException ignored) {
+      // the sender is gone; it learns of the failure from the broken connection
+    }
+  }
+
+  @Override
+  public void close() {
+    try {
+      server.close();
+    } catch (IOException e) {
+      log.warn("closing receive endpoint: {}", e.toString());
+    }
+    connections.shutdownNow();
+    try {
+      connections.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

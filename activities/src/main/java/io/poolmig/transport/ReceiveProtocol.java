@@ -1,0 +1,97 @@
+package io.poolmig.transport;
+
+import io.poolmig.stream.Json;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.Map;
+
+/**
+ * The few frames around a checkpoint on a receive connection. The sender opens with
+ * {@code HELLO} (magic {@code PMIGRECV}, version, the migration id and its ticket); the receiver
+ * answers with a status frame; then the checkpoint stream flows; after its END record the receiver
+ * answers with a final status frame carrying the digest it reproduced. A status frame is
+ * {@code u32 code, u32 length, JSON}; JSON bodies are capped at 64 KiB.
+ */
+final class ReceiveProtocol {
+
+  static final byte[] MAGIC = "PMIGRECV".getBytes(StandardCharsets.US_ASCII);
+  static final int VERSION = 1;
+  static final int OK = 0;
+  static final int REFUSED = 1;
+  static final int FAILED = 2;
+  private static final int MAX_JSON = 64 << 10;
+
+  private ReceiveProtocol() {}
+
+  record Hello(String migrationId, String ticket) {}
+
+  record Status(int code, String message, String contentDigest, long streamBytes) {
+    boolean ok() {
+      return code == OK;
+    }
+  }
+
+  static void writeHello(OutputStream out, Hello hello) throws IOException {
+    DataOutputStream data = new DataOutputStream(out);
+    data.write(MAGIC);
+    data.writeInt(VERSION);
+    writeJson(data, hello);
+    data.flush();
+  }
+
+  static Hello readHello(InputStream in) throws IOException {
+    DataInputStream data = new DataInputStream(in);
+    byte[] magic = new byte[MAGIC.length];
+    data.readFully(magic);
+    if (!Arrays.equals(magic, MAGIC)) {
+      throw new IOException("not a poolmig receive connection (bad magic)");
+    }
+    int version = data.readInt();
+    if (version != VERSION) {
+      throw new IOException("receive protocol version " + version + " is not supported");
+    }
+    return readJson(data, Hello.class);
+  }
+
+  static void writeStatus(OutputStream out, Status status) throws IOException {
+    DataOutputStream data = new DataOutputStream(out);
+    data.writeInt(status.code());
+    writeJson(data, Map.of(
+        "message", status.message() == null ? "" : status.message(),
+        "contentDigest", status.contentDigest() == null ? "" : status.contentDigest(),
+        "streamBytes", status.streamBytes()));
+    data.flush();
+  }
+
+  static Status readStatus(InputStream in) throws IOException {
+    DataInputStream data = new DataInputStream(in);
+    int code = data.readInt();
+    Status body = readJson(data, Status.class);
+    return new Status(code, body.message(), emptyToNull(body.contentDigest()), body.streamBytes());
+  }
+
+  private static void writeJson(DataOutputStream data, Object value) throws IOException {
+    byte[] json = Json.write(value);
+    data.writeInt(json.length);
+    data.write(json);
+  }
+
+  private static <T> T readJson(DataInputStream data, Class<T> type) throws IOException {
+    int length = data.readInt();
+    if (length < 0 || length > MAX_JSON) {
+      throw new IOException("receive frame of " + length + " bytes is oversized");
+    }
+    byte[] json = new byte[length];
+    data.readFully(json);
+    return Json.MAPPER.readValue(json, type);
+  }
+
+  private static String emptyToNull(String s) {
+    return s == null || s.isEmpty() ? null : s;
+  }
+}
