@@ -1,0 +1,23 @@
+package io.poolmig.worker;
+
+import io.poolmig.activities.AuditActivitiesImpl;
+import io.poolmig.db.AuditStore;
+import io.poolmig.workflows.MigrateVmWorkflowImpl;
+import io.poolmig.workflows.PoolInventoryWorkflowImpl;
+import io.poolmig.workflows.TaskQueues;
+import io.temporal.worker.Worker;
+import io.temporal.worker.WorkerFactory;
+
+/** The control role: serves the workflows and the audit activities on the control queue. */
+public final class ControlWorker {
+
+  private ControlWorker() {}
+
+  public static Worker register(WorkerFactory factory, AuditStore audit) {
+    Worker worker = factory.newWorker(TaskQueues.CONTROL);
+    worker.registerWorkflowImplementationTypes(MigrateVmWorkflowImpl.class,
+        PoolInventoryWorkflowImpl.class);
+    worker.registerActivitiesImplementations(new AuditActivitiesImpl(audit));
+    return worker;
+  }
+}

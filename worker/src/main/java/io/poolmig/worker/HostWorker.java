@@ -1,0 +1,166 @@
+package io.poolmig.worker;
+
+import io.poolmig.activities.HostActivitiesImpl;
+import io.poolmig.activities.HostSettings;
+import io.poolmig.db.HostRecord;
+import io.poolmig.db.PoolRegistry;
+import io.poolmig.hypervisor.HostMemory;
+import io.poolmig.hypervisor.Hypervisor;
+import io.poolmig.hypervisor.Hypervisors;
+import io.poolmig.stream.StreamLimits;
+import io.poolmig.transport.ReceiveEndpoint;
+import io.poolmig.workflows.TaskQueues;
+import io.temporal.worker.Worker;
+import io.temporal.worker.WorkerFactory;
+import io.temporal.worker.WorkerOptions;
+import java.time.Duration;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The worker of one host: opens its hypervisor, starts its receive endpoint, registers the host
+ * in the pool registry (and touches it every 30 s), and serves {@code host/<name>} with that
+ * host's activities. The caller starts the {@link WorkerFactory}.
+ *
+ * <p>Hazard: the host's activities must be served only here; two workers on one host queue would
+ * run one host's steps on another host.
+ */
+public final class HostWorker implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(HostWorker.class);
+
+  private final HostWorkerConfig config;
+  private final Hypervisor hypervisor;
+  private final ReceiveEndpoint endpoint;
+  private final String advertised;
+  private final ScheduledExecutorService registryTicker;
+
+  private HostWorker(HostWorkerConfig config, Hypervisor hypervisor, ReceiveEndpoint endpoint,
+      String advertised, ScheduledExecutorService registryTicker) {
+    this.config = config;
+    this.hypervisor = hypervisor;
+    this.endpoint = endpoint;
+    this.advertised = advertised;
+    this.registryTicker = registryTicker;
+  }
+
+  public static HostWorker start(HostWorkerConfig config, WorkerFactory factory,
+      PoolRegistry registry) {
+    Hypervisor hypervisor = Hypervisors.open(config.hypervisor(), config.stateDir(),
+        config.simTotalMemoryBytes());
+    ReceiveEndpoint endpoint = null;
+    try {
+      // The endpoint needs the activities' bookkeeping and the activities need the endpoint's
+      // port: bind first, then build the activities with the advertised address.
+      DeferredHandler handler = new DeferredHandler();
+      endpoint = ReceiveEndpoint.start(config.listen(), handler, StreamLimits.DEFAULT, 60_000);
+      String advertised = config.advertisedEndpoint(endpoint.port());
+      HostActivitiesImpl activities = new HostActivitiesImpl(
+          HostSettings.defaults(config.hostName(), config.stateDir(), advertised), hypervisor);
+      handler.delegate = activities;
+
+      // Heartbeats carry the stream's progress: let operators see it every second.
+      Worker worker = factory.newWorker(TaskQueues.host(config.hostName()),
+          WorkerOptions.newBuilder()
+              .setMaxHeartbeatThrottleInterval(Duration.ofSeconds(1))
+              .setDefaultHeartbeatThrottleInterval(Duration.ofSeconds(1))
+              .build());
+      worker.registerActivitiesImplementations(activities);
+
+      HostMemory memory = hypervisor.memory();
+      registry.register(HostRecord.of(config.hostName(), hypervisor.kind(), advertised,
+          memory.totalBytes()));
+      ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "registry-" + config.hostName());
+        t.setDaemon(true);
+        return t;
+      });
+      ticker.scheduleWithFixedDelay(() -> touch(registry, config.hostName()), 30, 30,
+          TimeUnit.SECONDS);
+      log.info("host {} ({}) serves {} and receives on {}", config.hostName(), hypervisor.kind(),
+          TaskQueues.host(config.hostName()), advertised);
+      return new HostWorker(config, hypervisor, endpoint, advertised, ticker);
+    } catch (IOException e) {
+      hypervisor.close();
+      throw new UncheckedIOException(e);
+    } catch (RuntimeException e) {
+      if (endpoint != null) {
+        endpoint.close();
+      }
+      hypervisor.close();
+      throw e;
+    }
+  }
+
+  private static void touch(PoolRegistry registry, String host) {
+    try {
+      registry.heartbeat(host);
+    } catch (RuntimeException e) {
+      log.warn("cannot update pool registry for {}: {}", host, e.getMessage());
+    }
+  }
+
+  public String hostName() {
+    return config.hostName();
+  }
+
+  public String advertisedEndpoint() {
+    return advertised;
+  }
+
+  public Hypervisor hypervisor() {
+    return hypervisor;
+  }
+
+  /**
+   * Stops accepting checkpoints while the host keeps serving its activities: incoming
+   * migrations fail before commit and roll back. For maintenance and failure drills.
+   */
+  public void stopReceiving() {
+    endpoint.close();
+  }
+
+  @Override
+  public void close() {
+    registryTicker.shutdownNow();
+    endpoint.close();
+    hypervisor.close();
+  }
+
+  /** Lets the endpoint bind before the activities exist. */
+  private static final class DeferredHandler implements io.poolmig.transport.ReceiveHandler {
+    private volatile io.poolmig.transport.ReceiveHandler delegate;
+
+    private io.poolmig.transport.ReceiveHandler target() throws TicketRefusedException {
+      io.poolmig.transport.ReceiveHandler d = delegate;
+      if (d == null) {
+        throw new TicketRefusedException("host is starting");
+      }
+      return d;
+    }
+
+    @Override
+    public void admit(String migrationId, String ticket) throws TicketRefusedException {
+      target().admit(migrationId, ticket);
+    }
+
+    @Override
+    public Received receive(String migrationId, io.poolmig.stream.CheckpointReader reader)
+        throws Exception {
+      return target().receive(migrationId, reader);
+    }
+
+    @Override
+    public void release(String migrationId) {
+      io.poolmig.transport.ReceiveHandler d = delegate;
+      if (d != null) {
+        d.release(migrationId);
+      }
+    }
+  }
+}
