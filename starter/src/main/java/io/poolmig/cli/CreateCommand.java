@@ -1,0 +1,51 @@
+package io.poolmig.cli;
+
+import io.poolmig.hypervisor.DomainInfo;
+import io.poolmig.hypervisor.sim.SimHost;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+
+@Command(
+    name = "create",
+    description = "Creates and starts a VM on this simulated host (like `xl create`).",
+    footer = {
+      "",
+      "Examples:",
+      "  poolmig create web-1 --memory 256M --state-dir /var/lib/poolmig",
+      "  poolmig create db-1 --memory 1G --vcpus 2 --dirty-rate 5000"
+    },
+    mixinStandardHelpOptions = true)
+final class CreateCommand implements Callable<Integer> {
+
+  @ParentCommand Poolmig root;
+
+  @Mixin LocalHostOptions host;
+
+  @Parameters(index = "0", paramLabel = "NAME", description = "the VM's name")
+  String name;
+
+  @Option(names = "--memory", defaultValue = "256M", converter = Sizes.class,
+      description = "memory (default ${DEFAULT-VALUE})")
+  long memory;
+
+  @Option(names = "--vcpus", defaultValue = "1", description = "vCPUs (default ${DEFAULT-VALUE})")
+  int vcpus;
+
+  @Option(names = "--dirty-rate", defaultValue = "1000", paramLabel = "PAGES/S",
+      description = "4 KiB pages the running guest writes per second (default ${DEFAULT-VALUE})")
+  int dirtyRate;
+
+  @Override
+  public Integer call() {
+    try (SimHost sim = host.openSim(root)) {
+      DomainInfo d = sim.create(name, memory, vcpus, dirtyRate);
+      root.out.printf("created %s (%s): %s, %d vCPU(s), running%n", d.name(), d.uuid(),
+          Sizes.format(d.memoryBytes()), d.vcpus());
+      return ExitCode.OK.code;
+    }
+  }
+}

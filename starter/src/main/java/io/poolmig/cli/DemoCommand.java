@@ -1,0 +1,114 @@
+package io.poolmig.cli;
+
+import io.poolmig.db.HistoryQuery;
+import io.poolmig.hypervisor.StateFiles;
+import io.poolmig.workflows.MigrationResult;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.ParentCommand;
+
+@Command(
+    name = "demo",
+    description = "Starts a pool of three simulated Xen hosts in this process (Temporal dev "
+        + "server, workers, receive endpoints on loopback, audit store), migrates VMs live, "
+        + "shows requests that are refused and a migration that rolls back, and prints the "
+        + "audit history. Uses POOLMIG_DB_URL if set, else an embedded PostgreSQL.",
+    footer = {"", "Example:", "  bin/poolmig demo"},
+    mixinStandardHelpOptions = true)
+final class DemoCommand implements Callable<Integer> {
+
+  @ParentCommand Poolmig root;
+
+  @Override
+  public Integer call() throws Exception {
+    Instant began = Instant.now();
+    Path stateRoot = root.home().resolve("demo-runs").resolve(String.valueOf(
+        began.toEpochMilli()));
+    try (EmbeddedPool pool = DemoPool.start(root, DemoPool.hostNames(3), stateRoot, 0)) {
+      DemoPool.seedIfEmpty(pool, root.out);
+      PoolService service = new PoolService(pool.client(), pool.database());
+      header("the pool now");
+      VmsCommand.print(root, service.inventory());
+
+      header("1. a live migration: poolmig migrate web-1 --to host-b");
+      migrate(service, "web-1", "host-b", "rebalance before patching host-a", "  ");
+
+      header("2. two at once: db-1 and web-2 to host-c");
+      CompletableFuture<Void> db = CompletableFuture.runAsync(() ->
+          migrate(service, "db-1", "host-c", "drain host-a", "  [db-1]  "));
+      CompletableFuture<Void> web = CompletableFuture.runAsync(() ->
+          migrate(service, "web-2", "host-c", "drain host-a", "  [web-2] "));
+      CompletableFuture.allOf(db, web).join();
+
+      header("3. requests that are refused before anything changes");
+      refused(service, "ghost-9", "host-a");
+      refused(service, "web-1", "host-z");
+      refused(service, "web-1", "host-b");
+      refused(service, "db-1", "host-b");
+      PoolService.Started inFlight = service.startMigration(order("cache-1", "host-a",
+          "make room on host-b"));
+      root.out.println("  $ poolmig migrate cache-1 --to host-a --detach   (started)");
+      refused(service, "cache-1", "host-a");
+      service.follow(inFlight.workflowId(), e -> { }, p -> { });
+      root.out.println("  (the first cache-1 migration completed)");
+
+      header("4. a failure before commit rolls back: host-b stops receiving checkpoints");
+      pool.host("host-b").stopReceiving();
+      try {
+        migrate(service, "web-2", "host-b", "failure drill", "  ");
+      } catch (PoolmigException e) {
+        root.out.println("  => " + e.getMessage());
+      }
+
+      header("the pool now");
+      VmsCommand.print(root, service.inventory());
+
+      header("audit history of this demo (poolmig history --since ...)");
+      HistoryCommand.print(root.out, pool.database(), pool.database().auditStore().history(
+          new HistoryQuery(null, null, began, null, 100)), HistoryCommand.Format.table, false);
+      root.out.printf("%ndemo finished in %.1f s%n",
+          (Instant.now().toEpochMilli() - began.toEpochMilli()) / 1000.0);
+      return ExitCode.OK.code;
+    } finally {
+      StateFiles.deleteTree(stateRoot);
+    }
+  }
+
+  private PoolService.MigrateOrder order(String vm, String target, String reason) {
+    return new PoolService.MigrateOrder(vm, target, true, "demo", reason);
+  }
+
+  private void migrate(PoolService service, String vm, String target, String reason,
+      String prefix) {
+    PoolService.Started started = service.startMigration(order(vm, target, reason));
+    StepPrinter printer = new StepPrinter(root.out, prefix);
+    synchronized (root.out) {
+      root.out.printf("%smigrating %s %s -> %s (%s, live)%n", prefix, vm,
+          started.request().sourceHost(), target,
+          Sizes.format(started.request().vm().memoryBytes()));
+    }
+    MigrationResult result = service.follow(started.workflowId(), printer::event,
+        printer::progress);
+    printer.result(result);
+  }
+
+  private void refused(PoolService service, String vm, String target) {
+    try {
+      service.startMigration(order(vm, target, "demo"));
+      throw new IllegalStateException("expected a refusal for " + vm + " -> " + target);
+    } catch (PoolmigException e) {
+      root.out.printf("  $ poolmig migrate %s --to %s%n  poolmig: %s (exit %d)%n", vm, target,
+          e.getMessage(), e.exitCode().code);
+    }
+  }
+
+  private void header(String title) {
+    root.out.printf("%n== %s%n", title);
+    root.out.flush();
+  }
+
+}

@@ -1,0 +1,175 @@
+package io.poolmig.cli;
+
+import io.poolmig.db.Database;
+import io.poolmig.db.DbConfig;
+import io.poolmig.worker.ControlWorker;
+import io.poolmig.worker.HostWorker;
+import io.poolmig.worker.HostWorkerConfig;
+import io.poolmig.worker.TemporalConnection;
+import io.temporal.client.WorkflowClient;
+import io.temporal.testserver.TestServer;
+import io.temporal.worker.WorkerFactory;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A whole pool in one process: an in-process Temporal dev server on a real loopback port, the
+ * audit store (the given PostgreSQL, else an embedded one kept in a data directory), a control
+ * worker, and simulated hosts each with its own worker and receive endpoint on loopback.
+ *
+ * <p>Nothing here differs from the production shape but where the processes run: the hosts talk
+ * to Temporal over gRPC and to each other over TCP exactly as separate workers would.
+ */
+public final class EmbeddedPool implements AutoCloseable {
+
+  /**
+   * @param db the audit store; null starts an embedded PostgreSQL in {@code embeddedPgDir}
+   * @param temporalPort 0 picks a free port
+   */
+  public record Options(List<String> hosts, Path stateRoot, DbConfig db, Path embeddedPgDir,
+      int temporalPort, long hostMemoryBytes) {}
+
+  private final TestServer.PortBoundTestServer temporalServer;
+  private final EmbeddedPostgres embeddedPostgres;
+  private final Database database;
+  private final TemporalConnection temporal;
+  private final WorkerFactory factory;
+  private final Map<String, HostWorker> hosts;
+  private final String temporalAddress;
+
+  private EmbeddedPool(TestServer.PortBoundTestServer temporalServer,
+      EmbeddedPostgres embeddedPostgres, Database database, TemporalConnection temporal,
+      WorkerFactory factory, Map<String, HostWorker> hosts, String temporalAddress) {
+    this.temporalServer = temporalServer;
+    this.embeddedPostgres = embeddedPostgres;
+    this.database = database;
+    this.temporal = temporal;
+    this.factory = factory;
+    this.hosts = hosts;
+    this.temporalAddress = temporalAddress;
+  }
+
+  public static EmbeddedPool start(Options options) {
+    List<AutoCloseable> started = new ArrayList<>();
+    try {
+      int port = options.temporalPort() == 0 ? freePort() : options.temporalPort();
+      TestServer.PortBoundTestServer server;
+      try {
+        server = TestServer.createPortBoundServer(port);
+      } catch (RuntimeException e) {
+        throw new PoolmigException(ExitCode.UNAVAILABLE, "cannot start the Temporal dev server on "
+            + "port " + port + " (" + e.getMessage() + "); is another `poolmig dev` running?", e);
+      }
+      started.add(server);
+      EmbeddedPostgres pg = null;
+      DbConfig db = options.db();
+      if (db == null) {
+        pg = startPostgres(options.embeddedPgDir());
+        started.add(pg);
+        db = DbConfig.of(pg.getJdbcUrl("postgres", "postgres"), "postgres", null);
+      }
+      Database database = Database.open(db);
+      started.add(database);
+      String address = "127.0.0.1:" + port;
+      TemporalConnection temporal = TemporalConnection.connect(address, "default");
+      started.add(temporal);
+      WorkerFactory factory = WorkerFactory.newInstance(temporal.client());
+      ControlWorker.register(factory, database.auditStore());
+      Map<String, HostWorker> hosts = new LinkedHashMap<>();
+      for (String name : options.hosts()) {
+        HostWorker host = HostWorker.start(new HostWorkerConfig(name, "sim",
+            options.stateRoot().resolve(name), new InetSocketAddress("127.0.0.1", 0),
+            null, options.hostMemoryBytes()), factory, database.poolRegistry());
+        started.add(host);
+        hosts.put(name, host);
+      }
+      factory.start();
+      return new EmbeddedPool(server, pg, database, temporal, factory, hosts, address);
+    } catch (RuntimeException e) {
+      closeAll(started);
+      throw e;
+    }
+  }
+
+  private static EmbeddedPostgres startPostgres(Path dataDir) {
+    try {
+      Files.createDirectories(dataDir);
+      return EmbeddedPostgres.builder()
+          .setDataDirectory(dataDir)
+          .setCleanDataDirectory(false)
+          .setPGStartupWait(java.time.Duration.ofSeconds(30))
+          .start();
+    } catch (IOException e) {
+      throw new PoolmigException(ExitCode.UNAVAILABLE, "cannot start the embedded PostgreSQL in "
+          + dataDir + ": " + e.getMessage() + " (or set POOLMIG_DB_URL to a running one)", e);
+    }
+  }
+
+  private static int freePort() {
+    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new PoolmigException(ExitCode.UNAVAILABLE, "no free port on loopback: " + e, e);
+    }
+  }
+
+  public String temporalAddress() {
+    return temporalAddress;
+  }
+
+  public WorkflowClient client() {
+    return temporal.client();
+  }
+
+  public Database database() {
+    return database;
+  }
+
+  public DbConfig dbConfig() {
+    return database.config();
+  }
+
+  public HostWorker host(String name) {
+    return hosts.get(name);
+  }
+
+  public List<HostWorker> hosts() {
+    return List.copyOf(hosts.values());
+  }
+
+  boolean embeddedDatabase() {
+    return embeddedPostgres != null;
+  }
+
+  @Override
+  public void close() {
+    factory.shutdownNow();
+    List<AutoCloseable> all = new ArrayList<>();
+    all.add(temporalServer);
+    if (embeddedPostgres != null) {
+      all.add(embeddedPostgres);
+    }
+    all.add(database);
+    all.add(temporal);
+    all.addAll(hosts.values());
+    closeAll(all);
+  }
+
+  private static void closeAll(List<AutoCloseable> resources) {
+    for (int i = resources.size() - 1; i >= 0; i--) {
+      try {
+        resources.get(i).close();
+      } catch (Exception ignored) {
+        // best effort on the way out; the first failure was already reported
+      }
+    }
+  }
+}

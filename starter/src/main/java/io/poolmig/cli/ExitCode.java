@@ -1,0 +1,25 @@
+package io.poolmig.cli;
+
+/** The exit codes of {@code poolmig}, one meaning each. */
+public enum ExitCode {
+  OK(0),
+  /** Something poolmig did not expect: a bug or an unreadable environment. */
+  SOFTWARE(1),
+  /** Bad input: unknown VM or host, bad option, source equals target. Nothing changed. */
+  USAGE(2),
+  /** Refused by the pool's state: not enough memory, already in flight, already there. */
+  REFUSED(3),
+  /** The operation ran and failed: a migration rolled back, a checkpoint was rejected. */
+  FAILED(4),
+  /** A service is unreachable: Temporal, PostgreSQL, a host's worker. */
+  UNAVAILABLE(5);
+
+  public final int code;
+
+  ExitCode(int code) {
+    this.code = code;
+  }
+
+  static final String HELP = "%nExit codes: 0 ok, 2 bad input, 3 refused by the pool's state, "
+      + "4 operation failed (rolled back), 5 service unavailable, 1 unexpected error.";
+}

@@ -1,0 +1,199 @@
+package io.poolmig.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import io.poolmig.db.Database;
+import io.poolmig.db.HistoryQuery;
+import io.poolmig.db.MigrationRow;
+import io.poolmig.db.StepEventRow;
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneId;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+@Command(
+    name = "history",
+    description = "Shows the audit trail: who moved which VM, when, why, and how it went. "
+        + "Newest first.",
+    footer = {
+      "",
+      "Examples:",
+      "  poolmig history",
+      "  poolmig history --vm web-1 --steps",
+      "  poolmig history --host host-a --since 24h --status rolled_back",
+      "  poolmig history --since 2026-11-01T00:00:00Z --format csv > audit.csv"
+    },
+    mixinStandardHelpOptions = true)
+final class HistoryCommand implements Callable<Integer> {
+
+  private static final DateTimeFormatter TIME =
+      DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss").withZone(ZoneId.systemDefault());
+
+  enum Format { table, json, csv }
+
+  @ParentCommand Poolmig root;
+
+  @Option(names = "--vm", paramLabel = "VM", description = "VM name or UUID")
+  String vm;
+
+  @Option(names = "--host", paramLabel = "HOST", description = "source or target host")
+  String host;
+
+  @Option(names = "--since", paramLabel = "WHEN",
+      description = "a duration back from now (30m, 24h, 7d) or an ISO-8601 instant")
+  String since;
+
+  @Option(names = "--status", paramLabel = "STATUS",
+      description = "running, committed, rolled_back or failed")
+  String status;
+
+  @Option(names = "--limit", defaultValue = "100", description = "at most this many (default "
+      + "${DEFAULT-VALUE})")
+  int limit;
+
+  @Option(names = "--format", defaultValue = "table",
+      description = "table, json or csv (default ${DEFAULT-VALUE})")
+  Format format;
+
+  @Option(names = "--steps", description = "also list each migration's steps")
+  boolean steps;
+
+  @Override
+  public Integer call() {
+    if (status != null && !List.of("running", "committed", "rolled_back", "failed")
+        .contains(status)) {
+      throw new PoolmigException(ExitCode.USAGE, "unknown status '" + status
+          + "': use running, committed, rolled_back or failed");
+    }
+    if (limit < 1) {
+      throw new PoolmigException(ExitCode.USAGE, "--limit must be at least 1");
+    }
+    try (Database db = root.openDatabase()) {
+      List<MigrationRow> rows = db.auditStore().history(
+          new HistoryQuery(vm, host, parseSince(since, Instant.now()), status, limit));
+      print(root.out, db, rows, format, steps);
+      return ExitCode.OK.code;
+    }
+  }
+
+  static Instant parseSince(String since, Instant now) {
+    if (since == null) {
+      return null;
+    }
+    String s = since.trim().toLowerCase(Locale.ROOT);
+    try {
+      if (s.matches("\\d+[smhd]")) {
+        long n = Long.parseLong(s.substring(0, s.length() - 1));
+        Duration d = switch (s.charAt(s.length() - 1)) {
+          case 's' -> Duration.ofSeconds(n);
+          case 'm' -> Duration.ofMinutes(n);
+          case 'h' -> Duration.ofHours(n);
+          default -> Duration.ofDays(n);
+        };
+        return now.minus(d);
+      }
+      return OffsetDateTime.parse(since.trim()).toInstant();
+    } catch (DateTimeParseException | NumberFormatException e) {
+      throw new PoolmigException(ExitCode.USAGE, "--since '" + since
+          + "' is neither a duration (30m, 24h, 7d) nor an ISO-8601 instant "
+          + "(2026-11-01T00:00:00Z)");
+    }
+  }
+
+  static void print(PrintWriter out, Database db, List<MigrationRow> rows, Format format,
+      boolean steps) {
+    switch (format) {
+      case json -> printJson(out, db, rows, steps);
+      case csv -> printCsv(out, rows);
+      default -> printTable(out, db, rows, steps);
+    }
+    out.flush();
+  }
+
+  private static void printTable(PrintWriter out, Database db, List<MigrationRow> rows,
+      boolean steps) {
+    Table t = new Table("STARTED", "VM", "FROM", "TO", "STATUS", "SENT", "ROUNDS", "DOWNTIME",
+        "DURATION", "WHO", "WHY", "ERROR");
+    for (MigrationRow r : rows) {
+      t.row(TIME.format(r.startedAt()), r.vmName(), r.sourceHost(), r.targetHost(), r.status(),
+          r.bytesSent() == null ? null : Sizes.format(r.bytesSent()), r.rounds(),
+          r.downtimeMs() == null ? null : r.downtimeMs() + " ms",
+          r.durationMs() == null ? null : String.format(Locale.ROOT, "%.1f s",
+              r.durationMs() / 1000.0),
+          r.requestedBy(), r.reason(), r.error());
+    }
+    t.print(out);
+    if (rows.isEmpty()) {
+      out.println("(no migrations match)");
+    }
+    if (steps) {
+      for (MigrationRow r : rows) {
+        out.printf("%nmigration %s: %s %s -> %s%n", r.id(), r.vmName(), r.sourceHost(),
+            r.targetHost());
+        for (StepEventRow e : db.auditStore().events(r.id())) {
+          out.printf("  %3d  %s  %-17s %-9s %s%n", e.seq(), TIME.format(e.at()),
+              e.step().toLowerCase(Locale.ROOT).replace('_', ' '), e.status(),
+              e.detail() == null ? "" : e.detail());
+        }
+      }
+    }
+  }
+
+  private static void printJson(PrintWriter out, Database db, List<MigrationRow> rows,
+      boolean steps) {
+    ObjectMapper mapper = new ObjectMapper().registerModule(new JavaTimeModule())
+        .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+        .enable(SerializationFeature.INDENT_OUTPUT);
+    List<Object> out2 = new ArrayList<>();
+    for (MigrationRow r : rows) {
+      Map<String, Object> m = mapper.convertValue(r, LinkedHashMap.class);
+      if (steps) {
+        m.put("steps", mapper.convertValue(db.auditStore().events(r.id()), List.class));
+      }
+      out2.add(m);
+    }
+    try {
+      out.println(mapper.writeValueAsString(out2));
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static void printCsv(PrintWriter out, List<MigrationRow> rows) {
+    out.println("migration_id,job_id,started_at,finished_at,vm_name,vm_uuid,source_host,"
+        + "target_host,transport,live,status,memory_bytes,bytes_sent,rounds,downtime_ms,"
+        + "duration_ms,memory_digest,requested_by,reason,error");
+    for (MigrationRow r : rows) {
+      out.println(String.join(",", csv(r.id()), csv(r.jobId()), csv(r.startedAt()),
+          csv(r.finishedAt()), csv(r.vmName()), csv(r.vmUuid()), csv(r.sourceHost()),
+          csv(r.targetHost()), csv(r.transport()), csv(r.live()), csv(r.status()),
+          csv(r.memoryBytes()), csv(r.bytesSent()), csv(r.rounds()), csv(r.downtimeMs()),
+          csv(r.durationMs()), csv(r.memoryDigest()), csv(r.requestedBy()), csv(r.reason()),
+          csv(r.error())));
+    }
+  }
+
+  private static String csv(Object value) {
+    if (value == null) {
+      return "";
+    }
+    String s = String.valueOf(value);
+    if (s.contains(",") || s.contains("\"") || s.contains("\n")) {
+      return "\"" + s.replace("\"", "\"\"") + "\"";
+    }
+    return s;
+  }
+}

@@ -1,0 +1,178 @@
+package io.poolmig.cli;
+
+import io.poolmig.db.AuditStoreException;
+import io.poolmig.db.Database;
+import io.poolmig.db.DbConfig;
+import io.poolmig.hypervisor.CheckpointRejectedException;
+import io.poolmig.hypervisor.DomainExistsException;
+import io.poolmig.hypervisor.DomainNotFoundException;
+import io.poolmig.hypervisor.DomainStateException;
+import io.poolmig.hypervisor.HypervisorException;
+import io.poolmig.hypervisor.InsufficientMemoryException;
+import io.poolmig.worker.TemporalConnection;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Map;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code poolmig}: the operator's command line. Output goes through the writers given to
+ * {@link #run}, so tests read exactly what a person would; every failure ends as one line on the
+ * error writer and an {@link ExitCode}, mapped in {@link #exitCodeOf} and nowhere else.
+ */
+@Command(
+    name = "poolmig",
+    mixinStandardHelpOptions = true,
+    version = "poolmig 0.1.0",
+    description = "Moves Xen VMs between the hosts of a pool: durably, with rollback and an audit "
+        + "trail.",
+    subcommands = {
+      DemoCommand.class,
+      DevCommand.class,
+      MigrateCommand.class,
+      HostsCommand.class,
+      VmsCommand.class,
+      HistoryCommand.class,
+      SaveCommand.class,
+      RestoreCommand.class,
+      CreateCommand.class,
+      WorkerCommand.class,
+      CommandLine.HelpCommand.class
+    },
+    footer = {
+      "",
+      "Environment:",
+      "  POOLMIG_TEMPORAL_ADDRESS  Temporal frontend (default 127.0.0.1:7233)",
+      "  POOLMIG_DB_URL            PostgreSQL of the audit store and pool registry",
+      "  POOLMIG_STATE_DIR         the local host's state directory, for save/restore/create",
+      "  POOLMIG_HOME              where demo and dev keep their data (default ~/.poolmig)",
+      "",
+      "Exit codes: 0 ok, 2 bad input, 3 refused by the pool's state, 4 operation failed "
+          + "(rolled back, checkpoint rejected), 5 service unavailable, 1 unexpected error."
+    })
+public final class Poolmig implements Runnable {
+
+  @Spec CommandSpec spec;
+
+  final Map<String, String> env;
+  final PrintWriter out;
+  final PrintWriter err;
+
+  Poolmig(Map<String, String> env, PrintWriter out, PrintWriter err) {
+    this.env = env;
+    this.out = out;
+    this.err = err;
+  }
+
+  public static void main(String[] args) {
+    PrintWriter out = new PrintWriter(System.out, true);
+    PrintWriter err = new PrintWriter(System.err, true);
+    System.exit(run(args, System.getenv(), out, err));
+  }
+
+  /** Runs one command line; returns the exit code. */
+  public static int run(String[] args, Map<String, String> env, PrintWriter out,
+      PrintWriter err) {
+    CommandLine cli = new CommandLine(new Poolmig(env, out, err));
+    cli.setOut(out);
+    cli.setErr(err);
+    cli.setExecutionExceptionHandler((e, commandLine, parsed) -> {
+      ExitCode code = exitCodeOf(e);
+      commandLine.getErr().println("poolmig: " + messageOf(e));
+      commandLine.getErr().flush();
+      return code.code;
+    });
+    int code = cli.execute(args);
+    out.flush();
+    err.flush();
+    return code;
+  }
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(out);
+  }
+
+  static ExitCode exitCodeOf(Throwable e) {
+    if (e instanceof PoolmigException p) {
+      return p.exitCode();
+    }
+    if (e instanceof TemporalConnection.TemporalUnavailableException
+        || e instanceof AuditStoreException) {
+      return ExitCode.UNAVAILABLE;
+    }
+    if (e instanceof DomainNotFoundException || e instanceof IllegalArgumentException
+        || e instanceof CommandLine.ParameterException) {
+      return ExitCode.USAGE;
+    }
+    if (e instanceof InsufficientMemoryException || e instanceof DomainExistsException
+        || e instanceof DomainStateException) {
+      return ExitCode.REFUSED;
+    }
+    if (e instanceof CheckpointRejectedException || e instanceof HypervisorException) {
+      return ExitCode.FAILED;
+    }
+    return ExitCode.SOFTWARE;
+  }
+
+  private static String messageOf(Throwable e) {
+    if (exitCodeOf(e) == ExitCode.SOFTWARE) {
+      return "unexpected " + e.getClass().getSimpleName() + ": " + e.getMessage();
+    }
+    return e.getMessage();
+  }
+
+  // ---- shared by the subcommands ----
+
+  /** The pool as seen from outside: Temporal plus the audit store. */
+  PoolSession connect() {
+    DbConfig db = DbConfig.fromEnvironment(env);
+    TemporalConnection temporal = TemporalConnection.fromEnvironment(env);
+    try {
+      Database database = Database.open(db);
+      return new PoolSession(temporal, database);
+    } catch (RuntimeException e) {
+      temporal.close();
+      throw e;
+    }
+  }
+
+  Database openDatabase() {
+    return Database.open(DbConfig.fromEnvironment(env));
+  }
+
+  Path home() {
+    String home = env.get("POOLMIG_HOME");
+    return home != null && !home.isBlank() ? Path.of(home)
+        : Path.of(System.getProperty("user.home"), ".poolmig");
+  }
+
+  /** The local host's state directory: the option, else POOLMIG_STATE_DIR. */
+  Path stateDir(Path option) {
+    if (option != null) {
+      return option;
+    }
+    String fromEnv = env.get("POOLMIG_STATE_DIR");
+    if (fromEnv == null || fromEnv.isBlank()) {
+      throw new PoolmigException(ExitCode.USAGE, "which host? pass --state-dir DIR or set "
+          + "POOLMIG_STATE_DIR (`poolmig dev` prints its hosts' directories)");
+    }
+    return Path.of(fromEnv);
+  }
+
+  /** Temporal and the audit store, closed together. */
+  record PoolSession(TemporalConnection temporal, Database database) implements AutoCloseable {
+    PoolService pool() {
+      return new PoolService(temporal.client(), database);
+    }
+
+    @Override
+    public void close() {
+      database.close();
+      temporal.close();
+    }
+  }
+}

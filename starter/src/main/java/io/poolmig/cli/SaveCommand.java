@@ -1,0 +1,118 @@
+package io.poolmig.cli;
+
+import io.poolmig.hypervisor.DomainInfo;
+import io.poolmig.hypervisor.DomainState;
+import io.poolmig.hypervisor.SaveProgress;
+import io.poolmig.hypervisor.SaveRequest;
+import io.poolmig.hypervisor.SaveResult;
+import io.poolmig.hypervisor.sim.SimHost;
+import io.poolmig.stream.CheckpointWriter;
+import io.poolmig.stream.StreamOptions;
+import java.io.FileOutputStream;
+import java.io.FilterOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+
+@Command(
+    name = "save",
+    description = {
+      "Writes a VM's checkpoint to a file or to standard output (like `xl save`). The VM is "
+          + "paused for the copy; without -c it is destroyed once the checkpoint is complete, "
+          + "with -c it resumes. A failed save leaves the VM as it was and no file behind."
+    },
+    footer = {
+      "",
+      "Examples:",
+      "  poolmig save web-1 -f web-1.ckpt",
+      "  poolmig save web-1 -c -f - | gzip > web-1.ckpt.gz",
+      "  poolmig save web-1 -f - --state-dir /srv/a | poolmig restore -f - --state-dir /srv/b"
+    },
+    mixinStandardHelpOptions = true)
+final class SaveCommand implements Callable<Integer> {
+
+  @ParentCommand Poolmig root;
+
+  @Mixin LocalHostOptions host;
+
+  @Parameters(index = "0", paramLabel = "VM", description = "the VM's name or UUID")
+  String vm;
+
+  @Option(names = "-f", required = true, paramLabel = "FILE",
+      description = "where to write the checkpoint; - for standard output")
+  String file;
+
+  @Option(names = "-c", description = "keep the VM running after the save (a checkpoint)")
+  boolean keepRunning;
+
+  @Option(names = "--lz4", description = "compress page data with LZ4")
+  boolean lz4;
+
+  @Override
+  public Integer call() throws IOException {
+    try (SimHost sim = host.openSim(root)) {
+      DomainInfo d = sim.domain(vm);
+      boolean wasRunning = d.state() == DomainState.RUNNING;
+      boolean toStdout = "-".equals(file);
+      Path target = toStdout ? null : Path.of(file);
+      Path partial = toStdout ? null : target.resolveSibling(target.getFileName() + ".partial");
+      SaveResult result;
+      try (OutputStream out = toStdout ? new NonClosing(System.out)
+          : new FileOutputStream(partial.toFile())) {
+        CheckpointWriter writer = new CheckpointWriter(out, new StreamOptions(lz4, 0));
+        result = sim.save(d.uuid(), new SaveRequest(UUID.randomUUID().toString(),
+            "local", false, 1), writer, SaveProgress.NONE);
+        writer.flush();
+      } catch (RuntimeException | IOException e) {
+        if (partial != null) {
+          Files.deleteIfExists(partial);
+        }
+        if (wasRunning) {
+          sim.unpause(d.uuid());
+        }
+        throw e;
+      }
+      if (!toStdout) {
+        Files.move(partial, target, StandardCopyOption.REPLACE_EXISTING);
+      }
+      if (keepRunning) {
+        if (wasRunning) {
+          sim.unpause(d.uuid());
+        }
+      } else {
+        sim.destroy(d.uuid());
+      }
+      root.err.printf("saved %s (%s): %s checkpoint, sha256 %s%s%n", d.name(), d.uuid(),
+          Sizes.format(result.streamBytes()), result.contentDigest(),
+          keepRunning ? "" : "; domain destroyed");
+      root.err.flush();
+      return ExitCode.OK.code;
+    }
+  }
+
+  /** Standard output must stay open for whatever follows in the pipe. */
+  private static final class NonClosing extends FilterOutputStream {
+    NonClosing(OutputStream out) {
+      super(out);
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      out.write(b, off, len);
+    }
+
+    @Override
+    public void close() throws IOException {
+      flush();
+    }
+  }
+}

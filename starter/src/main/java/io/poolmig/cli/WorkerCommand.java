@@ -1,0 +1,108 @@
+package io.poolmig.cli;
+
+import io.poolmig.db.Database;
+import io.poolmig.db.DbConfig;
+import io.poolmig.worker.ControlWorker;
+import io.poolmig.worker.HostWorker;
+import io.poolmig.worker.HostWorkerConfig;
+import io.poolmig.worker.TemporalConnection;
+import io.poolmig.transport.ReceiveClient;
+import io.temporal.worker.WorkerFactory;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+@Command(
+    name = "worker",
+    description = {
+      "Runs this host's worker: serves the host's task queue host/<NAME> with its hypervisor, "
+          + "receives checkpoints on --listen, and registers the host in the pool. With "
+          + "--control it also serves the workflows and the audit store (one or more per pool).",
+      "Runs until interrupted (Ctrl-C, SIGTERM)."
+    },
+    footer = {
+      "",
+      "Examples:",
+      "  poolmig worker --host host-a --state-dir /var/lib/poolmig --listen 0.0.0.0:8004",
+      "  poolmig worker --host xen-07 --hypervisor libxl --state-dir /var/lib/poolmig \\",
+      "      --listen 0.0.0.0:8004 --advertise xen-07.pool.example:8004",
+      "  poolmig worker --control"
+    },
+    mixinStandardHelpOptions = true)
+final class WorkerCommand implements Callable<Integer> {
+
+  @ParentCommand Poolmig root;
+
+  @Option(names = "--host", paramLabel = "NAME", description = "this host's name in the pool")
+  String hostName;
+
+  @Option(names = "--hypervisor", defaultValue = "sim", paramLabel = "KIND",
+      description = "sim or libxl (default ${DEFAULT-VALUE})")
+  String hypervisor;
+
+  @Option(names = "--state-dir", paramLabel = "DIR",
+      description = "where the host keeps its state (default: $POOLMIG_STATE_DIR)")
+  Path stateDir;
+
+  @Option(names = "--listen", defaultValue = "0.0.0.0:8004", paramLabel = "ADDR:PORT",
+      description = "receive endpoint for checkpoints (default ${DEFAULT-VALUE})")
+  String listen;
+
+  @Option(names = "--advertise", paramLabel = "HOST:PORT",
+      description = "where other hosts reach the endpoint (default: this host's name and port)")
+  String advertise;
+
+  @Option(names = "--memory", defaultValue = "16G", converter = Sizes.class,
+      description = "a simulated host's memory on first start (default ${DEFAULT-VALUE})")
+  long memory;
+
+  @Option(names = "--control", description = "also serve the workflows and the audit store")
+  boolean control;
+
+  @Override
+  public Integer call() throws InterruptedException {
+    if (hostName == null && !control) {
+      throw new PoolmigException(ExitCode.USAGE, "nothing to serve: give --host NAME, --control, "
+          + "or both");
+    }
+    HostWorkerConfig hostConfig = null;
+    if (hostName != null) {
+      InetSocketAddress listenAddress = ReceiveClient.parse(listen);
+      hostConfig = new HostWorkerConfig(hostName, hypervisor, root.stateDir(stateDir),
+          listenAddress, advertise, memory);
+    }
+    DbConfig dbConfig = DbConfig.fromEnvironment(root.env);
+    try (TemporalConnection temporal = TemporalConnection.fromEnvironment(root.env);
+        Database database = Database.open(dbConfig)) {
+      WorkerFactory factory = WorkerFactory.newInstance(temporal.client());
+      if (control) {
+        ControlWorker.register(factory, database.auditStore());
+      }
+      HostWorker host = hostConfig == null ? null
+          : HostWorker.start(hostConfig, factory, database.poolRegistry());
+      try {
+        factory.start();
+        root.out.printf("worker running: %s%s, Temporal %s, audit store %s%n",
+            host == null ? "" : "host " + host.hostName() + " (" + hypervisor + ", receives on "
+                + host.advertisedEndpoint() + ")",
+            control ? (host == null ? "control" : " + control") : "", temporal.address(),
+            dbConfig.maskedUrl());
+        root.out.flush();
+        CountDownLatch stop = new CountDownLatch(1);
+        Thread hook = new Thread(stop::countDown, "poolmig-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        stop.await();
+        return ExitCode.OK.code;
+      } finally {
+        factory.shutdown();
+        if (host != null) {
+          host.close();
+        }
+      }
+    }
+  }
+}
