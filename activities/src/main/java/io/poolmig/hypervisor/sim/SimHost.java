@@ -270,7 +270,9 @@ public final class SimHost implements Hypervisor {
       SaveProgress progress) throws IOException {
     long started = System.nanoTime();
     Sender sender = new Sender(r, out, progress, started);
-    vcpus.startDirtyLog(r);
+    // Under the host lock: a guest tick already under way would otherwise write pages after
+    // round 0 read them without marking them dirty.
+    lock.locked(() -> vcpus.startDirtyLog(r));
     try {
       BitSet pending = new BitSet();
       pending.set(0, (int) r.pages());
