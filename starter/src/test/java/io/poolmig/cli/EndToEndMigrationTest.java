@@ -1,0 +1,224 @@
+package io.poolmig.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.poolmig.db.HistoryQuery;
+import io.poolmig.db.MigrationRow;
+import io.poolmig.db.StepEventRow;
+import io.poolmig.db.TestDatabase;
+import io.poolmig.hypervisor.DomainInfo;
+import io.poolmig.hypervisor.DomainState;
+import io.poolmig.hypervisor.Hypervisor;
+import io.poolmig.hypervisor.sim.SimHost;
+import io.poolmig.workflows.MigrateVmWorkflow;
+import io.poolmig.workflows.MigrationRequest;
+import io.poolmig.workflows.MigrationResult;
+import io.poolmig.workflows.TaskQueues;
+import io.temporal.client.WorkflowClient;
+import io.temporal.client.WorkflowOptions;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The whole pool in one JVM, as the demo runs it: the in-process Temporal server on a real port,
+ * two simulated hosts with receive endpoints on loopback, and the audit store in the real
+ * PostgreSQL. Checks the invariant: after a migration the VM exists only on the target, with the
+ * memory it had when it left.
+ */
+class EndToEndMigrationTest {
+
+  @TempDir static Path stateRoot;
+  static TestDatabase db;
+  static EmbeddedPool pool;
+  static Map<String, String> env;
+
+  @BeforeAll
+  static void startPool() {
+    db = TestDatabase.create();
+    pool = EmbeddedPool.start(new EmbeddedPool.Options(List.of("host-a", "host-b"), stateRoot,
+        db.config, null, 0, 512L << 20));
+    env = new HashMap<>();
+    env.put("POOLMIG_TEMPORAL_ADDRESS", pool.temporalAddress());
+    env.put("POOLMIG_DB_URL", TestDatabase.url());
+    env.put("POOLMIG_DB_SCHEMA", db.schema);
+  }
+
+  @AfterAll
+  static void stopPool() throws Exception {
+    if (pool != null) {
+      pool.close();
+    }
+    if (db != null) {
+      db.close();
+    }
+  }
+
+  @Test
+  void quietVmArrivesWithTheSameMemoryAndLeavesNothingBehind() {
+    DomainInfo vm = sim("host-a").create("quiet-1", 48L << 20, 2, 0);
+    String before = hv("host-a").memoryDigest(vm.uuid()).orElseThrow();
+
+    CliRun run = CliRun.of(env, "migrate", "quiet-1", "--to", "host-b", "--reason",
+        "kernel update", "--as", "alice");
+    assertEquals(0, run.exitCode(), run.toString());
+    assertTrue(run.out().contains("quiet-1 now runs on host-b"), run.toString());
+    assertTrue(run.out().contains("destroy source    completed"), run.toString());
+
+    assertTrue(hv("host-a").findDomain(vm.uuid()).isEmpty(), "source copy must be gone");
+    DomainInfo arrived = hv("host-b").findDomain(vm.uuid()).orElseThrow();
+    assertEquals(DomainState.RUNNING, arrived.state());
+    assertEquals("quiet-1", arrived.name());
+    assertEquals(2, arrived.vcpus());
+    assertEquals(before, hv("host-b").memoryDigest(vm.uuid()).orElseThrow());
+
+    MigrationRow row = onlyRow("quiet-1");
+    assertEquals("committed", row.status());
+    assertEquals("host-a", row.sourceHost());
+    assertEquals("host-b", row.targetHost());
+    assertEquals("alice", row.requestedBy());
+    assertEquals("kernel update", row.reason());
+    assertEquals(before, row.memoryDigest());
+    assertTrue(row.bytesSent() > 0 && row.durationMs() != null && row.downtimeMs() != null);
+    List<String> steps = new ArrayList<>();
+    for (StepEventRow e : pool.database().auditStore().events(row.id())) {
+      steps.add(e.step() + ":" + e.status());
+    }
+    assertEquals(List.of("PREPARE_TARGET:started", "PREPARE_TARGET:completed",
+        "STREAM_CHECKPOINT:started", "STREAM_CHECKPOINT:completed", "VERIFY:started",
+        "VERIFY:completed", "COMMIT:started", "COMMIT:completed", "DESTROY_SOURCE:started",
+        "DESTROY_SOURCE:completed"), steps);
+  }
+
+  @Test
+  void busyVmMigratesLiveInSeveralRounds() {
+    DomainInfo vm = sim("host-a").create("busy-1", 96L << 20, 1, 20_000);
+    PoolService service = new PoolService(pool.client(), pool.database());
+    PoolService.Started started = service.startMigration(
+        new PoolService.MigrateOrder("busy-1", "host-b", true, "bob", "load test"));
+    MigrationResult result = service.follow(started.workflowId(), e -> { }, p -> { });
+
+    assertEquals(MigrationResult.COMMITTED, result.status());
+    assertTrue(result.rounds() >= 2, "a busy VM needs pre-copy rounds: " + result);
+    assertTrue(result.bytesSent() > (96L << 20) / 4, "pages actually travelled: " + result);
+    assertTrue(hv("host-a").findDomain(vm.uuid()).isEmpty());
+    assertEquals(DomainState.RUNNING, hv("host-b").findDomain(vm.uuid()).orElseThrow().state());
+    assertEquals(result.memoryDigest(), onlyRow("busy-1").memoryDigest());
+  }
+
+  @Test
+  void badRequestsAreRefusedClearlyAndChangeNothing() {
+    DomainInfo vm = sim("host-a").create("stay-1", 64L << 20, 1, 0);
+    long freeOnB = free("host-b");
+
+    assertRefused(ExitCode.USAGE, "unknown VM 'ghost-1'", "migrate", "ghost-1", "--to",
+        "host-b");
+    assertRefused(ExitCode.USAGE, "unknown host 'host-z'", "migrate", "stay-1", "--to",
+        "host-z");
+    assertRefused(ExitCode.USAGE, "same host", "migrate", "stay-1", "--to", "host-a");
+    DomainInfo filler = sim("host-b").create("filler-1", freeOnB - (32L << 20), 1, 0);
+    try {
+      assertRefused(ExitCode.REFUSED, "not enough memory on host-b", "migrate", "stay-1",
+          "--to", "host-b");
+    } finally {
+      hv("host-b").destroy(filler.uuid());
+    }
+
+    assertEquals(DomainState.RUNNING, hv("host-a").findDomain(vm.uuid()).orElseThrow().state());
+    assertTrue(hv("host-b").findDomain(vm.uuid()).isEmpty());
+    assertEquals(freeOnB, free("host-b"), "no memory reserved on the target");
+    assertTrue(pool.database().auditStore().history(
+        new HistoryQuery("stay-1", null, null, null, 10)).isEmpty(), "nothing audited");
+  }
+
+  @Test
+  void aSecondMigrationOfAVmInFlightIsRefused() {
+    DomainInfo vm = sim("host-a").create("flight-1", 32L << 20, 1, 0);
+    // A migration towards a host nobody serves stays in flight (prepare target waits).
+    MigrateVmWorkflow first = pool.client().newWorkflowStub(MigrateVmWorkflow.class,
+        WorkflowOptions.newBuilder().setTaskQueue(TaskQueues.CONTROL)
+            .setWorkflowId(TaskQueues.migrationWorkflowId(vm.uuid())).build());
+    WorkflowClient.start(first::migrate, new MigrationRequest(UUID.randomUUID().toString(),
+        UUID.randomUUID().toString(), new io.poolmig.workflows.VmRef(vm.uuid(), vm.name(),
+            vm.memoryBytes(), vm.vcpus()), "host-a", "host-offline", "tcp", true, "test",
+        "hold the VM"));
+    try {
+      CliRun second = assertRefused(ExitCode.REFUSED, "already has a migration in flight",
+          "migrate", "flight-1", "--to", "host-b");
+      assertTrue(second.err().contains(TaskQueues.migrationWorkflowId(vm.uuid())));
+      assertEquals(DomainState.RUNNING,
+          hv("host-a").findDomain(vm.uuid()).orElseThrow().state());
+    } finally {
+      pool.client().newUntypedWorkflowStub(TaskQueues.migrationWorkflowId(vm.uuid()))
+          .terminate("test done");
+    }
+  }
+
+  @Test
+  void operatorCommandsShowThePoolAndItsHistory() {
+    sim("host-a").create("listed-1", 16L << 20, 1, 0);
+    CliRun vms = CliRun.of(env, "vms");
+    assertEquals(0, vms.exitCode(), vms.toString());
+    assertTrue(vms.out().contains("listed-1"), vms.toString());
+    assertTrue(vms.out().lines().anyMatch(l -> l.startsWith("host-a") && l.contains("listed-1")
+        && l.contains("running")), vms.toString());
+
+    CliRun hosts = CliRun.of(env, "hosts");
+    assertEquals(0, hosts.exitCode(), hosts.toString());
+    assertTrue(hosts.out().contains("host-a") && hosts.out().contains("host-b")
+        && hosts.out().contains("sim"), hosts.toString());
+
+    CliRun moved = CliRun.of(env, "migrate", "listed-1", "--to", "host-b");
+    assertEquals(0, moved.exitCode(), moved.toString());
+    CliRun json = CliRun.of(env, "history", "--vm", "listed-1", "--format", "json", "--steps");
+    assertEquals(0, json.exitCode(), json.toString());
+    assertTrue(json.out().contains("\"status\" : \"committed\""), json.toString());
+    assertTrue(json.out().contains("DESTROY_SOURCE"), json.toString());
+    CliRun csv = CliRun.of(env, "history", "--host", "host-b", "--format", "csv");
+    assertEquals(0, csv.exitCode(), csv.toString());
+    assertTrue(csv.out().startsWith("migration_id,"), csv.toString());
+    assertTrue(csv.out().contains(",listed-1,"), csv.toString());
+    CliRun bad = CliRun.of(env, "history", "--since", "yesterday");
+    assertEquals(ExitCode.USAGE.code, bad.exitCode(), bad.toString());
+  }
+
+  // ---- helpers ----
+
+  private static CliRun assertRefused(ExitCode code, String message, String... args) {
+    CliRun run = CliRun.of(env, args);
+    assertEquals(code.code, run.exitCode(), run.toString());
+    assertTrue(run.err().contains(message), run.toString());
+    assertFalse(run.err().contains("Exception"), "one clear line, no stack trace: " + run);
+    return run;
+  }
+
+  private static MigrationRow onlyRow(String vm) {
+    List<MigrationRow> rows = pool.database().auditStore().history(
+        new HistoryQuery(vm, null, null, null, 10));
+    assertEquals(1, rows.size(), rows.toString());
+    assertNotNull(rows.get(0).finishedAt());
+    return rows.get(0);
+  }
+
+  private static Hypervisor hv(String host) {
+    return pool.host(host).hypervisor();
+  }
+
+  private static SimHost sim(String host) {
+    return (SimHost) hv(host);
+  }
+
+  private static long free(String host) {
+    return hv(host).memory().freeBytes();
+  }
+}
