@@ -3,7 +3,6 @@ package io.poolmig.cli;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
@@ -40,7 +39,8 @@ final class DevCommand implements Callable<Integer> {
     }
     Path home = root.home().resolve("dev");
     List<String> names = DemoPool.hostNames(hosts);
-    try (EmbeddedPool pool = DemoPool.start(root, names, home.resolve("hosts"), port)) {
+    try (ShutdownSignal signal = new ShutdownSignal();
+        EmbeddedPool pool = DemoPool.start(root, names, home.resolve("hosts"), port)) {
       DemoPool.seedIfEmpty(pool, root.out);
       root.out.println();
       root.out.println("poolmig dev pool is running. In another terminal:");
@@ -57,9 +57,7 @@ final class DevCommand implements Callable<Integer> {
       root.out.println("  poolmig migrate web-1 --to " + names.get(1));
       root.out.println("Ctrl-C stops it.");
       root.out.flush();
-      CountDownLatch stop = new CountDownLatch(1);
-      Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown, "poolmig-dev-stop"));
-      stop.await();
+      signal.await();
       return ExitCode.OK.code;
     }
   }

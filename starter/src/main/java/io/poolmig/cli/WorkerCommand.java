@@ -11,7 +11,6 @@ import io.temporal.worker.WorkerFactory;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
@@ -76,7 +75,8 @@ final class WorkerCommand implements Callable<Integer> {
           listenAddress, advertise, memory);
     }
     DbConfig dbConfig = DbConfig.fromEnvironment(root.env);
-    try (TemporalConnection temporal = TemporalConnection.fromEnvironment(root.env);
+    try (ShutdownSignal signal = new ShutdownSignal();
+        TemporalConnection temporal = TemporalConnection.fromEnvironment(root.env);
         Database database = Database.open(dbConfig)) {
       WorkerFactory factory = WorkerFactory.newInstance(temporal.client());
       if (control) {
@@ -92,10 +92,7 @@ final class WorkerCommand implements Callable<Integer> {
             control ? (host == null ? "control" : " + control") : "", temporal.address(),
             dbConfig.maskedUrl());
         root.out.flush();
-        CountDownLatch stop = new CountDownLatch(1);
-        Thread hook = new Thread(stop::countDown, "poolmig-shutdown");
-        Runtime.getRuntime().addShutdownHook(hook);
-        stop.await();
+        signal.await();
         return ExitCode.OK.code;
       } finally {
         factory.shutdown();
