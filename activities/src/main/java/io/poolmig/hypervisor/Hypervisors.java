@@ -1,5 +1,6 @@
 package io.poolmig.hypervisor;
 
+import io.poolmig.hypervisor.libxl.LibxlHypervisor;
 import io.poolmig.hypervisor.sim.SimHost;
 import io.poolmig.hypervisor.sim.SimHostConfig;
 import java.nio.file.Path;
@@ -16,14 +17,15 @@ public final class Hypervisors {
   /**
    * @param kind {@value #SIM} or {@value #LIBXL}
    * @param simTotalMemoryBytes the simulated host's memory on first use; ignored for libxl
+   * @throws HypervisorException for libxl on a host that is not a Xen 4.17 dom0, saying what is
+   *     missing
    */
   public static Hypervisor open(String kind, Path stateDir, long simTotalMemoryBytes) {
     switch (kind.toLowerCase(Locale.ROOT)) {
       case SIM:
         return SimHost.open(SimHostConfig.worker(stateDir, simTotalMemoryBytes));
       case LIBXL:
-        throw new HypervisorException("the libxl hypervisor is not implemented yet; run this "
-            + "worker with --hypervisor sim");
+        return LibxlHypervisor.open(stateDir);
       default:
         throw new IllegalArgumentException("unknown hypervisor '" + kind + "': use sim or libxl");
     }
