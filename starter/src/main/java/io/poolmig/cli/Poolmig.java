@@ -9,6 +9,7 @@ import io.poolmig.hypervisor.DomainNotFoundException;
 import io.poolmig.hypervisor.DomainStateException;
 import io.poolmig.hypervisor.HypervisorException;
 import io.poolmig.hypervisor.InsufficientMemoryException;
+import io.poolmig.hypervisor.libxl.LibxlUnavailableException;
 import io.poolmig.worker.TemporalConnection;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -101,7 +102,7 @@ public final class Poolmig implements Runnable {
       return p.exitCode();
     }
     if (e instanceof TemporalConnection.TemporalUnavailableException
-        || e instanceof AuditStoreException) {
+        || e instanceof AuditStoreException || e instanceof LibxlUnavailableException) {
       return ExitCode.UNAVAILABLE;
     }
     if (e instanceof DomainNotFoundException || e instanceof IllegalArgumentException

@@ -2,6 +2,7 @@ package io.poolmig.cli;
 
 import io.poolmig.db.Database;
 import io.poolmig.db.DbConfig;
+import io.poolmig.hypervisor.Hypervisor;
 import io.poolmig.worker.ControlWorker;
 import io.poolmig.worker.HostWorker;
 import io.poolmig.worker.HostWorkerConfig;
@@ -69,12 +70,21 @@ final class WorkerCommand implements Callable<Integer> {
           + "or both");
     }
     HostWorkerConfig hostConfig = null;
+    Hypervisor local = null;
     if (hostName != null) {
       InetSocketAddress listenAddress = ReceiveClient.parse(listen);
       hostConfig = new HostWorkerConfig(hostName, hypervisor, root.stateDir(stateDir),
           listenAddress, advertise, memory);
+      // The local hypervisor first: a host that cannot serve says so before anything connects.
+      local = HostWorker.openHypervisor(hostConfig);
     }
-    DbConfig dbConfig = DbConfig.fromEnvironment(root.env);
+    DbConfig dbConfig;
+    try {
+      dbConfig = DbConfig.fromEnvironment(root.env);
+    } catch (RuntimeException e) {
+      closeQuietly(local);
+      throw e;
+    }
     try (ShutdownSignal signal = new ShutdownSignal();
         TemporalConnection temporal = TemporalConnection.fromEnvironment(root.env);
         Database database = Database.open(dbConfig)) {
@@ -83,7 +93,8 @@ final class WorkerCommand implements Callable<Integer> {
         ControlWorker.register(factory, database.auditStore());
       }
       HostWorker host = hostConfig == null ? null
-          : HostWorker.start(hostConfig, factory, database.poolRegistry());
+          : HostWorker.start(hostConfig, local, factory, database.poolRegistry());
+      local = null;
       try {
         factory.start();
         root.out.printf("worker running: %s%s, Temporal %s, audit store %s%n",
@@ -100,6 +111,14 @@ final class WorkerCommand implements Callable<Integer> {
           host.close();
         }
       }
+    } finally {
+      closeQuietly(local);
+    }
+  }
+
+  private static void closeQuietly(Hypervisor hypervisor) {
+    if (hypervisor != null) {
+      hypervisor.close();
     }
   }
 }

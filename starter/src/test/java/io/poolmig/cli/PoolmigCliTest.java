@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.List;
 import java.util.Map;
 import io.poolmig.db.TestDatabase;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The command line itself: help, examples, and the one place failures become exit codes. */
 class PoolmigCliTest {
@@ -50,6 +52,16 @@ class PoolmigCliTest {
 
     CliRun nothingToServe = CliRun.of(Map.of(), "worker");
     assertEquals(ExitCode.USAGE.code, nothingToServe.exitCode(), nothingToServe.toString());
+  }
+
+  @Test
+  void libxlWorkerOnAMachineThatIsNotADom0SaysSoAndExits(@TempDir Path state) {
+    CliRun worker = CliRun.of(Map.of("POOLMIG_DB_URL", TestDatabase.url()), "worker", "--host",
+        "xen-1", "--hypervisor", "libxl", "--state-dir", state.toString(), "--listen",
+        "127.0.0.1:0");
+    assertEquals(ExitCode.UNAVAILABLE.code, worker.exitCode(), worker.toString());
+    assertTrue(worker.err().contains("this host is not a Xen dom0"), worker.toString());
+    assertEquals(1, worker.err().lines().count(), "one line: " + worker);
   }
 
   @Test

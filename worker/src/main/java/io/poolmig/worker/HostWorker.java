@@ -49,10 +49,21 @@ public final class HostWorker implements AutoCloseable {
     this.registryTicker = registryTicker;
   }
 
+  /** Opens the host's hypervisor and starts the worker; see {@link #start(HostWorkerConfig,
+   * Hypervisor, WorkerFactory, PoolRegistry)}. */
   public static HostWorker start(HostWorkerConfig config, WorkerFactory factory,
       PoolRegistry registry) {
-    Hypervisor hypervisor = Hypervisors.open(config.hypervisor(), config.stateDir(),
-        config.simTotalMemoryBytes());
+    return start(config, openHypervisor(config), factory, registry);
+  }
+
+  /** The configured hypervisor; fails with what is missing, never falls back to another. */
+  public static Hypervisor openHypervisor(HostWorkerConfig config) {
+    return Hypervisors.open(config.hypervisor(), config.stateDir(), config.simTotalMemoryBytes());
+  }
+
+  /** Starts the worker over an open hypervisor, which it owns from now on. */
+  public static HostWorker start(HostWorkerConfig config, Hypervisor hypervisor,
+      WorkerFactory factory, PoolRegistry registry) {
     ReceiveEndpoint endpoint = null;
     try {
       // The endpoint needs the activities' bookkeeping and the activities need the endpoint's
