@@ -2,6 +2,7 @@ package io.poolmig.workflows;
 
 import io.temporal.failure.ActivityFailure;
 import io.temporal.failure.ApplicationFailure;
+import io.temporal.failure.CanceledFailure;
 import io.temporal.failure.TemporalFailure;
 import io.temporal.failure.TimeoutFailure;
 
@@ -18,6 +19,10 @@ public final class Failures {
     }
     if (t instanceof ApplicationFailure app) {
       return app.getOriginalMessage();
+    }
+    if (t instanceof CanceledFailure canceled
+        && (canceled.getOriginalMessage() == null || canceled.getOriginalMessage().isBlank())) {
+      return "cancelled";
     }
     if (t instanceof TimeoutFailure timeout) {
       return "timed out (" + timeout.getTimeoutType().name().toLowerCase(java.util.Locale.ROOT)

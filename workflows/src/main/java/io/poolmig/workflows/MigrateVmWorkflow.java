@@ -10,7 +10,10 @@ import io.temporal.workflow.WorkflowMethod;
  * the target cleans up, the source resumes. Its workflow id is
  * {@link TaskQueues#migrationWorkflowId}: one migration per VM at a time.
  *
- * <p>Fails with {@link FailureTypes#ROLLED_BACK} when it rolled back.
+ * <p>Fails with {@link FailureTypes#ROLLED_BACK} when it rolled back. A cancellation before the
+ * commit point rolls back too, and after it is carried through to the end; either way the
+ * execution then closes as cancelled (the Java SDK reports every workflow whose cancellation was
+ * requested as cancelled), so the outcome is read from the audit trail.
  */
 @WorkflowInterface
 public interface MigrateVmWorkflow {

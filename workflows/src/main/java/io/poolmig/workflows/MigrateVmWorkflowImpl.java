@@ -30,7 +30,6 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
   public MigrationResult migrate(MigrationRequest req) {
     this.request = req;
     long started = Workflow.currentTimeMillis();
-    String vm = req.vm().name();
     HostActivities target = ActivityStubs.step(req.targetHost());
     HostActivities source = ActivityStubs.step(req.sourceHost());
     HostActivities sourceStream = ActivityStubs.stream(req.sourceHost());
@@ -65,6 +64,17 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
     }
 
     // The commit point: from here on the VM belongs to the target and nothing resumes the source.
+    // A cancellation no longer stops the migration: what was decided is carried out.
+    MigrationResult[] committed = new MigrationResult[1];
+    Workflow.newDetachedCancellationScope(() -> committed[0] = commit(streamed, started)).run();
+    return committed[0];
+  }
+
+  private MigrationResult commit(StreamResult streamed, long started) {
+    MigrationRequest req = request;
+    String vm = req.vm().name();
+    HostActivities targetUntilDone = ActivityStubs.untilDone(req.targetHost());
+    HostActivities sourceUntilDone = ActivityStubs.untilDone(req.sourceHost());
     phase = "committing";
     record(MigrationStep.COMMIT, StepEvent.STARTED, "decided: " + vm + " moves to "
         + req.targetHost());
@@ -129,7 +139,9 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
     StepEvent event = new StepEvent(events.size() + 1, step, status,
         Workflow.currentTimeMillis(), detail);
     events.add(event);
-    audit.stepEvent(request.migrationId(), event);
+    // Detached: a cancellation must not drop a line of the trail (e.g. the step it interrupted).
+    Workflow.newDetachedCancellationScope(() -> audit.stepEvent(request.migrationId(), event))
+        .run();
   }
 
   static String mib(long bytes) {

@@ -1,0 +1,97 @@
+package io.poolmig.workflows;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.temporal.api.enums.v1.EventType;
+import io.temporal.client.WorkflowFailedException;
+import io.temporal.common.WorkflowExecutionHistory;
+import io.temporal.testing.WorkflowReplayer;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * Determinism of {@link MigrateVmWorkflowImpl}: a history it just produced replays, and so do
+ * the recorded histories in {@code src/test/resources/histories}. A change to the workflow code
+ * that would break running migrations fails here.
+ *
+ * <p>Regenerate the fixtures (only when a change is meant to be incompatible, together with a
+ * versioning plan for running workflows) with
+ * {@code mvn -o -pl workflows test -Dtest=MigrateVmWorkflowReplayTest
+ * -Dpoolmig.regenerateHistories=true}.
+ */
+class MigrateVmWorkflowReplayTest {
+
+  private static final String HISTORIES = "histories/";
+  private static final Path FIXTURE_DIR = Path.of("src", "test", "resources", "histories");
+
+  @Test
+  void freshHistoryReplays() throws Exception {
+    try (MigrationHarness h = new MigrationHarness()) {
+      h.newWorkflow().migrate(MigrationHarness.request("mig-replay"));
+      WorkflowExecutionHistory history =
+          h.client().fetchHistory(MigrationHarness.workflowId());
+
+      assertEquals(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+          history.getLastEvent().getEventType());
+      WorkflowReplayer.replayWorkflowExecution(history, MigrateVmWorkflowImpl.class);
+    }
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({
+      "migrate-vm-committed.json, EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED",
+      "migrate-vm-rolled-back.json, EVENT_TYPE_WORKFLOW_EXECUTION_FAILED"})
+  void recordedHistoryReplays(String fixture, EventType lastEvent) throws Exception {
+    WorkflowExecutionHistory history = WorkflowExecutionHistory.fromJson(read(fixture));
+
+    assertEquals(lastEvent, history.getLastEvent().getEventType());
+    assertTrue(history.getEvents().stream()
+            .anyMatch(e -> e.getEventType() == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED),
+        "the fixture records activities, not just a start");
+    WorkflowReplayer.replayWorkflowExecution(history, MigrateVmWorkflowImpl.class);
+  }
+
+  /** Writes the fixtures from a fresh run of each scenario. Off unless explicitly asked for. */
+  @Test
+  @EnabledIfSystemProperty(named = "poolmig.regenerateHistories", matches = "true")
+  void regenerateHistories() throws Exception {
+    Files.createDirectories(FIXTURE_DIR);
+    try (MigrationHarness h = new MigrationHarness()) {
+      h.newWorkflow().migrate(MigrationHarness.request("mig-fixture-committed"));
+      write("migrate-vm-committed.json",
+          h.client().fetchHistory(MigrationHarness.workflowId()));
+    }
+    try (MigrationHarness h = new MigrationHarness()) {
+      h.target.corruptRestores();
+      assertThrows(WorkflowFailedException.class,
+          () -> h.newWorkflow().migrate(MigrationHarness.request("mig-fixture-rolled-back")));
+      write("migrate-vm-rolled-back.json",
+          h.client().fetchHistory(MigrationHarness.workflowId()));
+    }
+  }
+
+  private static void write(String name, WorkflowExecutionHistory history) throws IOException {
+    Files.writeString(FIXTURE_DIR.resolve(name), history.toJson(true) + "\n",
+        StandardCharsets.UTF_8);
+  }
+
+  private static String read(String fixture) throws IOException {
+    try (InputStream in = MigrateVmWorkflowReplayTest.class.getClassLoader()
+        .getResourceAsStream(HISTORIES + fixture)) {
+      if (in == null) {
+        throw new IllegalStateException("missing fixture " + HISTORIES + fixture
+            + ": regenerate with -Dpoolmig.regenerateHistories=true");
+      }
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+  }
+}
