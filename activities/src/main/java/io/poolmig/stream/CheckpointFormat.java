@@ -33,6 +33,10 @@ public final class CheckpointFormat {
   static final long PFN_MASK = (1L << 52) - 1;
 
   static final int DIGEST_BYTES = 32;
+  /**
+   * END body: {@code u64} bytes before END; SHA-256 of those bytes followed by that count and the
+   * content digest; the content digest.
+   */
   static final int END_BODY_BYTES = 8 + DIGEST_BYTES + DIGEST_BYTES;
 
   private CheckpointFormat() {}

@@ -95,7 +95,7 @@ public final class CheckpointReader implements AutoCloseable {
       throw new IllegalStateException("stream already ended");
     }
     long coveredBefore = offset;
-    byte[] digestBefore = null;
+    MessageDigest digestBefore = null;
     int type = peekType();
     if (type == TYPE_END) {
       digestBefore = cloneDigest();
@@ -231,8 +231,8 @@ public final class CheckpointReader implements AutoCloseable {
     return new CheckpointRecord.PageBatch(count, entries, pageData);
   }
 
-  private CheckpointRecord.End endRecord(byte[] data, int n, long covered, byte[] digestBefore)
-      throws IOException {
+  private CheckpointRecord.End endRecord(byte[] data, int n, long covered,
+      MessageDigest digestBefore) throws IOException {
     requireLength(n, END_BODY_BYTES, "END");
     ByteBuffer b = ByteBuffer.wrap(data, 0, n);
     long announced = b.getLong();
@@ -244,7 +244,10 @@ public final class CheckpointReader implements AutoCloseable {
       throw new CheckpointFormatException(
           "checkpoint corrupted: END announces " + announced + " bytes, " + covered + " were read");
     }
-    if (!MessageDigest.isEqual(streamDigest, digestBefore)) {
+    // The stream digest covers the bytes before END, then END's byte count and content digest.
+    digestBefore.update(data, 0, 8);
+    digestBefore.update(content);
+    if (!MessageDigest.isEqual(streamDigest, digestBefore.digest())) {
       throw new CheckpointFormatException(
           "checkpoint corrupted: SHA-256 of the stream does not match its END record");
     }
@@ -292,9 +295,9 @@ public final class CheckpointReader implements AutoCloseable {
     return (hi << 8) | lo;
   }
 
-  private byte[] cloneDigest() {
+  private MessageDigest cloneDigest() {
     try {
-      return ((MessageDigest) digest.clone()).digest();
+      return (MessageDigest) digest.clone();
     } catch (CloneNotSupportedException e) {
       throw new IllegalStateException("SHA-256 digests are cloneable", e);
     }

@@ -106,8 +106,10 @@ public final class CheckpointWriter implements AutoCloseable {
   }
 
   /**
-   * Seals the stream: byte count and SHA-256 of everything before the END record, and the
-   * content digest the receiver must reproduce. Flushes; returns the total bytes written.
+   * Seals the stream: the byte count of everything before the END record, the SHA-256 of those
+   * bytes followed by END's byte count and content digest (so END itself cannot be altered
+   * unnoticed), and the content digest the receiver must reproduce. Flushes; returns the total
+   * bytes written.
    */
   public long writeEnd(String contentDigestHex) throws IOException {
     requireBody();
@@ -116,6 +118,8 @@ public final class CheckpointWriter implements AutoCloseable {
       throw new IllegalArgumentException("content digest must be SHA-256");
     }
     long covered = bytesWritten;
+    digest.update(ByteBuffer.allocate(8).putLong(covered).array());
+    digest.update(content);
     byte[] streamDigest = digest.digest();
     ByteBuffer body = ByteBuffer.allocate(END_BODY_BYTES);
     body.putLong(covered).put(streamDigest).put(content);
