@@ -148,7 +148,14 @@ public final class HostActivitiesImpl implements HostActivities, ReceiveHandler 
       // The source restarts its stream: what an earlier attempt restored is discarded.
       hypervisor.destroy(m.vm().uuid());
     }
-    ledger.updateTarget(migrationId, t -> t.with(TargetMigration.RECEIVING, null));
+    // An abort that came after admit stands: it is never turned back into a receive.
+    Optional<TargetMigration> claimed = ledger.updateTarget(migrationId,
+        t -> t.isFinal() ? t : t.with(TargetMigration.RECEIVING, null));
+    if (claimed.map(TargetMigration::isFinal).orElse(true)) {
+      throw new CheckpointRejectedException("migration " + migrationId + " is "
+          + claimed.map(TargetMigration::status).orElse("unknown") + " on " + settings.hostName()
+          + "; its checkpoint is not taken");
+    }
     try {
       CheckpointHeader header = reader.readHeader();
       if (!migrationId.equals(header.migrationId()) || !m.vm().uuid().equals(header.vm().uuid())
@@ -183,7 +190,7 @@ public final class HostActivitiesImpl implements HostActivities, ReceiveHandler 
   public void abortTarget(String migrationId) {
     mapped(() -> {
       Optional<TargetMigration> m = ledger.target(migrationId);
-      if (m.isEmpty() || TargetMigration.ABORTED.equals(m.get().status())) {
+      if (m.isEmpty()) {
         return null;
       }
       if (TargetMigration.COMMITTED.equals(m.get().status())) {
@@ -191,9 +198,22 @@ public final class HostActivitiesImpl implements HostActivities, ReceiveHandler 
             + " is committed on " + settings.hostName() + "; it cannot be aborted",
             FailureTypes.VM_STATE);
       }
-      ledger.updateTarget(migrationId, t -> t.with(TargetMigration.ABORTED, t.contentDigest()));
-      if (!receiving.contains(migrationId)) {
-        hypervisor.findDomain(m.get().vm().uuid())
+      TargetMigration[] prior = new TargetMigration[1];
+      ledger.updateTarget(migrationId, t -> {
+        prior[0] = t;
+        return t.with(TargetMigration.ABORTED, t.contentDigest());
+      });
+      // A completed restore is ours to destroy, even while its receive still answers the sender,
+      // and still after a crash between recording the abort and destroying (the digest says a
+      // copy landed). A receive in progress sees the abort when it commits and destroys its own.
+      boolean copyLanded = TargetMigration.RECEIVED.equals(prior[0].status())
+          || (TargetMigration.ABORTED.equals(prior[0].status())
+              && prior[0].contentDigest() != null);
+      String vmUuid = m.get().vm().uuid();
+      boolean anotherMigrationOwnsIt = ledger.targets().stream().anyMatch(t ->
+          t.vm().uuid().equals(vmUuid) && !t.migrationId().equals(migrationId) && !t.isFinal());
+      if (copyLanded && !anotherMigrationOwnsIt) {
+        hypervisor.findDomain(vmUuid)
             .filter(d -> d.state() == DomainState.PAUSED)
             .ifPresent(d -> hypervisor.destroy(d.uuid()));
       }
@@ -262,9 +282,23 @@ public final class HostActivitiesImpl implements HostActivities, ReceiveHandler 
       try (ReceiveClient client = ReceiveClient.open(ticket.endpoint(), request.migrationId(),
           ticket.ticket(), settings.connectTimeoutMillis(), settings.idleTimeoutMillis())) {
         CheckpointWriter writer = new CheckpointWriter(client.stream(), settings.streamOptions());
-        SaveResult saved = hypervisor.save(d.uuid(), new SaveRequest(request.migrationId(),
-            settings.hostName(), request.live(), settings.maxRounds()), writer,
-            heartbeats(context));
+        SaveResult saved;
+        try {
+          saved = hypervisor.save(d.uuid(), new SaveRequest(request.migrationId(),
+              settings.hostName(), request.live(), settings.maxRounds()), writer,
+              heartbeats(context));
+        } catch (HypervisorException e) {
+          if (e.getCause() instanceof IOException) {
+            // A broken pipe says little; the target usually said why it stopped reading.
+            Optional<String> reason = client.targetReason();
+            if (reason.isPresent()) {
+              throw ApplicationFailure.newFailure("target " + ticket.targetHost()
+                  + " rejected the checkpoint of " + d.name() + ": " + reason.get(),
+                  FailureTypes.CHECKPOINT_REJECTED);
+            }
+          }
+          throw e;
+        }
         String confirmed = client.awaitRestored();
         if (!saved.contentDigest().equals(confirmed)) {
           throw ApplicationFailure.newFailure("target reproduced digest " + confirmed

@@ -67,6 +67,20 @@ public final class ReceiveClient implements AutoCloseable {
     return status.contentDigest();
   }
 
+  /**
+   * After a write failed: the reason the target gave before it closed the connection, if it gave
+   * one within two seconds.
+   */
+  public java.util.Optional<String> targetReason() {
+    try {
+      socket.setSoTimeout(2000);
+      ReceiveProtocol.Status status = ReceiveProtocol.readStatus(in);
+      return status.ok() ? java.util.Optional.empty() : java.util.Optional.of(status.message());
+    } catch (IOException e) {
+      return java.util.Optional.empty();
+    }
+  }
+
   @Override
   public void close() throws IOException {
     socket.close();

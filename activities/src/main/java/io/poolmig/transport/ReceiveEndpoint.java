@@ -10,6 +10,8 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -35,6 +37,7 @@ public final class ReceiveEndpoint implements AutoCloseable {
   private final int idleTimeoutMillis;
   private final ExecutorService connections;
   private final Thread acceptor;
+  private final Set<Socket> open = ConcurrentHashMap.newKeySet();
 
   private ReceiveEndpoint(ServerSocket server, ReceiveHandler handler, StreamLimits limits,
       int idleTimeoutMillis) {
@@ -92,6 +95,7 @@ public final class ReceiveEndpoint implements AutoCloseable {
 
   private void serve(Socket socket) {
     String peer = String.valueOf(socket.getRemoteSocketAddress());
+    open.add(socket);
     try (socket) {
       socket.setSoTimeout(idleTimeoutMillis);
       socket.setTcpNoDelay(true);
@@ -131,6 +135,8 @@ public final class ReceiveEndpoint implements AutoCloseable {
       }
     } catch (IOException e) {
       log.warn("connection from {} failed: {}", peer, e.toString());
+    } finally {
+      open.remove(socket);
     }
   }
 
@@ -148,6 +154,15 @@ public final class ReceiveEndpoint implements AutoCloseable {
       server.close();
     } catch (IOException e) {
       log.warn("closing receive endpoint: {}", e.toString());
+    }
+    // Blocking socket reads ignore interrupts: closing the sockets ends every receive, whose
+    // handler then discards what it had staged.
+    for (Socket socket : open) {
+      try {
+        socket.close();
+      } catch (IOException ignored) {
+        // closing anyway
+      }
     }
     connections.shutdownNow();
     try {

@@ -55,7 +55,11 @@ final class ReceiveProtocol {
     if (version != VERSION) {
       throw new IOException("receive protocol version " + version + " is not supported");
     }
-    return readJson(data, Hello.class);
+    Hello hello = readJson(data, Hello.class);
+    if (hello.migrationId() == null || hello.migrationId().isBlank() || hello.ticket() == null) {
+      throw new IOException("HELLO lacks a migration id or ticket");
+    }
+    return hello;
   }
 
   static void writeStatus(OutputStream out, Status status) throws IOException {

@@ -33,9 +33,16 @@ import org.slf4j.LoggerFactory;
 final class GuestVcpus implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(GuestVcpus.class);
+  /**
+   * State directories whose guests this JVM runs. A second claim from this JVM must fail before it
+   * opens the lock file: closing any descriptor of a file drops the process's POSIX locks on it,
+   * so a refused claim would otherwise silently release the first one to other processes.
+   */
+  private static final java.util.Set<Path> CLAIMED = ConcurrentHashMap.newKeySet();
 
   private final FileChannel leaseChannel;
   private final FileLock lease;
+  private final Path dir;
   private final int tickMillis;
   private final ScheduledExecutorService ticker;
   private final Map<String, FileChannel> memory = new HashMap<>();
@@ -48,6 +55,7 @@ final class GuestVcpus implements AutoCloseable {
   private GuestVcpus(FileChannel leaseChannel, FileLock lease, int tickMillis, Path dir) {
     this.leaseChannel = leaseChannel;
     this.lease = lease;
+    this.dir = dir;
     this.tickMillis = tickMillis;
     this.ticker = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "sim-vcpus-" + dir.getFileName());
@@ -57,20 +65,29 @@ final class GuestVcpus implements AutoCloseable {
   }
 
   static GuestVcpus claim(Path dir, int tickMillis) throws IOException {
-    FileChannel ch = FileChannel.open(dir.resolve(".vcpus.lock"), StandardOpenOption.CREATE,
-        StandardOpenOption.WRITE);
-    FileLock lock;
+    if (!CLAIMED.add(dir)) {
+      throw new HypervisorException("this process already runs the guests of the simulated host "
+          + "in " + dir);
+    }
     try {
-      lock = ch.tryLock();
-    } catch (OverlappingFileLockException e) {
-      lock = null;
+      FileChannel ch = FileChannel.open(dir.resolve(".vcpus.lock"), StandardOpenOption.CREATE,
+          StandardOpenOption.WRITE);
+      FileLock lock;
+      try {
+        lock = ch.tryLock();
+      } catch (OverlappingFileLockException e) {
+        lock = null;
+      }
+      if (lock == null) {
+        ch.close();
+        throw new HypervisorException("another process already runs the guests of the simulated "
+            + "host in " + dir + " (is its worker running?)");
+      }
+      return new GuestVcpus(ch, lock, tickMillis, dir);
+    } catch (IOException | RuntimeException e) {
+      CLAIMED.remove(dir);
+      throw e;
     }
-    if (lock == null) {
-      ch.close();
-      throw new HypervisorException("another process already runs the guests of the simulated host "
-          + "in " + dir + " (is its worker running?)");
-    }
-    return new GuestVcpus(ch, lock, tickMillis, dir);
   }
 
   void start(SimHost host) {
@@ -192,6 +209,8 @@ final class GuestVcpus implements AutoCloseable {
       leaseChannel.close();
     } catch (IOException e) {
       log.warn("cannot release guest lease: {}", e.toString());
+    } finally {
+      CLAIMED.remove(dir);
     }
   }
 

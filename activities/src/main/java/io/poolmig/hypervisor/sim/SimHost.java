@@ -88,9 +88,16 @@ public final class SimHost implements Hypervisor {
       long total = readOrInitTotal(dir, config.totalMemoryBytes());
       GuestVcpus vcpus = config.runGuests() ? GuestVcpus.claim(dir, config.tickMillis()) : null;
       SimHost host = new SimHost(dir, total, vcpus);
-      host.discardAbandonedIncoming();
       if (vcpus != null) {
-        vcpus.start(host);
+        try {
+          // Only the owner of the guests cleans up: a tool opening the host must not delete a
+          // restore that another process is staging right now.
+          host.discardAbandonedIncoming();
+          vcpus.start(host);
+        } catch (RuntimeException e) {
+          vcpus.close();
+          throw e;
+        }
       }
       return host;
     } catch (IOException e) {
@@ -153,6 +160,10 @@ public final class SimHost implements Hypervisor {
         DomainState.RUNNING, seed, Math.max(0, dirtyPagesPerSecond), null, newIncarnation(),
         System.currentTimeMillis());
     return lock.locked(() -> {
+      if (records().stream().anyMatch(r -> r.name().equals(name))) {
+        throw new DomainExistsException("a domain named '" + name + "' already exists on this "
+            + "host");
+      }
       requireFree(record, "domain '" + name + "'");
       Path dir = domainsDir.resolve(uuid);
       try {

@@ -1,0 +1,622 @@
+package io.poolmig.activities;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.poolmig.hypervisor.DomainInfo;
+import io.poolmig.hypervisor.DomainState;
+import io.poolmig.hypervisor.SaveProgress;
+import io.poolmig.hypervisor.SaveRequest;
+import io.poolmig.hypervisor.sim.SimHost;
+import io.poolmig.hypervisor.sim.SimHostConfig;
+import io.poolmig.stream.CheckpointReader;
+import io.poolmig.stream.CheckpointWriter;
+import io.poolmig.stream.Json;
+import io.poolmig.stream.StreamLimits;
+import io.poolmig.stream.StreamOptions;
+import io.poolmig.transport.ReceiveClient;
+import io.poolmig.transport.ReceiveEndpoint;
+import io.poolmig.transport.ReceiveHandler;
+import io.poolmig.workflows.DomainSummary;
+import io.poolmig.workflows.FailureTypes;
+import io.poolmig.workflows.HostActivities;
+import io.poolmig.workflows.HostInventory;
+import io.poolmig.workflows.MigrationRequest;
+import io.poolmig.workflows.ReceiveTicket;
+import io.poolmig.workflows.StreamProgress;
+import io.poolmig.workflows.StreamResult;
+import io.poolmig.workflows.VmRef;
+import io.temporal.activity.ActivityOptions;
+import io.temporal.common.RetryOptions;
+import io.temporal.failure.ApplicationFailure;
+import io.temporal.testing.TestActivityEnvironment;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The host activities of two real simulated hosts, each with its own state directory, and the
+ * target's receive endpoint on loopback, invoked the way Temporal invokes them. The invariant
+ * every test checks in some form: each VM runs on exactly one host, and its memory on arrival
+ * equals its memory at departure.
+ */
+class HostActivitiesTest {
+
+  private static final long MIB = 1 << 20;
+
+  @TempDir Path dirA;
+  @TempDir Path dirB;
+
+  private Host a;
+  private Host b;
+  private final List<StreamProgress> heartbeats = new CopyOnWriteArrayList<>();
+
+  @BeforeEach
+  void startHosts() throws IOException {
+    a = new Host("host-a", dirA, 256 * MIB);
+    b = new Host("host-b", dirB, 128 * MIB);
+    a.env.setActivityHeartbeatListener(StreamProgress.class, heartbeats::add);
+  }
+
+  @AfterEach
+  void stopHosts() {
+    if (a != null) {
+      a.close();
+    }
+    if (b != null) {
+      b.close();
+    }
+  }
+
+  @Test
+  void aVmMovesAndRunsOnlyOnTheTarget() throws Exception {
+    DomainInfo vm = a.hv.create("web-1", 32 * MIB, 2, 2000);
+    VmRef ref = ref(vm);
+    String mid = UUID.randomUUID().toString();
+
+    ReceiveTicket ticket = b.stub.prepareTarget(mid, ref, "host-a");
+    assertEquals(mid, ticket.migrationId());
+    assertEquals("host-b", ticket.targetHost());
+    assertEquals("127.0.0.1:" + b.endpoint.port(), ticket.endpoint());
+    assertTrue(ticket.ticket().matches("[0-9a-f]{64}"), ticket.ticket());
+
+    StreamResult streamed = a.stub.streamCheckpoint(request(mid, ref, true), ticket);
+    assertEquals(DomainState.PAUSED, a.state(vm), "the source is paused after the stream");
+    assertEquals(DomainState.PAUSED, b.state(vm), "the target restored it paused");
+    String departed = a.hv.memoryDigest(vm.uuid()).orElseThrow();
+    assertEquals(departed, streamed.contentDigest(), "the digest is the source's memory at pause");
+    assertEquals(departed, b.hv.memoryDigest(vm.uuid()).orElseThrow(),
+        "memory on arrival equals memory at departure");
+    assertTrue(streamed.memoryDigest());
+    assertTrue(streamed.rounds() >= 2, "a live stream has pre-copy rounds: " + streamed.rounds());
+    assertTrue(streamed.pagesSent() >= 32 * MIB / 4096);
+    assertTrue(streamed.bytesSent() > 0 && streamed.durationMillis() >= 0);
+
+    b.stub.verifyTarget(mid, ref, streamed.contentDigest());
+    a.stub.fenceSource(mid, vm.uuid());
+    assertEquals(DomainState.FENCED, a.state(vm));
+    ApplicationFailure resume = failure(() -> a.stub.resumeSource(mid, vm.uuid()));
+    assertEquals(FailureTypes.VM_STATE, resume.getType(), "a fenced copy never resumes");
+    assertEquals(DomainState.FENCED, a.state(vm));
+    b.stub.unpauseTarget(mid, vm.uuid());
+    assertEquals(DomainState.RUNNING, b.state(vm));
+    a.stub.destroySource(mid, vm.uuid());
+    assertTrue(a.hv.findDomain(vm.uuid()).isEmpty());
+
+    // Retries after commit change nothing.
+    a.stub.fenceSource(mid, vm.uuid());
+    a.stub.destroySource(mid, vm.uuid());
+    a.stub.resumeSource(mid, vm.uuid());
+    b.stub.unpauseTarget(mid, vm.uuid());
+
+    assertEquals(List.of("host-b"), hostsRunning(vm), "the VM runs on exactly one host");
+    HostInventory onA = a.stub.inventory();
+    HostInventory onB = b.stub.inventory();
+    assertTrue(onA.domains().stream().noneMatch(d -> d.uuid().equals(vm.uuid())));
+    DomainSummary arrived = onB.domains().stream().filter(d -> d.uuid().equals(vm.uuid()))
+        .findFirst().orElseThrow();
+    assertEquals("running", arrived.state());
+    assertEquals(ref, arrived.ref());
+    assertEquals(256 * MIB, onA.freeMemoryBytes());
+    assertEquals(96 * MIB, onB.freeMemoryBytes());
+    awaitDigestChange(b.hv, vm.uuid(), departed); // and it really runs there
+
+    assertFalse(heartbeats.isEmpty(), "the stream heartbeats its progress");
+    for (StreamProgress p : heartbeats) {
+      assertTrue(p.round() >= 0 && p.round() < streamed.rounds(), String.valueOf(p));
+      assertTrue(p.bytesSent() > 0 && p.bytesSent() <= streamed.bytesSent(), String.valueOf(p));
+      assertTrue(p.remainingBytes() >= 0 && p.bytesPerSecond() >= 0, String.valueOf(p));
+    }
+  }
+
+  @Test
+  void prepareTargetIsIdempotentAndReserves() {
+    VmRef ref = new VmRef(UUID.randomUUID().toString(), "db-1", 48 * MIB, 1);
+    String mid = UUID.randomUUID().toString();
+    long free = b.stub.inventory().freeMemoryBytes();
+    ReceiveTicket first = b.stub.prepareTarget(mid, ref, "host-a");
+    ReceiveTicket again = b.stub.prepareTarget(mid, ref, "host-a");
+    assertEquals(first, again, "the same migration gets the same ticket");
+    assertEquals(free - 48 * MIB, b.stub.inventory().freeMemoryBytes(), "reserved once");
+    ReceiveTicket other = b.stub.prepareTarget(UUID.randomUUID().toString(),
+        new VmRef(UUID.randomUUID().toString(), "db-2", 16 * MIB, 1), "host-a");
+    assertNotEquals(first.ticket(), other.ticket());
+    assertEquals(free - 64 * MIB, b.stub.inventory().freeMemoryBytes());
+    assertEquals(128 * MIB, b.hv.memory().freeBytes(), "a reservation is not a domain");
+  }
+
+  @Test
+  void prepareTargetRefusesWhatDoesNotFit() {
+    String tooBig = UUID.randomUUID().toString();
+    ApplicationFailure f = failure(() -> b.stub.prepareTarget(tooBig,
+        new VmRef(UUID.randomUUID().toString(), "huge", 256 * MIB, 1), "host-a"));
+    assertEquals(FailureTypes.INSUFFICIENT_MEMORY, f.getType());
+    assertTrue(f.isNonRetryable());
+    assertTrue(f.getOriginalMessage().contains("needs 256 MiB"), f.getOriginalMessage());
+
+    // Reservations count: two VMs of 80 MiB do not both fit in 128 MiB.
+    String first = UUID.randomUUID().toString();
+    b.stub.prepareTarget(first, new VmRef(UUID.randomUUID().toString(), "vm-1", 80 * MIB, 1),
+        "host-a");
+    VmRef second = new VmRef(UUID.randomUUID().toString(), "vm-2", 80 * MIB, 1);
+    String secondId = UUID.randomUUID().toString();
+    f = failure(() -> b.stub.prepareTarget(secondId, second, "host-a"));
+    assertEquals(FailureTypes.INSUFFICIENT_MEMORY, f.getType());
+    assertTrue(f.isNonRetryable());
+    b.stub.abortTarget(first);
+    b.stub.prepareTarget(secondId, second, "host-a");
+  }
+
+  @Test
+  void prepareTargetRefusesAVmThatIsAlreadyThere() throws IOException {
+    DomainInfo vm = a.hv.create("app-1", 16 * MIB, 1, 0);
+    // A copy of the VM on the target already, restored from a checkpoint.
+    ByteArrayOutputStream sink = new ByteArrayOutputStream();
+    a.hv.save(vm.uuid(), new SaveRequest("copy", "host-a", false, 1),
+        new CheckpointWriter(sink, StreamOptions.DEFAULT), SaveProgress.NONE);
+    CheckpointReader reader = new CheckpointReader(
+        new ByteArrayInputStream(sink.toByteArray()), StreamLimits.DEFAULT);
+    b.hv.restore(reader.readHeader(), reader);
+
+    ApplicationFailure f = failure(() -> b.stub.prepareTarget(UUID.randomUUID().toString(),
+        ref(vm), "host-a"));
+    assertEquals(FailureTypes.VM_CONFLICT, f.getType());
+    assertTrue(f.isNonRetryable());
+
+    b.hv.create("app-2", 8 * MIB, 1, 0);
+    f = failure(() -> b.stub.prepareTarget(UUID.randomUUID().toString(),
+        new VmRef(UUID.randomUUID().toString(), "app-2", 8 * MIB, 1), "host-a"));
+    assertEquals(FailureTypes.VM_CONFLICT, f.getType(), "a name clash is a conflict too");
+    assertTrue(f.isNonRetryable());
+    assertEquals(128 * MIB - 24 * MIB, b.stub.inventory().freeMemoryBytes(), "nothing reserved");
+  }
+
+  @Test
+  void aWrongTicketIsRefusedAndLeavesNothing() throws IOException {
+    DomainInfo vm = a.hv.create("web-2", 16 * MIB, 1, 1000);
+    String mid = UUID.randomUUID().toString();
+    ReceiveTicket ticket = b.stub.prepareTarget(mid, ref(vm), "host-a");
+    ReceiveTicket forged = new ReceiveTicket(mid, ticket.targetHost(), ticket.endpoint(),
+        "0".repeat(64));
+
+    ApplicationFailure f = failure(() -> a.stub.streamCheckpoint(request(mid, ref(vm), true),
+        forged));
+    assertEquals(FailureTypes.CHECKPOINT_REJECTED, f.getType());
+    assertFalse(f.isNonRetryable(), "a new stream may pass");
+    assertTrue(f.getOriginalMessage().contains("wrong ticket"), f.getOriginalMessage());
+
+    // Another migration's ticket does not open this one either.
+    String otherId = UUID.randomUUID().toString();
+    ReceiveTicket otherTicket = b.stub.prepareTarget(otherId,
+        new VmRef(UUID.randomUUID().toString(), "other", 8 * MIB, 1), "host-a");
+    ReceiveTicket borrowed = new ReceiveTicket(mid, ticket.targetHost(), ticket.endpoint(),
+        otherTicket.ticket());
+    f = failure(() -> a.stub.streamCheckpoint(request(mid, ref(vm), true), borrowed));
+    assertEquals(FailureTypes.CHECKPOINT_REJECTED, f.getType());
+
+    assertTrue(b.hv.findDomain(vm.uuid()).isEmpty());
+    assertEquals(0, entries(dirB.resolve("incoming")));
+    assertEquals(DomainState.RUNNING, a.state(vm), "the source was not even paused");
+
+    // The real ticket still works.
+    StreamResult streamed = a.stub.streamCheckpoint(request(mid, ref(vm), true), ticket);
+    assertEquals(streamed.contentDigest(), b.hv.memoryDigest(vm.uuid()).orElseThrow());
+  }
+
+  @Test
+  void aRetriedStreamLeavesExactlyOneCopy() throws IOException {
+    DomainInfo vm = a.hv.create("web-3", 32 * MIB, 1, 2000);
+    String mid = UUID.randomUUID().toString();
+    ReceiveTicket ticket = b.stub.prepareTarget(mid, ref(vm), "host-a");
+    StreamResult first = a.stub.streamCheckpoint(request(mid, ref(vm), true), ticket);
+    StreamResult retry = a.stub.streamCheckpoint(request(mid, ref(vm), true), ticket);
+
+    assertEquals(first.contentDigest(), retry.contentDigest(), "the source stayed paused");
+    assertEquals(1, retry.rounds(), "the paused source is sent in one round");
+    assertEquals(List.of(vm.uuid()), b.hv.listDomains().stream().map(DomainInfo::uuid).toList(),
+        "exactly one restored copy");
+    assertEquals(0, entries(dirB.resolve("incoming")));
+    assertEquals(96 * MIB, b.stub.inventory().freeMemoryBytes(), "memory counted once");
+    assertEquals(retry.contentDigest(), b.hv.memoryDigest(vm.uuid()).orElseThrow());
+    b.stub.verifyTarget(mid, ref(vm), retry.contentDigest());
+  }
+
+  @Test
+  void abortAfterTheStreamRollsBothSidesBack() throws IOException {
+    DomainInfo vm = a.hv.create("web-4", 32 * MIB, 1, 2000);
+    String mid = UUID.randomUUID().toString();
+    long free = b.stub.inventory().freeMemoryBytes();
+    ReceiveTicket ticket = b.stub.prepareTarget(mid, ref(vm), "host-a");
+    assertEquals(free - 32 * MIB, b.stub.inventory().freeMemoryBytes());
+    a.stub.streamCheckpoint(request(mid, ref(vm), true), ticket);
+    assertEquals(free - 32 * MIB, b.stub.inventory().freeMemoryBytes());
+    assertEquals(DomainState.PAUSED, a.state(vm));
+
+    b.stub.abortTarget(mid);
+    assertTrue(b.hv.findDomain(vm.uuid()).isEmpty(), "the received copy is destroyed");
+    assertEquals(free, b.stub.inventory().freeMemoryBytes(), "the reservation is released");
+    assertEquals("aborted", targetStatus(dirB, mid));
+    b.stub.abortTarget(mid); // idempotent
+
+    a.stub.resumeSource(mid, vm.uuid());
+    assertEquals(DomainState.RUNNING, a.state(vm), "the source runs again");
+    a.stub.resumeSource(mid, vm.uuid());
+    assertEquals(DomainState.RUNNING, a.state(vm));
+    assertEquals(List.of("host-a"), hostsRunning(vm));
+
+    // The spent ticket opens nothing any more.
+    ApplicationFailure f = failure(() -> a.stub.streamCheckpoint(request(mid, ref(vm), true),
+        ticket));
+    assertEquals(FailureTypes.CHECKPOINT_REJECTED, f.getType());
+    assertTrue(b.hv.findDomain(vm.uuid()).isEmpty());
+    assertEquals(DomainState.RUNNING, a.state(vm));
+    ApplicationFailure again = failure(() -> b.stub.prepareTarget(mid, ref(vm), "host-a"));
+    assertEquals(FailureTypes.VM_STATE, again.getType(), "an aborted migration stays aborted");
+  }
+
+  @Test
+  void anAbortWhileTheTargetAnswersStillDestroysTheCopy() throws Exception {
+    DomainInfo vm = a.hv.create("web-7", 16 * MIB, 1, 500);
+    String mid = UUID.randomUUID().toString();
+    long free = b.stub.inventory().freeMemoryBytes();
+    ReceiveTicket ticket = b.stub.prepareTarget(mid, ref(vm), "host-a");
+    b.handler.holdAt = "after";
+    ExecutorService source = Executors.newSingleThreadExecutor();
+    try {
+      Future<StreamResult> streaming = source.submit(
+          () -> a.stub.streamCheckpoint(request(mid, ref(vm), true), ticket));
+      assertTrue(b.handler.held.await(30, TimeUnit.SECONDS), "the target restored the VM");
+      assertTrue(b.hv.findDomain(vm.uuid()).isPresent());
+      // The workflow gives up on the stream (say its activity timed out) and rolls back.
+      b.stub.abortTarget(mid);
+      b.handler.proceed.countDown();
+      streaming.get(30, TimeUnit.SECONDS);
+    } finally {
+      source.shutdownNow();
+    }
+    a.stub.resumeSource(mid, vm.uuid());
+    assertTrue(b.hv.findDomain(vm.uuid()).isEmpty(), "the aborted copy is destroyed");
+    assertEquals(free, b.stub.inventory().freeMemoryBytes());
+    assertEquals(List.of("host-a"), hostsRunning(vm));
+  }
+
+  @Test
+  void anAbortBeforeTheReceiveStartsRefusesTheStream() throws Exception {
+    DomainInfo vm = a.hv.create("web-8", 16 * MIB, 1, 500);
+    String mid = UUID.randomUUID().toString();
+    long free = b.stub.inventory().freeMemoryBytes();
+    ReceiveTicket ticket = b.stub.prepareTarget(mid, ref(vm), "host-a");
+    b.handler.holdAt = "before";
+    ExecutorService source = Executors.newSingleThreadExecutor();
+    try {
+      Future<StreamResult> streaming = source.submit(
+          () -> a.stub.streamCheckpoint(request(mid, ref(vm), true), ticket));
+      assertTrue(b.handler.held.await(30, TimeUnit.SECONDS), "the target admitted the stream");
+      b.stub.abortTarget(mid);
+      b.handler.proceed.countDown();
+      ApplicationFailure f = failure(() -> {
+        try {
+          streaming.get(30, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+          throw e.getCause();
+        }
+      });
+      assertNotNull(f.getType());
+    } finally {
+      source.shutdownNow();
+    }
+    assertTrue(b.hv.findDomain(vm.uuid()).isEmpty(), "an aborted migration receives nothing");
+    assertEquals("aborted", targetStatus(dirB, mid));
+    assertEquals(0, entries(dirB.resolve("incoming")));
+    assertEquals(free, b.stub.inventory().freeMemoryBytes());
+    a.stub.resumeSource(mid, vm.uuid());
+    assertEquals(List.of("host-a"), hostsRunning(vm));
+  }
+
+  @Test
+  void rollbackLeavesAVmThatWasPausedPaused() {
+    DomainInfo vm = a.hv.create("batch-1", 16 * MIB, 1, 0);
+    a.hv.pause(vm.uuid());
+    String mid = UUID.randomUUID().toString();
+    ReceiveTicket ticket = b.stub.prepareTarget(mid, ref(vm), "host-a");
+    StreamResult streamed = a.stub.streamCheckpoint(request(mid, ref(vm), true), ticket);
+    assertEquals(1, streamed.rounds(), "a paused VM is saved without pre-copy");
+    b.stub.abortTarget(mid);
+    a.stub.resumeSource(mid, vm.uuid());
+    assertEquals(DomainState.PAUSED, a.state(vm), "the migration did not pause it");
+  }
+
+  @Test
+  void destroySourceDestroysOnlyWhatThisMigrationFenced() {
+    DomainInfo vm = a.hv.create("keep-1", 16 * MIB, 1, 0);
+    String mid = UUID.randomUUID().toString();
+    ApplicationFailure f = failure(() -> a.stub.destroySource(mid, vm.uuid()));
+    assertEquals(FailureTypes.VM_STATE, f.getType());
+    assertTrue(f.isNonRetryable());
+    assertEquals(DomainState.RUNNING, a.state(vm));
+
+    a.hv.pause(vm.uuid());
+    a.hv.fence(vm.uuid(), "another-migration");
+    f = failure(() -> a.stub.destroySource(mid, vm.uuid()));
+    assertEquals(FailureTypes.VM_STATE, f.getType());
+    f = failure(() -> a.stub.fenceSource(mid, vm.uuid()));
+    assertEquals(FailureTypes.VM_STATE, f.getType());
+    assertTrue(a.hv.findDomain(vm.uuid()).isPresent(), "the VM is still there");
+    a.stub.destroySource("another-migration", vm.uuid());
+    assertTrue(a.hv.findDomain(vm.uuid()).isEmpty());
+  }
+
+  @Test
+  void verifyTargetRefusesWhatTheSourceDidNotSend() {
+    DomainInfo vm = a.hv.create("web-5", 16 * MIB, 2, 500);
+    String mid = UUID.randomUUID().toString();
+    ApplicationFailure f = failure(() -> b.stub.verifyTarget(mid, ref(vm), "00"));
+    assertEquals(FailureTypes.VERIFY_FAILED, f.getType(), "nothing was received");
+
+    ReceiveTicket ticket = b.stub.prepareTarget(mid, ref(vm), "host-a");
+    StreamResult streamed = a.stub.streamCheckpoint(request(mid, ref(vm), true), ticket);
+    String wrong = (streamed.contentDigest().charAt(0) == '0' ? "1" : "0")
+        + streamed.contentDigest().substring(1);
+    f = failure(() -> b.stub.verifyTarget(mid, ref(vm), wrong));
+    assertEquals(FailureTypes.VERIFY_FAILED, f.getType());
+    assertTrue(f.isNonRetryable());
+    assertTrue(f.getOriginalMessage().contains(wrong), f.getOriginalMessage());
+
+    VmRef otherShape = new VmRef(vm.uuid(), vm.name(), vm.memoryBytes(), 4);
+    f = failure(() -> b.stub.verifyTarget(mid, otherShape, streamed.contentDigest()));
+    assertEquals(FailureTypes.VERIFY_FAILED, f.getType(), "the configuration must match");
+
+    b.stub.verifyTarget(mid, ref(vm), streamed.contentDigest());
+    b.hv.unpause(vm.uuid());
+    f = failure(() -> b.stub.verifyTarget(mid, ref(vm), streamed.contentDigest()));
+    assertEquals(FailureTypes.VERIFY_FAILED, f.getType(), "a running copy is not verified");
+  }
+
+  @Test
+  void streamingAVmThatIsNotThereFails() {
+    VmRef ghost = new VmRef(UUID.randomUUID().toString(), "ghost", 16 * MIB, 1);
+    String mid = UUID.randomUUID().toString();
+    ReceiveTicket ticket = b.stub.prepareTarget(mid, ghost, "host-a");
+    ApplicationFailure f = failure(() -> a.stub.streamCheckpoint(request(mid, ghost, true),
+        ticket));
+    assertEquals(FailureTypes.VM_NOT_FOUND, f.getType());
+    assertTrue(f.isNonRetryable());
+  }
+
+  @Test
+  void aStalledReceiveReleasesItsClaimAndTheRetryPasses() throws Exception {
+    DomainInfo vm = a.hv.create("web-6", 16 * MIB, 1, 0);
+    String mid = UUID.randomUUID().toString();
+    long free = b.stub.inventory().freeMemoryBytes();
+    ReceiveTicket ticket = b.stub.prepareTarget(mid, ref(vm), "host-a");
+
+    // A checkpoint of the VM, of which a sender delivers half and then falls silent.
+    ByteArrayOutputStream sink = new ByteArrayOutputStream();
+    a.hv.save(vm.uuid(), new SaveRequest(mid, "host-a", false, 1),
+        new CheckpointWriter(sink, StreamOptions.DEFAULT), SaveProgress.NONE);
+    a.hv.unpause(vm.uuid());
+    byte[] stream = sink.toByteArray();
+    try (ReceiveEndpoint impatient = ReceiveEndpoint.start(new InetSocketAddress("127.0.0.1", 0),
+            b.impl, StreamLimits.DEFAULT, 500);
+        ReceiveClient stalled = ReceiveClient.open("127.0.0.1:" + impatient.port(), mid,
+            ticket.ticket(), 2_000, 10_000)) {
+      stalled.stream().write(stream, 0, stream.length / 2);
+      stalled.stream().flush();
+      awaitTrue(() -> entries(dirB.resolve("incoming")) == 1, "the target stages the VM");
+      ReceiveClient.RefusedException e = assertThrows(ReceiveClient.RefusedException.class,
+          stalled::awaitRestored);
+      assertTrue(e.getMessage().contains("could not restore"), e.getMessage());
+    }
+    assertEquals(0, entries(dirB.resolve("incoming")), "the partial receive is discarded");
+    assertTrue(b.hv.findDomain(vm.uuid()).isEmpty());
+    assertEquals("prepared", targetStatus(dirB, mid));
+    assertEquals(free - 16 * MIB, b.stub.inventory().freeMemoryBytes(), "still reserved");
+
+    StreamResult streamed = a.stub.streamCheckpoint(request(mid, ref(vm), true), ticket);
+    assertEquals(streamed.contentDigest(), b.hv.memoryDigest(vm.uuid()).orElseThrow());
+    assertEquals(1, b.hv.listDomains().size());
+  }
+
+  // ---- fixture ----
+
+  /** One simulated host as its worker assembles it: hypervisor, receive endpoint, activities. */
+  private static final class Host implements AutoCloseable {
+    final SimHost hv;
+    final Deferred handler = new Deferred();
+    final ReceiveEndpoint endpoint;
+    final HostActivitiesImpl impl;
+    final TestActivityEnvironment env;
+    final HostActivities stub;
+
+    Host(String name, Path stateDir, long memoryBytes) throws IOException {
+      hv = SimHost.open(new SimHostConfig(stateDir, memoryBytes, true, 20));
+      endpoint = ReceiveEndpoint.start(new InetSocketAddress("127.0.0.1", 0), handler,
+          StreamLimits.DEFAULT, 60_000);
+      impl = new HostActivitiesImpl(HostSettings.defaults(name, stateDir,
+          "127.0.0.1:" + endpoint.port()), hv);
+      handler.delegate = impl;
+      env = TestActivityEnvironment.newInstance();
+      env.registerActivitiesImplementations(impl);
+      stub = env.newActivityStub(HostActivities.class, ActivityOptions.newBuilder()
+          .setStartToCloseTimeout(Duration.ofMinutes(2))
+          .setHeartbeatTimeout(Duration.ofSeconds(30))
+          .setRetryOptions(RetryOptions.newBuilder().setMaximumAttempts(1).build())
+          .build());
+    }
+
+    DomainState state(DomainInfo vm) {
+      return hv.domain(vm.uuid()).state();
+    }
+
+    @Override
+    public void close() {
+      env.close();
+      endpoint.close();
+      hv.close();
+    }
+  }
+
+  /** Lets the endpoint bind before the activities that know its port exist. */
+  private static final class Deferred implements ReceiveHandler {
+    volatile ReceiveHandler delegate;
+    /** Where a receive stops until the test lets it go on: "before" or "after" the restore. */
+    volatile String holdAt;
+    final CountDownLatch held = new CountDownLatch(1);
+    final CountDownLatch proceed = new CountDownLatch(1);
+
+    private void hold(String where) throws InterruptedException {
+      if (where.equals(holdAt)) {
+        held.countDown();
+        if (!proceed.await(30, TimeUnit.SECONDS)) {
+          throw new IllegalStateException("the test never let the receive go on");
+        }
+      }
+    }
+
+    private ReceiveHandler target() throws TicketRefusedException {
+      ReceiveHandler d = delegate;
+      if (d == null) {
+        throw new TicketRefusedException("host is starting");
+      }
+      return d;
+    }
+
+    @Override
+    public void admit(String migrationId, String ticket) throws TicketRefusedException {
+      target().admit(migrationId, ticket);
+    }
+
+    @Override
+    public Received receive(String migrationId, CheckpointReader reader) throws Exception {
+      hold("before");
+      Received received = target().receive(migrationId, reader);
+      hold("after"); // restored; the endpoint has not answered the sender yet
+      return received;
+    }
+
+    @Override
+    public void release(String migrationId) {
+      ReceiveHandler d = delegate;
+      if (d != null) {
+        d.release(migrationId);
+      }
+    }
+  }
+
+  // ---- helpers ----
+
+  private static VmRef ref(DomainInfo d) {
+    return new VmRef(d.uuid(), d.name(), d.memoryBytes(), d.vcpus());
+  }
+
+  private static MigrationRequest request(String migrationId, VmRef vm, boolean live) {
+    return new MigrationRequest(migrationId, UUID.randomUUID().toString(), vm, "host-a", "host-b",
+        "tcp", live, "host-activities-test", "testing");
+  }
+
+  /** Hosts on which the VM exists and is not fenced. */
+  private List<String> hostsRunning(DomainInfo vm) {
+    List<String> out = new ArrayList<>();
+    for (Host h : List.of(a, b)) {
+      Optional<DomainInfo> d = h.hv.findDomain(vm.uuid());
+      if (d.isPresent() && d.get().state() == DomainState.RUNNING) {
+        out.add(h == a ? "host-a" : "host-b");
+      }
+    }
+    return out;
+  }
+
+  /** The application failure an activity call ended with. */
+  private static ApplicationFailure failure(Executable call) {
+    Throwable thrown = assertThrows(Throwable.class, call);
+    for (Throwable t = thrown; t != null; t = t.getCause()) {
+      if (t instanceof ApplicationFailure af) {
+        return af;
+      }
+    }
+    throw new AssertionError("no ApplicationFailure in " + thrown, thrown);
+  }
+
+  private static String targetStatus(Path stateDir, String migrationId) throws IOException {
+    Path file = stateDir.resolve("migrations").resolve("target").resolve(migrationId + ".json");
+    return Json.MAPPER.readTree(file.toFile()).get("status").asText();
+  }
+
+  private static long entries(Path dir) throws IOException {
+    try (Stream<Path> s = Files.list(dir)) {
+      return s.count();
+    }
+  }
+
+  private interface Condition {
+    boolean holds() throws Exception;
+  }
+
+  private static void awaitTrue(Condition condition, String what) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (!condition.holds()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("timed out waiting until " + what);
+      }
+      Thread.sleep(10);
+    }
+  }
+
+  private static void awaitDigestChange(SimHost host, String uuid, String from)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (System.nanoTime() < deadline) {
+      String now = host.memoryDigest(uuid).orElseThrow();
+      assertNotNull(now);
+      if (!from.equals(now)) {
+        return;
+      }
+      Thread.sleep(20);
+    }
+    throw new AssertionError("the memory of " + uuid + " did not change on its new host");
+  }
+}

@@ -1,0 +1,293 @@
+package io.poolmig.transport;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.poolmig.stream.CheckpointFormat;
+import io.poolmig.stream.CheckpointHeader;
+import io.poolmig.stream.CheckpointReader;
+import io.poolmig.stream.CheckpointRecord;
+import io.poolmig.stream.CheckpointWriter;
+import io.poolmig.stream.Sha256;
+import io.poolmig.stream.StreamLimits;
+import io.poolmig.stream.StreamOptions;
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The receive endpoint over real loopback sockets: strangers and stalled senders are dropped,
+ * claims are always released, and none of it disturbs the next good connection.
+ */
+class ReceiveEndpointTest {
+
+  private static final int IDLE_MILLIS = 400;
+  private static final String TICKET = "c0ffee";
+  private static final byte[] PAYLOAD = payload();
+
+  private RecordingHandler handler;
+  private ReceiveEndpoint endpoint;
+  private String address;
+
+  @BeforeEach
+  void start() throws IOException {
+    handler = new RecordingHandler();
+    endpoint = ReceiveEndpoint.start(new InetSocketAddress("127.0.0.1", 0), handler,
+        StreamLimits.DEFAULT, IDLE_MILLIS);
+    address = "127.0.0.1:" + endpoint.port();
+  }
+
+  @AfterEach
+  void stop() {
+    endpoint.close();
+  }
+
+  @Test
+  void aGoodConnectionDeliversItsCheckpoint() throws Exception {
+    assertEquals(sha256(PAYLOAD), sendGood("mig-1"));
+    assertEquals("mig-1", handler.released.poll(5, TimeUnit.SECONDS));
+    assertTrue(handler.claims.isEmpty());
+    assertEquals(List.of("mig-1"), handler.admitted);
+  }
+
+  @Test
+  void garbageIsDroppedWithoutDisturbingTheNextConnection() throws Exception {
+    List<byte[]> strangers = new ArrayList<>();
+    strangers.add("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+    strangers.add(hello("PMIGRECX", 1, "{\"migrationId\":\"mig-2\",\"ticket\":\"c0ffee\"}"));
+    strangers.add(hello("PMIGRECV", 7, "{\"migrationId\":\"mig-2\",\"ticket\":\"c0ffee\"}"));
+    strangers.add(hello("PMIGRECV", 1, "this is not json"));
+    strangers.add(helloWithLength(Integer.MAX_VALUE));
+    strangers.add(helloWithLength(-1));
+    strangers.add(new byte[] {0, 1, 2});
+    for (byte[] stranger : strangers) {
+      try (Socket s = connect()) {
+        s.getOutputStream().write(stranger);
+        s.getOutputStream().flush();
+        s.shutdownOutput();
+        assertDropped(s);
+      }
+    }
+    assertTrue(handler.admitted.isEmpty(), "no stranger reached the handler");
+    assertEquals(sha256(PAYLOAD), sendGood("mig-2"));
+    assertEquals(List.of("mig-2"), handler.admitted);
+  }
+
+  @Test
+  void aSilentConnectionIsDroppedAfterTheIdleTimeout() throws Exception {
+    try (Socket s = connect()) {
+      long started = System.nanoTime();
+      s.getOutputStream().write("PMIG".getBytes(StandardCharsets.US_ASCII)); // then nothing
+      s.getOutputStream().flush();
+      assertDropped(s);
+      long millis = (System.nanoTime() - started) / 1_000_000;
+      assertTrue(millis >= IDLE_MILLIS / 2, "dropped after " + millis + " ms");
+    }
+    assertTrue(handler.admitted.isEmpty());
+    assertEquals(sha256(PAYLOAD), sendGood("mig-3"));
+  }
+
+  @Test
+  void aWrongTicketIsRefusedWithItsReason() throws Exception {
+    ReceiveClient.RefusedException e = assertThrows(ReceiveClient.RefusedException.class,
+        () -> ReceiveClient.open(address, "mig-4", "not-the-ticket", 2_000, 5_000));
+    assertTrue(e.getMessage().contains("wrong ticket"), e.getMessage());
+    assertTrue(e.getMessage().contains(address), e.getMessage());
+    assertNull(handler.released.poll(200, TimeUnit.MILLISECONDS), "nothing was claimed");
+    assertEquals(sha256(PAYLOAD), sendGood("mig-4"));
+  }
+
+  @Test
+  void aStalledSenderIsDroppedAndItsClaimReleased() throws Exception {
+    byte[] stream = checkpoint("mig-5");
+    try (ReceiveClient client = ReceiveClient.open(address, "mig-5", TICKET, 2_000, 10_000)) {
+      assertEquals(Set.of("mig-5"), handler.claims);
+      client.stream().write(stream, 0, stream.length / 2);
+      client.stream().flush();
+      // ...and then the sender stalls.
+      assertEquals("mig-5", handler.released.poll(IDLE_MILLIS * 10L, TimeUnit.MILLISECONDS),
+          "the claim is released once the stream stalls past the idle timeout");
+      Throwable failure = handler.failures.poll(5, TimeUnit.SECONDS);
+      assertNotNull(failure, "the handler saw the stream fail");
+      assertTrue(failure instanceof IOException, String.valueOf(failure));
+      ReceiveClient.RefusedException verdict = assertThrows(ReceiveClient.RefusedException.class,
+          client::awaitRestored);
+      assertTrue(verdict.getMessage().contains("could not restore"), verdict.getMessage());
+    }
+    assertTrue(handler.claims.isEmpty());
+    // The migration may be streamed again.
+    assertEquals(sha256(PAYLOAD), sendGood("mig-5"));
+  }
+
+  @Test
+  void aSenderThatHangsUpMidStreamReleasesItsClaim() throws Exception {
+    byte[] stream = checkpoint("mig-6");
+    try (ReceiveClient client = ReceiveClient.open(address, "mig-6", TICKET, 2_000, 10_000)) {
+      client.stream().write(stream, 0, stream.length - 100);
+      client.stream().flush();
+    }
+    assertEquals("mig-6", handler.released.poll(5, TimeUnit.SECONDS));
+    Throwable failure = handler.failures.poll(5, TimeUnit.SECONDS);
+    assertTrue(failure instanceof IOException && failure.getMessage().contains("truncated"),
+        String.valueOf(failure));
+    assertEquals(sha256(PAYLOAD), sendGood("mig-6"));
+  }
+
+  @Test
+  void aSecondConcurrentStreamForTheSameMigrationIsRefused() throws Exception {
+    try (ReceiveClient first = ReceiveClient.open(address, "mig-7", TICKET, 2_000, 10_000)) {
+      ReceiveClient.RefusedException e = assertThrows(ReceiveClient.RefusedException.class,
+          () -> ReceiveClient.open(address, "mig-7", TICKET, 2_000, 10_000));
+      assertTrue(e.getMessage().contains("already"), e.getMessage());
+      byte[] stream = checkpoint("mig-7");
+      first.stream().write(stream);
+      first.stream().flush();
+      assertEquals(sha256(PAYLOAD), first.awaitRestored());
+    }
+  }
+
+  @Test
+  void endpointsAreParsed() {
+    assertEquals(new InetSocketAddress("127.0.0.1", 8004), ReceiveClient.parse("127.0.0.1:8004"));
+    assertEquals(new InetSocketAddress("::1", 8004), ReceiveClient.parse("[::1]:8004"));
+    for (String bad : new String[] {"host", "host:", ":8004", "host:port", "host:70000"}) {
+      assertThrows(IllegalArgumentException.class, () -> ReceiveClient.parse(bad), bad);
+    }
+  }
+
+  // ---- helpers ----
+
+  private String sendGood(String migrationId) throws IOException {
+    try (ReceiveClient client = ReceiveClient.open(address, migrationId, TICKET, 2_000, 10_000)) {
+      client.stream().write(checkpoint(migrationId));
+      client.stream().flush();
+      return client.awaitRestored();
+    }
+  }
+
+  private Socket connect() throws IOException {
+    Socket s = new Socket();
+    s.connect(new InetSocketAddress("127.0.0.1", endpoint.port()), 2_000);
+    s.setSoTimeout(IDLE_MILLIS * 10);
+    return s;
+  }
+
+  /** The endpoint closes the connection without a word (EOF, or a reset for unread bytes). */
+  private static void assertDropped(Socket s) throws IOException {
+    InputStream in = s.getInputStream();
+    try {
+      assertEquals(-1, in.read(), "the endpoint answers a stranger with nothing");
+    } catch (SocketException reset) {
+      // closed with our bytes unread: the kernel resets the connection
+    }
+  }
+
+  private static byte[] hello(String magic, int version, String json) throws IOException {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    DataOutputStream out = new DataOutputStream(bytes);
+    out.write(magic.getBytes(StandardCharsets.US_ASCII));
+    out.writeInt(version);
+    byte[] body = json.getBytes(StandardCharsets.UTF_8);
+    out.writeInt(body.length);
+    out.write(body);
+    return bytes.toByteArray();
+  }
+
+  private static byte[] helloWithLength(int length) throws IOException {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    DataOutputStream out = new DataOutputStream(bytes);
+    out.write("PMIGRECV".getBytes(StandardCharsets.US_ASCII));
+    out.writeInt(1);
+    out.writeInt(length);
+    out.write(new byte[64]);
+    return bytes.toByteArray();
+  }
+
+  /** A checkpoint of opaque content, large enough to span many socket writes. */
+  private static byte[] checkpoint(String migrationId) throws IOException {
+    ByteArrayOutputStream sink = new ByteArrayOutputStream();
+    CheckpointWriter writer = new CheckpointWriter(sink, StreamOptions.DEFAULT);
+    writer.writeHeader(new CheckpointHeader(CheckpointFormat.VERSION, migrationId, "host-a",
+        "libxl", new CheckpointHeader.Vm("0b6f1e9c-3c0d-4d55-9a51-7d0e2f4a6b88", "vm-t",
+            16 << 20, 1), CheckpointFormat.PAGE_SIZE, "{}", 1L));
+    try (OutputStream out = writer.opaqueOutput()) {
+      out.write(PAYLOAD);
+    }
+    writer.writeEnd(sha256(PAYLOAD));
+    return sink.toByteArray();
+  }
+
+  private static byte[] payload() {
+    byte[] b = new byte[3 << 20];
+    new SplittableRandom(11).nextBytes(b);
+    return b;
+  }
+
+  private static String sha256(byte[] bytes) {
+    return Sha256.hex(Sha256.newDigest().digest(bytes));
+  }
+
+  /**
+   * A handler with the claim semantics of a host: one receive per migration at a time, every
+   * claim released; it reads the whole checkpoint and answers with the digest of its content.
+   */
+  private static final class RecordingHandler implements ReceiveHandler {
+    final Set<String> claims = ConcurrentHashMap.newKeySet();
+    final List<String> admitted = new java.util.concurrent.CopyOnWriteArrayList<>();
+    final BlockingQueue<String> released = new LinkedBlockingQueue<>();
+    final BlockingQueue<Throwable> failures = new LinkedBlockingQueue<>();
+
+    @Override
+    public void admit(String migrationId, String ticket) throws TicketRefusedException {
+      if (!TICKET.equals(ticket)) {
+        throw new TicketRefusedException("unknown migration or wrong ticket");
+      }
+      if (!claims.add(migrationId)) {
+        throw new TicketRefusedException("migration " + migrationId + " is being received already");
+      }
+      admitted.add(migrationId);
+    }
+
+    @Override
+    public Received receive(String migrationId, CheckpointReader reader) throws Exception {
+      try {
+        reader.readHeader();
+        String content = Sha256.of(reader.opaqueInput());
+        CheckpointRecord.End end = reader.end();
+        if (!content.equals(end.contentDigest())) {
+          throw new IOException("content digest differs");
+        }
+        return new Received(content, reader.bytesRead());
+      } catch (Exception e) {
+        failures.add(e);
+        throw e;
+      }
+    }
+
+    @Override
+    public void release(String migrationId) {
+      claims.remove(migrationId);
+      released.add(migrationId);
+    }
+  }
+}
