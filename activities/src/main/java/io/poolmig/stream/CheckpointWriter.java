@@ -35,6 +35,7 @@ public final class CheckpointWriter implements AutoCloseable {
   private long bytesWritten;
   private boolean headerWritten;
   private boolean ended;
+  private OpaqueOutput opaque;
 
   public CheckpointWriter(OutputStream out, StreamOptions options) {
     this.out = new BufferedOutputStream(out, 1 << 16);
@@ -94,9 +95,15 @@ public final class CheckpointWriter implements AutoCloseable {
     }
   }
 
-  /** An output stream that frames whatever is written to it as OPAQUE records. */
+  /**
+   * An output stream that frames whatever is written to it as OPAQUE records (the same stream on
+   * every call); {@link #writeEnd} flushes what it still buffers.
+   */
   public OutputStream opaqueOutput() {
-    return new OpaqueOutput();
+    if (opaque == null) {
+      opaque = new OpaqueOutput();
+    }
+    return opaque;
   }
 
   public void writeRoundEnd(int round, long pagesInRound) throws IOException {
@@ -113,6 +120,9 @@ public final class CheckpointWriter implements AutoCloseable {
    */
   public long writeEnd(String contentDigestHex) throws IOException {
     requireBody();
+    if (opaque != null) {
+      opaque.flush(); // what is still buffered belongs before END
+    }
     byte[] content = HexFormat.of().parseHex(contentDigestHex);
     if (content.length != DIGEST_BYTES) {
       throw new IllegalArgumentException("content digest must be SHA-256");
