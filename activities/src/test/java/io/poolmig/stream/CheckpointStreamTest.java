@@ -157,6 +157,20 @@ class CheckpointStreamTest {
   }
 
   @Test
+  void writeEndKeepsOpaqueBytesStillBuffered() throws IOException {
+    byte[] payload = "a tail that never filled a chunk".getBytes(StandardCharsets.US_ASCII);
+    ByteArrayOutputStream sink = new ByteArrayOutputStream();
+    CheckpointWriter writer = new CheckpointWriter(sink, StreamOptions.DEFAULT);
+    writer.writeHeader(header("libxl", VM_BYTES));
+    writer.opaqueOutput().write(payload);
+    writer.writeEnd(sha256(payload));
+    try (CheckpointReader reader = reader(sink.toByteArray())) {
+      reader.readHeader();
+      assertArrayEquals(payload, reader.opaqueInput().readAllBytes());
+    }
+  }
+
+  @Test
   void opaqueInputRefusesOtherRecords() throws IOException {
     ByteArrayOutputStream sink = new ByteArrayOutputStream();
     CheckpointWriter writer = new CheckpointWriter(sink, StreamOptions.DEFAULT);
