@@ -115,16 +115,21 @@ final class FdPipe implements AutoCloseable {
         return -1;
       }
       int errno = NativeLibs.runtime().getLastError();
-      if (errno == LibC.EINTR) {
-        continue;
-      }
-      if (errno == LibC.EAGAIN) {
-        LockSupport.parkNanos(1_000_000);
+      if (retryable(errno)) {
         continue;
       }
       throw new IOException("read from the " + what + " failed: "
           + NativeLibs.libc().strerror(errno) + " (errno " + errno + ")");
     }
+  }
+
+  /** EINTR and EAGAIN mean "try again"; on EAGAIN wait a millisecond first. */
+  private static boolean retryable(int errno) {
+    if (errno == LibC.EAGAIN) {
+      LockSupport.parkNanos(1_000_000);
+      return true;
+    }
+    return errno == LibC.EINTR;
   }
 
   /** Writes all {@code length} bytes of {@code from} to the write end, blocking. */
@@ -141,11 +146,7 @@ final class FdPipe implements AutoCloseable {
         continue;
       }
       int errno = NativeLibs.runtime().getLastError();
-      if (errno == LibC.EINTR) {
-        continue;
-      }
-      if (errno == LibC.EAGAIN) {
-        LockSupport.parkNanos(1_000_000);
+      if (retryable(errno)) {
         continue;
       }
       if (errno == LibC.EPIPE) {
