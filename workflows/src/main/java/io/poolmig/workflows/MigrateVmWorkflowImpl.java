@@ -31,7 +31,6 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
     this.request = req;
     long started = Workflow.currentTimeMillis();
     HostActivities target = ActivityStubs.step(req.targetHost());
-    HostActivities source = ActivityStubs.step(req.sourceHost());
     HostActivities sourceStream = ActivityStubs.stream(req.sourceHost());
     HostActivities targetUntilDone = ActivityStubs.untilDone(req.targetHost());
     HostActivities sourceUntilDone = ActivityStubs.untilDone(req.sourceHost());
