@@ -159,7 +159,8 @@ final class HistoryCommand implements Callable<Integer> {
         .enable(SerializationFeature.INDENT_OUTPUT);
     List<Object> out2 = new ArrayList<>();
     for (MigrationRow r : rows) {
-      Map<String, Object> m = mapper.convertValue(r, LinkedHashMap.class);
+      Map<String, Object> m = mapper.convertValue(r,
+          new com.fasterxml.jackson.core.type.TypeReference<LinkedHashMap<String, Object>>() { });
       if (steps) {
         m.put("steps", mapper.convertValue(db.auditStore().events(r.id()), List.class));
       }

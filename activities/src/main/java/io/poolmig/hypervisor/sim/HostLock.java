@@ -38,9 +38,13 @@ final class HostLock {
         return action.get();
       }
       try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE,
-              StandardOpenOption.WRITE);
-          FileLock ignored = ch.lock()) {
-        return action.get();
+          StandardOpenOption.WRITE)) {
+        FileLock held = ch.lock();
+        try {
+          return action.get();
+        } finally {
+          held.release();
+        }
       } catch (IOException e) {
         throw new HypervisorException("cannot lock host state " + lockFile + ": " + e.getMessage(), e);
       }
