@@ -70,7 +70,7 @@ final class SaveCommand implements Callable<Integer> {
           : new FileOutputStream(partial.toFile())) {
         CheckpointWriter writer = new CheckpointWriter(out, new StreamOptions(lz4, 0));
         result = sim.save(d.uuid(), new SaveRequest(UUID.randomUUID().toString(),
-            "local", false, 1), writer, SaveProgress.NONE);
+            "local", false, 1), writer, progressOnStderr(d));
         writer.flush();
       } catch (RuntimeException | IOException e) {
         if (partial != null) {
@@ -97,6 +97,21 @@ final class SaveCommand implements Callable<Integer> {
       root.err.flush();
       return ExitCode.OK.code;
     }
+  }
+
+  /** A line on stderr at most every two seconds: stdout may be the checkpoint itself. */
+  private SaveProgress progressOnStderr(DomainInfo d) {
+    long[] last = {System.nanoTime()};
+    return p -> {
+      long now = System.nanoTime();
+      if (now - last[0] >= 2_000_000_000L && p.remainingBytes() > 0) {
+        last[0] = now;
+        root.err.printf("saving %s: %s written, %s of memory to go, %s/s%n", d.name(),
+            Sizes.format(p.bytesSent()), Sizes.format(p.remainingBytes()),
+            Sizes.format(p.bytesPerSecond()));
+        root.err.flush();
+      }
+    };
   }
 
   /** Standard output must stay open for whatever follows in the pipe. */
