@@ -63,7 +63,7 @@ ENV POOLMIG_JAVA_OPTS="-XX:MaxRAMPercentage=75.0 -XX:+ExitOnOutOfMemoryError"
 VOLUME ["/var/lib/poolmig"]
 WORKDIR /var/lib/poolmig
 
-# Receive endpoint for checkpoint streams: 8004 plain, 8005 TLS.
+# Receive endpoint for checkpoint streams: 8004 plain TCP; 8005 is kept for TLS (not built yet).
 EXPOSE 8004 8005
 
 USER poolmig
