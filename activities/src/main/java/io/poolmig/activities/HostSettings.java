@@ -29,6 +29,11 @@ public record HostSettings(
     }
   }
 
+  public HostSettings withStreamOptions(StreamOptions options) {
+    return new HostSettings(hostName, stateDir, advertisedEndpoint, options, maxRounds,
+        connectTimeoutMillis, idleTimeoutMillis);
+  }
+
   public static HostSettings defaults(String hostName, Path stateDir, String advertisedEndpoint) {
     return new HostSettings(hostName, stateDir, advertisedEndpoint, StreamOptions.DEFAULT,
         SaveRequest.DEFAULT_MAX_ROUNDS, 10_000, 60_000);

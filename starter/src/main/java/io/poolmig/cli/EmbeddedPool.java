@@ -87,7 +87,7 @@ public final class EmbeddedPool implements AutoCloseable {
       for (String name : options.hosts()) {
         HostWorker host = HostWorker.start(new HostWorkerConfig(name, "sim",
             options.stateRoot().resolve(name), new InetSocketAddress("127.0.0.1", 0),
-            null, options.hostMemoryBytes()), factory, database.poolRegistry());
+            null, options.hostMemoryBytes(), null), factory, database.poolRegistry());
         started.add(host);
         hosts.put(name, host);
       }

@@ -3,6 +3,7 @@ package io.poolmig.cli;
 import io.poolmig.db.Database;
 import io.poolmig.db.DbConfig;
 import io.poolmig.hypervisor.Hypervisor;
+import io.poolmig.stream.StreamOptions;
 import io.poolmig.worker.ControlWorker;
 import io.poolmig.worker.HostWorker;
 import io.poolmig.worker.HostWorkerConfig;
@@ -60,6 +61,13 @@ final class WorkerCommand implements Callable<Integer> {
       description = "a simulated host's memory on first start (default ${DEFAULT-VALUE})")
   long memory;
 
+  @Option(names = "--bandwidth", converter = Sizes.class, paramLabel = "BYTES/S",
+      description = "cap on each outgoing checkpoint stream, e.g. 100M (default: none)")
+  Long bandwidth;
+
+  @Option(names = "--lz4", description = "compress outgoing checkpoint pages with LZ4")
+  boolean lz4;
+
   @Option(names = "--control", description = "also serve the workflows and the audit store")
   boolean control;
 
@@ -74,7 +82,8 @@ final class WorkerCommand implements Callable<Integer> {
     if (hostName != null) {
       InetSocketAddress listenAddress = ReceiveClient.parse(listen);
       hostConfig = new HostWorkerConfig(hostName, hypervisor, root.stateDir(stateDir),
-          listenAddress, advertise, memory);
+          listenAddress, advertise, memory,
+          new StreamOptions(lz4, bandwidth == null ? 0 : bandwidth));
       // The local hypervisor first: a host that cannot serve says so before anything connects.
       local = HostWorker.openHypervisor(hostConfig);
     }

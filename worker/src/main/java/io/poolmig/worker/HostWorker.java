@@ -72,7 +72,8 @@ public final class HostWorker implements AutoCloseable {
       endpoint = ReceiveEndpoint.start(config.listen(), handler, StreamLimits.DEFAULT, 60_000);
       String advertised = config.advertisedEndpoint(endpoint.port());
       HostActivitiesImpl activities = new HostActivitiesImpl(
-          HostSettings.defaults(config.hostName(), config.stateDir(), advertised), hypervisor);
+          HostSettings.defaults(config.hostName(), config.stateDir(), advertised)
+              .withStreamOptions(config.streamOptions()), hypervisor);
       handler.delegate = activities;
 
       // Heartbeats carry the stream's progress: let operators see it every second.

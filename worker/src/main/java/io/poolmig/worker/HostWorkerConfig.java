@@ -1,5 +1,6 @@
 package io.poolmig.worker;
 
+import io.poolmig.stream.StreamOptions;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 
@@ -9,6 +10,7 @@ import java.nio.file.Path;
  * @param listen where the receive endpoint binds (port 0: any free port)
  * @param advertise host:port peers use to reach the endpoint; null: derived from {@code listen}
  * @param simTotalMemoryBytes memory of a simulated host on first use
+ * @param streamOptions how this host sends checkpoints: LZ4, bandwidth cap
  */
 public record HostWorkerConfig(
     String hostName,
@@ -16,7 +18,8 @@ public record HostWorkerConfig(
     Path stateDir,
     InetSocketAddress listen,
     String advertise,
-    long simTotalMemoryBytes) {
+    long simTotalMemoryBytes,
+    StreamOptions streamOptions) {
 
   public static final int DEFAULT_RECEIVE_PORT = 8004;
 
@@ -30,6 +33,9 @@ public record HostWorkerConfig(
     }
     if (listen == null) {
       listen = new InetSocketAddress("0.0.0.0", DEFAULT_RECEIVE_PORT);
+    }
+    if (streamOptions == null) {
+      streamOptions = StreamOptions.DEFAULT;
     }
   }
 

@@ -1,0 +1,174 @@
+package io.poolmig.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.poolmig.db.HistoryQuery;
+import io.poolmig.db.MigrationRow;
+import io.poolmig.db.TestDatabase;
+import io.poolmig.hypervisor.DomainInfo;
+import io.poolmig.hypervisor.DomainState;
+import io.poolmig.hypervisor.sim.SimHost;
+import io.poolmig.hypervisor.sim.SimHostConfig;
+import io.poolmig.workflows.MigrationProgress;
+import io.poolmig.workflows.MigrationResult;
+import io.poolmig.workflows.MigrationStep;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The source host's worker is a separate process, killed with SIGKILL in the middle of the
+ * checkpoint stream and started again: the target discards the partial receive, the VM keeps
+ * running on its source meanwhile, and once the stream activity's heartbeat times out the
+ * migration restarts the stream on the new worker and commits. Takes about half a minute, most
+ * of it the 20 s heartbeat timeout.
+ */
+class WorkerCrashTest {
+
+  @TempDir Path tmp;
+  private final List<Process> workers = new ArrayList<>();
+  private EmbeddedPool pool;
+  private TestDatabase db;
+
+  @AfterEach
+  void stop() throws Exception {
+    for (Process p : workers) {
+      p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    }
+    if (pool != null) {
+      pool.close();
+    }
+    if (db != null) {
+      db.close();
+    }
+  }
+
+  @Test
+  void aSourceWorkerKilledMidStreamRestartsTheStreamAndTheMigrationCommits() throws Exception {
+    db = TestDatabase.create();
+    pool = EmbeddedPool.start(new EmbeddedPool.Options(List.of("host-b"), tmp.resolve("pool"),
+        db.config, null, 0, 1L << 30));
+    Map<String, String> env = new HashMap<>();
+    env.put("POOLMIG_TEMPORAL_ADDRESS", pool.temporalAddress());
+    env.put("POOLMIG_DB_URL", TestDatabase.url());
+    env.put("POOLMIG_DB_SCHEMA", db.schema);
+    Path hostA = tmp.resolve("host-a");
+    CliRun created = CliRun.of(env, "create", "crash-1", "--memory", "192M", "--dirty-rate",
+        "500", "--state-dir", hostA.toString());
+    assertEquals(0, created.exitCode(), created.toString());
+
+    startWorker(env, hostA);
+    PoolService service = new PoolService(pool.client(), pool.database());
+    PoolService.Started started = service.startMigration(
+        new PoolService.MigrateOrder("crash-1", "host-b", true, "test", "crash drill"));
+    awaitStep(started.workflowId(), MigrationStep.STREAM_CHECKPOINT);
+    Thread.sleep(1500); // well inside a stream of ~100 MiB capped at 24 MiB/s
+    assertEquals(1, staged(), "the target is in the middle of receiving");
+
+    workers.get(0).destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    DomainInfo meanwhile = domainOn(hostA, "crash-1");
+    assertFalse(meanwhile.isFenced(), "the source copy is untouched by the crash");
+    awaitNothingReceivedOnB();
+
+    startWorker(env, hostA);
+    CompletableFuture<MigrationResult> result = CompletableFuture.supplyAsync(() ->
+        service.follow(started.workflowId(), e -> { }, p -> { }));
+    MigrationResult done = result.get(120, TimeUnit.SECONDS);
+
+    assertEquals(MigrationResult.COMMITTED, done.status());
+    assertTrue(findOn(hostA, "crash-1").isEmpty(), "no copy left on the source");
+    DomainInfo arrived = pool.host("host-b").hypervisor().findDomain("crash-1").orElseThrow();
+    assertEquals(DomainState.RUNNING, arrived.state());
+    assertEquals(meanwhile.uuid(), arrived.uuid());
+    MigrationRow row = pool.database().auditStore().history(
+        new HistoryQuery("crash-1", null, null, null, 5)).get(0);
+    assertEquals("committed", row.status());
+    assertEquals(done.memoryDigest(), row.memoryDigest());
+  }
+
+  private void startWorker(Map<String, String> env, Path state) throws IOException {
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    ProcessBuilder pb = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+        "io.poolmig.cli.Poolmig", "worker", "--host", "host-a", "--state-dir", state.toString(),
+        "--listen", "127.0.0.1:0", "--bandwidth", "24M").redirectErrorStream(true);
+    pb.environment().putAll(env);
+    Process p = pb.start();
+    workers.add(0, p);
+    BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(),
+        StandardCharsets.UTF_8));
+    StringBuilder seen = new StringBuilder();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    for (String line; (line = out.readLine()) != null; ) {
+      seen.append(line).append('\n');
+      if (line.startsWith("worker running")) {
+        // keep draining its output so the process never blocks on a full pipe
+        Thread drain = new Thread(() -> out.lines().forEach(l -> { }), "drain-worker");
+        drain.setDaemon(true);
+        drain.start();
+        return;
+      }
+      if (System.nanoTime() > deadline) {
+        break;
+      }
+    }
+    fail("the worker did not start:\n" + seen);
+  }
+
+  private void awaitStep(String workflowId, MigrationStep step) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (System.nanoTime() < deadline) {
+      MigrationProgress p = pool.client().newUntypedWorkflowStub(workflowId)
+          .query("progress", MigrationProgress.class);
+      if (p.events().stream().anyMatch(e -> e.step() == step)) {
+        return;
+      }
+      Thread.sleep(50);
+    }
+    fail("the migration never reached " + step);
+  }
+
+  /** Restores in progress on host-b. */
+  private long staged() throws IOException {
+    try (Stream<Path> s = Files.list(tmp.resolve("pool").resolve("host-b").resolve("incoming"))) {
+      return s.count();
+    }
+  }
+
+  private void awaitNothingReceivedOnB() throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+    while (System.nanoTime() < deadline) {
+      boolean noDomain = pool.host("host-b").hypervisor().findDomain("crash-1").isEmpty();
+      if (noDomain && staged() == 0) {
+        return;
+      }
+      Thread.sleep(100);
+    }
+    fail("the target kept a partial receive after the source died");
+  }
+
+  private static DomainInfo domainOn(Path host, String name) {
+    return findOn(host, name).orElseThrow(() -> new AssertionError(name + " lost on the source"));
+  }
+
+  private static java.util.Optional<DomainInfo> findOn(Path host, String name) {
+    try (SimHost sim = SimHost.open(SimHostConfig.tool(host))) {
+      return sim.findDomain(name);
+    }
+  }
+}
