@@ -20,6 +20,4 @@ public enum ExitCode {
     this.code = code;
   }
 
-  static final String HELP = "%nExit codes: 0 ok, 2 bad input, 3 refused by the pool's state, "
-      + "4 operation failed (rolled back), 5 service unavailable, 1 unexpected error.";
 }
