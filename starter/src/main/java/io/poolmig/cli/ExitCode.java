@@ -19,5 +19,4 @@ public enum ExitCode {
   ExitCode(int code) {
     this.code = code;
   }
-
 }
