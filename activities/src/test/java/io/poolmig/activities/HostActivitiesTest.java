@@ -1,5 +1,6 @@
 package io.poolmig.activities;
 
+import io.poolmig.Await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -446,7 +447,7 @@ class HostActivitiesTest {
             ticket.ticket(), 2_000, 10_000)) {
       stalled.stream().write(stream, 0, stream.length / 2);
       stalled.stream().flush();
-      awaitTrue(() -> entries(dirB.resolve("incoming")) == 1, "the target stages the VM");
+      Await.until(() -> entries(dirB.resolve("incoming")) == 1, "the target stages the VM");
       ReceiveClient.RefusedException e = assertThrows(ReceiveClient.RefusedException.class,
           stalled::awaitRestored);
       assertTrue(e.getMessage().contains("could not restore"), e.getMessage());
@@ -589,20 +590,6 @@ class HostActivitiesTest {
   private static long entries(Path dir) throws IOException {
     try (Stream<Path> s = Files.list(dir)) {
       return s.count();
-    }
-  }
-
-  private interface Condition {
-    boolean holds() throws Exception;
-  }
-
-  private static void awaitTrue(Condition condition, String what) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (!condition.holds()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out waiting until " + what);
-      }
-      Thread.sleep(10);
     }
   }
 

@@ -1,5 +1,6 @@
 package io.poolmig.hypervisor.sim;
 
+import io.poolmig.Await;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -451,7 +452,7 @@ class SimHostTest {
     }, threads);
     threads.shutdown();
     assertTrue(halfSent.await(10, TimeUnit.SECONDS));
-    awaitTrue(() -> entries(dirB.resolve("incoming")) == 1, "the restore stages its domain");
+    Await.until(() -> entries(dirB.resolve("incoming")) == 1, "the restore stages its domain");
     assertEquals(16 * MIB, b.memory().freeBytes(), "the incoming domain counts against capacity");
     assertThrows(InsufficientMemoryException.class, () -> b.create("other", 32 * MIB, 1, 0));
     assertTrue(b.listDomains().isEmpty(), "an incoming domain is not a domain yet");
@@ -614,20 +615,6 @@ class SimHostTest {
       Thread.sleep(20);
     }
     throw new AssertionError("the memory of running domain " + uuid + " did not change");
-  }
-
-  private interface Condition {
-    boolean holds() throws Exception;
-  }
-
-  private static void awaitTrue(Condition condition, String what) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (!condition.holds()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out waiting until " + what);
-      }
-      Thread.sleep(10);
-    }
   }
 
   private static long entries(Path dir) throws IOException {
