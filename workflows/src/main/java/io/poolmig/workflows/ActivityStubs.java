@@ -1,5 +1,6 @@
 package io.poolmig.workflows;
 
+import io.temporal.activity.ActivityCancellationType;
 import io.temporal.activity.ActivityOptions;
 import io.temporal.common.RetryOptions;
 import io.temporal.workflow.Workflow;
@@ -9,66 +10,103 @@ import java.time.Duration;
  * Every activity option and retry policy of the workflows, in one place. Host stubs are pinned to
  * the host's own task queue.
  *
- * <p>Before the commit point, a step that cannot finish within its schedule-to-close budget fails
- * the migration into rollback. Compensations and the steps after commit are retried until they
- * succeed: the first must leave the source running, the second must finish what was decided.
+ * <p>Deadlines match what they guard. A quick host step (fence, unpause, resume) has a short
+ * start-to-close timeout, because a worker that dies holding the task is noticed only when it
+ * expires. The stream fails an attempt that reports no progress for {@link #STREAM_HEARTBEAT},
+ * and retries with a backoff that rides out a worker restart well over 30 s, within a budget
+ * that grows with the VM; past it the migration rolls back. Every step before the commit point
+ * waits, when cancelled, until the host has really stopped it: a compensation never races the
+ * step it undoes.
  */
 public final class ActivityStubs {
 
   static final Duration STEP_BUDGET = Duration.ofMinutes(2);
-  static final Duration STREAM_HEARTBEAT = Duration.ofSeconds(20);
+  static final Duration STREAM_HEARTBEAT = Duration.ofSeconds(10);
+  /** The stream's budget before rollback: this, plus a second per 10 MiB of memory. */
+  static final Duration STREAM_BASE_BUDGET = Duration.ofMinutes(5);
+  /** How long a step after the decision is retried before it asks for attention. */
+  static final Duration ATTENTION_AFTER = Duration.ofMinutes(1);
+  /** How long rollback tries to clean the target before leaving it to reconcile. */
+  static final Duration CLEANUP_BUDGET = Duration.ofMinutes(2);
 
   private static final RetryOptions STEP_RETRY = RetryOptions.newBuilder()
       .setInitialInterval(Duration.ofSeconds(1))
       .setBackoffCoefficient(2)
-      .setMaximumInterval(Duration.ofSeconds(15))
+      .setMaximumInterval(Duration.ofSeconds(10))
       .setDoNotRetry(FailureTypes.NON_RETRYABLE)
       .build();
 
   private static final RetryOptions UNTIL_DONE = RetryOptions.newBuilder()
       .setInitialInterval(Duration.ofSeconds(1))
       .setBackoffCoefficient(2)
-      .setMaximumInterval(Duration.ofSeconds(30))
+      .setMaximumInterval(Duration.ofSeconds(10))
       .build();
 
   private ActivityStubs() {}
 
   /** A step before commit: prepare, verify. */
   public static HostActivities step(String host) {
-    return Workflow.newActivityStub(HostActivities.class, ActivityOptions.newBuilder()
-        .setTaskQueue(TaskQueues.host(host))
+    return stub(host, ActivityOptions.newBuilder()
         .setStartToCloseTimeout(Duration.ofMinutes(1))
         .setScheduleToCloseTimeout(STEP_BUDGET)
         .setRetryOptions(STEP_RETRY)
-        .build());
+        .setCancellationType(ActivityCancellationType.WAIT_CANCELLATION_COMPLETED));
   }
 
-  /** The checkpoint stream: long, heartbeating, a few clean restarts at most. */
-  public static HostActivities stream(String host) {
-    return Workflow.newActivityStub(HostActivities.class, ActivityOptions.newBuilder()
-        .setTaskQueue(TaskQueues.host(host))
+  /** The checkpoint stream: heartbeating, retried as new attempts within its budget. */
+  public static HostActivities stream(String host, long memoryBytes) {
+    return stub(host, ActivityOptions.newBuilder()
         .setStartToCloseTimeout(Duration.ofHours(2))
+        .setScheduleToCloseTimeout(streamBudget(memoryBytes))
         .setHeartbeatTimeout(STREAM_HEARTBEAT)
-        .setRetryOptions(RetryOptions.newBuilder(STEP_RETRY).setMaximumAttempts(3).build())
-        .build());
+        .setRetryOptions(STEP_RETRY)
+        .setCancellationType(ActivityCancellationType.WAIT_CANCELLATION_COMPLETED));
   }
 
-  /** Compensations and steps after commit: retried until the host does them. */
-  public static HostActivities untilDone(String host) {
-    return Workflow.newActivityStub(HostActivities.class, ActivityOptions.newBuilder()
-        .setTaskQueue(TaskQueues.host(host))
+  static Duration streamBudget(long memoryBytes) {
+    return STREAM_BASE_BUDGET.plusSeconds(memoryBytes / (10L << 20));
+  }
+
+  /** Cleaning the target in a rollback: bounded; what is left is reconcile's. */
+  public static HostActivities cleanup(String host) {
+    return stub(host, ActivityOptions.newBuilder()
         .setStartToCloseTimeout(Duration.ofMinutes(1))
-        .setRetryOptions(UNTIL_DONE)
-        .build());
+        .setScheduleToCloseTimeout(CLEANUP_BUDGET)
+        .setRetryOptions(RetryOptions.newBuilder(UNTIL_DONE)
+            .setDoNotRetry(FailureTypes.VM_STATE).build()));
+  }
+
+  /**
+   * A quick host step whose outcome the workflow waits for (resume in a rollback; fence, unpause,
+   * reinstate after the decision): retried for {@link #ATTENTION_AFTER}, then the workflow asks
+   * for attention and tries again.
+   */
+  public static HostActivities quick(String host) {
+    return afterDecision(host, Duration.ofSeconds(15));
+  }
+
+  /** Destroying the fenced source copy: like {@link #quick}, with time for a large VM. */
+  public static HostActivities destroy(String host) {
+    return afterDecision(host, Duration.ofMinutes(1));
+  }
+
+  private static HostActivities afterDecision(String host, Duration startToClose) {
+    return stub(host, ActivityOptions.newBuilder()
+        .setStartToCloseTimeout(startToClose)
+        .setScheduleToCloseTimeout(ATTENTION_AFTER.plus(startToClose))
+        .setRetryOptions(STEP_RETRY));
   }
 
   /** A quick question to a host; an unreachable host is an answer, not a reason to wait. */
   public static HostActivities inventory(String host) {
-    return Workflow.newActivityStub(HostActivities.class, ActivityOptions.newBuilder()
-        .setTaskQueue(TaskQueues.host(host))
+    return stub(host, ActivityOptions.newBuilder()
         .setScheduleToCloseTimeout(Duration.ofSeconds(10))
-        .setRetryOptions(RetryOptions.newBuilder().setMaximumAttempts(1).build())
-        .build());
+        .setRetryOptions(RetryOptions.newBuilder().setMaximumAttempts(1).build()));
+  }
+
+  private static HostActivities stub(String host, ActivityOptions.Builder options) {
+    return Workflow.newActivityStub(HostActivities.class,
+        options.setTaskQueue(TaskQueues.host(host)).build());
   }
 
   /** Audit writes on the control queue, retried until the store takes them. */

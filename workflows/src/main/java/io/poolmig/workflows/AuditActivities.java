@@ -13,5 +13,11 @@ public interface AuditActivities {
 
   void stepEvent(String migrationId, StepEvent event);
 
+  /**
+   * The migration waits for a host or an operator ({@code reason} non-null), or no longer does
+   * ({@code reason} null); a finished migration is left as it is.
+   */
+  void migrationAttention(String migrationId, String reason);
+
   void migrationFinished(MigrationResult result, long atMillis);
 }

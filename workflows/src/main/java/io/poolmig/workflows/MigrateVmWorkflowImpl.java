@@ -3,132 +3,424 @@ package io.poolmig.workflows;
 import io.temporal.failure.ActivityFailure;
 import io.temporal.failure.ApplicationFailure;
 import io.temporal.failure.CanceledFailure;
+import io.temporal.failure.TemporalFailure;
+import io.temporal.workflow.Async;
 import io.temporal.workflow.CancellationScope;
-import io.temporal.workflow.Saga;
+import io.temporal.workflow.Promise;
 import io.temporal.workflow.Workflow;
+import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Deque;
 import java.util.List;
+import java.util.Locale;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 
+/**
+ * The state machine of one migration; see {@link MigrateVmWorkflow} for the contract.
+ *
+ * <p>Two rules shape it. Before the decision, a failure or an abort cancels the running step and
+ * waits until the host has really stopped it, then resumes the source and cleans the target in
+ * parallel, so a reachable source comes back at once whatever the target does. After the
+ * decision, every step runs until it succeeds, until its host reports a state that settles the
+ * outcome (a target copy that vanished gives the VM back to its source), or until an operator
+ * confirms a silent host dead; meanwhile the migration is visibly waiting.
+ *
+ * <p>Audit writes go through a queue drained by a workflow thread of their own, in order and
+ * retried until the store takes them: nothing between the pause and the resume waits on the
+ * database, and the workflow ends only when its trail is complete.
+ */
 public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
 
   private static final Logger log = Workflow.getLogger(MigrateVmWorkflowImpl.class);
+  private static final Duration RETRY_PAUSE = Duration.ofSeconds(15);
 
   private final AuditActivities audit = ActivityStubs.audit();
   private final List<StepEvent> events = new ArrayList<>();
-  private String phase = "starting";
+  private final Deque<Runnable> auditQueue = new ArrayDeque<>();
   private MigrationRequest request;
+  private String phase = "starting";
+  private boolean decided;
+  private boolean finished;
+  private String attention;
+  private OperatorAction abort;
+  private boolean sourceLost;
+  private boolean targetLost;
+  private CancellationScope beforeCommit;
+  private long started;
 
   @Override
   public MigrationProgress progress() {
-    return new MigrationProgress(phase, List.copyOf(events));
+    return new MigrationProgress(request, phase, decided, attention, List.copyOf(events));
+  }
+
+  @Override
+  public void act(OperatorAction action) {
+    if (request == null) {
+      // Delivered with the first task, before the method ran: an abort still counts.
+      if (OperatorAction.ABORT.equals(action.kind())) {
+        abort = action;
+      }
+      return;
+    }
+    String refused = refusal(action);
+    if (refused != null) {
+      record(MigrationStep.OPERATOR, StepEvent.FAILED, action.describe() + " refused: " + refused);
+      return;
+    }
+    record(MigrationStep.OPERATOR, StepEvent.COMPLETED, action.describe());
+    switch (action.kind()) {
+      case OperatorAction.ABORT -> {
+        abort = action;
+        if (beforeCommit != null) {
+          beforeCommit.cancel(action.describe());
+        }
+      }
+      case OperatorAction.SOURCE_LOST -> sourceLost = true;
+      default -> targetLost = true;
+    }
+  }
+
+  private String refusal(OperatorAction action) {
+    if (finished) {
+      return "the migration has ended";
+    }
+    if (OperatorAction.ABORT.equals(action.kind())) {
+      if (decided) {
+        return "the commit decision is taken; " + request.vm().name() + " moves to "
+            + request.targetHost();
+      }
+      return abort != null ? "already aborting" : null;
+    }
+    if (attention == null) {
+      return "nothing waits for a host; resolve applies only to a migration that needs resolution";
+    }
+    return null;
   }
 
   @Override
   public MigrationResult migrate(MigrationRequest req) {
     this.request = req;
-    long started = Workflow.currentTimeMillis();
-    HostActivities target = ActivityStubs.step(req.targetHost());
-    HostActivities sourceStream = ActivityStubs.stream(req.sourceHost());
-    HostActivities targetUntilDone = ActivityStubs.untilDone(req.targetHost());
-    HostActivities sourceUntilDone = ActivityStubs.untilDone(req.sourceHost());
-
-    audit.migrationStarted(req, Workflow.getInfo().getWorkflowId(), started);
-    Saga saga = new Saga(new Saga.Options.Builder().setParallelCompensation(false).build());
-    StreamResult streamed;
-    try {
-      saga.addCompensation(targetUntilDone::abortTarget, req.migrationId());
-      ReceiveTicket ticket = step(MigrationStep.PREPARE_TARGET,
-          () -> target.prepareTarget(req.migrationId(), req.vm(), req.sourceHost()),
-          t -> "reserved " + mib(req.vm().memoryBytes()) + " on " + req.targetHost()
-              + ", receive endpoint " + t.endpoint());
-
-      saga.addCompensation(sourceUntilDone::resumeSource, req.migrationId(), req.vm().uuid());
-      streamed = step(MigrationStep.STREAM_CHECKPOINT,
-          () -> sourceStream.streamCheckpoint(req, ticket),
-          s -> String.format("%s in %d round(s), %d ms downtime, sha256 %s",
-              mib(s.bytesSent()), s.rounds(), s.downtimeMillis(), shortDigest(s.contentDigest())));
-
-      step(MigrationStep.VERIFY,
-          () -> {
-            target.verifyTarget(req.migrationId(), req.vm(), streamed.contentDigest());
-            return streamed;
-          },
-          s -> (s.memoryDigest() ? "memory" : "stream") + " digest and configuration match on "
-              + req.targetHost());
-    } catch (ActivityFailure | CanceledFailure e) {
-      return rollBack(saga, e, started);
+    this.started = Workflow.currentTimeMillis();
+    Workflow.newDetachedCancellationScope(() -> Async.procedure(this::drainAudit)).run();
+    String workflowId = Workflow.getInfo().getWorkflowId();
+    enqueue(() -> audit.migrationStarted(req, workflowId, started));
+    if (abort != null) {
+      record(MigrationStep.OPERATOR, StepEvent.COMPLETED, abort.describe());
     }
 
-    // The commit point: from here on the VM belongs to the target and nothing resumes the source.
-    // A cancellation no longer stops the migration: what was decided is carried out.
-    MigrationResult[] committed = new MigrationResult[1];
-    Workflow.newDetachedCancellationScope(() -> committed[0] = commit(streamed, started)).run();
-    return committed[0];
+    HostActivities target = ActivityStubs.step(req.targetHost());
+    HostActivities sourceStream = ActivityStubs.stream(req.sourceHost(), req.vm().memoryBytes());
+    StreamResult[] streamed = new StreamResult[1];
+    TemporalFailure[] failure = new TemporalFailure[1];
+    beforeCommit = Workflow.newCancellationScope(() -> {
+      try {
+        ReceiveTicket ticket = step(MigrationStep.PREPARE_TARGET,
+            () -> target.prepareTarget(req.migrationId(), req.vm(), req.sourceHost()),
+            t -> "reserved " + mib(req.vm().memoryBytes()) + " on " + req.targetHost()
+                + ", receive endpoint " + t.endpoint());
+        streamed[0] = step(MigrationStep.STREAM_CHECKPOINT,
+            () -> sourceStream.streamCheckpoint(req, ticket),
+            s -> String.format("%s in %d round(s)%s, stream downtime %d ms, sha256 %s",
+                mib(s.bytesSent()), s.rounds(), s.live() ? " live"
+                    : s.wasRunning() ? ", paused copy" : ", paused copy (the VM was paused)",
+                s.streamDowntimeMillis(), shortDigest(s.contentDigest())));
+        step(MigrationStep.VERIFY,
+            () -> {
+              target.verifyTarget(req.migrationId(), req.vm(), streamed[0].contentDigest());
+              return streamed[0];
+            },
+            s -> (s.memoryDigest() ? "memory" : "stream") + " digest and configuration match on "
+                + req.targetHost());
+      } catch (ActivityFailure | CanceledFailure e) {
+        failure[0] = e;
+      }
+    });
+    if (abort != null) {
+      beforeCommit.cancel(abort.describe());
+    }
+    beforeCommit.run();
+    beforeCommit = null;
+    if (failure[0] != null || abort != null) {
+      String why = abort != null ? "aborted (" + abort.describe() + ")"
+          : Failures.describe(failure[0]);
+      return inDetachedScope(() -> rollBack(why));
+    }
+    // The commit point: from here on the VM belongs to the target unless the target's copy is
+    // shown never to have run. A cancellation no longer stops the migration.
+    decided = true;
+    return inDetachedScope(() -> commit(streamed[0]));
   }
 
-  private MigrationResult commit(StreamResult streamed, long started) {
+  // ---- before the decision ----
+
+  private MigrationResult rollBack(String why) {
+    MigrationRequest req = request;
+    phase = "rolling back";
+    log.info("migration of {} rolls back: {}", req.vm().name(), why);
+    record(MigrationStep.ROLLBACK, StepEvent.STARTED, why);
+    // Source first for availability, target in parallel: neither waits for the other.
+    Promise<Outcome<String>> resumed = Async.function(() -> persist(MigrationStep.ROLLBACK,
+        "resume " + req.vm().name() + " on " + req.sourceHost(), req.sourceHost(),
+        () -> ActivityStubs.quick(req.sourceHost()).resumeSource(req.migrationId(),
+            req.vm().uuid()),
+        OperatorAction.SOURCE_LOST));
+    Promise<String> cleaned = Async.function(() -> cleanTarget());
+    Outcome<String> source = resumed.get();
+    String targetDone = cleaned.get();
+    String sourceDone = source.done() ? req.sourceHost() + ": " + source.value()
+        : source.resolved() ? req.sourceHost() + " confirmed lost by the operator; "
+            + req.vm().name() + " went with it"
+        : req.sourceHost() + " refused to resume " + req.vm().name() + ": " + source.error();
+    record(MigrationStep.ROLLBACK, source.done() ? StepEvent.COMPLETED : StepEvent.FAILED,
+        sourceDone + "; " + targetDone);
+    String runsOn = source.done() ? req.sourceHost() : null;
+    return finish(result(MigrationResult.ROLLED_BACK, null, 0, runsOn, why), failure(
+        "migration of " + req.vm().name() + " to " + req.targetHost() + " rolled back: " + why
+            + (runsOn != null ? "; the VM runs on " + runsOn : "; " + sourceDone)));
+  }
+
+  /** Aborts on the target within the cleanup budget; says what happened either way. */
+  private String cleanTarget() {
+    try {
+      return request.targetHost() + ": "
+          + ActivityStubs.cleanup(request.targetHost()).abortTarget(request.migrationId());
+    } catch (ActivityFailure e) {
+      return request.targetHost() + " not cleaned (" + Failures.describe(e)
+          + "); `poolmig reconcile --fix` finishes it";
+    }
+  }
+
+  // ---- after the decision ----
+
+  private MigrationResult commit(StreamResult streamed) {
     MigrationRequest req = request;
     String vm = req.vm().name();
-    HostActivities targetUntilDone = ActivityStubs.untilDone(req.targetHost());
-    HostActivities sourceUntilDone = ActivityStubs.untilDone(req.sourceHost());
     phase = "committing";
     record(MigrationStep.COMMIT, StepEvent.STARTED, "decided: " + vm + " moves to "
         + req.targetHost());
-    sourceUntilDone.fenceSource(req.migrationId(), req.vm().uuid());
-    targetUntilDone.unpauseTarget(req.migrationId(), req.vm().uuid());
-    record(MigrationStep.COMMIT, StepEvent.COMPLETED, vm + " runs on " + req.targetHost()
-        + "; source copy fenced");
 
-    step(MigrationStep.DESTROY_SOURCE, () -> {
-      sourceUntilDone.destroySource(req.migrationId(), req.vm().uuid());
-      return req.sourceHost();
-    }, h -> "fenced copy destroyed on " + h);
+    Outcome<Void> fenced = persist(MigrationStep.COMMIT, "fence " + vm + " on "
+        + req.sourceHost(), req.sourceHost(), () -> {
+          ActivityStubs.quick(req.sourceHost()).fenceSource(req.migrationId(), req.vm().uuid());
+          return null;
+        }, OperatorAction.SOURCE_LOST, OperatorAction.TARGET_LOST);
+    if (fenced.resolvedAs(OperatorAction.TARGET_LOST)) {
+      return reinstate(streamed, req.targetHost() + " confirmed lost by the operator before "
+          + vm + " ran there");
+    }
+    if (fenced.failed()) {
+      if (!FailureTypes.VM_NOT_FOUND.equals(fenced.errorType())) {
+        // The source copy is not a paused copy this migration may fence: it must stay the VM.
+        return reinstate(streamed, "the source copy could not be fenced: " + fenced.error());
+      }
+      record(MigrationStep.COMMIT, StepEvent.FAILED, vm + " is gone from " + req.sourceHost()
+          + " (" + fenced.error() + "); the target's copy is the only one");
+    }
 
-    MigrationResult result = new MigrationResult(req.migrationId(), req.vm().uuid(), vm,
-        req.sourceHost(), req.targetHost(), MigrationResult.COMMITTED, streamed.bytesSent(),
-        streamed.rounds(), streamed.downtimeMillis(), Workflow.currentTimeMillis() - started,
-        streamed.contentDigest(), null);
-    phase = "committed";
-    audit.migrationFinished(result, Workflow.currentTimeMillis());
+    Outcome<Long> resumed = persist(MigrationStep.COMMIT, (streamed.wasRunning() ? "resume "
+        : "take over ") + vm + " on " + req.targetHost(), req.targetHost(),
+        () -> ActivityStubs.quick(req.targetHost()).unpauseTarget(req.migrationId(),
+            req.vm().uuid(), streamed.wasRunning()),
+        OperatorAction.TARGET_LOST);
+    if (!resumed.done()) {
+      return reinstate(streamed, resumed.resolved()
+          ? req.targetHost() + " confirmed lost by the operator"
+          : "the target's copy never ran: " + resumed.error());
+    }
+    long downtime = streamed.wasRunning()
+        ? Math.max(0, resumed.value() - streamed.pausedAtMillis()) : 0;
+    record(MigrationStep.COMMIT, StepEvent.COMPLETED, vm + (streamed.wasRunning()
+        ? " runs on " + req.targetHost() + " after " + downtime + " ms paused"
+        : " is on " + req.targetHost() + ", paused as it was") + "; source copy fenced");
+
+    phase = "destroy source";
+    record(MigrationStep.DESTROY_SOURCE, StepEvent.STARTED, null);
+    Outcome<Void> destroyed = persist(MigrationStep.DESTROY_SOURCE, "destroy the fenced copy on "
+        + req.sourceHost(), req.sourceHost(), () -> {
+          ActivityStubs.destroy(req.sourceHost()).destroySource(req.migrationId(),
+              req.vm().uuid());
+          return null;
+        }, OperatorAction.SOURCE_LOST);
+    record(MigrationStep.DESTROY_SOURCE, destroyed.done() ? StepEvent.COMPLETED : StepEvent.FAILED,
+        destroyed.done() ? "fenced copy destroyed on " + req.sourceHost()
+            : destroyed.resolved() ? req.sourceHost() + " confirmed lost by the operator; its "
+                + "fenced copy never runs again"
+            : "fenced copy left on " + req.sourceHost() + " (" + destroyed.error()
+                + "); `poolmig reconcile --fix` removes it");
     log.info("migrated {} from {} to {}", vm, req.sourceHost(), req.targetHost());
+    return finish(result(MigrationResult.COMMITTED, streamed, downtime, req.targetHost(), null),
+        null);
+  }
+
+  /** After the decision, the target's copy never ran: the source copy is the VM again. */
+  private MigrationResult reinstate(StreamResult streamed, String why) {
+    MigrationRequest req = request;
+    record(MigrationStep.COMMIT, StepEvent.FAILED, why);
+    if (sourceLost) {
+      String lost = "both hosts confirmed lost by the operator: " + req.vm().name()
+          + " has no copy left in the pool";
+      record(MigrationStep.ROLLBACK, StepEvent.FAILED, lost);
+      return finish(result(MigrationResult.FAILED, streamed, 0, null, why + "; " + lost),
+          failure(req.vm().name() + ": " + why + "; " + lost));
+    }
+    record(MigrationStep.ROLLBACK, StepEvent.STARTED, "give " + req.vm().name() + " back to "
+        + req.sourceHost());
+    Outcome<String> back = persist(MigrationStep.ROLLBACK, "reinstate " + req.vm().name()
+        + " on " + req.sourceHost(), req.sourceHost(),
+        () -> ActivityStubs.quick(req.sourceHost()).reinstateSource(req.migrationId(),
+            req.vm().uuid()),
+        OperatorAction.SOURCE_LOST);
+    String targetDone = targetLost ? req.targetHost() + " lost; `poolmig reconcile --fix` "
+        + "cleans it if it returns" : cleanTarget();
+    if (!back.done()) {
+      String lost = back.resolved() ? req.sourceHost() + " confirmed lost by the operator too"
+          : req.sourceHost() + " refused: " + back.error();
+      record(MigrationStep.ROLLBACK, StepEvent.FAILED, lost + "; " + targetDone);
+      return finish(result(MigrationResult.FAILED, streamed, 0, null, why + "; " + lost),
+          failure(req.vm().name() + ": " + why + "; " + lost));
+    }
+    record(MigrationStep.ROLLBACK, StepEvent.COMPLETED, req.sourceHost() + ": " + back.value()
+        + "; " + targetDone);
+    return finish(result(MigrationResult.ROLLED_BACK, streamed, 0, req.sourceHost(),
+        "commit failed: " + why), failure("migration of " + req.vm().name() + " to "
+            + req.targetHost() + " rolled back after the decision: " + why + "; the VM runs on "
+            + req.sourceHost()));
+  }
+
+  // ---- waiting for hosts and operators ----
+
+  /**
+   * Runs {@code action} until it succeeds, fails in a way no retry changes, or the operator
+   * confirms {@code host} lost (one of {@code resolutions}); between tries the migration asks for
+   * attention.
+   */
+  private <T> Outcome<T> persist(MigrationStep step, String what, String host, Supplier<T> action,
+      String... resolutions) {
+    boolean asked = false;
+    while (true) {
+      if (confirmedLost(resolutions) != null) {
+        clearAttention(asked);
+        return Outcome.resolved(confirmedLost(resolutions));
+      }
+      try {
+        T value = action.get();
+        clearAttention(asked);
+        return Outcome.done(value);
+      } catch (ActivityFailure e) {
+        String type = Failures.type(e);
+        if (type != null && Arrays.asList(FailureTypes.NON_RETRYABLE).contains(type)) {
+          clearAttention(asked);
+          return Outcome.failed(Failures.describe(e), type);
+        }
+        if (!asked) {
+          asked = true;
+          attention = what + ": " + host + " has not done it (" + Failures.describe(e)
+              + "); retrying until it does, or `poolmig resolve " + request.migrationId() + " --"
+              + String.join(" | --", resolutions) + "` once the host is confirmed dead";
+          record(step, StepEvent.FAILED, attention);
+          String reason = attention;
+          enqueue(() -> audit.migrationAttention(request.migrationId(), reason));
+        }
+        Workflow.await(RETRY_PAUSE, () -> confirmedLost(resolutions) != null);
+      }
+    }
+  }
+
+  private String confirmedLost(String... resolutions) {
+    for (String r : resolutions) {
+      if ((OperatorAction.SOURCE_LOST.equals(r) && sourceLost)
+          || (OperatorAction.TARGET_LOST.equals(r) && targetLost)) {
+        return r;
+      }
+    }
+    return null;
+  }
+
+  private void clearAttention(boolean asked) {
+    if (asked) {
+      attention = null;
+      enqueue(() -> audit.migrationAttention(request.migrationId(), null));
+    }
+  }
+
+  /** What {@link #persist} ended with. */
+  private record Outcome<T>(T value, String resolution, String error, String errorType,
+      boolean done) {
+    static <T> Outcome<T> done(T value) {
+      return new Outcome<>(value, null, null, null, true);
+    }
+
+    static <T> Outcome<T> resolved(String resolution) {
+      return new Outcome<>(null, resolution, null, null, false);
+    }
+
+    static <T> Outcome<T> failed(String error, String type) {
+      return new Outcome<>(null, null, error, type, false);
+    }
+
+    boolean resolved() {
+      return resolution != null;
+    }
+
+    boolean resolvedAs(String kind) {
+      return kind.equals(resolution);
+    }
+
+    boolean failed() {
+      return error != null;
+    }
+  }
+
+  // ---- results and the trail ----
+
+  private MigrationResult result(String status, StreamResult s, long downtime, String runsOn,
+      String error) {
+    MigrationRequest req = request;
+    boolean committed = MigrationResult.COMMITTED.equals(status);
+    return new MigrationResult(req.migrationId(), req.vm().uuid(), req.vm().name(),
+        req.sourceHost(), req.targetHost(), status, s == null ? 0 : s.bytesSent(),
+        s == null ? 0 : s.rounds(), downtime, s == null ? 0 : s.streamDowntimeMillis(),
+        Workflow.currentTimeMillis() - started,
+        committed && s != null ? s.contentDigest() : null, runsOn, error);
+  }
+
+  /** Records the outcome, waits for the trail to reach the store, then returns or throws. */
+  private MigrationResult finish(MigrationResult result, ApplicationFailure failure) {
+    phase = MigrationResult.COMMITTED.equals(result.status()) ? "committed"
+        : MigrationResult.ROLLED_BACK.equals(result.status()) ? "rolled back" : "failed";
+    long at = Workflow.currentTimeMillis();
+    enqueue(() -> audit.migrationFinished(result, at));
+    finished = true;
+    Workflow.await(auditQueue::isEmpty);
+    if (failure != null) {
+      throw failure;
+    }
     return result;
   }
 
-  private MigrationResult rollBack(Saga saga, Exception cause, long started) {
-    String why = Failures.describe(cause);
-    phase = "rolling back";
-    log.info("migration of {} rolls back: {}", request.vm().name(), why);
-    // Compensations must run even if the workflow itself was cancelled.
-    CancellationScope compensation = Workflow.newDetachedCancellationScope(() -> {
-      record(MigrationStep.ROLLBACK, StepEvent.STARTED, why);
-      saga.compensate();
-      record(MigrationStep.ROLLBACK, StepEvent.COMPLETED, request.vm().name()
-          + " resumed on " + request.sourceHost() + "; " + request.targetHost() + " cleaned up");
-      MigrationResult result = new MigrationResult(request.migrationId(), request.vm().uuid(),
-          request.vm().name(), request.sourceHost(), request.targetHost(),
-          MigrationResult.ROLLED_BACK, 0, 0, 0, Workflow.currentTimeMillis() - started, null, why);
-      audit.migrationFinished(result, Workflow.currentTimeMillis());
-    });
-    compensation.run();
-    phase = "rolled back";
-    throw ApplicationFailure.newNonRetryableFailure(
-        "migration of " + request.vm().name() + " to " + request.targetHost() + " rolled back: "
-            + why + "; the VM runs on " + request.sourceHost(),
-        FailureTypes.ROLLED_BACK);
+  private static ApplicationFailure failure(String message) {
+    return ApplicationFailure.newNonRetryableFailure(message, FailureTypes.ROLLED_BACK);
+  }
+
+  private static MigrationResult inDetachedScope(Supplier<MigrationResult> body) {
+    MigrationResult[] out = new MigrationResult[1];
+    Workflow.newDetachedCancellationScope(() -> out[0] = body.get()).run();
+    return out[0];
   }
 
   /** Runs one step, recording started/completed or failed in the trail. */
   private <T> T step(MigrationStep step, Supplier<T> action, Function<T, String> done) {
-    phase = step.name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ');
+    phase = step.name().toLowerCase(Locale.ROOT).replace('_', ' ');
     record(step, StepEvent.STARTED, null);
     try {
       T result = action.get();
       record(step, StepEvent.COMPLETED, done.apply(result));
       return result;
-    } catch (ActivityFailure e) {
+    } catch (TemporalFailure e) {
       record(step, StepEvent.FAILED, Failures.describe(e));
       throw e;
     }
@@ -138,9 +430,21 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
     StepEvent event = new StepEvent(events.size() + 1, step, status,
         Workflow.currentTimeMillis(), detail);
     events.add(event);
-    // Detached: a cancellation must not drop a line of the trail (e.g. the step it interrupted).
-    Workflow.newDetachedCancellationScope(() -> audit.stepEvent(request.migrationId(), event))
-        .run();
+    String migrationId = request.migrationId();
+    enqueue(() -> audit.stepEvent(migrationId, event));
+  }
+
+  private void enqueue(Runnable write) {
+    auditQueue.add(write);
+  }
+
+  /** Writes the trail in order, each write retried until the store takes it. */
+  private void drainAudit() {
+    while (true) {
+      Workflow.await(() -> !auditQueue.isEmpty());
+      auditQueue.peek().run();
+      auditQueue.poll();
+    }
   }
 
   static String mib(long bytes) {

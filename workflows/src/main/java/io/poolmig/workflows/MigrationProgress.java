@@ -2,5 +2,19 @@ package io.poolmig.workflows;
 
 import java.util.List;
 
-/** Answer of the progress query: the phase and every step event so far. */
-public record MigrationProgress(String phase, List<StepEvent> events) {}
+/**
+ * Answer of the progress query.
+ *
+ * @param phase starting, prepare target, stream checkpoint, verify, committing, destroy source,
+ *     rolling back, committed, rolled back
+ * @param decided whether the commit decision was taken: from then on nothing rolls back and
+ *     {@code abort} is refused
+ * @param attention why the migration waits for a host or an operator ({@code poolmig resolve}),
+ *     else null
+ */
+public record MigrationProgress(
+    MigrationRequest request,
+    String phase,
+    boolean decided,
+    String attention,
+    List<StepEvent> events) {}

@@ -3,8 +3,12 @@ package io.poolmig.workflows;
 /**
  * How a migration ended.
  *
- * @param status committed or rolled_back
+ * @param status committed, rolled_back or failed
+ * @param downtimeMillis from the source's pause to the target's resume, as the two hosts
+ *     timestamped them; 0 when the VM was paused before the migration (it was never resumed)
+ * @param streamDowntimeMillis the part of the downtime from the pause to the stream's END record
  * @param memoryDigest SHA-256 of the VM's memory at departure, reproduced on arrival
+ * @param runsOn the host where the VM runs (or lies paused) now
  * @param error why it rolled back, else null
  */
 public record MigrationResult(
@@ -17,10 +21,14 @@ public record MigrationResult(
     long bytesSent,
     int rounds,
     long downtimeMillis,
+    long streamDowntimeMillis,
     long durationMillis,
     String memoryDigest,
+    String runsOn,
     String error) {
 
   public static final String COMMITTED = "committed";
   public static final String ROLLED_BACK = "rolled_back";
+  /** Neither host kept the VM: both were confirmed lost by an operator, or refused to keep it. */
+  public static final String FAILED = "failed";
 }

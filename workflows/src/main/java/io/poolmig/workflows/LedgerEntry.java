@@ -1,0 +1,26 @@
+package io.poolmig.workflows;
+
+/**
+ * One migration as a host's own ledger holds it, for {@code poolmig reconcile}.
+ *
+ * @param role {@code source} or {@code target}
+ * @param status source: streaming, committed, rolled_back, reinstated; target: prepared,
+ *     receiving, received, committed, aborted
+ * @param holdsMemory whether it still holds a memory reservation on this host
+ * @param vmWasRunning source: whether the VM ran before this migration touched it (it resumes
+ *     only then); target: false
+ */
+public record LedgerEntry(
+    String migrationId,
+    String role,
+    String vmUuid,
+    String vmName,
+    long memoryBytes,
+    String status,
+    boolean holdsMemory,
+    boolean vmWasRunning,
+    long createdAtMillis) {
+
+  public static final String SOURCE = "source";
+  public static final String TARGET = "target";
+}
