@@ -29,6 +29,9 @@ final class FakeHost implements HostActivities {
   static final String PAUSED = "paused";
   static final String FENCED = "fenced";
   static final String RECEIVING = "receiving";
+  /** The fake hosts' clock at the source's pause, and the downtime until the target resumes. */
+  static final long PAUSED_AT = 1_000_000;
+  static final long DOWNTIME = 40;
 
   /** Where an injected fault strikes: before the call changes anything, or after (lost reply). */
   enum When { BEFORE, AFTER }
@@ -42,6 +45,8 @@ final class FakeHost implements HostActivities {
     String digest;
     /** The migration that paused (source) or received (target) this copy; null otherwise. */
     String migrationId;
+    /** Source side: whether the VM ran when its migration paused it. */
+    boolean ranBefore;
 
     Domain(VmRef vm, String state, String digest, String migrationId) {
       this.uuid = vm.uuid();
@@ -107,6 +112,8 @@ final class FakeHost implements HostActivities {
   private final Map<String, Domain> domains = new LinkedHashMap<>();
   private final Map<String, Long> reservations = new HashMap<>();
   private final Map<String, ReceiveTicket> tickets = new HashMap<>();
+  /** Host ledger: migrations this host was told are over, and how. */
+  private final Map<String, String> over = new HashMap<>();
   private final List<String> calls = new ArrayList<>();
   private final Map<String, Fault> faults = new HashMap<>();
   private final Map<String, Gate> gates = new ConcurrentHashMap<>();
@@ -123,6 +130,15 @@ final class FakeHost implements HostActivities {
   }
 
   // ---- test controls -------------------------------------------------------------------------
+
+  /** Starts a domain that the operator paused; returns its digest. */
+  String bootPaused(VmRef vm, String content) {
+    synchronized (pool) {
+      Domain domain = new Domain(vm, PAUSED, FakePool.digestOf(content), null);
+      domains.put(vm.uuid(), domain);
+      return domain.digest;
+    }
+  }
 
   /** Starts a running domain whose memory content is {@code content}; returns its digest. */
   String boot(VmRef vm, String content) {
@@ -143,7 +159,8 @@ final class FakeHost implements HostActivities {
   /**
    * The next call of {@code method} stops at its gate until the test releases it. Gated points:
    * {@code streamCheckpoint} after its first heartbeat, before it opens the stream to the target;
-   * {@code fenceSource} before it fences.
+   * {@code streamCheckpoint:pause} once the target accepted the stream, before the final round
+   * pauses the VM; {@code fenceSource} before it fences.
    */
   Gate gate(String method) {
     Gate gate = new Gate();
@@ -193,9 +210,11 @@ final class FakeHost implements HostActivities {
     return call("inventory", gate -> {
       synchronized (pool) {
         List<DomainSummary> summaries = domains.values().stream()
-            .map(d -> new DomainSummary(d.uuid, d.name, d.memoryBytes, d.vcpus, d.state))
+            .map(d -> new DomainSummary(d.uuid, d.name, d.memoryBytes, d.vcpus, d.state,
+                FENCED.equals(d.state) ? d.migrationId : null))
             .toList();
-        return new HostInventory(name, "fake", totalMemoryBytes, freeMemory(), summaries, null);
+        return new HostInventory(name, "fake", totalMemoryBytes, freeMemory(), summaries,
+            List.of(), null);
       }
     });
   }
@@ -205,6 +224,10 @@ final class FakeHost implements HostActivities {
     return call("prepareTarget", gate -> {
       fault("prepareTarget", When.BEFORE);
       synchronized (pool) {
+        if (over.containsKey(migrationId)) {
+          throw ApplicationFailure.newNonRetryableFailure("migration " + migrationId + " is "
+              + over.get(migrationId) + " on " + name, FailureTypes.VM_STATE);
+        }
         ReceiveTicket issued = tickets.get(migrationId);
         if (issued != null) {
           return issued;
@@ -230,10 +253,15 @@ final class FakeHost implements HostActivities {
   }
 
   @Override
-  public void abortTarget(String migrationId) {
-    run("abortTarget", gate -> {
+  public String abortTarget(String migrationId) {
+    return call("abortTarget", gate -> {
       fault("abortTarget", When.BEFORE);
       synchronized (pool) {
+        if ("committed".equals(over.get(migrationId))) {
+          throw ApplicationFailure.newNonRetryableFailure("migration " + migrationId
+              + " is committed on " + name, FailureTypes.VM_STATE);
+        }
+        over.put(migrationId, "aborted");
         domains.values().removeIf(d -> {
           boolean received = migrationId.equals(d.migrationId)
               && (RECEIVING.equals(d.state) || PAUSED.equals(d.state));
@@ -246,6 +274,7 @@ final class FakeHost implements HostActivities {
         tickets.remove(migrationId);
       }
       fault("abortTarget", When.AFTER);
+      return "cleaned";
     });
   }
 
@@ -265,37 +294,69 @@ final class FakeHost implements HostActivities {
           throw ApplicationFailure.newFailure(
               vm.name() + " is fenced on " + name, FailureTypes.VM_STATE);
         }
+        if (over.containsKey(migrationId)) {
+          throw ApplicationFailure.newNonRetryableFailure("migration " + migrationId + " is "
+              + over.get(migrationId) + " on " + name, FailureTypes.VM_STATE);
+        }
       }
       Activity.getExecutionContext().heartbeat(
           new StreamProgress(1, 0, vm.memoryBytes(), 0, 0));
       pass(gate);
+      FakeHost target = pool.host(ticket.targetHost());
+      boolean[] received = new boolean[1];
       synchronized (pool) {
-        FakeHost target = pool.host(ticket.targetHost());
         // The stream opens: the target checks the ticket and drops any partial receive.
-        target.openReceive(ticket, vm);
-        // Live pre-copy happened; the last round runs with the VM paused.
+        received[0] = target.openReceive(ticket, vm);
+      }
+      pass(gates.remove("streamCheckpoint:pause"));
+      synchronized (pool) {
+        // Live pre-copy happened; the last round runs with the VM paused — unless the host was
+        // told meanwhile that the migration is over (the pause guard).
         Domain domain = domains.get(vm.uuid());
+        if (over.containsKey(migrationId)) {
+          throw ApplicationFailure.newNonRetryableFailure("migration " + migrationId + " is "
+              + over.get(migrationId) + " on " + name + "; the VM is not paused",
+              FailureTypes.VM_STATE);
+        }
+        boolean wasRunning = RUNNING.equals(domain.state)
+            || migrationId.equals(domain.migrationId) && domain.ranBefore;
         if (RUNNING.equals(domain.state)) {
           domain.state = PAUSED;
           domain.migrationId = migrationId;
+          domain.ranBefore = true;
           pool.changed(name, domain.name, PAUSED);
+        } else if (PAUSED.equals(domain.state) && domain.migrationId == null) {
+          domain.migrationId = migrationId; // paused before the migration: it stays paused
         } else if (!migrationId.equals(domain.migrationId)) {
           throw ApplicationFailure.newFailure(vm.name() + " is " + domain.state + " on " + name
               + " by another migration", FailureTypes.VM_STATE);
         }
         fault("streamCheckpoint", When.AFTER);
-        target.finishReceive(vm.uuid(), domain.digest);
+        if (received[0]) {
+          if (!PAUSED.equals(domain.state)
+              || !domain.digest.equals(target.domain(vm.uuid()).digest)) {
+            throw ApplicationFailure.newNonRetryableFailure("target holds an earlier attempt's "
+                + "copy that differs from " + vm.name(), FailureTypes.VM_STATE);
+          }
+        } else {
+          target.finishReceive(migrationId, vm.uuid(), domain.digest);
+        }
         return new StreamResult(domain.digest, true, vm.memoryBytes() + 64 * FakePool.MIB, 2,
-            vm.memoryBytes() / 4096, 15, 250);
+            vm.memoryBytes() / 4096, PAUSED_AT, 15, 250, wasRunning, wasRunning);
       }
     });
   }
 
   @Override
-  public void resumeSource(String migrationId, String vmUuid) {
-    run("resumeSource", gate -> {
+  public String resumeSource(String migrationId, String vmUuid) {
+    return call("resumeSource", gate -> {
       fault("resumeSource", When.BEFORE);
       synchronized (pool) {
+        if ("committed".equals(over.get(migrationId))) {
+          throw ApplicationFailure.newNonRetryableFailure("migration " + migrationId
+              + " committed on " + name, FailureTypes.VM_STATE);
+        }
+        over.put(migrationId, "rolled back");
         Domain domain = domains.get(vmUuid);
         if (domain == null) {
           throw ApplicationFailure.newNonRetryableFailure(
@@ -306,12 +367,16 @@ final class FakeHost implements HostActivities {
               + ": it runs on its target", FailureTypes.VM_STATE);
         }
         if (PAUSED.equals(domain.state) && migrationId.equals(domain.migrationId)) {
-          domain.state = RUNNING;
+          if (domain.ranBefore) {
+            domain.state = RUNNING;
+            pool.changed(name, domain.name, "resumed");
+          }
           domain.migrationId = null;
-          pool.changed(name, domain.name, "resumed");
+          domain.ranBefore = false;
         }
       }
       fault("resumeSource", When.AFTER);
+      return "resumed";
     });
   }
 
@@ -352,6 +417,7 @@ final class FakeHost implements HostActivities {
           throw ApplicationFailure.newNonRetryableFailure(
               vmUuid + " is not on " + name, FailureTypes.VM_NOT_FOUND);
         }
+        over.put(migrationId, "committed");
         boolean ours = migrationId.equals(domain.migrationId);
         if (PAUSED.equals(domain.state) && ours) {
           domain.state = FENCED;
@@ -366,20 +432,25 @@ final class FakeHost implements HostActivities {
   }
 
   @Override
-  public void unpauseTarget(String migrationId, String vmUuid) {
-    run("unpauseTarget", gate -> {
+  public long unpauseTarget(String migrationId, String vmUuid, boolean resume) {
+    return call("unpauseTarget", gate -> {
       fault("unpauseTarget", When.BEFORE);
       synchronized (pool) {
+        if ("aborted".equals(over.get(migrationId))) {
+          throw ApplicationFailure.newNonRetryableFailure("migration " + migrationId
+              + " was aborted on " + name, FailureTypes.VM_STATE);
+        }
         Domain domain = domains.get(vmUuid);
         if (domain == null || !migrationId.equals(domain.migrationId)) {
           throw ApplicationFailure.newNonRetryableFailure(
               "no copy of " + vmUuid + " received by " + migrationId + " on " + name,
               FailureTypes.VM_NOT_FOUND);
         }
-        if (PAUSED.equals(domain.state)) {
+        over.put(migrationId, "committed");
+        if (PAUSED.equals(domain.state) && resume) {
           domain.state = RUNNING;
           pool.changed(name, domain.name, "unpaused");
-        } else if (!RUNNING.equals(domain.state)) {
+        } else if (!RUNNING.equals(domain.state) && !PAUSED.equals(domain.state)) {
           throw ApplicationFailure.newNonRetryableFailure(
               domain.name + " is " + domain.state + " on " + name, FailureTypes.VM_STATE);
         }
@@ -387,6 +458,34 @@ final class FakeHost implements HostActivities {
         tickets.remove(migrationId);
       }
       fault("unpauseTarget", When.AFTER);
+      return PAUSED_AT + DOWNTIME;
+    });
+  }
+
+  @Override
+  public String reinstateSource(String migrationId, String vmUuid) {
+    return call("reinstateSource", gate -> {
+      fault("reinstateSource", When.BEFORE);
+      synchronized (pool) {
+        over.put(migrationId, "reinstated");
+        Domain domain = domains.get(vmUuid);
+        if (domain == null) {
+          throw ApplicationFailure.newNonRetryableFailure(
+              vmUuid + " is not on " + name, FailureTypes.VM_NOT_FOUND);
+        }
+        if (FENCED.equals(domain.state) && migrationId.equals(domain.migrationId)) {
+          domain.state = PAUSED;
+          pool.changed(name, domain.name, "unfenced");
+        }
+        if (PAUSED.equals(domain.state) && domain.ranBefore) {
+          domain.state = RUNNING;
+          pool.changed(name, domain.name, "resumed");
+        }
+        domain.migrationId = null;
+        domain.ranBefore = false;
+      }
+      fault("reinstateSource", When.AFTER);
+      return "reinstated";
     });
   }
 
@@ -411,9 +510,10 @@ final class FakeHost implements HostActivities {
 
   // ---- target side of the stream, called by the source under the pool lock -------------------
 
-  private void openReceive(ReceiveTicket ticket, VmRef vm) {
+  /** Returns whether this migration's copy was received already: then it is left untouched. */
+  private boolean openReceive(ReceiveTicket ticket, VmRef vm) {
     ReceiveTicket issued = tickets.get(ticket.migrationId());
-    if (issued == null || !issued.ticket().equals(ticket.ticket())) {
+    if (issued == null || !issued.nonce().equals(ticket.nonce())) {
       throw ApplicationFailure.newFailure(name + " refused the stream of " + vm.name()
           + ": no such receive ticket", FailureTypes.CHECKPOINT_REJECTED);
     }
@@ -422,15 +522,26 @@ final class FakeHost implements HostActivities {
       throw ApplicationFailure.newFailure(
           vm.name() + " already exists on " + name, FailureTypes.VM_CONFLICT);
     }
+    if (existing != null && PAUSED.equals(existing.state)) {
+      return true;
+    }
     if (existing != null) {
       pool.changed(name, vm.name(), "discarded");
     }
     domains.put(vm.uuid(), new Domain(vm, RECEIVING, null, ticket.migrationId()));
     pool.changed(name, vm.name(), RECEIVING);
+    return false;
   }
 
-  private void finishReceive(String vmUuid, String sentDigest) {
+  private void finishReceive(String migrationId, String vmUuid, String sentDigest) {
     Domain domain = domains.get(vmUuid);
+    if (over.containsKey(migrationId)) {
+      domains.remove(vmUuid);
+      pool.changed(name, domain.name, "discarded");
+      throw ApplicationFailure.newFailure("migration " + migrationId + " is "
+          + over.get(migrationId) + " on " + name + "; the copy is discarded",
+          FailureTypes.CHECKPOINT_REJECTED);
+    }
     domain.state = PAUSED;
     domain.digest = corruptRestores ? FakePool.digestOf("bit flip in " + sentDigest) : sentDigest;
     pool.changed(name, domain.name, "restored paused");

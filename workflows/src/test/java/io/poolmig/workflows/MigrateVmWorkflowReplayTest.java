@@ -49,7 +49,8 @@ class MigrateVmWorkflowReplayTest {
   @ParameterizedTest(name = "{0}")
   @CsvSource({
       "migrate-vm-committed.json, EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED",
-      "migrate-vm-rolled-back.json, EVENT_TYPE_WORKFLOW_EXECUTION_FAILED"})
+      "migrate-vm-rolled-back.json, EVENT_TYPE_WORKFLOW_EXECUTION_FAILED",
+      "migrate-vm-reinstated.json, EVENT_TYPE_WORKFLOW_EXECUTION_FAILED"})
   void recordedHistoryReplays(String fixture, EventType lastEvent) throws Exception {
     WorkflowExecutionHistory history = WorkflowExecutionHistory.fromJson(read(fixture));
 
@@ -75,6 +76,15 @@ class MigrateVmWorkflowReplayTest {
       assertThrows(WorkflowFailedException.class,
           () -> h.newWorkflow().migrate(MigrationHarness.request("mig-fixture-rolled-back")));
       write("migrate-vm-rolled-back.json",
+          h.client().fetchHistory(MigrationHarness.workflowId()));
+    }
+    try (MigrationHarness h = new MigrationHarness()) {
+      h.target.failNext("unpauseTarget", 1, FakeHost.When.BEFORE, () ->
+          io.temporal.failure.ApplicationFailure.newNonRetryableFailure("copy gone",
+              FailureTypes.VM_NOT_FOUND));
+      assertThrows(WorkflowFailedException.class,
+          () -> h.newWorkflow().migrate(MigrationHarness.request("mig-fixture-reinstated")));
+      write("migrate-vm-reinstated.json",
           h.client().fetchHistory(MigrationHarness.workflowId()));
     }
   }

@@ -49,9 +49,13 @@ final class MigrationHarness implements AutoCloseable {
   }
 
   MigrateVmWorkflow newWorkflow() {
+    return newWorkflow(VM);
+  }
+
+  MigrateVmWorkflow newWorkflow(VmRef vm) {
     return client().newWorkflowStub(MigrateVmWorkflow.class, WorkflowOptions.newBuilder()
         .setTaskQueue(TaskQueues.CONTROL)
-        .setWorkflowId(workflowId())
+        .setWorkflowId(TaskQueues.migrationWorkflowId(vm.uuid()))
         .build());
   }
 

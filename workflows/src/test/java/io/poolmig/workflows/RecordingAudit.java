@@ -3,34 +3,80 @@ package io.poolmig.workflows;
 import java.util.ArrayList;
 import java.util.List;
 
-/** An audit store that keeps every call in order, for the tests to read the trail back. */
+/**
+ * An audit store that keeps every call in order, for the tests to read the trail back. It can be
+ * made unavailable ({@link #stop}): calls then block, as writes to a PostgreSQL that stopped
+ * answering would, until {@link #restart}.
+ */
 final class RecordingAudit implements AuditActivities {
 
   /** One call of the audit activities. */
-  sealed interface Entry permits Started, Step, Finished {}
+  sealed interface Entry permits Started, Step, Attention, Finished {}
 
   record Started(MigrationRequest request, String workflowId, long atMillis) implements Entry {}
 
   record Step(String migrationId, StepEvent event) implements Entry {}
 
+  record Attention(String migrationId, String reason) implements Entry {}
+
   record Finished(MigrationResult result, long atMillis) implements Entry {}
 
   private final List<Entry> entries = new ArrayList<>();
+  private final Object availability = new Object();
+  private boolean down;
 
-  @Override
-  public synchronized void migrationStarted(MigrationRequest request, String workflowId,
-      long atMillis) {
-    entries.add(new Started(request, workflowId, atMillis));
+  void stop() {
+    synchronized (availability) {
+      down = true;
+    }
+  }
+
+  void restart() {
+    synchronized (availability) {
+      down = false;
+      availability.notifyAll();
+    }
+  }
+
+  private void awaitUp() {
+    synchronized (availability) {
+      while (down) {
+        try {
+          availability.wait();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IllegalStateException("interrupted while the audit store was down", e);
+        }
+      }
+    }
   }
 
   @Override
-  public synchronized void stepEvent(String migrationId, StepEvent event) {
-    entries.add(new Step(migrationId, event));
+  public void migrationStarted(MigrationRequest request, String workflowId, long atMillis) {
+    awaitUp();
+    add(new Started(request, workflowId, atMillis));
   }
 
   @Override
-  public synchronized void migrationFinished(MigrationResult result, long atMillis) {
-    entries.add(new Finished(result, atMillis));
+  public void stepEvent(String migrationId, StepEvent event) {
+    awaitUp();
+    add(new Step(migrationId, event));
+  }
+
+  @Override
+  public void migrationAttention(String migrationId, String reason) {
+    awaitUp();
+    add(new Attention(migrationId, reason));
+  }
+
+  @Override
+  public void migrationFinished(MigrationResult result, long atMillis) {
+    awaitUp();
+    add(new Finished(result, atMillis));
+  }
+
+  private synchronized void add(Entry e) {
+    entries.add(e);
   }
 
   synchronized List<Entry> entries() {
