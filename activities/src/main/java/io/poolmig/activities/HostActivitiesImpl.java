@@ -11,7 +11,6 @@ import io.poolmig.hypervisor.Hypervisor;
 import io.poolmig.hypervisor.HypervisorException;
 import io.poolmig.hypervisor.InsufficientMemoryException;
 import io.poolmig.hypervisor.RestoredDomain;
-import io.poolmig.hypervisor.SaveProgress;
 import io.poolmig.hypervisor.SaveRequest;
 import io.poolmig.hypervisor.SaveResult;
 import io.poolmig.stream.CheckpointHeader;
@@ -23,9 +22,9 @@ import io.poolmig.workflows.DomainSummary;
 import io.poolmig.workflows.FailureTypes;
 import io.poolmig.workflows.HostActivities;
 import io.poolmig.workflows.HostInventory;
+import io.poolmig.workflows.LedgerEntry;
 import io.poolmig.workflows.MigrationRequest;
 import io.poolmig.workflows.ReceiveTicket;
-import io.poolmig.workflows.StreamProgress;
 import io.poolmig.workflows.StreamResult;
 import io.poolmig.workflows.VmRef;
 import io.temporal.activity.Activity;
@@ -33,6 +32,7 @@ import io.temporal.activity.ActivityExecutionContext;
 import io.temporal.failure.ApplicationFailure;
 import java.io.IOException;
 import java.security.SecureRandom;
+import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
@@ -45,15 +45,18 @@ import org.slf4j.LoggerFactory;
  * The activities of one host, and the bookkeeping its receive endpoint uses: one instance per host
  * worker, over that host's {@link Hypervisor} and {@link MigrationLedger}.
  *
- * <p>Every activity is idempotent per migration id (see {@link HostActivities}). Hypervisor
- * failures become {@link ApplicationFailure}s with a {@link FailureTypes} type; those that no
- * retry can fix are non-retryable.
+ * <p>Every activity is idempotent per migration id and checks the ledger before it acts (see
+ * {@link HostActivities}): a step the workflow has moved past is refused here, whatever arrives
+ * late. Hypervisor failures become {@link ApplicationFailure}s with a {@link FailureTypes} type;
+ * those that no retry can fix are non-retryable.
+ *
+ * <p>Hazard: construct it only in the process that runs the host's receive endpoint: at
+ * construction it returns receives cut short by a crash to {@code prepared}.
  */
 public final class HostActivitiesImpl implements HostActivities, ReceiveHandler {
 
   private static final Logger log = LoggerFactory.getLogger(HostActivitiesImpl.class);
   private static final SecureRandom RANDOM = new SecureRandom();
-  private static final long HEARTBEAT_EVERY_NANOS = 500_000_000L;
 
   private final HostSettings settings;
   private final Hypervisor hypervisor;
@@ -64,6 +67,18 @@ public final class HostActivitiesImpl implements HostActivities, ReceiveHandler 
     this.settings = settings;
     this.hypervisor = hypervisor;
     this.ledger = new MigrationLedger(settings.stateDir());
+    recoverInterruptedReceives();
+  }
+
+  /** A receive cut short by a crash left no copy: the migration is prepared again. */
+  private void recoverInterruptedReceives() {
+    for (TargetMigration m : ledger.targets()) {
+      if (TargetMigration.RECEIVING.equals(m.status())) {
+        ledger.updateTarget(m.migrationId(), t -> TargetMigration.RECEIVING.equals(t.status())
+            ? t.with(TargetMigration.PREPARED) : t);
+        reReserve(m);
+      }
+    }
   }
 
   @Override
@@ -71,91 +86,124 @@ public final class HostActivitiesImpl implements HostActivities, ReceiveHandler 
     HostMemory memory = hypervisor.memory();
     List<DomainSummary> domains = hypervisor.listDomains().stream()
         .map(d -> new DomainSummary(d.uuid(), d.name(), d.memoryBytes(), d.vcpus(),
-            d.state().label()))
+            d.state().label(), d.fencedBy()))
         .toList();
+    List<LedgerEntry> migrations = new ArrayList<>();
+    for (SourceMigration m : ledger.sources()) {
+      migrations.add(new LedgerEntry(m.migrationId(), LedgerEntry.SOURCE, m.vmUuid(), m.vmName(),
+          0, m.status(), false, m.wasRunning(), m.createdAtMillis()));
+    }
+    for (TargetMigration m : ledger.targets()) {
+      if (m.vm() != null) {
+        migrations.add(new LedgerEntry(m.migrationId(), LedgerEntry.TARGET, m.vm().uuid(),
+            m.vm().name(), m.vm().memoryBytes(), m.status(), m.holdsReservation(), false,
+            m.createdAtMillis()));
+      }
+    }
     return new HostInventory(settings.hostName(), hypervisor.kind(), memory.totalBytes(),
-        memory.freeBytes() - ledger.reservedBytes(), domains, null);
+        memory.freeBytes(), domains, migrations, null);
   }
 
   // ---- target side ----
 
   @Override
   public ReceiveTicket prepareTarget(String migrationId, VmRef vm, String sourceHost) {
-    return mapped(() -> {
-      synchronized (ledger) {
-        Optional<TargetMigration> existing = ledger.target(migrationId);
-        if (existing.isPresent()) {
-          if (existing.get().isFinal()) {
-            throw ApplicationFailure.newNonRetryableFailure("migration " + migrationId
-                + " is already " + existing.get().status() + " on " + settings.hostName(),
-                FailureTypes.VM_STATE);
-          }
-          return ticket(existing.get());
+    return mapped(() -> ledger.locked(() -> {
+      Optional<TargetMigration> existing = ledger.target(migrationId);
+      if (existing.isPresent()) {
+        if (existing.get().isFinal()) {
+          throw ApplicationFailure.newNonRetryableFailure("migration " + migrationId
+              + " is already " + existing.get().status() + " on " + settings.hostName(),
+              FailureTypes.VM_STATE);
         }
-        Optional<DomainInfo> clash = hypervisor.findDomain(vm.uuid())
-            .or(() -> hypervisor.findDomain(vm.name()));
-        if (clash.isPresent()) {
-          throw ApplicationFailure.newNonRetryableFailure("VM " + vm.name() + " cannot move to "
-              + settings.hostName() + ": a domain " + clash.get().name() + " ("
-              + clash.get().uuid() + ") is already there", FailureTypes.VM_CONFLICT);
-        }
-        long free = hypervisor.memory().freeBytes() - ledger.reservedBytes();
-        if (free < vm.memoryBytes()) {
-          throw ApplicationFailure.newNonRetryableFailure(new InsufficientMemoryException(
-              "VM " + vm.name() + " on " + settings.hostName(), vm.memoryBytes(), free)
-              .getMessage(), FailureTypes.INSUFFICIENT_MEMORY);
-        }
-        byte[] secret = new byte[32];
-        RANDOM.nextBytes(secret);
-        TargetMigration m = new TargetMigration(migrationId, vm, sourceHost,
-            HexFormat.of().formatHex(secret), TargetMigration.PREPARED, null,
-            System.currentTimeMillis());
-        ledger.putTarget(m);
-        log.info("prepared migration {}: reserved {} MiB for {}", migrationId,
-            vm.memoryBytes() >> 20, vm.name());
-        return ticket(m);
+        return ticket(existing.get());
       }
-    });
+      Optional<DomainInfo> clash = hypervisor.findDomain(vm.uuid())
+          .or(() -> hypervisor.findDomain(vm.name()));
+      if (clash.isPresent()) {
+        throw ApplicationFailure.newNonRetryableFailure("VM " + vm.name() + " cannot move to "
+            + settings.hostName() + ": a domain " + clash.get().name() + " ("
+            + clash.get().uuid() + ") is already there", FailureTypes.VM_CONFLICT);
+      }
+      Optional<TargetMigration> other = ledger.targets().stream()
+          .filter(t -> !t.isFinal() && t.vm() != null && t.vm().uuid().equals(vm.uuid()))
+          .findFirst();
+      if (other.isPresent()) {
+        throw ApplicationFailure.newNonRetryableFailure("VM " + vm.name() + " cannot move to "
+            + settings.hostName() + ": migration " + other.get().migrationId()
+            + " is bringing it here already (" + other.get().status() + "); if that migration "
+            + "is gone, `poolmig reconcile --fix` clears it", FailureTypes.VM_CONFLICT);
+      }
+      try {
+        hypervisor.reserve(migrationId, vm.uuid(), vm.memoryBytes());
+      } catch (InsufficientMemoryException e) {
+        throw ApplicationFailure.newNonRetryableFailure(new InsufficientMemoryException(
+            "VM " + vm.name() + " on " + settings.hostName(), vm.memoryBytes(),
+            e.freeBytes()).getMessage(), FailureTypes.INSUFFICIENT_MEMORY);
+      }
+      byte[] nonce = new byte[32];
+      RANDOM.nextBytes(nonce);
+      TargetMigration m = new TargetMigration(migrationId, vm, sourceHost,
+          HexFormat.of().formatHex(nonce), TargetMigration.PREPARED, 0, null, 0,
+          System.currentTimeMillis());
+      ledger.putTarget(m);
+      log.info("prepared migration {}: reserved {} MiB for {}", migrationId,
+          vm.memoryBytes() >> 20, vm.name());
+      CrashPoints.reach("prepare:after");
+      return ticket(m);
+    }));
   }
 
   private ReceiveTicket ticket(TargetMigration m) {
     return new ReceiveTicket(m.migrationId(), settings.hostName(), settings.advertisedEndpoint(),
-        m.ticket());
+        m.nonce());
   }
 
   @Override
-  public void admit(String migrationId, String ticket) throws TicketRefusedException {
-    Optional<TargetMigration> m = safeTarget(migrationId);
-    if (m.isEmpty() || !java.security.MessageDigest.isEqual(
-        m.get().ticket().getBytes(java.nio.charset.StandardCharsets.US_ASCII),
-        String.valueOf(ticket).getBytes(java.nio.charset.StandardCharsets.US_ASCII))) {
+  public Admission admit(String migrationId, int attempt, byte[] challenge, byte[] proof)
+      throws TicketRefusedException {
+    Optional<TargetMigration> found = safeTarget(migrationId);
+    if (found.isEmpty() || found.get().vm() == null || !verify(found.get(), attempt, challenge,
+        proof)) {
       throw new TicketRefusedException("unknown migration or wrong ticket");
     }
-    if (m.get().isFinal()) {
-      throw new TicketRefusedException("migration " + migrationId + " is already "
-          + m.get().status() + "; its ticket is spent");
+    String[] refusal = {null};
+    Admission admission = ledger.locked(() -> {
+      TargetMigration m = ledger.target(migrationId).orElseThrow();
+      if (m.isFinal()) {
+        refusal[0] = "migration " + migrationId + " is " + m.status() + " on "
+            + settings.hostName() + "; its tickets are spent";
+      } else if (attempt <= m.attempt()) {
+        refusal[0] = "the ticket of attempt " + attempt + " of migration " + migrationId
+            + " was used already";
+      } else if (TargetMigration.RECEIVED.equals(m.status())) {
+        // The copy stays as it is: only this migration's abort or commit may touch it.
+        ledger.putTarget(m.admitted(attempt));
+        return new Admission(m.contentDigest());
+      } else if (TargetMigration.RECEIVING.equals(m.status()) || !receiving.add(migrationId)) {
+        refusal[0] = "attempt " + m.attempt() + " of migration " + migrationId
+            + " is still being received";
+      } else {
+        ledger.putTarget(m.receiving(attempt));
+        return Admission.RECEIVE;
+      }
+      return null;
+    });
+    if (admission == null) {
+      throw new TicketRefusedException(refusal[0]);
     }
-    if (!receiving.add(migrationId)) {
-      throw new TicketRefusedException("a checkpoint for migration " + migrationId
-          + " is being received already");
-    }
+    return admission;
+  }
+
+  private boolean verify(TargetMigration m, int attempt, byte[] challenge, byte[] proof) {
+    return settings.tickets().verify(m.migrationId(), settings.hostName(), m.nonce(), attempt,
+        challenge, proof);
   }
 
   @Override
-  public Received receive(String migrationId, CheckpointReader reader) throws Exception {
+  public Received receive(String migrationId, int attempt, CheckpointReader reader)
+      throws Exception {
     TargetMigration m = ledger.target(migrationId).orElseThrow();
-    if (TargetMigration.RECEIVED.equals(m.status())) {
-      // The source restarts its stream: what an earlier attempt restored is discarded.
-      hypervisor.destroy(m.vm().uuid());
-    }
-    // An abort that came after admit stands: it is never turned back into a receive.
-    Optional<TargetMigration> claimed = ledger.updateTarget(migrationId,
-        t -> t.isFinal() ? t : t.with(TargetMigration.RECEIVING, null));
-    if (claimed.map(TargetMigration::isFinal).orElse(true)) {
-      throw new CheckpointRejectedException("migration " + migrationId + " is "
-          + claimed.map(TargetMigration::status).orElse("unknown") + " on " + settings.hostName()
-          + "; its checkpoint is not taken");
-    }
     try {
       CheckpointHeader header = reader.readHeader();
       if (!migrationId.equals(header.migrationId()) || !m.vm().uuid().equals(header.vm().uuid())
@@ -166,65 +214,93 @@ public final class HostActivitiesImpl implements HostActivities, ReceiveHandler 
       }
       RestoredDomain restored = hypervisor.restore(header, reader);
       Optional<TargetMigration> after = ledger.updateTarget(migrationId,
-          t -> TargetMigration.ABORTED.equals(t.status()) ? t
-              : t.with(TargetMigration.RECEIVED, restored.contentDigest()));
-      if (after.map(t -> TargetMigration.ABORTED.equals(t.status())).orElse(true)) {
+          t -> TargetMigration.RECEIVING.equals(t.status()) && t.attempt() == attempt
+              ? t.received(restored.contentDigest()) : t);
+      if (!after.map(t -> TargetMigration.RECEIVED.equals(t.status())
+          && restored.contentDigest().equals(t.contentDigest())).orElse(false)) {
         hypervisor.destroy(restored.domain().uuid());
-        throw new CheckpointRejectedException("migration " + migrationId
-            + " was aborted while its checkpoint arrived");
+        throw new CheckpointRejectedException("migration " + migrationId + " was "
+            + after.map(TargetMigration::status).orElse("forgotten")
+            + " while its checkpoint arrived; the copy is discarded");
       }
+      hypervisor.release(migrationId); // where the restore did not take the reservation over
       return new Received(restored.contentDigest(), restored.streamBytes());
     } catch (Exception e) {
-      ledger.updateTarget(migrationId, t -> TargetMigration.RECEIVING.equals(t.status())
-          ? t.with(TargetMigration.PREPARED, null) : t);
+      Optional<TargetMigration> back = ledger.updateTarget(migrationId,
+          t -> TargetMigration.RECEIVING.equals(t.status()) && t.attempt() == attempt
+              ? t.with(TargetMigration.PREPARED) : t);
+      back.filter(TargetMigration::holdsReservation).ifPresent(this::reReserve);
       throw e;
     }
   }
 
+  /** A failed restore gave its staged memory back: the migration holds it again. */
+  private void reReserve(TargetMigration m) {
+    try {
+      hypervisor.reserve(m.migrationId(), m.vm().uuid(), m.vm().memoryBytes());
+    } catch (RuntimeException e) {
+      log.warn("migration {} could not reserve {} MiB again on {}: {}", m.migrationId(),
+          m.vm().memoryBytes() >> 20, settings.hostName(), e.getMessage());
+    }
+  }
+
   @Override
-  public void release(String migrationId) {
+  public void release(String migrationId, int attempt) {
     receiving.remove(migrationId);
   }
 
   @Override
-  public void abortTarget(String migrationId) {
-    mapped(() -> {
-      Optional<TargetMigration> m = ledger.target(migrationId);
-      if (m.isEmpty()) {
-        return null;
-      }
-      if (TargetMigration.COMMITTED.equals(m.get().status())) {
-        throw ApplicationFailure.newNonRetryableFailure("migration " + migrationId
-            + " is committed on " + settings.hostName() + "; it cannot be aborted",
-            FailureTypes.VM_STATE);
-      }
+  public String abortTarget(String migrationId) {
+    return mapped(() -> {
       TargetMigration[] prior = new TargetMigration[1];
-      ledger.updateTarget(migrationId, t -> {
-        prior[0] = t;
-        return t.with(TargetMigration.ABORTED, t.contentDigest());
+      ledger.locked(() -> {
+        Optional<TargetMigration> m = ledger.target(migrationId);
+        if (m.isEmpty()) {
+          // A tombstone: a prepare that arrives late must not reserve for an aborted migration.
+          ledger.putTarget(new TargetMigration(migrationId, null, null, null,
+              TargetMigration.ABORTED, 0, null, 0, System.currentTimeMillis()));
+          return null;
+        }
+        if (TargetMigration.COMMITTED.equals(m.get().status())) {
+          throw ApplicationFailure.newNonRetryableFailure("migration " + migrationId
+              + " is committed on " + settings.hostName() + "; it cannot be aborted",
+              FailureTypes.VM_STATE);
+        }
+        prior[0] = m.get();
+        ledger.putTarget(m.get().with(TargetMigration.ABORTED));
+        return null;
       });
-      // A completed restore is ours to destroy, even while its receive still answers the sender,
-      // and still after a crash between recording the abort and destroying (the digest says a
-      // copy landed). A receive in progress sees the abort when it commits and destroys its own.
-      boolean copyLanded = TargetMigration.RECEIVED.equals(prior[0].status())
-          || (TargetMigration.ABORTED.equals(prior[0].status())
-              && prior[0].contentDigest() != null);
-      String vmUuid = m.get().vm().uuid();
-      boolean anotherMigrationOwnsIt = ledger.targets().stream().anyMatch(t ->
-          t.vm().uuid().equals(vmUuid) && !t.migrationId().equals(migrationId) && !t.isFinal());
-      if (copyLanded && !anotherMigrationOwnsIt) {
-        hypervisor.findDomain(vmUuid)
-            .filter(d -> d.state() == DomainState.PAUSED)
-            .ifPresent(d -> hypervisor.destroy(d.uuid()));
+      TargetMigration before = prior[0];
+      if (before == null || before.vm() == null) {
+        return "nothing was prepared for migration " + migrationId;
       }
-      log.info("aborted migration {} on {}: reservation released", migrationId,
-          settings.hostName());
-      return null;
+      List<String> done = new ArrayList<>();
+      // The copy this migration received: still paused, since no unpause passes an abort. A
+      // retry after a crash between recording the abort and destroying finds it the same way.
+      boolean copyLanded = before.contentDigest() != null;
+      if (copyLanded) {
+        Optional<DomainInfo> copy = hypervisor.findDomain(before.vm().uuid());
+        if (copy.isPresent() && copy.get().state() == DomainState.PAUSED) {
+          hypervisor.destroy(copy.get().uuid());
+          done.add("destroyed the received copy of " + before.vm().name());
+        } else if (copy.isPresent()) {
+          done.add("left " + before.vm().name() + " alone: it is " + copy.get().state().label()
+              + ", not the paused copy this migration received");
+        }
+      } else if (TargetMigration.RECEIVING.equals(before.status())) {
+        done.add("the receive in progress discards its copy when it ends");
+      }
+      if (hypervisor.release(migrationId)) {
+        done.add("released " + (before.vm().memoryBytes() >> 20) + " MiB");
+      }
+      log.info("aborted migration {} on {}: {}", migrationId, settings.hostName(), done);
+      return done.isEmpty() ? "nothing left to clean" : String.join(", ", done);
     });
   }
 
   @Override
   public void verifyTarget(String migrationId, VmRef vm, String contentDigest) {
+    CrashPoints.reach("verify:before");
     mapped(() -> {
       TargetMigration m = ledger.target(migrationId).orElseThrow(() ->
           verifyFailed("migration " + migrationId + " is unknown on " + settings.hostName()));
@@ -254,14 +330,47 @@ public final class HostActivitiesImpl implements HostActivities, ReceiveHandler 
   }
 
   @Override
-  public void unpauseTarget(String migrationId, String vmUuid) {
-    mapped(() -> {
-      DomainInfo d = hypervisor.domain(vmUuid);
-      if (d.state() == DomainState.PAUSED) {
-        hypervisor.unpause(vmUuid);
+  public long unpauseTarget(String migrationId, String vmUuid, boolean resume) {
+    CrashPoints.reach("unpause:before");
+    return mapped(() -> {
+      TargetMigration m = ledger.locked(() -> {
+        TargetMigration t = ledger.target(migrationId).orElseThrow(() ->
+            ApplicationFailure.newNonRetryableFailure("migration " + migrationId
+                + " is unknown on " + settings.hostName() + ": its copy never arrived here",
+                FailureTypes.VM_NOT_FOUND));
+        if (TargetMigration.ABORTED.equals(t.status())) {
+          throw ApplicationFailure.newNonRetryableFailure("migration " + migrationId
+              + " was aborted on " + settings.hostName() + "; its copy never runs",
+              FailureTypes.VM_STATE);
+        }
+        if (!TargetMigration.COMMITTED.equals(t.status())) {
+          if (!TargetMigration.RECEIVED.equals(t.status())) {
+            throw ApplicationFailure.newNonRetryableFailure("migration " + migrationId + " is "
+                + t.status() + " on " + settings.hostName() + ": no copy to resume",
+                FailureTypes.VM_STATE);
+          }
+          if (hypervisor.findDomain(vmUuid).isEmpty()) {
+            throw ApplicationFailure.newNonRetryableFailure("the received copy of " + vmUuid
+                + " is gone from " + settings.hostName() + "; it never ran",
+                FailureTypes.VM_NOT_FOUND);
+          }
+          t = t.with(TargetMigration.COMMITTED);
+          ledger.putTarget(t);
+        }
+        return t;
+      });
+      if (m.resumedAtMillis() != 0) {
+        return m.resumedAtMillis();
       }
-      ledger.updateTarget(migrationId, t -> t.with(TargetMigration.COMMITTED, t.contentDigest()));
-      return null;
+      if (resume) {
+        DomainInfo d = hypervisor.domain(vmUuid);
+        if (d.state() == DomainState.PAUSED) {
+          hypervisor.unpause(vmUuid);
+        }
+      }
+      long at = System.currentTimeMillis();
+      ledger.updateTarget(migrationId, t -> t.resumedAt(at));
+      return at;
     });
   }
 
@@ -269,105 +378,104 @@ public final class HostActivitiesImpl implements HostActivities, ReceiveHandler 
 
   @Override
   public StreamResult streamCheckpoint(MigrationRequest request, ReceiveTicket ticket) {
-    return mapped(() -> {
-      ActivityExecutionContext context = Activity.getExecutionContext();
-      DomainInfo d = hypervisor.domain(request.vm().uuid());
-      if (d.isFenced()) {
-        throw ApplicationFailure.newNonRetryableFailure("VM " + d.name()
-            + " has already migrated away (" + d.fencedBy() + ")", FailureTypes.VM_STATE);
-      }
-      ledger.sourceOnce(new SourceMigration(request.migrationId(), d.uuid(),
-          d.state() == DomainState.RUNNING, System.currentTimeMillis()));
-      long started = System.nanoTime();
-      try (ReceiveClient client = ReceiveClient.open(ticket.endpoint(), request.migrationId(),
-          ticket.ticket(), settings.connectTimeoutMillis(), settings.idleTimeoutMillis())) {
-        CheckpointWriter writer = new CheckpointWriter(client.stream(), settings.streamOptions());
-        SaveResult saved;
-        try {
-          saved = hypervisor.save(d.uuid(), new SaveRequest(request.migrationId(),
-              settings.hostName(), request.live(), settings.maxRounds()), writer,
-              heartbeats(context));
-        } catch (HypervisorException e) {
-          if (e.getCause() instanceof IOException) {
-            // A broken pipe says little; the target usually said why it stopped reading.
-            Optional<String> reason = client.targetReason();
-            if (reason.isPresent()) {
-              throw ApplicationFailure.newFailure("target " + ticket.targetHost()
-                  + " rejected the checkpoint of " + d.name() + ": " + reason.get(),
-                  FailureTypes.CHECKPOINT_REJECTED);
-            }
-          }
-          throw e;
-        }
-        String confirmed = client.awaitRestored();
-        if (!saved.contentDigest().equals(confirmed)) {
-          throw ApplicationFailure.newFailure("target reproduced digest " + confirmed
-              + ", the source sent " + saved.contentDigest(), FailureTypes.CHECKPOINT_REJECTED);
-        }
-        return new StreamResult(saved.contentDigest(),
-            hypervisor.memoryDigest(d.uuid()).isPresent(), saved.streamBytes(), saved.rounds(),
-            saved.pagesSent(), saved.downtimeMillis(), (System.nanoTime() - started) / 1_000_000);
-      } catch (ReceiveClient.RefusedException e) {
-        throw ApplicationFailure.newFailure(e.getMessage(), FailureTypes.CHECKPOINT_REJECTED);
-      } catch (IOException e) {
-        throw ApplicationFailure.newFailure("stream of " + d.name() + " to "
-            + ticket.targetHost() + " failed: " + e.getMessage(), "StreamFailed");
-      }
-    });
-  }
-
-  private static SaveProgress heartbeats(ActivityExecutionContext context) {
-    long[] last = {0};
-    return s -> {
-      long now = System.nanoTime();
-      if (now - last[0] >= HEARTBEAT_EVERY_NANOS) {
-        last[0] = now;
-        context.heartbeat(new StreamProgress(s.round(), s.bytesSent(), s.remainingBytes(),
-            s.dirtyBytesPerSecond(), s.bytesPerSecond()));
-      }
-    };
+    ActivityExecutionContext context = Activity.getExecutionContext();
+    return mapped(() -> new SourceStream(settings, hypervisor, ledger, context)
+        .run(request, ticket));
   }
 
   @Override
-  public void resumeSource(String migrationId, String vmUuid) {
-    mapped(() -> {
-      Optional<SourceMigration> m = ledger.source(migrationId);
-      Optional<DomainInfo> d = hypervisor.findDomain(vmUuid);
-      if (d.isEmpty()) {
-        log.warn("rollback of {}: VM {} is not on {}", migrationId, vmUuid, settings.hostName());
-        return null;
-      }
-      if (d.get().isFenced()) {
-        throw ApplicationFailure.newNonRetryableFailure("VM " + d.get().name()
-            + " was fenced by migration " + d.get().fencedBy() + "; it must not resume here",
-            FailureTypes.VM_STATE);
-      }
-      if (m.map(SourceMigration::wasRunning).orElse(false)
-          && d.get().state() == DomainState.PAUSED) {
-        hypervisor.unpause(vmUuid);
-        log.info("rollback of {}: {} resumed on {}", migrationId, d.get().name(),
-            settings.hostName());
-      }
-      return null;
+  public String resumeSource(String migrationId, String vmUuid) {
+    return mapped(() -> {
+      SourceMigration m = ledger.locked(() -> {
+        Optional<SourceMigration> found = ledger.source(migrationId);
+        if (found.isPresent() && (SourceMigration.COMMITTED.equals(found.get().status()))) {
+          throw ApplicationFailure.newNonRetryableFailure("migration " + migrationId
+              + " committed on " + settings.hostName() + "; the VM belongs to its target",
+              FailureTypes.VM_STATE);
+        }
+        // From here on no attempt of this migration pauses or streams the VM.
+        SourceMigration over = found.map(s -> SourceMigration.REINSTATED.equals(s.status()) ? s
+                : s.with(SourceMigration.ROLLED_BACK, s.attempt()))
+            .orElse(new SourceMigration(migrationId, vmUuid, null, false,
+                SourceMigration.ROLLED_BACK, 0, System.currentTimeMillis()));
+        ledger.putSource(over);
+        return over;
+      });
+      return resumeIfItRan(m, vmUuid);
     });
+  }
+
+  /** Unpauses the VM if the migration found it running; says what it did. */
+  private String resumeIfItRan(SourceMigration m, String vmUuid) {
+    Optional<DomainInfo> d = hypervisor.findDomain(vmUuid);
+    if (d.isEmpty()) {
+      throw ApplicationFailure.newNonRetryableFailure("VM " + vmUuid + " is not on "
+          + settings.hostName(), FailureTypes.VM_NOT_FOUND);
+    }
+    if (d.get().isFenced()) {
+      throw ApplicationFailure.newNonRetryableFailure("VM " + d.get().name()
+          + " was fenced by migration " + d.get().fencedBy() + "; it must not resume here",
+          FailureTypes.VM_STATE);
+    }
+    if (!m.wasRunning()) {
+      return d.get().name() + " left " + d.get().state().label()
+          + (m.vmName() == null ? " (the migration never touched it)" : " as it was before");
+    }
+    if (d.get().state() == DomainState.PAUSED) {
+      hypervisor.unpause(vmUuid);
+      log.info("migration {}: {} resumed on {}", m.migrationId(), d.get().name(),
+          settings.hostName());
+      return d.get().name() + " resumed";
+    }
+    return d.get().name() + " kept running";
   }
 
   @Override
   public void fenceSource(String migrationId, String vmUuid) {
     mapped(() -> {
-      Optional<DomainInfo> d = hypervisor.findDomain(vmUuid);
-      if (d.isEmpty()) {
-        log.warn("fence of {}: VM {} is already gone from {}", migrationId, vmUuid,
-            settings.hostName());
+      ledger.locked(() -> {
+        Optional<SourceMigration> m = ledger.source(migrationId);
+        if (m.isPresent() && m.get().isFinal()
+            && !SourceMigration.COMMITTED.equals(m.get().status())) {
+          throw ApplicationFailure.newNonRetryableFailure("migration " + migrationId + " is "
+              + m.get().status() + " on " + settings.hostName() + "; its VM is not fenced",
+              FailureTypes.VM_STATE);
+        }
+        m.ifPresent(s -> ledger.putSource(s.with(SourceMigration.COMMITTED, s.attempt())));
         return null;
+      });
+      if (hypervisor.findDomain(vmUuid).isEmpty()) {
+        throw ApplicationFailure.newNonRetryableFailure("VM " + vmUuid + " is gone from "
+            + settings.hostName() + "; nothing to fence", FailureTypes.VM_NOT_FOUND);
       }
       hypervisor.fence(vmUuid, migrationId);
+      CrashPoints.reach("fence:after");
       return null;
     });
   }
 
   @Override
+  public String reinstateSource(String migrationId, String vmUuid) {
+    return mapped(() -> {
+      SourceMigration m = ledger.locked(() -> {
+        SourceMigration s = ledger.source(migrationId).orElse(new SourceMigration(migrationId,
+            vmUuid, null, false, SourceMigration.STREAMING, 0, System.currentTimeMillis()));
+        SourceMigration back = s.with(SourceMigration.REINSTATED, s.attempt());
+        ledger.putSource(back);
+        return back;
+      });
+      if (hypervisor.findDomain(vmUuid).isEmpty()) {
+        throw ApplicationFailure.newNonRetryableFailure("VM " + vmUuid + " is gone from "
+            + settings.hostName() + " too", FailureTypes.VM_NOT_FOUND);
+      }
+      hypervisor.unfence(vmUuid, migrationId);
+      return "fence lifted, " + resumeIfItRan(m, vmUuid);
+    });
+  }
+
+  @Override
   public void destroySource(String migrationId, String vmUuid) {
+    CrashPoints.reach("destroy:before");
     mapped(() -> {
       Optional<DomainInfo> d = hypervisor.findDomain(vmUuid);
       if (d.isEmpty()) {
@@ -397,12 +505,12 @@ public final class HostActivitiesImpl implements HostActivities, ReceiveHandler 
     return ApplicationFailure.newNonRetryableFailure(message, FailureTypes.VERIFY_FAILED);
   }
 
-  private interface Action<T> {
-    T run();
+  interface Action<T> {
+    T run() throws IOException;
   }
 
   /** Runs an activity body, turning hypervisor failures into typed application failures. */
-  private static <T> T mapped(Action<T> action) {
+  static <T> T mapped(Action<T> action) {
     try {
       return action.run();
     } catch (DomainNotFoundException e) {
@@ -418,6 +526,8 @@ public final class HostActivitiesImpl implements HostActivities, ReceiveHandler 
       throw ApplicationFailure.newFailure(e.getMessage(), FailureTypes.CHECKPOINT_REJECTED);
     } catch (HypervisorException e) {
       throw ApplicationFailure.newFailure(e.getMessage(), "HypervisorError");
+    } catch (IOException e) {
+      throw ApplicationFailure.newFailure(e.getMessage(), "StreamFailed");
     }
   }
 }

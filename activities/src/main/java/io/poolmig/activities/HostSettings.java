@@ -2,13 +2,18 @@ package io.poolmig.activities;
 
 import io.poolmig.hypervisor.SaveRequest;
 import io.poolmig.stream.StreamOptions;
+import io.poolmig.transport.ReceiveTickets;
 import java.nio.file.Path;
 
 /**
  * A host worker's settings for its activities, validated once.
  *
  * @param advertisedEndpoint host:port where peers reach this host's receive endpoint
- * @param idleTimeoutMillis a stream that stalls this long is dropped on both sides
+ * @param idleTimeoutMillis a receive connection idle this long is dropped, and a sender waits this
+ *     long for the target's verdict
+ * @param stallTimeoutMillis a stream that moves no byte for this long is cut by its sender, and
+ *     the attempt fails
+ * @param tickets derives the receive tickets from the pool key
  */
 public record HostSettings(
     String hostName,
@@ -17,7 +22,9 @@ public record HostSettings(
     StreamOptions streamOptions,
     int maxRounds,
     int connectTimeoutMillis,
-    int idleTimeoutMillis) {
+    int idleTimeoutMillis,
+    int stallTimeoutMillis,
+    ReceiveTickets tickets) {
 
   public HostSettings {
     if (hostName == null || !hostName.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,62}")) {
@@ -27,15 +34,24 @@ public record HostSettings(
     if (advertisedEndpoint == null || !advertisedEndpoint.contains(":")) {
       throw new IllegalArgumentException("advertised endpoint must be host:port");
     }
+    if (tickets == null) {
+      throw new IllegalArgumentException("the pool key is required");
+    }
   }
 
   public HostSettings withStreamOptions(StreamOptions options) {
     return new HostSettings(hostName, stateDir, advertisedEndpoint, options, maxRounds,
-        connectTimeoutMillis, idleTimeoutMillis);
+        connectTimeoutMillis, idleTimeoutMillis, stallTimeoutMillis, tickets);
   }
 
-  public static HostSettings defaults(String hostName, Path stateDir, String advertisedEndpoint) {
+  public HostSettings withStallTimeoutMillis(int millis) {
+    return new HostSettings(hostName, stateDir, advertisedEndpoint, streamOptions, maxRounds,
+        connectTimeoutMillis, idleTimeoutMillis, millis, tickets);
+  }
+
+  public static HostSettings defaults(String hostName, Path stateDir, String advertisedEndpoint,
+      byte[] poolKey) {
     return new HostSettings(hostName, stateDir, advertisedEndpoint, StreamOptions.DEFAULT,
-        SaveRequest.DEFAULT_MAX_ROUNDS, 10_000, 60_000);
+        SaveRequest.DEFAULT_MAX_ROUNDS, 10_000, 60_000, 15_000, new ReceiveTickets(poolKey));
   }
 }

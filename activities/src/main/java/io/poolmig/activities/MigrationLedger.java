@@ -2,92 +2,166 @@ package io.poolmig.activities;
 
 import io.poolmig.hypervisor.HypervisorException;
 import io.poolmig.hypervisor.StateFiles;
+import io.poolmig.hypervisor.StateLock;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 
 /**
  * The host's own durable memory of the migrations it takes part in, beside the hypervisor state:
- * reservations and tickets on the target side, what the VM was doing on the source side. It is
- * what makes the host activities idempotent across retries and worker restarts.
+ * what each migration may still do here. It is what makes the host activities idempotent across
+ * retries and worker restarts, and what lets the host refuse a step the workflow has moved past.
  *
- * <p>Thread-safe: all access is serialised on the ledger. Hazard: the receive endpoint and the
- * activities both update target records; {@link #updateTarget} is the only way to change one.
+ * <p>Layout: {@code migrations/target/<id>.json}, {@code migrations/source/<id>.json},
+ * {@code migrations/source/<id>.paused} (the source's clock at the pause), and
+ * {@code migrations/local/<vm uuid>.json} for a local command (a CLI {@code save}) that holds the
+ * VM. Files are readable by the host's user only.
+ *
+ * <p>Thread- and process-safe: reads see whole files (they are replaced atomically); every change
+ * runs under {@link #locked}, a {@link StateLock} shared with every process on the host. Hazard:
+ * the ledger's lock is taken before the hypervisor's, never while holding it.
  */
 final class MigrationLedger {
 
   private final Path targetDir;
   private final Path sourceDir;
+  private final Path localDir;
+  private final StateLock lock;
 
   MigrationLedger(Path stateDir) {
-    this.targetDir = stateDir.resolve("migrations").resolve("target");
-    this.sourceDir = stateDir.resolve("migrations").resolve("source");
+    Path root = stateDir.resolve("migrations");
+    this.targetDir = root.resolve("target");
+    this.sourceDir = root.resolve("source");
+    this.localDir = root.resolve("local");
     try {
       Files.createDirectories(targetDir);
       Files.createDirectories(sourceDir);
+      Files.createDirectories(localDir);
     } catch (IOException e) {
       throw new HypervisorException("cannot create migration ledger in " + stateDir + ": " + e, e);
     }
+    this.lock = new StateLock(root.resolve(".lock"));
   }
 
-  synchronized Optional<TargetMigration> target(String migrationId) {
+  <T> T locked(Supplier<T> action) {
+    return lock.locked(action);
+  }
+
+  // ---- target side ----
+
+  Optional<TargetMigration> target(String migrationId) {
     return read(targetDir, migrationId, TargetMigration.class);
   }
 
-  synchronized void putTarget(TargetMigration m) {
-    write(targetDir, m.migrationId(), m);
+  List<TargetMigration> targets() {
+    return list(targetDir, TargetMigration.class);
+  }
+
+  void putTarget(TargetMigration m) {
+    locked(() -> write(targetDir, m.migrationId(), m));
   }
 
   /** Applies {@code change} to the record atomically; returns the new record. */
-  synchronized Optional<TargetMigration> updateTarget(String migrationId,
+  Optional<TargetMigration> updateTarget(String migrationId,
       UnaryOperator<TargetMigration> change) {
-    Optional<TargetMigration> current = target(migrationId);
-    current.map(change).ifPresent(this::putTarget);
-    return target(migrationId);
+    return locked(() -> {
+      Optional<TargetMigration> changed = target(migrationId).map(change);
+      changed.ifPresent(m -> write(targetDir, migrationId, m));
+      return changed;
+    });
   }
 
-  synchronized long reservedBytes() {
-    return targets().stream().filter(TargetMigration::holdsReservation)
-        .mapToLong(m -> m.vm().memoryBytes()).sum();
+  // ---- source side ----
+
+  Optional<SourceMigration> source(String migrationId) {
+    return read(sourceDir, migrationId, SourceMigration.class);
   }
 
-  synchronized List<TargetMigration> targets() {
-    List<TargetMigration> out = new ArrayList<>();
-    try (Stream<Path> files = Files.list(targetDir)) {
+  List<SourceMigration> sources() {
+    return list(sourceDir, SourceMigration.class);
+  }
+
+  void putSource(SourceMigration m) {
+    locked(() -> write(sourceDir, m.migrationId(), m));
+  }
+
+  Optional<SourceMigration> updateSource(String migrationId,
+      UnaryOperator<SourceMigration> change) {
+    return locked(() -> {
+      Optional<SourceMigration> changed = source(migrationId).map(change);
+      changed.ifPresent(m -> write(sourceDir, migrationId, m));
+      return changed;
+    });
+  }
+
+  /** Whether {@code attempt} is still the one allowed to act for this migration on the source. */
+  boolean isCurrent(String migrationId, int attempt) {
+    return source(migrationId)
+        .map(m -> SourceMigration.STREAMING.equals(m.status()) && m.attempt() == attempt)
+        .orElse(false);
+  }
+
+  /** Records when the source paused the VM; written by the attempt that paused it. */
+  void recordPause(String migrationId, long atMillis) {
+    write(sourceDir, migrationId + ".paused", atMillis);
+  }
+
+  long pausedAt(String migrationId) {
+    return read(sourceDir, migrationId + ".paused", Long.class).orElse(0L);
+  }
+
+  // ---- local commands ----
+
+  /** A local command holding a VM: {@code what} it does, in which process. */
+  record LocalClaim(String vmUuid, String what, long pid, long createdAtMillis) {
+    boolean alive() {
+      return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+    }
+  }
+
+  Optional<LocalClaim> localClaim(String vmUuid) {
+    return read(localDir, vmUuid, LocalClaim.class).filter(LocalClaim::alive);
+  }
+
+  void putLocalClaim(LocalClaim claim) {
+    locked(() -> write(localDir, claim.vmUuid(), claim));
+  }
+
+  void removeLocalClaim(String vmUuid) {
+    lock.locked(() -> {
+      try {
+        Files.deleteIfExists(localDir.resolve(safe(vmUuid) + ".json"));
+      } catch (IOException e) {
+        throw new HypervisorException("cannot remove the local claim on " + vmUuid + ": " + e, e);
+      }
+    });
+  }
+
+  // ---- files ----
+
+  private static <T> List<T> list(Path dir, Class<T> type) {
+    List<T> out = new ArrayList<>();
+    try (Stream<Path> files = Files.list(dir)) {
       for (Path f : (Iterable<Path>) files::iterator) {
         String name = f.getFileName().toString();
         if (name.endsWith(".json")) {
-          read(targetDir, name.substring(0, name.length() - 5), TargetMigration.class)
-              .ifPresent(out::add);
+          read(dir, name.substring(0, name.length() - 5), type).ifPresent(out::add);
         }
       }
     } catch (IOException e) {
-      throw new HypervisorException("cannot list " + targetDir + ": " + e, e);
+      throw new HypervisorException("cannot list " + dir + ": " + e, e);
     }
     return out;
   }
 
-  synchronized Optional<SourceMigration> source(String migrationId) {
-    return read(sourceDir, migrationId, SourceMigration.class);
-  }
-
-  /** Records the source side once; a later call returns the first record. */
-  synchronized SourceMigration sourceOnce(SourceMigration m) {
-    Optional<SourceMigration> existing = source(m.migrationId());
-    if (existing.isPresent()) {
-      return existing.get();
-    }
-    write(sourceDir, m.migrationId(), m);
-    return m;
-  }
-
   private static <T> Optional<T> read(Path dir, String id, Class<T> type) {
-    Path file = dir.resolve(safe(id) + ".json");
+    Path file = file(dir, id);
     try {
       return StateFiles.readJson(file, type);
     } catch (IOException e) {
@@ -95,17 +169,23 @@ final class MigrationLedger {
     }
   }
 
-  private static void write(Path dir, String id, Object value) {
-    Path file = dir.resolve(safe(id) + ".json");
+  private static Void write(Path dir, String id, Object value) {
+    Path file = file(dir, id);
     try {
-      StateFiles.writeJson(file, value);
+      StateFiles.writePrivateJson(file, value);
+      return null;
     } catch (IOException e) {
       throw new HypervisorException("cannot write migration record " + file + ": " + e, e);
     }
   }
 
+  private static Path file(Path dir, String id) {
+    return id.endsWith(".paused") ? dir.resolve(safe(id.substring(0, id.length() - 7)) + ".paused")
+        : dir.resolve(safe(id) + ".json");
+  }
+
   private static String safe(String id) {
-    if (!id.matches("[A-Za-z0-9._-]{1,100}")) {
+    if (id == null || !id.matches("[A-Za-z0-9._-]{1,100}")) {
       throw new IllegalArgumentException("invalid migration id '" + id + "'");
     }
     return id;

@@ -23,7 +23,23 @@ public interface Hypervisor extends AutoCloseable {
   /** {@code "sim"} or {@code "libxl"}; travels in the checkpoint header. */
   String kind();
 
+  /** Memory of the host; {@code freeBytes} has the {@linkplain #reserve reservations} deducted. */
   HostMemory memory();
+
+  /**
+   * Reserves memory for an incoming migration, atomically with the capacity check, so that
+   * nothing else placed on the host (another migration, a restore, a new domain) takes it.
+   * Idempotent per id.
+   *
+   * @throws InsufficientMemoryException if the host cannot hold {@code bytes} more
+   */
+  void reserve(String id, String vmUuid, long bytes);
+
+  /**
+   * Drops a reservation; returns whether there was one. A {@link #restore} of a checkpoint whose
+   * migration id holds one may consume it itself, as the restored domain starts to count.
+   */
+  boolean release(String id);
 
   List<DomainInfo> listDomains();
 
@@ -45,13 +61,21 @@ public interface Hypervisor extends AutoCloseable {
    */
   void fence(String uuid, String migrationId);
 
+  /**
+   * Lifts the fence {@code migrationId} put on the domain: it gets its name back and stays
+   * paused. For a migration whose target copy never ran. Idempotent; refused for a fence by
+   * another migration.
+   */
+  void unfence(String uuid, String migrationId);
+
   /** Destroys the domain and frees its memory; a missing domain is not an error. */
   void destroy(String uuid);
 
   /**
    * Writes the domain's checkpoint (header, body, end) to {@code out}. With {@code live} the
    * domain keeps running through pre-copy rounds and is paused only for the last one; either way
-   * it is paused when this returns.
+   * it is paused when this returns. The pause is taken only if {@link SaveRequest#pauseGuard}
+   * allows it, under the adapter's state lock.
    */
   SaveResult save(String uuid, SaveRequest request, CheckpointWriter out, SaveProgress progress);
 

@@ -7,8 +7,10 @@ package io.poolmig.hypervisor;
  * @param sourceHost the host writing the checkpoint, recorded in the header
  * @param live keep the domain running through pre-copy rounds, pause only for the last
  * @param maxRounds live pre-copy rounds before the domain is paused regardless of convergence
+ * @param pauseGuard asked, under the adapter's state lock, right before the domain is paused
  */
-public record SaveRequest(String migrationId, String sourceHost, boolean live, int maxRounds) {
+public record SaveRequest(String migrationId, String sourceHost, boolean live, int maxRounds,
+    PauseGuard pauseGuard) {
 
   public static final int DEFAULT_MAX_ROUNDS = 8;
 
@@ -16,5 +18,25 @@ public record SaveRequest(String migrationId, String sourceHost, boolean live, i
     if (maxRounds < 1) {
       throw new IllegalArgumentException("maxRounds must be at least 1, was " + maxRounds);
     }
+    if (pauseGuard == null) {
+      pauseGuard = PauseGuard.ALWAYS;
+    }
+  }
+
+  public SaveRequest(String migrationId, String sourceHost, boolean live, int maxRounds) {
+    this(migrationId, sourceHost, live, maxRounds, PauseGuard.ALWAYS);
+  }
+
+  /**
+   * The last word before a save pauses its domain. It runs under the same lock as every other
+   * state change of the domain, so whatever it checks cannot change before the pause takes
+   * effect: a migration that was rolled back, or an attempt that was superseded, never pauses the
+   * VM. It throws to refuse; the save then fails and the domain is left as it was.
+   */
+  @FunctionalInterface
+  public interface PauseGuard {
+    PauseGuard ALWAYS = () -> {};
+
+    void beforePause();
   }
 }

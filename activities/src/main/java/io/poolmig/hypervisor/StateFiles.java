@@ -22,6 +22,24 @@ public final class StateFiles {
   public static void writeJson(Path file, Object value) throws IOException {
     Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
     Files.write(tmp, Json.write(value));
+    replace(tmp, file);
+  }
+
+  /** Like {@link #writeJson}, readable and writable by the owner only, from the first byte. */
+  public static void writePrivateJson(Path file, Object value) throws IOException {
+    Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+    Files.deleteIfExists(tmp);
+    try {
+      Files.createFile(tmp, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+          java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+    } catch (UnsupportedOperationException e) {
+      Files.createFile(tmp); // not a POSIX file system: its own access rules apply
+    }
+    Files.write(tmp, Json.write(value));
+    replace(tmp, file);
+  }
+
+  private static void replace(Path tmp, Path file) throws IOException {
     try {
       Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     } catch (AtomicMoveNotSupportedException e) {

@@ -1,6 +1,5 @@
-package io.poolmig.hypervisor.sim;
+package io.poolmig.hypervisor;
 
-import io.poolmig.hypervisor.HypervisorException;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
@@ -11,27 +10,28 @@ import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
 
 /**
- * Serialises state changes of one simulated host across threads and processes: a JVM-wide lock
- * per state directory, then an exclusive {@link FileLock} on {@code .lock}, so a CLI
- * {@code save} and the host's worker never interleave a state transition.
+ * Serialises changes of one piece of a host's state across threads and processes: a JVM-wide
+ * lock per lock file, then an exclusive {@link FileLock} on it, so a CLI {@code save} and the
+ * host's worker never interleave a state transition. Reentrant within a thread.
  *
- * <p>Hazard: hold it only for state transitions and short page writes, never across a network
- * transfer.
+ * <p>Hazard: hold it only for state transitions and short writes, never across a network
+ * transfer; where two are nested, always take them in the same order (the migration ledger's,
+ * then the hypervisor's).
  */
-final class HostLock {
+public final class StateLock {
 
   private static final ConcurrentHashMap<Path, ReentrantLock> JVM_LOCKS = new ConcurrentHashMap<>();
 
   private final Path lockFile;
   private final ReentrantLock jvmLock;
 
-  HostLock(Path stateDir) {
-    this.lockFile = stateDir.resolve(".lock");
-    this.jvmLock = JVM_LOCKS.computeIfAbsent(stateDir.toAbsolutePath().normalize(),
-        p -> new ReentrantLock());
+  /** The lock kept in {@code lockFile}, created on first use. */
+  public StateLock(Path lockFile) {
+    this.lockFile = lockFile.toAbsolutePath().normalize();
+    this.jvmLock = JVM_LOCKS.computeIfAbsent(this.lockFile, p -> new ReentrantLock());
   }
 
-  <T> T locked(Supplier<T> action) {
+  public <T> T locked(Supplier<T> action) {
     jvmLock.lock();
     try {
       if (jvmLock.getHoldCount() > 1) {
@@ -53,7 +53,7 @@ final class HostLock {
     }
   }
 
-  void locked(Runnable action) {
+  public void locked(Runnable action) {
     locked(() -> {
       action.run();
       return null;

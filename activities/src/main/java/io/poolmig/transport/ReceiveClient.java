@@ -8,8 +8,11 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 
 /**
- * The sending side of a receive connection: connect, present the ticket, stream, read the
- * target's verdict. One connection per attempt.
+ * The sending side of a receive connection: connect, answer the target's challenge with the
+ * attempt's ticket, stream, read the target's verdict. One connection per attempt.
+ *
+ * <p>{@link #close} may be called from another thread to cut a stream short (a watchdog, a
+ * cancellation): the writer then fails at once.
  */
 public final class ReceiveClient implements AutoCloseable {
 
@@ -24,12 +27,13 @@ public final class ReceiveClient implements AutoCloseable {
   }
 
   /**
-   * Connects to {@code endpoint} (host:port) and presents the ticket.
+   * Connects to {@code endpoint} (host:port) and proves the ticket of {@code attempt}.
    *
    * @throws RefusedException if the target refused the ticket
+   * @throws AlreadyReceivedException if the target holds an earlier attempt's copy
    */
-  public static ReceiveClient open(String endpoint, String migrationId, String ticket,
-      int connectTimeoutMillis, int idleTimeoutMillis) throws IOException {
+  public static ReceiveClient open(String endpoint, String migrationId, int attempt,
+      byte[] ticket, int connectTimeoutMillis, int idleTimeoutMillis) throws IOException {
     InetSocketAddress address = parse(endpoint);
     Socket socket = new Socket();
     try {
@@ -37,8 +41,14 @@ public final class ReceiveClient implements AutoCloseable {
       socket.setSoTimeout(idleTimeoutMillis);
       socket.setTcpNoDelay(true);
       ReceiveClient client = new ReceiveClient(socket);
-      ReceiveProtocol.writeHello(client.out, new ReceiveProtocol.Hello(migrationId, ticket));
+      ReceiveProtocol.writeOpening(client.out);
+      byte[] challenge = ReceiveProtocol.readChallenge(client.in);
+      ReceiveProtocol.writeHello(client.out, new ReceiveProtocol.Hello(migrationId, attempt,
+          java.util.HexFormat.of().formatHex(ReceiveTickets.proof(ticket, challenge))));
       ReceiveProtocol.Status status = ReceiveProtocol.readStatus(client.in);
+      if (status.code() == ReceiveProtocol.ALREADY_RECEIVED) {
+        throw new AlreadyReceivedException(status.contentDigest());
+      }
       if (!status.ok()) {
         throw new RefusedException("target " + endpoint + " refused the checkpoint: "
             + status.message());
@@ -46,7 +56,7 @@ public final class ReceiveClient implements AutoCloseable {
       return client;
     } catch (IOException e) {
       socket.close();
-      if (e instanceof RefusedException) {
+      if (e instanceof RefusedException || e instanceof AlreadyReceivedException) {
         throw e;
       }
       throw new IOException("cannot stream to " + endpoint + ": " + e.getMessage(), e);
@@ -105,6 +115,20 @@ public final class ReceiveClient implements AutoCloseable {
       throw new IllegalArgumentException("port " + port + " is out of range");
     }
     return new InetSocketAddress(host, port);
+  }
+
+  /** The target holds the copy an earlier attempt delivered; nothing was streamed. */
+  public static final class AlreadyReceivedException extends IOException {
+    private final String contentDigest;
+
+    public AlreadyReceivedException(String contentDigest) {
+      super("the target holds an earlier attempt's copy (sha256 " + contentDigest + ")");
+      this.contentDigest = contentDigest;
+    }
+
+    public String contentDigest() {
+      return contentDigest;
+    }
   }
 
   /** The target said no: bad or used ticket, or a restore that failed there. */

@@ -20,16 +20,18 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The receive endpoint every worker runs: accepts plain TCP connections, admits only a HELLO whose
- * ticket the {@link ReceiveHandler} accepts, hands the checkpoint to it, and answers with the
- * digest it reproduced.
+ * The receive endpoint every worker runs: accepts plain TCP connections, challenges each, admits
+ * only a HELLO whose proof the {@link ReceiveHandler} accepts, hands the checkpoint to it, and
+ * answers with the digest it reproduced.
  *
  * <p>Contract: a connection that stalls for {@code idleTimeoutMillis} is dropped and the handler
- * discards what it had. Hazard: no TLS yet; the ticket keeps strangers out, not eavesdroppers.
+ * discards what it had. Hazard: no TLS yet; the challenge keeps strangers and replays out, but
+ * the checkpoint itself travels in the clear.
  */
 public final class ReceiveEndpoint implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(ReceiveEndpoint.class);
+  private static final java.security.SecureRandom CHALLENGES = new java.security.SecureRandom();
 
   private final ServerSocket server;
   private final ReceiveHandler handler;
@@ -102,14 +104,21 @@ public final class ReceiveEndpoint implements AutoCloseable {
       InputStream in = socket.getInputStream();
       OutputStream out = new BufferedOutputStream(socket.getOutputStream());
       ReceiveProtocol.Hello hello;
+      byte[] challenge = new byte[ReceiveTickets.CHALLENGE_BYTES];
+      CHALLENGES.nextBytes(challenge);
+      byte[] proof;
       try {
+        ReceiveProtocol.readOpening(in);
+        ReceiveProtocol.writeChallenge(out, challenge);
         hello = ReceiveProtocol.readHello(in);
-      } catch (IOException e) {
+        proof = java.util.HexFormat.of().parseHex(hello.proof());
+      } catch (IOException | IllegalArgumentException e) {
         log.warn("refused connection from {}: {}", peer, e.getMessage());
         return;
       }
+      ReceiveHandler.Admission admission;
       try {
-        handler.admit(hello.migrationId(), hello.ticket());
+        admission = handler.admit(hello.migrationId(), hello.attempt(), challenge, proof);
       } catch (ReceiveHandler.TicketRefusedException e) {
         log.warn("refused checkpoint from {} for migration {}: {}", peer, hello.migrationId(),
             e.getMessage());
@@ -117,11 +126,18 @@ public final class ReceiveEndpoint implements AutoCloseable {
             new ReceiveProtocol.Status(ReceiveProtocol.REFUSED, e.getMessage(), null, 0));
         return;
       }
+      if (admission.receivedDigest() != null) {
+        ReceiveProtocol.writeStatus(out, new ReceiveProtocol.Status(
+            ReceiveProtocol.ALREADY_RECEIVED, "received by an earlier attempt",
+            admission.receivedDigest(), 0));
+        return;
+      }
       try {
         ReceiveProtocol.writeStatus(out, new ReceiveProtocol.Status(ReceiveProtocol.OK, "ready",
             null, 0));
         ReceiveHandler.Received received =
-            handler.receive(hello.migrationId(), new CheckpointReader(in, limits));
+            handler.receive(hello.migrationId(), hello.attempt(),
+                new CheckpointReader(in, limits));
         ReceiveProtocol.writeStatus(out, new ReceiveProtocol.Status(ReceiveProtocol.OK,
             "restored paused", received.contentDigest(), received.streamBytes()));
         log.info("received migration {} from {}: {} bytes", hello.migrationId(), peer,
@@ -131,7 +147,7 @@ public final class ReceiveEndpoint implements AutoCloseable {
             e.getMessage());
         trySend(out, new ReceiveProtocol.Status(ReceiveProtocol.FAILED, e.getMessage(), null, 0));
       } finally {
-        handler.release(hello.migrationId());
+        handler.release(hello.migrationId(), hello.attempt());
       }
     } catch (IOException e) {
       log.warn("connection from {} failed: {}", peer, e.toString());

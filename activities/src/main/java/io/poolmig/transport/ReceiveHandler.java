@@ -3,27 +3,39 @@ package io.poolmig.transport;
 import io.poolmig.stream.CheckpointReader;
 
 /**
- * What the host does with an authorised incoming checkpoint. Implemented by the host's migration
+ * What the host does with an incoming checkpoint. Implemented by the host's migration
  * bookkeeping; the endpoint only moves bytes and frames.
  */
 public interface ReceiveHandler {
 
   /**
-   * Checks the ticket and claims the migration for one receive. Throws
+   * Checks that {@code proof} answers {@code challenge} with the ticket of this attempt, and
+   * claims the migration for one receive. A migration whose copy has already arrived is not
+   * claimed: its digest is returned instead, and nothing of the copy is touched. Throws
    * {@link TicketRefusedException} with the reason to send back.
    */
-  void admit(String migrationId, String ticket) throws TicketRefusedException;
+  Admission admit(String migrationId, int attempt, byte[] challenge, byte[] proof)
+      throws TicketRefusedException;
 
   /**
    * Restores the checkpoint (header not yet read) as a paused domain and returns the content
-   * digest reproduced; on failure leaves nothing behind. Always paired with {@link #release}.
+   * digest reproduced; on failure leaves nothing behind. Called only after an admission that
+   * claimed the migration, and always followed by {@link #release}.
    */
-  Received receive(String migrationId, CheckpointReader reader) throws Exception;
+  Received receive(String migrationId, int attempt, CheckpointReader reader) throws Exception;
 
   /** Ends the claim taken by {@link #admit}, whatever happened. */
-  void release(String migrationId);
+  void release(String migrationId, int attempt);
 
   record Received(String contentDigest, long streamBytes) {}
+
+  /**
+   * @param receivedDigest non-null when an earlier attempt's copy is here already: no stream is
+   *     taken, the sender decides with this digest
+   */
+  record Admission(String receivedDigest) {
+    public static final Admission RECEIVE = new Admission(null);
+  }
 
   /** The connection is not allowed to deliver a checkpoint. */
   final class TicketRefusedException extends Exception {

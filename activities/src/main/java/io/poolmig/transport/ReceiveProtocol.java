@@ -11,24 +11,29 @@ import java.util.Arrays;
 import java.util.Map;
 
 /**
- * The few frames around a checkpoint on a receive connection. The sender opens with
- * {@code HELLO} (magic {@code PMIGRECV}, version, the migration id and its ticket); the receiver
- * answers with a status frame; then the checkpoint stream flows; after its END record the receiver
- * answers with a final status frame carrying the digest it reproduced. A status frame is
- * {@code u32 code, u32 length, JSON}; JSON bodies are capped at 64 KiB.
+ * The few frames around a checkpoint on a receive connection (version 2). The sender opens with
+ * the magic {@code PMIGRECV} and the version; the receiver sends a fresh 32-byte challenge
+ * ({@code u32 length, bytes}); the sender answers with {@code HELLO} (JSON: migration id, attempt,
+ * and the proof {@code HMAC(ticket of that attempt, challenge)}, see {@link ReceiveTickets}); the
+ * receiver answers with a status frame: ok (the checkpoint follows), refused, or already received
+ * (an earlier attempt's copy is there; its digest travels in the frame and the connection ends).
+ * After the END record the receiver answers with a final status frame carrying the digest it
+ * reproduced. A status frame is {@code u32 code, u32 length, JSON}; JSON bodies are capped at
+ * 64 KiB.
  */
 final class ReceiveProtocol {
 
   static final byte[] MAGIC = "PMIGRECV".getBytes(StandardCharsets.US_ASCII);
-  static final int VERSION = 1;
+  static final int VERSION = 2;
   static final int OK = 0;
   static final int REFUSED = 1;
   static final int FAILED = 2;
+  static final int ALREADY_RECEIVED = 3;
   private static final int MAX_JSON = 64 << 10;
 
   private ReceiveProtocol() {}
 
-  record Hello(String migrationId, String ticket) {}
+  record Hello(String migrationId, int attempt, String proof) {}
 
   record Status(int code, String message, String contentDigest, long streamBytes) {
     boolean ok() {
@@ -36,15 +41,14 @@ final class ReceiveProtocol {
     }
   }
 
-  static void writeHello(OutputStream out, Hello hello) throws IOException {
+  static void writeOpening(OutputStream out) throws IOException {
     DataOutputStream data = new DataOutputStream(out);
     data.write(MAGIC);
     data.writeInt(VERSION);
-    writeJson(data, hello);
     data.flush();
   }
 
-  static Hello readHello(InputStream in) throws IOException {
+  static void readOpening(InputStream in) throws IOException {
     DataInputStream data = new DataInputStream(in);
     byte[] magic = new byte[MAGIC.length];
     data.readFully(magic);
@@ -53,11 +57,41 @@ final class ReceiveProtocol {
     }
     int version = data.readInt();
     if (version != VERSION) {
-      throw new IOException("receive protocol version " + version + " is not supported");
+      throw new IOException("receive protocol version " + version + " is not supported (this "
+          + "host speaks " + VERSION + "; upgrade the pool's workers together)");
     }
-    Hello hello = readJson(data, Hello.class);
-    if (hello.migrationId() == null || hello.migrationId().isBlank() || hello.ticket() == null) {
-      throw new IOException("HELLO lacks a migration id or ticket");
+  }
+
+  static void writeChallenge(OutputStream out, byte[] challenge) throws IOException {
+    DataOutputStream data = new DataOutputStream(out);
+    data.writeInt(challenge.length);
+    data.write(challenge);
+    data.flush();
+  }
+
+  static byte[] readChallenge(InputStream in) throws IOException {
+    DataInputStream data = new DataInputStream(in);
+    int length = data.readInt();
+    if (length != ReceiveTickets.CHALLENGE_BYTES) {
+      throw new IOException("challenge of " + length + " bytes; expected "
+          + ReceiveTickets.CHALLENGE_BYTES);
+    }
+    byte[] challenge = new byte[length];
+    data.readFully(challenge);
+    return challenge;
+  }
+
+  static void writeHello(OutputStream out, Hello hello) throws IOException {
+    DataOutputStream data = new DataOutputStream(out);
+    writeJson(data, hello);
+    data.flush();
+  }
+
+  static Hello readHello(InputStream in) throws IOException {
+    Hello hello = readJson(new DataInputStream(in), Hello.class);
+    if (hello.migrationId() == null || hello.migrationId().isBlank() || hello.proof() == null
+        || hello.attempt() < 1) {
+      throw new IOException("HELLO lacks a migration id, attempt or proof");
     }
     return hello;
   }

@@ -68,6 +68,11 @@ import org.junit.jupiter.api.io.TempDir;
 class HostActivitiesTest {
 
   private static final long MIB = 1 << 20;
+  /** The pool key both hosts share, as workers read it from the pool registry. */
+  private static final byte[] POOL_KEY = "a pool key of thirty-two bytes!!".getBytes(
+      java.nio.charset.StandardCharsets.US_ASCII);
+  private static final io.poolmig.transport.ReceiveTickets TICKETS =
+      new io.poolmig.transport.ReceiveTickets(POOL_KEY);
 
   @TempDir Path dirA;
   @TempDir Path dirB;
@@ -103,7 +108,7 @@ class HostActivitiesTest {
     assertEquals(mid, ticket.migrationId());
     assertEquals("host-b", ticket.targetHost());
     assertEquals("127.0.0.1:" + b.endpoint.port(), ticket.endpoint());
-    assertTrue(ticket.ticket().matches("[0-9a-f]{64}"), ticket.ticket());
+    assertTrue(ticket.nonce().matches("[0-9a-f]{64}"), ticket.nonce());
 
     StreamResult streamed = a.stub.streamCheckpoint(request(mid, ref, true), ticket);
     assertEquals(DomainState.PAUSED, a.state(vm), "the source is paused after the stream");
@@ -123,16 +128,20 @@ class HostActivitiesTest {
     ApplicationFailure resume = failure(() -> a.stub.resumeSource(mid, vm.uuid()));
     assertEquals(FailureTypes.VM_STATE, resume.getType(), "a fenced copy never resumes");
     assertEquals(DomainState.FENCED, a.state(vm));
-    b.stub.unpauseTarget(mid, vm.uuid());
+    long resumedAt = b.stub.unpauseTarget(mid, vm.uuid(), true);
     assertEquals(DomainState.RUNNING, b.state(vm));
+    assertTrue(resumedAt >= streamed.pausedAtMillis() && streamed.pausedAtMillis() > 0,
+        "the hosts timestamp the pause and the resume: " + streamed);
     a.stub.destroySource(mid, vm.uuid());
     assertTrue(a.hv.findDomain(vm.uuid()).isEmpty());
 
     // Retries after commit change nothing.
-    a.stub.fenceSource(mid, vm.uuid());
+    assertEquals(FailureTypes.VM_NOT_FOUND,
+        failure(() -> a.stub.fenceSource(mid, vm.uuid())).getType(), "nothing left to fence");
     a.stub.destroySource(mid, vm.uuid());
-    a.stub.resumeSource(mid, vm.uuid());
-    b.stub.unpauseTarget(mid, vm.uuid());
+    assertEquals(FailureTypes.VM_STATE,
+        failure(() -> a.stub.resumeSource(mid, vm.uuid())).getType());
+    assertEquals(resumedAt, b.stub.unpauseTarget(mid, vm.uuid(), true), "idempotent");
 
     assertEquals(List.of("host-b"), hostsRunning(vm), "the VM runs on exactly one host");
     HostInventory onA = a.stub.inventory();
@@ -146,10 +155,11 @@ class HostActivitiesTest {
     assertEquals(96 * MIB, onB.freeMemoryBytes());
     awaitDigestChange(b.hv, vm.uuid(), departed); // and it really runs there
 
-    assertFalse(heartbeats.isEmpty(), "the stream heartbeats its progress");
+    assertTrue(heartbeats.stream().anyMatch(p -> p.bytesSent() > 0),
+        "the stream heartbeats its progress: " + heartbeats);
     for (StreamProgress p : heartbeats) {
       assertTrue(p.round() >= 0 && p.round() < streamed.rounds(), String.valueOf(p));
-      assertTrue(p.bytesSent() > 0 && p.bytesSent() <= streamed.bytesSent(), String.valueOf(p));
+      assertTrue(p.bytesSent() >= 0 && p.bytesSent() <= streamed.bytesSent(), String.valueOf(p));
       assertTrue(p.remainingBytes() >= 0 && p.bytesPerSecond() >= 0, String.valueOf(p));
     }
   }
@@ -165,9 +175,10 @@ class HostActivitiesTest {
     assertEquals(free - 48 * MIB, b.stub.inventory().freeMemoryBytes(), "reserved once");
     ReceiveTicket other = b.stub.prepareTarget(UUID.randomUUID().toString(),
         new VmRef(UUID.randomUUID().toString(), "db-2", 16 * MIB, 1), "host-a");
-    assertNotEquals(first.ticket(), other.ticket());
+    assertNotEquals(first.nonce(), other.nonce());
     assertEquals(free - 64 * MIB, b.stub.inventory().freeMemoryBytes());
-    assertEquals(128 * MIB, b.hv.memory().freeBytes(), "a reservation is not a domain");
+    assertEquals(64 * MIB, b.hv.memory().freeBytes(),
+        "the hypervisor counts reservations too: nothing else placed on the host takes them");
   }
 
   @Test
@@ -235,7 +246,7 @@ class HostActivitiesTest {
     ReceiveTicket otherTicket = b.stub.prepareTarget(otherId,
         new VmRef(UUID.randomUUID().toString(), "other", 8 * MIB, 1), "host-a");
     ReceiveTicket borrowed = new ReceiveTicket(mid, ticket.targetHost(), ticket.endpoint(),
-        otherTicket.ticket());
+        otherTicket.nonce());
     f = failure(() -> a.stub.streamCheckpoint(request(mid, ref(vm), true), borrowed));
     assertEquals(FailureTypes.CHECKPOINT_REJECTED, f.getType());
 
@@ -254,10 +265,12 @@ class HostActivitiesTest {
     String mid = UUID.randomUUID().toString();
     ReceiveTicket ticket = b.stub.prepareTarget(mid, ref(vm), "host-a");
     StreamResult first = a.stub.streamCheckpoint(request(mid, ref(vm), true), ticket);
+    // The reply was lost; the retry finds the copy on the target and leaves it as it is.
     StreamResult retry = a.stub.streamCheckpoint(request(mid, ref(vm), true), ticket);
 
     assertEquals(first.contentDigest(), retry.contentDigest(), "the source stayed paused");
-    assertEquals(1, retry.rounds(), "the paused source is sent in one round");
+    assertEquals(0, retry.rounds(), "nothing is sent again");
+    assertEquals(first.pausedAtMillis(), retry.pausedAtMillis(), "the pause is the first one");
     assertEquals(List.of(vm.uuid()), b.hv.listDomains().stream().map(DomainInfo::uuid).toList(),
         "exactly one restored copy");
     assertEquals(0, entries(dirB.resolve("incoming")));
@@ -289,10 +302,11 @@ class HostActivitiesTest {
     assertEquals(DomainState.RUNNING, a.state(vm));
     assertEquals(List.of("host-a"), hostsRunning(vm));
 
-    // The spent ticket opens nothing any more.
+    // A rolled-back migration is never streamed again.
     ApplicationFailure f = failure(() -> a.stub.streamCheckpoint(request(mid, ref(vm), true),
         ticket));
-    assertEquals(FailureTypes.CHECKPOINT_REJECTED, f.getType());
+    assertEquals(FailureTypes.VM_STATE, f.getType());
+    assertTrue(f.isNonRetryable());
     assertTrue(b.hv.findDomain(vm.uuid()).isEmpty());
     assertEquals(DomainState.RUNNING, a.state(vm));
     ApplicationFailure again = failure(() -> b.stub.prepareTarget(mid, ref(vm), "host-a"));
@@ -444,7 +458,7 @@ class HostActivitiesTest {
     try (ReceiveEndpoint impatient = ReceiveEndpoint.start(new InetSocketAddress("127.0.0.1", 0),
             b.impl, StreamLimits.DEFAULT, 500);
         ReceiveClient stalled = ReceiveClient.open("127.0.0.1:" + impatient.port(), mid,
-            ticket.ticket(), 2_000, 10_000)) {
+            1, TICKETS.ticket(mid, "host-b", ticket.nonce(), 1), 2_000, 10_000)) {
       stalled.stream().write(stream, 0, stream.length / 2);
       stalled.stream().flush();
       Await.until(() -> entries(dirB.resolve("incoming")) == 1, "the target stages the VM");
@@ -457,6 +471,10 @@ class HostActivitiesTest {
     assertEquals("prepared", targetStatus(dirB, mid));
     assertEquals(free - 16 * MIB, b.stub.inventory().freeMemoryBytes(), "still reserved");
 
+    // The source's first attempt reuses epoch 1, whose ticket that connection spent: refused.
+    ApplicationFailure spent = failure(() -> a.stub.streamCheckpoint(request(mid, ref(vm), true),
+        ticket));
+    assertTrue(spent.getOriginalMessage().contains("used already"), spent.getOriginalMessage());
     StreamResult streamed = a.stub.streamCheckpoint(request(mid, ref(vm), true), ticket);
     assertEquals(streamed.contentDigest(), b.hv.memoryDigest(vm.uuid()).orElseThrow());
     assertEquals(1, b.hv.listDomains().size());
@@ -478,7 +496,7 @@ class HostActivitiesTest {
       endpoint = ReceiveEndpoint.start(new InetSocketAddress("127.0.0.1", 0), handler,
           StreamLimits.DEFAULT, 60_000);
       impl = new HostActivitiesImpl(HostSettings.defaults(name, stateDir,
-          "127.0.0.1:" + endpoint.port()), hv);
+          "127.0.0.1:" + endpoint.port(), POOL_KEY), hv);
       handler.delegate = impl;
       env = TestActivityEnvironment.newInstance();
       env.registerActivitiesImplementations(impl);
@@ -527,23 +545,25 @@ class HostActivitiesTest {
     }
 
     @Override
-    public void admit(String migrationId, String ticket) throws TicketRefusedException {
-      target().admit(migrationId, ticket);
+    public Admission admit(String migrationId, int attempt, byte[] challenge, byte[] proof)
+        throws TicketRefusedException {
+      return target().admit(migrationId, attempt, challenge, proof);
     }
 
     @Override
-    public Received receive(String migrationId, CheckpointReader reader) throws Exception {
+    public Received receive(String migrationId, int attempt, CheckpointReader reader)
+        throws Exception {
       hold("before");
-      Received received = target().receive(migrationId, reader);
+      Received received = target().receive(migrationId, attempt, reader);
       hold("after"); // restored; the endpoint has not answered the sender yet
       return received;
     }
 
     @Override
-    public void release(String migrationId) {
+    public void release(String migrationId, int attempt) {
       ReceiveHandler d = delegate;
       if (d != null) {
-        d.release(migrationId);
+        d.release(migrationId, attempt);
       }
     }
   }

@@ -42,7 +42,10 @@ import org.junit.jupiter.api.Test;
 class ReceiveEndpointTest {
 
   private static final int IDLE_MILLIS = 400;
-  private static final String TICKET = "c0ffee";
+  private static final ReceiveTickets TICKETS = new ReceiveTickets(
+      "the test pool's key, 32 bytes.!!".getBytes(StandardCharsets.US_ASCII));
+  private static final String HOST = "host-t";
+  private static final String NONCE = "c0ffee";
   private static final byte[] PAYLOAD = payload();
 
   private RecordingHandler handler;
@@ -74,9 +77,11 @@ class ReceiveEndpointTest {
   void garbageIsDroppedWithoutDisturbingTheNextConnection() throws Exception {
     List<byte[]> strangers = new ArrayList<>();
     strangers.add("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-    strangers.add(hello("PMIGRECX", 1, "{\"migrationId\":\"mig-2\",\"ticket\":\"c0ffee\"}"));
+    strangers.add(hello("PMIGRECX", 2, "{\"migrationId\":\"mig-2\",\"ticket\":\"c0ffee\"}"));
+    strangers.add(hello("PMIGRECV", 1, "{\"migrationId\":\"mig-2\",\"ticket\":\"c0ffee\"}"));
     strangers.add(hello("PMIGRECV", 7, "{\"migrationId\":\"mig-2\",\"ticket\":\"c0ffee\"}"));
-    strangers.add(hello("PMIGRECV", 1, "this is not json"));
+    strangers.add(hello("PMIGRECV", 2, "this is not json"));
+    strangers.add(hello("PMIGRECV", 2, "{\"migrationId\":\"mig-2\",\"ticket\":\"c0ffee\"}"));
     strangers.add(helloWithLength(Integer.MAX_VALUE));
     strangers.add(helloWithLength(-1));
     strangers.add(new byte[] {0, 1, 2});
@@ -110,7 +115,7 @@ class ReceiveEndpointTest {
   @Test
   void aWrongTicketIsRefusedWithItsReason() throws Exception {
     ReceiveClient.RefusedException e = assertThrows(ReceiveClient.RefusedException.class,
-        () -> ReceiveClient.open(address, "mig-4", "not-the-ticket", 2_000, 5_000));
+        () -> ReceiveClient.open(address, "mig-4", 1, new byte[32], 2_000, 5_000));
     assertTrue(e.getMessage().contains("wrong ticket"), e.getMessage());
     assertTrue(e.getMessage().contains(address), e.getMessage());
     assertNull(handler.released.poll(200, TimeUnit.MILLISECONDS), "nothing was claimed");
@@ -120,7 +125,7 @@ class ReceiveEndpointTest {
   @Test
   void aStalledSenderIsDroppedAndItsClaimReleased() throws Exception {
     byte[] stream = checkpoint("mig-5");
-    try (ReceiveClient client = ReceiveClient.open(address, "mig-5", TICKET, 2_000, 10_000)) {
+    try (ReceiveClient client = open("mig-5")) {
       assertEquals(Set.of("mig-5"), handler.claims);
       client.stream().write(stream, 0, stream.length / 2);
       client.stream().flush();
@@ -142,7 +147,7 @@ class ReceiveEndpointTest {
   @Test
   void aSenderThatHangsUpMidStreamReleasesItsClaim() throws Exception {
     byte[] stream = checkpoint("mig-6");
-    try (ReceiveClient client = ReceiveClient.open(address, "mig-6", TICKET, 2_000, 10_000)) {
+    try (ReceiveClient client = open("mig-6")) {
       client.stream().write(stream, 0, stream.length - 100);
       client.stream().flush();
     }
@@ -155,15 +160,56 @@ class ReceiveEndpointTest {
 
   @Test
   void aSecondConcurrentStreamForTheSameMigrationIsRefused() throws Exception {
-    try (ReceiveClient first = ReceiveClient.open(address, "mig-7", TICKET, 2_000, 10_000)) {
+    try (ReceiveClient first = open("mig-7")) {
       ReceiveClient.RefusedException e = assertThrows(ReceiveClient.RefusedException.class,
-          () -> ReceiveClient.open(address, "mig-7", TICKET, 2_000, 10_000));
+          () -> open("mig-7"));
       assertTrue(e.getMessage().contains("already"), e.getMessage());
       byte[] stream = checkpoint("mig-7");
       first.stream().write(stream);
       first.stream().flush();
       assertEquals(sha256(PAYLOAD), first.awaitRestored());
     }
+  }
+
+  /** Observation 3: a recorded HELLO is worth nothing on a new connection (fresh challenge). */
+  @Test
+  void aReplayedHelloIsRefused() throws Exception {
+    byte[] recorded;
+    try (Socket s = connect()) {
+      DataOutputStream out = new DataOutputStream(s.getOutputStream());
+      out.write("PMIGRECV".getBytes(StandardCharsets.US_ASCII));
+      out.writeInt(ReceiveProtocol.VERSION);
+      byte[] challenge = ReceiveProtocol.readChallenge(s.getInputStream());
+      ByteArrayOutputStream hello = new ByteArrayOutputStream();
+      ReceiveProtocol.writeHello(hello, new ReceiveProtocol.Hello("mig-9", 1,
+          java.util.HexFormat.of().formatHex(ReceiveTickets.proof(ticket("mig-9"), challenge))));
+      recorded = hello.toByteArray();
+      out.write(recorded);
+      out.flush();
+      assertTrue(ReceiveProtocol.readStatus(s.getInputStream()).ok(), "the original is admitted");
+    }
+    assertEquals("mig-9", handler.released.poll(5, TimeUnit.SECONDS));
+    try (Socket s = connect()) {
+      DataOutputStream out = new DataOutputStream(s.getOutputStream());
+      out.write("PMIGRECV".getBytes(StandardCharsets.US_ASCII));
+      out.writeInt(ReceiveProtocol.VERSION);
+      ReceiveProtocol.readChallenge(s.getInputStream());
+      out.write(recorded);
+      out.flush();
+      ReceiveProtocol.Status status = ReceiveProtocol.readStatus(s.getInputStream());
+      assertEquals(ReceiveProtocol.REFUSED, status.code());
+      assertTrue(status.message().contains("wrong ticket"), status.message());
+    }
+    assertEquals(List.of("mig-9"), handler.admitted);
+  }
+
+  @Test
+  void aCopyReceivedEarlierIsAnsweredWithItsDigestAndNotTouched() throws Exception {
+    handler.alreadyReceived.put("mig-10", "ab".repeat(32));
+    ReceiveClient.AlreadyReceivedException e = assertThrows(
+        ReceiveClient.AlreadyReceivedException.class, () -> open("mig-10"));
+    assertEquals("ab".repeat(32), e.contentDigest());
+    assertTrue(handler.claims.isEmpty(), "no receive was claimed");
   }
 
   @Test
@@ -177,8 +223,16 @@ class ReceiveEndpointTest {
 
   // ---- helpers ----
 
+  private ReceiveClient open(String migrationId) throws IOException {
+    return ReceiveClient.open(address, migrationId, 1, ticket(migrationId), 2_000, 10_000);
+  }
+
+  private static byte[] ticket(String migrationId) {
+    return TICKETS.ticket(migrationId, HOST, NONCE, 1);
+  }
+
   private String sendGood(String migrationId) throws IOException {
-    try (ReceiveClient client = ReceiveClient.open(address, migrationId, TICKET, 2_000, 10_000)) {
+    try (ReceiveClient client = open(migrationId)) {
       client.stream().write(checkpoint(migrationId));
       client.stream().flush();
       return client.awaitRestored();
@@ -192,14 +246,22 @@ class ReceiveEndpointTest {
     return s;
   }
 
-  /** The endpoint closes the connection without a word (EOF, or a reset for unread bytes). */
+  /**
+   * The endpoint closes the connection without a status frame (EOF, or a reset for unread bytes);
+   * at most its challenge went out.
+   */
   private static void assertDropped(Socket s) throws IOException {
     InputStream in = s.getInputStream();
+    int read = 0;
     try {
-      assertEquals(-1, in.read(), "the endpoint answers a stranger with nothing");
+      while (in.read() != -1) {
+        read++;
+      }
     } catch (SocketException reset) {
       // closed with our bytes unread: the kernel resets the connection
     }
+    assertTrue(read == 0 || read == 4 + 32, "the endpoint answered a stranger with " + read
+        + " bytes");
   }
 
   private static byte[] hello(String magic, int version, String json) throws IOException {
@@ -256,20 +318,27 @@ class ReceiveEndpointTest {
     final List<String> admitted = new java.util.concurrent.CopyOnWriteArrayList<>();
     final BlockingQueue<String> released = new LinkedBlockingQueue<>();
     final BlockingQueue<Throwable> failures = new LinkedBlockingQueue<>();
+    final java.util.Map<String, String> alreadyReceived = new ConcurrentHashMap<>();
 
     @Override
-    public void admit(String migrationId, String ticket) throws TicketRefusedException {
-      if (!TICKET.equals(ticket)) {
+    public Admission admit(String migrationId, int attempt, byte[] challenge, byte[] proof)
+        throws TicketRefusedException {
+      if (!TICKETS.verify(migrationId, HOST, NONCE, attempt, challenge, proof)) {
         throw new TicketRefusedException("unknown migration or wrong ticket");
+      }
+      if (alreadyReceived.containsKey(migrationId)) {
+        return new Admission(alreadyReceived.get(migrationId));
       }
       if (!claims.add(migrationId)) {
         throw new TicketRefusedException("migration " + migrationId + " is being received already");
       }
       admitted.add(migrationId);
+      return Admission.RECEIVE;
     }
 
     @Override
-    public Received receive(String migrationId, CheckpointReader reader) throws Exception {
+    public Received receive(String migrationId, int attempt, CheckpointReader reader)
+        throws Exception {
       try {
         reader.readHeader();
         String content = Sha256.of(reader.opaqueInput());
@@ -285,7 +354,7 @@ class ReceiveEndpointTest {
     }
 
     @Override
-    public void release(String migrationId) {
+    public void release(String migrationId, int attempt) {
       claims.remove(migrationId);
       released.add(migrationId);
     }

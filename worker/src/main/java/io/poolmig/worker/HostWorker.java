@@ -25,7 +25,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The worker of one host: opens its hypervisor, starts its receive endpoint, registers the host
  * in the pool registry (and touches it every 30 s), and serves {@code host/<name>} with that
- * host's activities. The caller starts the {@link WorkerFactory}.
+ * host's activities. The caller starts the {@link WorkerFactory}. The pool key that derives the
+ * receive tickets is read from the registry once, at start: nothing on the stream's path waits on
+ * the database.
  *
  * <p>Hazard: the host's activities must be served only here; two workers on one host queue would
  * run one host's steps on another host.
@@ -72,8 +74,8 @@ public final class HostWorker implements AutoCloseable {
       endpoint = ReceiveEndpoint.start(config.listen(), handler, StreamLimits.DEFAULT, 60_000);
       String advertised = config.advertisedEndpoint(endpoint.port());
       HostActivitiesImpl activities = new HostActivitiesImpl(
-          HostSettings.defaults(config.hostName(), config.stateDir(), advertised)
-              .withStreamOptions(config.streamOptions()), hypervisor);
+          HostSettings.defaults(config.hostName(), config.stateDir(), advertised,
+              registry.poolKey()).withStreamOptions(config.streamOptions()), hypervisor);
       handler.delegate = activities;
 
       // Heartbeats carry the stream's progress: let operators see it every second.
@@ -157,21 +159,22 @@ public final class HostWorker implements AutoCloseable {
     }
 
     @Override
-    public void admit(String migrationId, String ticket) throws TicketRefusedException {
-      target().admit(migrationId, ticket);
+    public Admission admit(String migrationId, int attempt, byte[] challenge, byte[] proof)
+        throws TicketRefusedException {
+      return target().admit(migrationId, attempt, challenge, proof);
     }
 
     @Override
-    public Received receive(String migrationId, io.poolmig.stream.CheckpointReader reader)
-        throws Exception {
-      return target().receive(migrationId, reader);
+    public Received receive(String migrationId, int attempt,
+        io.poolmig.stream.CheckpointReader reader) throws Exception {
+      return target().receive(migrationId, attempt, reader);
     }
 
     @Override
-    public void release(String migrationId) {
+    public void release(String migrationId, int attempt) {
       io.poolmig.transport.ReceiveHandler d = delegate;
       if (d != null) {
-        d.release(migrationId);
+        d.release(migrationId, attempt);
       }
     }
   }

@@ -11,7 +11,9 @@ import io.poolmig.hypervisor.Hypervisor;
 import io.poolmig.hypervisor.HypervisorException;
 import io.poolmig.hypervisor.InsufficientMemoryException;
 import io.poolmig.hypervisor.RestoredDomain;
+import io.poolmig.hypervisor.Reservations;
 import io.poolmig.hypervisor.SaveProgress;
+import io.poolmig.hypervisor.StateLock;
 import io.poolmig.hypervisor.SaveRequest;
 import io.poolmig.hypervisor.SaveResult;
 import io.poolmig.hypervisor.libxl.FenceMarkers.Marker;
@@ -123,6 +125,8 @@ public final class LibxlHypervisor implements Hypervisor {
   @SuppressWarnings("unused")
   private final ChildprocHooks hooks;
   private final FenceMarkers markers;
+  private final Reservations reservations;
+  private final StateLock reservationLock;
   private final Set<String> restoring = ConcurrentHashMap.newKeySet();
   private final Set<Integer> saving = ConcurrentHashMap.newKeySet();
   private final Object lifecycle = new Object();
@@ -137,6 +141,9 @@ public final class LibxlHypervisor implements Hypervisor {
     this.libxlLog = libxlLog;
     this.hooks = hooks;
     this.markers = markers;
+    Path stateDir = markers.dir().getParent();
+    this.reservations = new Reservations(stateDir);
+    this.reservationLock = new StateLock(stateDir.resolve(".reservations.lock"));
   }
 
   /**
@@ -232,10 +239,31 @@ public final class LibxlHypervisor implements Hypervisor {
       LongLongByReference freeKb = new LongLongByReference();
       check(xl.libxl_get_free_memory(ctx, freeKb), "libxl_get_free_memory()",
           "reading host memory");
-      return new HostMemory(total, freeKb.getValue() * 1024);
+      return new HostMemory(total, freeKb.getValue() * 1024 - reservations.totalBytes());
     } finally {
       exit();
     }
+  }
+
+  @Override
+  public void reserve(String id, String vmUuid, long bytes) {
+    reservationLock.locked(() -> {
+      if (reservations.find(id).isPresent()) {
+        return;
+      }
+      long free = memory().freeBytes();
+      if (free < bytes) {
+        throw new InsufficientMemoryException("VM " + vmUuid + " (migration " + id + ")", bytes,
+            free);
+      }
+      reservations.put(new Reservations.Reservation(id, vmUuid, bytes,
+          System.currentTimeMillis()));
+    });
+  }
+
+  @Override
+  public boolean release(String id) {
+    return reservationLock.locked(() -> reservations.remove(id));
   }
 
   @Override
@@ -350,6 +378,31 @@ public final class LibxlHypervisor implements Hypervisor {
   }
 
   @Override
+  public void unfence(String uuid, String migrationId) {
+    Objects.requireNonNull(migrationId, "migrationId");
+    enter();
+    try {
+      Dom d = require(uuid);
+      Optional<Marker> existing = fenceOf(d);
+      if (existing.isEmpty()) {
+        return;
+      }
+      if (!existing.get().migrationId().equals(migrationId)) {
+        throw new DomainStateException("domain " + d.uuid() + " was fenced by migration "
+            + existing.get().migrationId() + ", not " + migrationId);
+      }
+      if (!d.name().equals(existing.get().originalName())) {
+        rename(d, existing.get().originalName());
+      }
+      markers.remove(d.uuid(), d.domid());
+      log.info("lifted the fence of migration {} from domain {} (domid {})", migrationId,
+          d.uuid(), d.domid());
+    } finally {
+      exit();
+    }
+  }
+
+  @Override
   public void destroy(String uuid) {
     enter();
     try {
@@ -414,6 +467,9 @@ public final class LibxlHypervisor implements Hypervisor {
     } catch (IOException e) {
       throw new HypervisorException("checkpoint of " + d.name() + " failed: " + e.getMessage(), e);
     }
+    // libxl pauses the domain itself at the end of its rounds: the guard's word is taken before
+    // the suspend starts, and the activity stops a superseded save at its next progress tick.
+    request.pauseGuard().beforePause();
     int flags = request.live() ? LibxlNative.LIBXL_SUSPEND_LIVE : 0;
     String call = "libxl_domain_suspend(domid " + d.domid() + ", " + (request.live() ? "LIVE" : "0")
         + ")";
@@ -473,7 +529,8 @@ public final class LibxlHypervisor implements Hypervisor {
     keepPaused(d);
     log.info("saved {} ({} bytes of libxl stream, {} in the checkpoint, sha256 {})", d,
         pumped.bytes(), total, pumped.sha256());
-    return new SaveResult(pumped.sha256(), total, 1, 0, downtimeMillis);
+    return new SaveResult(pumped.sha256(), total, 1, 0, downtimeMillis,
+        System.currentTimeMillis() - downtimeMillis, request.live());
   }
 
   /** The suspend's return code, or empty if it did not return in time (or threw). */

@@ -36,6 +36,14 @@ record SimDomainRecord(
         DomainState.FENCED, seed, dirtyPagesPerSecond, migrationId, incarnation, createdAtMillis);
   }
 
+  /** The fence lifted: the original name back, paused. */
+  SimDomainRecord unfenced() {
+    String original = fencedBy == null ? name
+        : name.substring(0, Math.max(0, name.lastIndexOf("--migrated-")));
+    return new SimDomainRecord(uuid, original.isEmpty() ? name : original, memoryBytes, vcpus,
+        DomainState.PAUSED, seed, dirtyPagesPerSecond, null, incarnation, createdAtMillis);
+  }
+
   long pages() {
     return memoryBytes / PageContent.PAGE;
   }

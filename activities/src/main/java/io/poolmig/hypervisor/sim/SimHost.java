@@ -14,7 +14,9 @@ import io.poolmig.hypervisor.RestoredDomain;
 import io.poolmig.hypervisor.SaveProgress;
 import io.poolmig.hypervisor.SaveRequest;
 import io.poolmig.hypervisor.SaveResult;
+import io.poolmig.hypervisor.Reservations;
 import io.poolmig.hypervisor.StateFiles;
+import io.poolmig.hypervisor.StateLock;
 import io.poolmig.stream.CheckpointFormat;
 import io.poolmig.stream.CheckpointFormatException;
 import io.poolmig.stream.CheckpointHeader;
@@ -46,7 +48,7 @@ import java.util.stream.Stream;
  *
  * <p>Layout of the state directory: {@code host.json} (total memory), {@code domains/<uuid>/}
  * ({@code domain.json} and {@code memory.img}), {@code incoming/<id>/} for restores in progress
- * (counted against capacity, deleted on failure). State transitions run under {@link HostLock};
+ * (counted against capacity, deleted on failure). State transitions run under {@link StateLock};
  * memory pages are read without it during live rounds, which is what makes dirty tracking
  * necessary and the measurements real.
  *
@@ -67,7 +69,8 @@ public final class SimHost implements Hypervisor {
   private final Path domainsDir;
   private final Path incomingDir;
   private final long totalMemoryBytes;
-  private final HostLock lock;
+  private final StateLock lock;
+  private final Reservations reservations;
   private final GuestVcpus vcpus;
 
   private SimHost(Path stateDir, long totalMemoryBytes, GuestVcpus vcpus) {
@@ -75,7 +78,8 @@ public final class SimHost implements Hypervisor {
     this.domainsDir = stateDir.resolve("domains");
     this.incomingDir = stateDir.resolve("incoming");
     this.totalMemoryBytes = totalMemoryBytes;
-    this.lock = new HostLock(stateDir);
+    this.lock = new StateLock(stateDir.resolve(".lock"));
+    this.reservations = new Reservations(stateDir);
     this.vcpus = vcpus;
   }
 
@@ -125,7 +129,29 @@ public final class SimHost implements Hypervisor {
 
   @Override
   public HostMemory memory() {
-    return lock.locked(() -> new HostMemory(totalMemoryBytes, totalMemoryBytes - usedBytes()));
+    return lock.locked(() -> new HostMemory(totalMemoryBytes,
+        totalMemoryBytes - usedBytes() - reservations.totalBytes()));
+  }
+
+  @Override
+  public void reserve(String id, String vmUuid, long bytes) {
+    lock.locked(() -> {
+      if (reservations.find(id).isPresent()) {
+        return;
+      }
+      long free = totalMemoryBytes - usedBytes() - reservations.totalBytes();
+      if (free < bytes) {
+        throw new InsufficientMemoryException("VM " + vmUuid + " (migration " + id + ")", bytes,
+            free);
+      }
+      reservations.put(new Reservations.Reservation(id, vmUuid, bytes,
+          System.currentTimeMillis()));
+    });
+  }
+
+  @Override
+  public boolean release(String id) {
+    return lock.locked(() -> reservations.remove(id));
   }
 
   @Override
@@ -218,6 +244,20 @@ public final class SimHost implements Hypervisor {
   }
 
   @Override
+  public void unfence(String uuid, String migrationId) {
+    transition(uuid, "unfence", r -> {
+      if (r.state() != DomainState.FENCED) {
+        return r;
+      }
+      if (!migrationId.equals(r.fencedBy())) {
+        throw new DomainStateException("domain " + r.uuid() + " was fenced by migration "
+            + r.fencedBy() + ", not " + migrationId);
+      }
+      return r.unfenced();
+    });
+  }
+
+  @Override
   public void destroy(String uuid) {
     lock.locked(() -> {
       Optional<SimDomainRecord> r = findRecord(uuid);
@@ -257,15 +297,15 @@ public final class SimHost implements Hypervisor {
           request.sourceHost(), kind(),
           new CheckpointHeader.Vm(r.uuid(), r.name(), r.memoryBytes(), r.vcpus()), PAGE,
           r.configJson(), System.currentTimeMillis()));
-      return live ? saveLive(r, request, out, progress) : saveStopped(r, out, progress);
+      return live ? saveLive(r, request, out, progress) : saveStopped(r, request, out, progress);
     } catch (IOException e) {
       throw new HypervisorException("checkpoint of " + r.name() + " failed: " + e.getMessage(), e);
     }
   }
 
-  private SaveResult saveStopped(SimDomainRecord r, CheckpointWriter out, SaveProgress progress)
-      throws IOException {
-    pause(r.uuid());
+  private SaveResult saveStopped(SimDomainRecord r, SaveRequest request, CheckpointWriter out,
+      SaveProgress progress) throws IOException {
+    long pausedAtMillis = pauseGuarded(r, request);
     long pausedAt = System.nanoTime();
     BitSet all = new BitSet();
     all.set(0, (int) r.pages());
@@ -274,7 +314,8 @@ public final class SimHost implements Hypervisor {
     out.writeRoundEnd(0, sent);
     String digest = Sha256.ofFile(memoryFile(r), r.memoryBytes());
     out.writeEnd(digest);
-    return new SaveResult(digest, out.bytesWritten(), 1, sent, millisSince(pausedAt));
+    return new SaveResult(digest, out.bytesWritten(), 1, sent, millisSince(pausedAt),
+        pausedAtMillis, false);
   }
 
   private SaveResult saveLive(SimDomainRecord r, SaveRequest request, CheckpointWriter out,
@@ -302,7 +343,7 @@ public final class SimHost implements Hypervisor {
           break;
         }
       }
-      pause(r.uuid());
+      long pausedAtMillis = pauseGuarded(r, request);
       long pausedAt = System.nanoTime();
       pending.or(vcpus.takeDirty(r));
       long sent = sender.send(round, pending, 0);
@@ -311,10 +352,25 @@ public final class SimHost implements Hypervisor {
       String digest = Sha256.ofFile(memoryFile(r), r.memoryBytes());
       out.writeEnd(digest);
       return new SaveResult(digest, out.bytesWritten(), round + 1, totalPages,
-          millisSince(pausedAt));
+          millisSince(pausedAt), pausedAtMillis, true);
     } finally {
       vcpus.stopDirtyLog(r);
     }
+  }
+
+  /**
+   * Pauses the domain if its save's guard allows it, both under the host lock; returns this
+   * host's clock at the pause, or 0 if the domain was paused already.
+   */
+  private long pauseGuarded(SimDomainRecord r, SaveRequest request) {
+    return lock.locked(() -> {
+      request.pauseGuard().beforePause();
+      if (record(r.uuid()).state() != DomainState.RUNNING) {
+        return 0L;
+      }
+      pause(r.uuid());
+      return System.currentTimeMillis();
+    });
   }
 
   /** Reads pages from a domain's memory file and writes them as page batches. */
@@ -391,7 +447,10 @@ public final class SimHost implements Hypervisor {
     SimDomainRecord incoming = fromHeader(header);
     Path staging = lock.locked(() -> {
       requireAbsent(incoming);
-      requireFree(incoming, "incoming domain '" + incoming.name() + "'");
+      // The migration's reservation becomes the staged copy's own count, in one step.
+      if (!reservations.consume(header.migrationId(), incoming.uuid())) {
+        requireFree(incoming, "incoming domain '" + incoming.name() + "'");
+      }
       Path dir = incomingDir.resolve(UUID.randomUUID().toString());
       try {
         Files.createDirectories(dir);
@@ -489,7 +548,7 @@ public final class SimHost implements Hypervisor {
     }
   }
 
-  HostLock lock() {
+  StateLock lock() {
     return lock;
   }
 
@@ -537,7 +596,7 @@ public final class SimHost implements Hypervisor {
   }
 
   private void requireFree(SimDomainRecord r, String what) {
-    long free = totalMemoryBytes - usedBytes();
+    long free = totalMemoryBytes - usedBytes() - reservations.totalBytes();
     if (free < r.memoryBytes()) {
       throw new InsufficientMemoryException(what, r.memoryBytes(), free);
     }

@@ -1,0 +1,315 @@
+package io.poolmig.activities;
+
+import io.poolmig.hypervisor.DomainInfo;
+import io.poolmig.hypervisor.DomainState;
+import io.poolmig.hypervisor.DomainStateException;
+import io.poolmig.hypervisor.HypervisorException;
+import io.poolmig.hypervisor.SaveProgress;
+import io.poolmig.hypervisor.SaveRequest;
+import io.poolmig.hypervisor.SaveResult;
+import io.poolmig.stream.CheckpointWriter;
+import io.poolmig.transport.ReceiveClient;
+import io.poolmig.workflows.FailureTypes;
+import io.poolmig.workflows.MigrationRequest;
+import io.poolmig.workflows.ReceiveTicket;
+import io.poolmig.workflows.StreamProgress;
+import io.poolmig.workflows.StreamResult;
+import io.temporal.activity.ActivityExecutionContext;
+import io.temporal.client.ActivityCompletionException;
+import io.temporal.failure.ApplicationFailure;
+import java.io.FilterOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One attempt of the source side of a migration's stream. It claims the migration in the ledger
+ * as the current attempt (a new epoch), connects with that attempt's ticket, saves the VM into the connection,
+ * and waits for the target's verdict.
+ *
+ * <p>A watch thread heartbeats the progress every second and cuts the connection — which makes
+ * the save fail at once and leave the VM as the port promises — when the workflow cancels the
+ * attempt, when the ledger says the attempt is no longer the current one (rolled back, committed,
+ * superseded by a retry), or when a write has been blocked for the stall timeout (a target that
+ * stopped reading). The pause itself is guarded under the hypervisor's lock by the same ledger
+ * check, so an attempt that lost its migration never pauses the VM.
+ */
+final class SourceStream {
+
+  private final HostSettings settings;
+  private final io.poolmig.hypervisor.Hypervisor hypervisor;
+  private final MigrationLedger ledger;
+  private final ActivityExecutionContext context;
+  /** This attempt's epoch: one more than any earlier attempt of the migration on this host. */
+  private int attempt;
+
+  SourceStream(HostSettings settings, io.poolmig.hypervisor.Hypervisor hypervisor,
+      MigrationLedger ledger, ActivityExecutionContext context) {
+    this.settings = settings;
+    this.hypervisor = hypervisor;
+    this.ledger = ledger;
+    this.context = context;
+  }
+
+  StreamResult run(MigrationRequest request, ReceiveTicket ticket) throws IOException {
+    String mid = request.migrationId();
+    DomainInfo d = hypervisor.domain(request.vm().uuid());
+    if (d.isFenced()) {
+      throw ApplicationFailure.newNonRetryableFailure("VM " + d.name()
+          + " has already migrated away (" + d.fencedBy() + ")", FailureTypes.VM_STATE);
+    }
+    SourceMigration m = begin(mid, d);
+    long started = System.nanoTime();
+    byte[] secret = settings.tickets().ticket(mid, ticket.targetHost(), ticket.nonce(), attempt);
+    ReceiveClient client;
+    try {
+      client = ReceiveClient.open(ticket.endpoint(), mid, attempt, secret,
+          settings.connectTimeoutMillis(), settings.idleTimeoutMillis());
+    } catch (ReceiveClient.AlreadyReceivedException e) {
+      return fromEarlierAttempt(request, m, e.contentDigest(), started);
+    } catch (ReceiveClient.RefusedException e) {
+      throw ApplicationFailure.newFailure(e.getMessage(), FailureTypes.CHECKPOINT_REJECTED);
+    } catch (IOException e) {
+      throw ApplicationFailure.newFailure("stream of " + d.name() + " to " + ticket.targetHost()
+          + " failed: " + e.getMessage(), "StreamFailed");
+    }
+    try (client; Watch watch = new Watch(mid, client, request.vm().memoryBytes())) {
+      CheckpointWriter writer = new CheckpointWriter(watch.output(), settings.streamOptions());
+      SaveRequest save = new SaveRequest(mid, settings.hostName(), request.live(),
+          settings.maxRounds(), () -> guardPause(mid, watch));
+      SaveResult saved;
+      try {
+        saved = hypervisor.save(d.uuid(), save, writer, watch::progress);
+      } catch (HypervisorException e) {
+        watch.rethrowIfStopped();
+        if (e.getCause() instanceof IOException) {
+          // A broken pipe says little; the target usually said why it stopped reading.
+          Optional<String> reason = client.targetReason();
+          if (reason.isPresent()) {
+            throw ApplicationFailure.newFailure("target " + ticket.targetHost()
+                + " rejected the checkpoint of " + d.name() + ": " + reason.get(),
+                FailureTypes.CHECKPOINT_REJECTED);
+          }
+        }
+        throw e;
+      }
+      watch.sent();
+      String confirmed;
+      try {
+        confirmed = client.awaitRestored();
+      } catch (ReceiveClient.RefusedException e) {
+        throw ApplicationFailure.newFailure(e.getMessage(), FailureTypes.CHECKPOINT_REJECTED);
+      } catch (IOException e) {
+        watch.rethrowIfStopped();
+        throw ApplicationFailure.newFailure("no verdict from " + ticket.targetHost() + " on the "
+            + "checkpoint of " + d.name() + ": " + e.getMessage(), "StreamFailed");
+      }
+      if (!saved.contentDigest().equals(confirmed)) {
+        throw ApplicationFailure.newFailure("target reproduced digest " + confirmed
+            + ", the source sent " + saved.contentDigest(), FailureTypes.CHECKPOINT_REJECTED);
+      }
+      CrashPoints.reach("stream:after");
+      // One clock reading for the pause, kept in the ledger, whichever attempt took it.
+      long pausedAt = ledger.pausedAt(mid) != 0 ? ledger.pausedAt(mid) : saved.pausedAtMillis();
+      return new StreamResult(saved.contentDigest(),
+          hypervisor.memoryDigest(d.uuid()).isPresent(), saved.streamBytes(), saved.rounds(),
+          saved.pagesSent(), pausedAt, saved.downtimeMillis(),
+          (System.nanoTime() - started) / 1_000_000, m.wasRunning(), saved.live());
+    }
+  }
+
+  /** Makes this attempt the one that may act for the migration, or refuses. */
+  private SourceMigration begin(String mid, DomainInfo d) {
+    return ledger.locked(() -> {
+      Optional<SourceMigration> existing = ledger.source(mid);
+      if (existing.isPresent() && existing.get().isFinal()) {
+        throw ApplicationFailure.newNonRetryableFailure("migration " + mid + " is "
+            + existing.get().status() + " on " + settings.hostName()
+            + "; its VM is not streamed again", FailureTypes.VM_STATE);
+      }
+      ledger.localClaim(d.uuid()).ifPresent(c -> {
+        throw ApplicationFailure.newNonRetryableFailure("VM " + d.name() + " is held by a local "
+            + c.what() + " on " + settings.hostName() + " (pid " + c.pid() + ")",
+            FailureTypes.VM_STATE);
+      });
+      SourceMigration m = existing.orElse(new SourceMigration(mid, d.uuid(), d.name(),
+          d.state() == DomainState.RUNNING, SourceMigration.STREAMING, 0,
+          System.currentTimeMillis()));
+      // The epoch comes from the host's own ledger, not from Temporal's attempt count: it rises
+      // with every attempt that reaches the host, whoever started it.
+      SourceMigration current = m.with(SourceMigration.STREAMING, m.attempt() + 1);
+      ledger.putSource(current);
+      attempt = current.attempt();
+      return current;
+    });
+  }
+
+  /** Runs under the hypervisor's lock right before the pause. */
+  private void guardPause(String mid, Watch watch) {
+    if (!ledger.isCurrent(mid, attempt)) {
+      throw new DomainStateException("attempt " + attempt + " of migration " + mid
+          + " may no longer pause the VM: " + ledger.source(mid)
+              .map(s -> s.isFinal() ? "the migration is " + s.status()
+                  : "attempt " + s.attempt() + " superseded it")
+              .orElse("the migration is unknown here"));
+    }
+    if (ledger.pausedAt(mid) == 0) {
+      ledger.recordPause(mid, System.currentTimeMillis());
+    }
+    watch.paused();
+  }
+
+  /**
+   * The target holds what an earlier attempt delivered: if the VM has stayed paused since, with
+   * exactly that memory, the stream is done; otherwise only a rollback can sort it out.
+   */
+  private StreamResult fromEarlierAttempt(MigrationRequest request, SourceMigration m,
+      String targetDigest, long started) {
+    DomainInfo d = hypervisor.domain(request.vm().uuid());
+    Optional<String> now = d.state() == DomainState.PAUSED
+        ? hypervisor.memoryDigest(d.uuid()) : Optional.empty();
+    if (now.isEmpty() || !now.get().equals(targetDigest)) {
+      throw ApplicationFailure.newNonRetryableFailure("target holds the copy an earlier attempt "
+          + "sent (sha256 " + targetDigest + "), and " + d.name() + " is no longer the VM that "
+          + "copy was taken from (" + d.state().label() + ")", FailureTypes.VM_STATE);
+    }
+    return new StreamResult(targetDigest, true, 0, 0, 0, ledger.pausedAt(m.migrationId()), 0,
+        (System.nanoTime() - started) / 1_000_000, m.wasRunning(),
+        request.live() && m.wasRunning());
+  }
+
+  /** Heartbeats, and cuts the connection when the attempt must stop. */
+  private final class Watch implements AutoCloseable {
+    private final String mid;
+    private final ReceiveClient client;
+    private final long memoryBytes;
+    private final ScheduledExecutorService ticker;
+    private final TimedOutput output;
+    private volatile StreamProgress latest = new StreamProgress(0, 0, 0, 0, 0);
+    private volatile boolean paused;
+    private volatile boolean sent;
+    private volatile RuntimeException stop;
+    private boolean midReached;
+
+    Watch(String mid, ReceiveClient client, long memoryBytes) {
+      this.mid = mid;
+      this.client = client;
+      this.memoryBytes = memoryBytes;
+      this.output = new TimedOutput(client.stream());
+      this.ticker = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "stream-watch-" + mid);
+        t.setDaemon(true);
+        return t;
+      });
+      ticker.scheduleWithFixedDelay(this::tick, 0, 1, TimeUnit.SECONDS);
+    }
+
+    OutputStream output() {
+      return output;
+    }
+
+    void progress(SaveProgress.Snapshot s) {
+      latest = new StreamProgress(s.round(), s.bytesSent(), s.remainingBytes(),
+          s.dirtyBytesPerSecond(), s.bytesPerSecond());
+      if (!midReached && s.round() == 0 && s.bytesSent() >= memoryBytes / 4) {
+        midReached = true;
+        CrashPoints.reach("stream:mid");
+      }
+      if (paused) {
+        CrashPoints.reach("stream:final-round");
+      }
+    }
+
+    void paused() {
+      paused = true;
+    }
+
+    void sent() {
+      sent = true;
+    }
+
+    private void tick() {
+      if (stop != null) {
+        return;
+      }
+      try {
+        context.heartbeat(latest);
+      } catch (ActivityCompletionException e) {
+        halt(e);
+        return;
+      } catch (RuntimeException e) {
+        return; // a heartbeat that did not reach the server; the next one may
+      }
+      if (!ledger.isCurrent(mid, attempt)) {
+        halt(ApplicationFailure.newNonRetryableFailure("attempt " + attempt + " of migration "
+            + mid + " stopped: the migration moved on without it", FailureTypes.VM_STATE));
+      } else if (!sent && output.blockedNanos() > settings.stallTimeoutMillis() * 1_000_000L) {
+        halt(ApplicationFailure.newFailure("the stream made no progress for "
+            + settings.stallTimeoutMillis() / 1000 + " s: the target stopped reading",
+            "StreamStalled"));
+      }
+    }
+
+    private void halt(RuntimeException reason) {
+      stop = reason;
+      try {
+        client.close();
+      } catch (IOException ignored) {
+        // closing anyway: the save fails on its next write
+      }
+    }
+
+    void rethrowIfStopped() {
+      if (stop != null) {
+        throw stop;
+      }
+    }
+
+    @Override
+    public void close() {
+      ticker.shutdownNow();
+    }
+  }
+
+  /** Tells how long the current write has been blocked. */
+  private static final class TimedOutput extends FilterOutputStream {
+    private volatile long writingSince;
+
+    TimedOutput(OutputStream out) {
+      super(out);
+    }
+
+    long blockedNanos() {
+      long since = writingSince;
+      return since == 0 ? 0 : System.nanoTime() - since;
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      writingSince = System.nanoTime();
+      try {
+        out.write(b, off, len);
+      } finally {
+        writingSince = 0;
+      }
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+      write(new byte[] {(byte) b}, 0, 1);
+    }
+
+    @Override
+    public void flush() throws IOException {
+      writingSince = System.nanoTime();
+      try {
+        out.flush();
+      } finally {
+        writingSince = 0;
+      }
+    }
+  }
+}
