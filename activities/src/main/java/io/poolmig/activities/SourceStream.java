@@ -192,6 +192,7 @@ final class SourceStream {
     private volatile boolean paused;
     private volatile boolean sent;
     private volatile RuntimeException stop;
+    private volatile long lastHeartbeatNanos;
     private boolean midReached;
 
     Watch(String mid, ReceiveClient client, long memoryBytes) {
@@ -204,7 +205,7 @@ final class SourceStream {
         t.setDaemon(true);
         return t;
       });
-      ticker.scheduleWithFixedDelay(this::tick, 0, 1, TimeUnit.SECONDS);
+      ticker.scheduleWithFixedDelay(this::tick, 1, 1, TimeUnit.SECONDS);
     }
 
     OutputStream output() {
@@ -221,6 +222,24 @@ final class SourceStream {
       if (paused) {
         CrashPoints.reach("stream:final-round");
       }
+      if (System.nanoTime() - lastHeartbeatNanos >= 500_000_000L) {
+        heartbeat();
+      }
+    }
+
+    /** Sends the latest progress; a cancelled or timed-out attempt stops here. */
+    private synchronized void heartbeat() {
+      if (stop != null) {
+        return;
+      }
+      lastHeartbeatNanos = System.nanoTime();
+      try {
+        context.heartbeat(latest);
+      } catch (ActivityCompletionException e) {
+        halt(e);
+      } catch (RuntimeException e) {
+        // a heartbeat that did not reach the server; the next one may
+      }
     }
 
     void paused() {
@@ -235,13 +254,11 @@ final class SourceStream {
       if (stop != null) {
         return;
       }
-      try {
-        context.heartbeat(latest);
-      } catch (ActivityCompletionException e) {
-        halt(e);
+      if (System.nanoTime() - lastHeartbeatNanos >= 1_000_000_000L) {
+        heartbeat(); // also while the save is quiet: computing a digest, awaiting the verdict
+      }
+      if (stop != null) {
         return;
-      } catch (RuntimeException e) {
-        return; // a heartbeat that did not reach the server; the next one may
       }
       if (!ledger.isCurrent(mid, attempt)) {
         halt(ApplicationFailure.newNonRetryableFailure("attempt " + attempt + " of migration "

@@ -480,6 +480,219 @@ class HostActivitiesTest {
     assertEquals(1, b.hv.listDomains().size());
   }
 
+  // ---- regressions of "Nothing lost, nothing stuck" ----
+
+  /**
+   * Observation 1: a stream attempt went on after its migration had been rolled back, and paused
+   * the VM for good. The source's ledger now ends the attempt: it never pauses the VM.
+   */
+  @Test
+  void aRollbackDuringTheStreamStopsTheAttemptBeforeItPausesTheVm() throws Exception {
+    DomainInfo vm = a.hv.create("web-9", 64 * MIB, 1, 0);
+    String mid = UUID.randomUUID().toString();
+    ReceiveTicket ticket = b.stub.prepareTarget(mid, ref(vm), "host-a");
+    b.handler.holdAt = "before"; // the target admits the stream, then reads nothing
+    ExecutorService source = Executors.newSingleThreadExecutor();
+    try {
+      Future<StreamResult> streaming = source.submit(
+          () -> a.stub.streamCheckpoint(request(mid, ref(vm), true), ticket));
+      assertTrue(b.handler.held.await(30, TimeUnit.SECONDS), "the target admitted the stream");
+      // The workflow gave up on the attempt (say its heartbeat timed out) and rolled back; the
+      // compensation runs beside the attempt, as it would on another worker thread.
+      a.impl.resumeSource(mid, vm.uuid());
+      ApplicationFailure f = failure(() -> {
+        try {
+          streaming.get(30, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+          throw e.getCause();
+        }
+      });
+      assertEquals(FailureTypes.VM_STATE, f.getType(), f.getOriginalMessage());
+    } finally {
+      b.handler.proceed.countDown();
+      source.shutdownNow();
+    }
+    assertEquals(DomainState.RUNNING, a.state(vm), "the attempt never paused the VM");
+    b.stub.abortTarget(mid);
+    Await.until(() -> entries(dirB.resolve("incoming")) == 0, "the target discards its receive");
+    assertEquals(List.of("host-a"), hostsRunning(vm));
+  }
+
+  /** Observation 7: a target that stops reading fails the attempt within the stall timeout. */
+  @Test
+  void aTargetThatStopsReadingFailsTheAttemptInsteadOfHangingIt() throws Exception {
+    a.close();
+    a = new Host("host-a", dirA, 256 * MIB, 1_500);
+    DomainInfo vm = a.hv.create("web-10", 64 * MIB, 1, 0);
+    String mid = UUID.randomUUID().toString();
+    ReceiveTicket ticket = b.stub.prepareTarget(mid, ref(vm), "host-a");
+    b.handler.holdAt = "before";
+    try {
+      long started = System.nanoTime();
+      ApplicationFailure f = failure(() -> a.stub.streamCheckpoint(request(mid, ref(vm), true),
+          ticket));
+      long seconds = (System.nanoTime() - started) / 1_000_000_000L;
+      assertEquals("StreamStalled", f.getType(), f.getOriginalMessage());
+      assertFalse(f.isNonRetryable(), "a new attempt may pass");
+      assertTrue(seconds < 20, "gave up after " + seconds + " s");
+    } finally {
+      b.handler.proceed.countDown();
+    }
+    assertEquals(DomainState.RUNNING, a.state(vm), "live pre-copy never reached the pause");
+  }
+
+  /**
+   * Observation 3: any connection presenting the migration's ticket made the target discard the
+   * copy it held, even a verified one, and put the reservation back. Now a received copy is
+   * answered with its digest and left alone; the tickets are nowhere on disk, and the ledger is
+   * readable by its owner only.
+   */
+  @Test
+  void aNewConnectionNeverTouchesAReceivedCopy() throws Exception {
+    DomainInfo vm = a.hv.create("db-3", 32 * MIB, 1, 0);
+    String mid = UUID.randomUUID().toString();
+    ReceiveTicket ticket = b.stub.prepareTarget(mid, ref(vm), "host-a");
+    StreamResult streamed = a.stub.streamCheckpoint(request(mid, ref(vm), true), ticket);
+    b.stub.verifyTarget(mid, ref(vm), streamed.contentDigest());
+    long free = b.stub.inventory().freeMemoryBytes();
+
+    String endpoint = "127.0.0.1:" + b.endpoint.port();
+    // The spent ticket of attempt 1, presented again: refused.
+    assertThrows(ReceiveClient.RefusedException.class, () -> ReceiveClient.open(endpoint, mid, 1,
+        TICKETS.ticket(mid, "host-b", ticket.nonce(), 1), 2_000, 5_000));
+    // A new attempt: the copy is reported, not replaced.
+    ReceiveClient.AlreadyReceivedException held = assertThrows(
+        ReceiveClient.AlreadyReceivedException.class, () -> ReceiveClient.open(endpoint, mid, 2,
+            TICKETS.ticket(mid, "host-b", ticket.nonce(), 2), 2_000, 5_000));
+    assertEquals(streamed.contentDigest(), held.contentDigest());
+    // Without the pool key nothing gets in.
+    assertThrows(ReceiveClient.RefusedException.class, () -> ReceiveClient.open(endpoint, mid, 3,
+        new byte[32], 2_000, 5_000));
+
+    assertEquals(DomainState.PAUSED, b.state(vm));
+    assertEquals(streamed.contentDigest(), b.hv.memoryDigest(vm.uuid()).orElseThrow());
+    assertEquals("received", targetStatus(dirB, mid));
+    assertEquals(free, b.stub.inventory().freeMemoryBytes(), "nothing reserved again");
+    b.stub.verifyTarget(mid, ref(vm), streamed.contentDigest());
+
+    Path record = dirB.resolve("migrations").resolve("target").resolve(mid + ".json");
+    assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+        Files.getPosixFilePermissions(record)));
+    String stored = Files.readString(record);
+    for (int attempt = 1; attempt <= 3; attempt++) {
+      assertFalse(stored.contains(java.util.HexFormat.of().formatHex(
+          TICKETS.ticket(mid, "host-b", ticket.nonce(), attempt))), "no ticket on disk");
+    }
+  }
+
+  /**
+   * Observation 11: the target released its reservation when the receive started, before the
+   * staged copy counted, and {@code create} ignored reservations. The memory is held throughout.
+   */
+  @Test
+  void theReservationHoldsWhileTheCopyArrivesAndCreateSeesIt() throws Exception {
+    DomainInfo vm = a.hv.create("web-11", 96 * MIB, 1, 0);
+    String mid = UUID.randomUUID().toString();
+    ReceiveTicket ticket = b.stub.prepareTarget(mid, ref(vm), "host-a");
+    assertEquals(32 * MIB, b.hv.memory().freeBytes(), "reserved for everyone to see");
+    assertThrows(io.poolmig.hypervisor.InsufficientMemoryException.class,
+        () -> b.hv.create("squatter", 64 * MIB, 1, 0));
+    b.handler.holdAt = "before";
+    ExecutorService source = Executors.newSingleThreadExecutor();
+    try {
+      Future<StreamResult> streaming = source.submit(
+          () -> a.stub.streamCheckpoint(request(mid, ref(vm), true), ticket));
+      assertTrue(b.handler.held.await(30, TimeUnit.SECONDS), "the receive started");
+      assertEquals("receiving", targetStatus(dirB, mid));
+      assertEquals(32 * MIB, b.hv.memory().freeBytes(), "still held while receiving");
+      assertEquals(32 * MIB, b.stub.inventory().freeMemoryBytes());
+      b.handler.proceed.countDown();
+      streaming.get(60, TimeUnit.SECONDS);
+    } finally {
+      source.shutdownNow();
+    }
+    assertEquals(32 * MIB, b.hv.memory().freeBytes(), "now the copy itself counts, once");
+    assertEquals(32 * MIB, b.stub.inventory().freeMemoryBytes());
+  }
+
+  /**
+   * Observation 4: {@code poolmig save} of a VM with a migration in flight was not refused. The
+   * host's ledger now refuses it, and a migration refuses a VM a local save holds.
+   */
+  @Test
+  void aLocalSaveAndAMigrationOfTheSameVmExcludeEachOther() throws Exception {
+    DomainInfo vm = a.hv.create("web-12", 16 * MIB, 1, 0);
+    try (LocalMigrations.Claim claim = LocalMigrations.claimForSave(dirA, vm.uuid())) {
+      String mid = UUID.randomUUID().toString();
+      ReceiveTicket ticket = b.stub.prepareTarget(mid, ref(vm), "host-a");
+      ApplicationFailure f = failure(() -> a.stub.streamCheckpoint(request(mid, ref(vm), true),
+          ticket));
+      assertEquals(FailureTypes.VM_STATE, f.getType());
+      assertTrue(f.getOriginalMessage().contains("local save"), f.getOriginalMessage());
+      b.stub.abortTarget(mid);
+    }
+    String mid = UUID.randomUUID().toString();
+    ReceiveTicket ticket = b.stub.prepareTarget(mid, ref(vm), "host-a");
+    a.stub.streamCheckpoint(request(mid, ref(vm), true), ticket);
+    io.poolmig.hypervisor.DomainStateException refused = assertThrows(
+        io.poolmig.hypervisor.DomainStateException.class,
+        () -> LocalMigrations.claimForSave(dirA, vm.uuid()));
+    assertTrue(refused.getMessage().contains(mid), refused.getMessage());
+    assertThrows(io.poolmig.hypervisor.DomainStateException.class,
+        () -> LocalMigrations.claimForSave(dirB, vm.uuid()), "the received copy is held too");
+    b.stub.abortTarget(mid);
+    a.stub.resumeSource(mid, vm.uuid());
+    LocalMigrations.claimForSave(dirA, vm.uuid()).close();
+  }
+
+  /**
+   * Observation 6: cleanup was reported that did not happen. The abort now says what it did, and
+   * a second migration of the same VM to the host is refused while a first one holds it.
+   */
+  @Test
+  void abortSaysWhatItCleanedAndAStaleEntryIsNamed() throws Exception {
+    DomainInfo vm = a.hv.create("web-13", 16 * MIB, 1, 0);
+    String mid = UUID.randomUUID().toString();
+    ReceiveTicket ticket = b.stub.prepareTarget(mid, ref(vm), "host-a");
+    ApplicationFailure f = failure(() -> b.stub.prepareTarget(UUID.randomUUID().toString(),
+        ref(vm), "host-a"));
+    assertEquals(FailureTypes.VM_CONFLICT, f.getType());
+    assertTrue(f.getOriginalMessage().contains("reconcile"), f.getOriginalMessage());
+    a.stub.streamCheckpoint(request(mid, ref(vm), true), ticket);
+
+    String done = b.stub.abortTarget(mid);
+    assertTrue(done.contains("destroyed the received copy of web-13"), done);
+    assertTrue(done.contains("released 16 MiB") || !done.contains("released"), done);
+    assertTrue(b.hv.findDomain(vm.uuid()).isEmpty());
+    assertEquals("nothing left to clean", b.stub.abortTarget(mid));
+    String late = UUID.randomUUID().toString();
+    assertTrue(b.stub.abortTarget(late).startsWith("nothing was prepared"));
+    assertEquals(FailureTypes.VM_STATE, failure(() -> b.stub.prepareTarget(late, ref(vm),
+        "host-a")).getType(), "a prepare that arrives after its abort reserves nothing");
+  }
+
+  /** After the decision, a target copy that never ran gives the VM back to its source. */
+  @Test
+  void reinstateLiftsTheFenceAndResumesTheSource() {
+    DomainInfo vm = a.hv.create("web-14", 16 * MIB, 1, 0);
+    String mid = UUID.randomUUID().toString();
+    ReceiveTicket ticket = b.stub.prepareTarget(mid, ref(vm), "host-a");
+    StreamResult streamed = a.stub.streamCheckpoint(request(mid, ref(vm), true), ticket);
+    a.stub.fenceSource(mid, vm.uuid());
+    b.hv.destroy(vm.uuid()); // the target's copy is gone before it ran
+    ApplicationFailure gone = failure(() -> b.stub.unpauseTarget(mid, vm.uuid(), true));
+    assertEquals(FailureTypes.VM_NOT_FOUND, gone.getType());
+    assertTrue(gone.isNonRetryable());
+
+    String done = a.stub.reinstateSource(mid, vm.uuid());
+    assertTrue(done.contains("resumed"), done);
+    assertEquals(DomainState.RUNNING, a.state(vm));
+    assertEquals("web-14", a.hv.domain(vm.uuid()).name(), "its own name back");
+    assertEquals(streamed.contentDigest().length(), 64);
+    b.stub.abortTarget(mid);
+    assertEquals(List.of("host-a"), hostsRunning(vm));
+  }
+
   // ---- fixture ----
 
   /** One simulated host as its worker assembles it: hypervisor, receive endpoint, activities. */
@@ -492,11 +705,15 @@ class HostActivitiesTest {
     final HostActivities stub;
 
     Host(String name, Path stateDir, long memoryBytes) throws IOException {
+      this(name, stateDir, memoryBytes, 15_000);
+    }
+
+    Host(String name, Path stateDir, long memoryBytes, int stallMillis) throws IOException {
       hv = SimHost.open(new SimHostConfig(stateDir, memoryBytes, true, 20));
       endpoint = ReceiveEndpoint.start(new InetSocketAddress("127.0.0.1", 0), handler,
           StreamLimits.DEFAULT, 60_000);
       impl = new HostActivitiesImpl(HostSettings.defaults(name, stateDir,
-          "127.0.0.1:" + endpoint.port(), POOL_KEY), hv);
+          "127.0.0.1:" + endpoint.port(), POOL_KEY).withStallTimeoutMillis(stallMillis), hv);
       handler.delegate = impl;
       env = TestActivityEnvironment.newInstance();
       env.registerActivitiesImplementations(impl);
