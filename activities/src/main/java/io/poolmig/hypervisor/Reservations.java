@@ -59,6 +59,25 @@ public final class Reservations {
     return read(file(id));
   }
 
+  /**
+   * Reserves {@code bytes} for {@code id} if {@code freeBytes} (the host's free memory with the
+   * reservations already deducted) allows it; a second call for the same id does nothing. The
+   * caller holds its state lock, so the check and the reservation are one step.
+   *
+   * @throws InsufficientMemoryException if the memory is not there
+   */
+  public void reserve(String id, String vmUuid, long bytes, java.util.function.LongSupplier freeBytes) {
+    if (find(id).isPresent()) {
+      return;
+    }
+    long free = freeBytes.getAsLong();
+    if (free < bytes) {
+      throw new InsufficientMemoryException("VM " + vmUuid + " (migration " + id + ")", bytes,
+          free);
+    }
+    put(new Reservation(id, vmUuid, bytes, System.currentTimeMillis()));
+  }
+
   /** Records the reservation; the caller has checked capacity under its lock. Idempotent. */
   public void put(Reservation r) {
     try {

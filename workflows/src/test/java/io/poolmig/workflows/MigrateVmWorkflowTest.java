@@ -530,26 +530,24 @@ class MigrateVmWorkflowTest {
   }
 
   private static void awaitEvent(MigrateVmWorkflow workflow, MigrationStep step, String status) {
-    long deadline = System.nanoTime() + 30_000_000_000L;
-    while (System.nanoTime() < deadline) {
-      if (workflow.progress().events().stream()
-          .anyMatch(e -> e.step() == step && e.status().equals(status))) {
-        return;
-      }
-      pause();
-    }
-    throw new AssertionError("no " + step + " " + status + " event");
+    awaitTrue(() -> workflow.progress().events().stream()
+        .anyMatch(e -> e.step() == step && e.status().equals(status)),
+        "a " + step + " " + status + " event");
   }
 
   private static void awaitCall(FakeHost host, String method) {
+    awaitTrue(() -> host.calls().contains(method), host.name() + " to see " + method);
+  }
+
+  private static void awaitTrue(java.util.function.BooleanSupplier condition, String what) {
     long deadline = System.nanoTime() + 30_000_000_000L;
     while (System.nanoTime() < deadline) {
-      if (host.calls().contains(method)) {
+      if (condition.getAsBoolean()) {
         return;
       }
       pause();
     }
-    throw new AssertionError(host.name() + " never saw " + method + ": " + host.calls());
+    throw new AssertionError("timed out waiting for " + what);
   }
 
   private static void pause() {

@@ -247,18 +247,8 @@ public final class LibxlHypervisor implements Hypervisor {
 
   @Override
   public void reserve(String id, String vmUuid, long bytes) {
-    reservationLock.locked(() -> {
-      if (reservations.find(id).isPresent()) {
-        return;
-      }
-      long free = memory().freeBytes();
-      if (free < bytes) {
-        throw new InsufficientMemoryException("VM " + vmUuid + " (migration " + id + ")", bytes,
-            free);
-      }
-      reservations.put(new Reservations.Reservation(id, vmUuid, bytes,
-          System.currentTimeMillis()));
-    });
+    reservationLock.locked(() -> reservations.reserve(id, vmUuid, bytes,
+        () -> memory().freeBytes()));
   }
 
   @Override

@@ -135,18 +135,8 @@ public final class SimHost implements Hypervisor {
 
   @Override
   public void reserve(String id, String vmUuid, long bytes) {
-    lock.locked(() -> {
-      if (reservations.find(id).isPresent()) {
-        return;
-      }
-      long free = totalMemoryBytes - usedBytes() - reservations.totalBytes();
-      if (free < bytes) {
-        throw new InsufficientMemoryException("VM " + vmUuid + " (migration " + id + ")", bytes,
-            free);
-      }
-      reservations.put(new Reservations.Reservation(id, vmUuid, bytes,
-          System.currentTimeMillis()));
-    });
+    lock.locked(() -> reservations.reserve(id, vmUuid, bytes,
+        () -> totalMemoryBytes - usedBytes() - reservations.totalBytes()));
   }
 
   @Override
