@@ -14,16 +14,22 @@ import java.time.Duration;
  * start-to-close timeout, because a worker that dies holding the task is noticed only when it
  * expires. The stream fails an attempt that reports no progress for {@link #STREAM_HEARTBEAT},
  * and retries with a backoff that rides out a worker restart well over 30 s, within a budget
- * that grows with the VM; past it the migration rolls back. Every step before the commit point
+ * that grows with the VM; past it the migration rolls back. A step before the decision that no
+ * worker picks up ({@link #STEP_PICKUP}, {@link #STREAM_PICKUP}) has lost its host: the
+ * migration rolls back instead of holding the VM and the target's memory. Every step before the commit point
  * waits, when cancelled, until the host has really stopped it: a compensation never races the
  * step it undoes.
  */
 public final class ActivityStubs {
 
   static final Duration STEP_BUDGET = Duration.ofMinutes(2);
+  /** A step not picked up this long is on a host whose worker is gone: the migration moves on. */
+  static final Duration STEP_PICKUP = Duration.ofSeconds(30);
+  /** The stream waits longer for its worker: a restart of the source's worker is ridden out. */
+  static final Duration STREAM_PICKUP = Duration.ofSeconds(60);
   static final Duration STREAM_HEARTBEAT = Duration.ofSeconds(10);
   /** The stream's budget before rollback: this, plus a second per 10 MiB of memory. */
-  static final Duration STREAM_BASE_BUDGET = Duration.ofMinutes(5);
+  static final Duration STREAM_BASE_BUDGET = Duration.ofMinutes(2);
   /** How long a step after the decision is retried before it asks for attention. */
   static final Duration ATTENTION_AFTER = Duration.ofMinutes(1);
   /** How long rollback tries to clean the target before leaving it to reconcile. */
@@ -48,6 +54,7 @@ public final class ActivityStubs {
   public static HostActivities step(String host) {
     return stub(host, ActivityOptions.newBuilder()
         .setStartToCloseTimeout(Duration.ofMinutes(1))
+        .setScheduleToStartTimeout(STEP_PICKUP)
         .setScheduleToCloseTimeout(STEP_BUDGET)
         .setRetryOptions(STEP_RETRY)
         .setCancellationType(ActivityCancellationType.WAIT_CANCELLATION_COMPLETED));
@@ -57,6 +64,7 @@ public final class ActivityStubs {
   public static HostActivities stream(String host, long memoryBytes) {
     return stub(host, ActivityOptions.newBuilder()
         .setStartToCloseTimeout(Duration.ofHours(2))
+        .setScheduleToStartTimeout(STREAM_PICKUP)
         .setScheduleToCloseTimeout(streamBudget(memoryBytes))
         .setHeartbeatTimeout(STREAM_HEARTBEAT)
         .setRetryOptions(STEP_RETRY)
