@@ -13,7 +13,8 @@ import java.util.UUID;
 /**
  * Writes the workflows' audit trail to the {@link AuditStore}. Every write is idempotent there,
  * so Temporal's retries never duplicate a row; a store that is down makes the activity fail and
- * be retried.
+ * be retried. A migration waiting for a host or an operator is {@code needs_resolution} in the
+ * store until it goes on or ends.
  */
 public final class AuditActivitiesImpl implements AuditActivities {
 
@@ -39,12 +40,29 @@ public final class AuditActivitiesImpl implements AuditActivities {
   }
 
   @Override
+  public void migrationAttention(String migrationId, String reason) {
+    store.migrationAttention(UUID.fromString(migrationId),
+        reason == null || reason.isBlank() ? null : reason);
+  }
+
+  @Override
   public void migrationFinished(MigrationResult r, long atMillis) {
-    boolean committed = MigrationResult.COMMITTED.equals(r.status());
-    store.migrationFinished(new MigrationOutcome(UUID.fromString(r.migrationId()),
-        committed ? MigrationOutcome.COMMITTED : MigrationOutcome.ROLLED_BACK,
-        committed ? r.bytesSent() : null, committed ? r.rounds() : null,
-        committed ? r.downtimeMillis() : null, r.memoryDigest(), r.error(),
-        Instant.ofEpochMilli(atMillis)));
+    String status = switch (r.status()) {
+      case MigrationResult.COMMITTED -> MigrationOutcome.COMMITTED;
+      case MigrationResult.ROLLED_BACK -> MigrationOutcome.ROLLED_BACK;
+      case MigrationResult.FAILED -> MigrationOutcome.FAILED;
+      default -> throw new IllegalArgumentException("unknown migration status '" + r.status()
+          + "' of migration " + r.migrationId());
+    };
+    // What was measured stays measured: a migration that rolled back or failed after its stream
+    // keeps its bytes, rounds and stream downtime; one that never streamed has none.
+    boolean measured = MigrationOutcome.COMMITTED.equals(status) || r.bytesSent() > 0
+        || r.rounds() > 0;
+    store.migrationFinished(new MigrationOutcome(UUID.fromString(r.migrationId()), status,
+        measured ? r.bytesSent() : null, measured ? r.rounds() : null,
+        MigrationOutcome.COMMITTED.equals(status) || r.downtimeMillis() > 0
+            ? r.downtimeMillis() : null,
+        measured ? r.streamDowntimeMillis() : null,
+        r.memoryDigest(), r.runsOn(), r.error(), Instant.ofEpochMilli(atMillis)));
   }
 }

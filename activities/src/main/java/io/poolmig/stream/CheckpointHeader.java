@@ -22,4 +22,31 @@ public record CheckpointHeader(
   public long pages() {
     return vm.memoryBytes() / pageSize;
   }
+
+  /**
+   * The same checkpoint restored as another VM: {@code uuid} replaces the VM's UUID, also as
+   * {@code c_info.uuid} in a libxl domain configuration that names one. The stream's digests
+   * cover the bytes as read, so they still hold.
+   */
+  public CheckpointHeader withVmUuid(String uuid) {
+    if (uuid == null || uuid.isBlank()) {
+      throw new IllegalArgumentException("a UUID is required");
+    }
+    String config = domainConfig;
+    try {
+      com.fasterxml.jackson.databind.JsonNode tree = config == null ? null
+          : Json.MAPPER.readTree(config);
+      com.fasterxml.jackson.databind.JsonNode cInfo = tree == null ? null : tree.get("c_info");
+      if (cInfo instanceof com.fasterxml.jackson.databind.node.ObjectNode info
+          && info.has("uuid")) {
+        info.put("uuid", uuid);
+        config = Json.MAPPER.writeValueAsString(tree);
+      }
+    } catch (java.io.IOException e) {
+      // not JSON: opaque to the stream, left as it is
+    }
+    return new CheckpointHeader(formatVersion, migrationId, sourceHost, hypervisor,
+        new Vm(uuid, vm.name(), vm.memoryBytes(), vm.vcpus()), pageSize, config,
+        createdAtMillis);
+  }
 }

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 
@@ -20,7 +21,9 @@ import java.util.UUID;
  * activity does after a timeout that hid a success, leaves the same rows. Starts and events are
  * inserted only if absent, so the first write wins; an outcome is written only while the migration
  * is {@code running} or already has that same final status, so a finished migration never changes
- * to another final status (a conflicting outcome is ignored, not an error).
+ * to another final status (a conflicting outcome is ignored, not an error). A migration that waits
+ * for a host or an operator is {@code needs_resolution} ({@link #migrationAttention}) and can
+ * still end with any outcome.
  *
  * <p>Times are the caller's {@link Instant}s, stored with the database's microsecond precision.
  * Failures are thrown as {@link AuditStoreException}; arguments are checked by the records.
@@ -51,11 +54,19 @@ public final class AuditStore {
 
   private static final String FINISH_MIGRATION =
       "update migrations set status = ?, bytes_sent = ?, rounds = ?, downtime_ms = ?,"
-          + " memory_digest = ?, error = ?, finished_at = ?,"
+          + " stream_downtime_ms = ?, memory_digest = ?, runs_on = ?, error = ?,"
+          + " attention = null, finished_at = ?,"
           + " duration_ms = round(extract(epoch from (cast(? as timestamptz) - started_at))"
           + " * 1000)::bigint"
-          + " where id = ? and status in ('running', ?)"
+          + " where id = ? and status in ('running', 'needs_resolution', ?)"
           + " returning job_id";
+
+  private static final String SET_ATTENTION =
+      "update migrations set status = ?, attention = ?"
+          + " where id = ? and status in ('running', 'needs_resolution')";
+
+  private static final String NEXT_SEQ =
+      "select coalesce(max(seq), 0) + 1 from migration_events where migration_id = ?";
 
   private static final String FINISH_MIGRATE_JOB =
       "update jobs set status = ?, finished_at = ?"
@@ -67,8 +78,9 @@ public final class AuditStore {
   private static final String MIGRATION_COLUMNS =
       "m.id, m.job_id, m.workflow_id, m.vm_uuid, m.vm_name, m.source_host, m.target_host,"
           + " m.transport, m.live, m.status, m.memory_bytes, m.bytes_sent, m.rounds,"
-          + " m.downtime_ms, m.started_at, m.finished_at, m.duration_ms, m.memory_digest,"
-          + " m.error, m.requested_by, m.reason, j.kind as job_kind";
+          + " m.downtime_ms, m.stream_downtime_ms, m.started_at, m.finished_at, m.duration_ms,"
+          + " m.memory_digest, m.error, m.runs_on, m.attention, m.requested_by, m.reason,"
+          + " j.kind as job_kind";
 
   private static final String SELECT_EVENTS =
       "select migration_id, seq, step, status, at, detail from migration_events"
@@ -153,7 +165,8 @@ public final class AuditStore {
 
   /**
    * Records how a migration ended, with {@code duration_ms = finishedAt - started_at}, and, if its
-   * job is of kind {@code migrate}, sets the job's status and {@code finished_at} likewise. Does
+   * job is of kind {@code migrate}, sets the job's status and {@code finished_at} likewise. The
+   * migration may be {@code running} or {@code needs_resolution}; its attention is cleared. Does
    * nothing if the migration already ended with another status.
    *
    * @throws NoSuchElementException if the migration was never started
@@ -169,12 +182,14 @@ public final class AuditStore {
             Jdbc.setLong(ps, 2, o.bytesSent());
             Jdbc.setInt(ps, 3, o.rounds());
             Jdbc.setLong(ps, 4, o.downtimeMs());
-            ps.setString(5, o.memoryDigest());
-            ps.setString(6, o.error());
-            Jdbc.setInstant(ps, 7, o.finishedAt());
-            Jdbc.setInstant(ps, 8, o.finishedAt());
-            ps.setObject(9, o.migrationId());
-            ps.setString(10, o.status());
+            Jdbc.setLong(ps, 5, o.streamDowntimeMs());
+            ps.setString(6, o.memoryDigest());
+            ps.setString(7, o.runsOn());
+            ps.setString(8, o.error());
+            Jdbc.setInstant(ps, 9, o.finishedAt());
+            Jdbc.setInstant(ps, 10, o.finishedAt());
+            ps.setObject(11, o.migrationId());
+            ps.setString(12, o.status());
             try (ResultSet rs = ps.executeQuery()) {
               if (rs.next()) {
                 jobId = Jdbc.getUuid(rs, "job_id");
@@ -196,6 +211,132 @@ public final class AuditStore {
             ps.executeUpdate();
           }
           return null;
+        });
+  }
+
+  /**
+   * Records that a migration waits for a host or an operator ({@code reason} non-null: status
+   * {@code needs_resolution}, attention {@code reason}) or no longer does ({@code reason} null:
+   * status {@code running}, attention cleared). Only a migration that has not ended changes; a
+   * finished one is left as it is. Idempotent.
+   *
+   * @return whether the migration was open and now says so
+   * @throws NoSuchElementException if the migration was never started
+   */
+  public boolean migrationAttention(UUID migrationId, String reason) {
+    Objects.requireNonNull(migrationId, "migrationId");
+    if (reason != null && reason.isBlank()) {
+      throw new IllegalArgumentException("reason must not be blank; pass null to clear it");
+    }
+    return jdbc.run(
+        (reason == null ? "clearing the attention of" : "recording the attention of")
+            + " migration " + migrationId,
+        c -> {
+          try (PreparedStatement ps = c.prepareStatement(SET_ATTENTION)) {
+            ps.setString(1, reason == null ? MigrationRow.RUNNING : MigrationRow.NEEDS_RESOLUTION);
+            ps.setString(2, reason);
+            ps.setObject(3, migrationId);
+            if (ps.executeUpdate() == 1) {
+              return true;
+            }
+          }
+          if (!exists(c, "select 1 from migrations where id = ?", migrationId)) {
+            throw new NoSuchElementException(
+                "no migration " + migrationId + "; record its start first");
+          }
+          return false;
+        });
+  }
+
+  /**
+   * Appends an event at the end of a migration's trail, with the next free {@code seq}: for what
+   * happens to a migration outside its workflow (an operator's or {@code poolmig reconcile}'s
+   * action once the workflow is gone). Not idempotent: each call adds a row. Do not use it while
+   * the migration's workflow still writes its trail: its own next event would take the same
+   * {@code seq} and be dropped.
+   *
+   * @return the {@code seq} the event got
+   * @throws NoSuchElementException if the migration was never started
+   */
+  public int appendEvent(
+      UUID migrationId, String step, String status, Instant at, String detail) {
+    Objects.requireNonNull(migrationId, "migrationId");
+    Checks.requireText(step, "step");
+    Checks.requireOneOf(status, "status", STEP_STATUSES);
+    Objects.requireNonNull(at, "at");
+    return jdbc.inTransaction(
+        "appending event (" + step + " " + status + ") to migration " + migrationId,
+        c -> {
+          // The row lock serialises appends to one migration, so each gets its own seq.
+          try (PreparedStatement lock =
+              c.prepareStatement("select 1 from migrations where id = ? for update")) {
+            lock.setObject(1, migrationId);
+            try (ResultSet rs = lock.executeQuery()) {
+              if (!rs.next()) {
+                throw new NoSuchElementException(
+                    "no migration " + migrationId + "; record its start first");
+              }
+            }
+          }
+          int seq;
+          try (PreparedStatement ps = c.prepareStatement(NEXT_SEQ)) {
+            ps.setObject(1, migrationId);
+            try (ResultSet rs = ps.executeQuery()) {
+              rs.next();
+              seq = rs.getInt(1);
+            }
+          }
+          try (PreparedStatement ps = c.prepareStatement(INSERT_EVENT)) {
+            ps.setObject(1, migrationId);
+            ps.setInt(2, seq);
+            ps.setString(3, step);
+            ps.setString(4, status);
+            Jdbc.setInstant(ps, 5, at);
+            ps.setString(6, detail);
+            ps.executeUpdate();
+          }
+          return seq;
+        });
+  }
+
+  /** The migration with this id, if it was ever started. */
+  public Optional<MigrationRow> migration(UUID migrationId) {
+    Objects.requireNonNull(migrationId, "migrationId");
+    return jdbc.run(
+        "looking up migration " + migrationId,
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement("select " + MIGRATION_COLUMNS
+                  + " from migrations m join jobs j on j.id = m.job_id where m.id = ?")) {
+            ps.setObject(1, migrationId);
+            try (ResultSet rs = ps.executeQuery()) {
+              return rs.next() ? Optional.of(migrationRow(rs)) : Optional.<MigrationRow>empty();
+            }
+          }
+        });
+  }
+
+  /**
+   * The migrations that have not ended ({@code running} or {@code needs_resolution}), oldest
+   * first: what {@code poolmig reconcile} compares with the workflows and the hosts.
+   */
+  public List<MigrationRow> openMigrations() {
+    return jdbc.run(
+        "listing open migrations",
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement("select " + MIGRATION_COLUMNS
+                  + " from migrations m join jobs j on j.id = m.job_id"
+                  + " where m.status in ('running', 'needs_resolution')"
+                  + " order by m.started_at, m.id")) {
+            List<MigrationRow> rows = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+              while (rs.next()) {
+                rows.add(migrationRow(rs));
+              }
+            }
+            return List.copyOf(rows);
+          }
         });
   }
 
@@ -332,11 +473,14 @@ public final class AuditStore {
         Jdbc.getLong(rs, "bytes_sent"),
         Jdbc.getInt(rs, "rounds"),
         Jdbc.getLong(rs, "downtime_ms"),
+        Jdbc.getLong(rs, "stream_downtime_ms"),
         Jdbc.getInstant(rs, "started_at"),
         Jdbc.getInstant(rs, "finished_at"),
         Jdbc.getLong(rs, "duration_ms"),
         rs.getString("memory_digest"),
         rs.getString("error"),
+        rs.getString("runs_on"),
+        rs.getString("attention"),
         rs.getString("requested_by"),
         rs.getString("reason"),
         rs.getString("job_kind"));

@@ -10,15 +10,16 @@ import java.util.Set;
  * @param vm a VM name, or a VM UUID in its text form; matches either exactly
  * @param host a host name; matches the source or the target host
  * @param since only migrations started at or after this instant
- * @param status only migrations in this status ({@code running}, {@code committed}, {@code
- *     rolled_back} or {@code failed})
+ * @param status only migrations in this status ({@code running}, {@code needs_resolution},
+ *     {@code committed}, {@code rolled_back} or {@code failed})
  * @param limit the most rows returned, 1 to {@value #MAX_LIMIT}; 0 means {@value #DEFAULT_LIMIT}
  */
 public record HistoryQuery(String vm, String host, Instant since, String status, int limit) {
 
   public static final int DEFAULT_LIMIT = 100;
   public static final int MAX_LIMIT = 10_000;
-  static final Set<String> STATUSES = Set.of("running", "committed", "rolled_back", "failed");
+  static final Set<String> STATUSES =
+      Set.of("running", "needs_resolution", "committed", "rolled_back", "failed");
 
   public HistoryQuery {
     if (vm != null && vm.isBlank()) {

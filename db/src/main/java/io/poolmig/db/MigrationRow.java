@@ -5,10 +5,18 @@ import java.util.UUID;
 
 /**
  * One row of the {@code migrations} table with its job's kind, as returned by {@link
- * AuditStore#history}. Nullable columns are boxed and {@code null} when not recorded.
+ * AuditStore#history} and {@link AuditStore#migration}. Nullable columns are boxed and {@code
+ * null} when not recorded.
  *
- * @param status {@code running}, {@code committed}, {@code rolled_back} or {@code failed}
+ * @param status {@code running}, {@code needs_resolution}, {@code committed}, {@code rolled_back}
+ *     or {@code failed}
+ * @param downtimeMs how long the guest was paused: source pause to target resume
+ * @param streamDowntimeMs the stream's share of the downtime: source pause to END
  * @param durationMs {@code finishedAt - startedAt} in milliseconds, once finished
+ * @param runsOn where the VM ran (or lay paused) when the migration ended; null while it runs or
+ *     if no host kept it
+ * @param attention why the migration waits for a host or an operator, while {@code
+ *     needs_resolution}
  * @param jobKind the kind of the job the migration belongs to: {@code migrate} or {@code evacuate}
  */
 public record MigrationRow(
@@ -26,11 +34,23 @@ public record MigrationRow(
     Long bytesSent,
     Integer rounds,
     Long downtimeMs,
+    Long streamDowntimeMs,
     Instant startedAt,
     Instant finishedAt,
     Long durationMs,
     String memoryDigest,
     String error,
+    String runsOn,
+    String attention,
     String requestedBy,
     String reason,
-    String jobKind) {}
+    String jobKind) {
+
+  public static final String RUNNING = "running";
+  public static final String NEEDS_RESOLUTION = "needs_resolution";
+
+  /** Whether the migration has not ended yet: {@code running} or {@code needs_resolution}. */
+  public boolean open() {
+    return RUNNING.equals(status) || NEEDS_RESOLUTION.equals(status);
+  }
+}

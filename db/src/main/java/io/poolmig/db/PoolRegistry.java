@@ -1,5 +1,6 @@
 package io.poolmig.db;
 
+import java.security.SecureRandom;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -35,7 +36,12 @@ public final class PoolRegistry {
   private static final String COLUMNS =
       "name, hypervisor, receive_address, total_memory_bytes, state, registered_at, last_seen_at";
 
+  static final int POOL_KEY_BYTES = 32;
+  private static final SecureRandom RANDOM = new SecureRandom();
+
   private final Jdbc jdbc;
+  /** Never changes once created, so one read per process is enough. */
+  private volatile byte[] poolKey;
 
   PoolRegistry(Jdbc jdbc) {
     this.jdbc = jdbc;
@@ -143,6 +149,48 @@ public final class PoolRegistry {
             });
     if (updated == 0) {
       throw unknown(name);
+    }
+  }
+
+  /**
+   * The pool's secret: 32 random bytes, created on the first call of any process and the same for
+   * every caller from then on (concurrent first callers all get the bytes that won). Hosts derive
+   * receive tickets from it; it is kept only here and never travels through Temporal. Returns a
+   * fresh copy each time.
+   */
+  public byte[] poolKey() {
+    byte[] known = poolKey;
+    if (known == null) {
+      known = jdbc.run(
+          "reading the pool key",
+          c -> {
+            byte[] key = readPoolKey(c);
+            if (key == null) {
+              byte[] fresh = new byte[POOL_KEY_BYTES];
+              RANDOM.nextBytes(fresh);
+              // Of concurrent inserts one wins; the others wait for it and then do nothing.
+              try (PreparedStatement ps = c.prepareStatement(
+                  "insert into pool_key (id, key) values (true, ?) on conflict (id) do nothing")) {
+                ps.setBytes(1, fresh);
+                ps.executeUpdate();
+              }
+              key = readPoolKey(c);
+            }
+            if (key == null || key.length != POOL_KEY_BYTES) {
+              throw new SQLException("the pool key is missing or not " + POOL_KEY_BYTES
+                  + " bytes long");
+            }
+            return key;
+          });
+      poolKey = known;
+    }
+    return known.clone();
+  }
+
+  private static byte[] readPoolKey(java.sql.Connection c) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("select key from pool_key where id");
+        ResultSet rs = ps.executeQuery()) {
+      return rs.next() ? rs.getBytes(1) : null;
     }
   }
 

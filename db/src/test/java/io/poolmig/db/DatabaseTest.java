@@ -17,7 +17,8 @@ import org.junit.jupiter.api.Test;
 class DatabaseTest {
 
   private static final List<String> TABLES =
-      List.of("flyway_schema_history", "hosts", "jobs", "migration_events", "migrations");
+      List.of("flyway_schema_history", "hosts", "jobs", "migration_events", "migrations",
+          "pool_key");
 
   @Test
   void migrationsApplyOnAnEmptySchemaAndConnectionsUseIt() throws SQLException {
@@ -32,10 +33,13 @@ class DatabaseTest {
       }
       try (ResultSet rs =
           st.executeQuery(
-              "select version, success from flyway_schema_history where version is not null")) {
-        assertTrue(rs.next());
-        assertEquals("1", rs.getString("version"));
-        assertTrue(rs.getBoolean("success"));
+              "select version, success from flyway_schema_history where version is not null"
+                  + " order by installed_rank")) {
+        for (String version : List.of("1", "2")) {
+          assertTrue(rs.next());
+          assertEquals(version, rs.getString("version"));
+          assertTrue(rs.getBoolean("success"));
+        }
         assertFalse(rs.next());
       }
       try (ResultSet rs =
@@ -118,6 +122,52 @@ class DatabaseTest {
       assertTrue(Thread.interrupted(), "interrupt flag was cleared");
     } finally {
       Thread.interrupted();
+    }
+  }
+
+  @Test
+  void aVersionOneSchemaWithHistoryUpgradesAndKeepsItsRows() throws SQLException {
+    DbConfig config = TestDatabase.freshConfig();
+    com.zaxxer.hikari.HikariDataSource ds =
+        new com.zaxxer.hikari.HikariDataSource(Database.hikariConfig(config));
+    try {
+      org.flywaydb.core.Flyway.configure(Database.class.getClassLoader())
+          .dataSource(ds)
+          .locations(Database.MIGRATIONS)
+          .schemas(config.schema())
+          .defaultSchema(config.schema())
+          .createSchemas(true)
+          .target("1")
+          .load()
+          .migrate();
+      try (Connection c = ds.getConnection();
+          Statement st = c.createStatement()) {
+        st.execute("insert into jobs (id, kind, requested_by, created_at, status) values"
+            + " ('00000000-0000-0000-0000-000000000001', 'migrate', 'old', now(), 'running')");
+        st.execute("insert into migrations (id, job_id, workflow_id, vm_uuid, vm_name,"
+            + " source_host, target_host, transport, live, status, started_at, requested_by)"
+            + " values ('00000000-0000-0000-0000-000000000002',"
+            + " '00000000-0000-0000-0000-000000000001', 'wf', "
+            + " '00000000-0000-0000-0000-000000000003', 'old-vm', 'a', 'b', 'tcp', true,"
+            + " 'running', now(), 'old')");
+      }
+      try (Database upgraded = Database.open(config)) {
+        MigrationRow row = upgraded.auditStore().migration(
+            java.util.UUID.fromString("00000000-0000-0000-0000-000000000002")).orElseThrow();
+        assertEquals("running", row.status());
+        assertEquals(null, row.runsOn());
+        assertEquals(null, row.streamDowntimeMs());
+        upgraded.auditStore().migrationAttention(row.id(), "waiting for b");
+        assertEquals("needs_resolution",
+            upgraded.auditStore().migration(row.id()).orElseThrow().status());
+        assertEquals(32, upgraded.poolRegistry().poolKey().length);
+      }
+    } finally {
+      try (Connection c = ds.getConnection();
+          Statement st = c.createStatement()) {
+        st.execute("drop schema if exists " + config.schema() + " cascade");
+      }
+      ds.close();
     }
   }
 

@@ -2,12 +2,16 @@ package io.poolmig.cli;
 
 import io.poolmig.db.HistoryQuery;
 import io.poolmig.hypervisor.StateFiles;
+import io.poolmig.workflows.MigrationProgress;
 import io.poolmig.workflows.MigrationResult;
+import io.poolmig.workflows.OperatorAction;
+import io.temporal.api.common.v1.WorkflowExecution;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ParentCommand;
 
@@ -15,8 +19,9 @@ import picocli.CommandLine.ParentCommand;
     name = "demo",
     description = "Starts a pool of three simulated Xen hosts in this process (Temporal dev "
         + "server, workers, receive endpoints on loopback, audit store), migrates VMs live, "
-        + "shows requests that are refused and a migration that rolls back, and prints the "
-        + "audit history. Uses POOLMIG_DB_URL if set, else an embedded PostgreSQL.",
+        + "shows requests that are refused, a migration to a host that stopped receiving, "
+        + "aborted by an operator while its stream retries, and prints the audit history. Uses "
+        + "POOLMIG_DB_URL if set, else an embedded PostgreSQL.",
     footer = {"", "Example:", "  bin/poolmig demo"},
     mixinStandardHelpOptions = true)
 final class DemoCommand implements Callable<Integer> {
@@ -56,13 +61,9 @@ final class DemoCommand implements Callable<Integer> {
       service.follow(inFlight.workflowId(), e -> { }, p -> { });
       root.out.println("  (the first cache-1 migration completed)");
 
-      header("4. a failure before commit rolls back: host-b stops receiving checkpoints");
+      header("4. host-b stops receiving checkpoints: the stream retries, an operator aborts");
       pool.host("host-b").stopReceiving();
-      try {
-        migrate(service, "web-2", "host-b", "failure drill", "  ");
-      } catch (PoolmigException e) {
-        root.out.println("  => " + e.getMessage());
-      }
+      abortDrill(service, "web-2", "host-b");
 
       header("the pool now");
       VmsCommand.print(root, service.inventory());
@@ -94,6 +95,44 @@ final class DemoCommand implements Callable<Integer> {
     MigrationResult result = service.follow(started.workflowId(), printer::event,
         printer::progress);
     printer.result(result);
+  }
+
+  /**
+   * Starts a migration towards a host that does not receive, waits until the stream has failed
+   * once and is being retried, then aborts it as {@code poolmig abort} does: the VM keeps running
+   * on its source.
+   */
+  private void abortDrill(PoolService service, String vm, String target) {
+    PoolService.Started started = service.startMigration(order(vm, target, "failure drill"));
+    var req = started.request();
+    root.out.printf("  $ poolmig migrate %s --to %s --detach%n  migration %s: %s -> %s%n", vm,
+        target, req.migrationId(), req.sourceHost(), target);
+    WorkflowExecution execution = WorkflowExecution.newBuilder()
+        .setWorkflowId(started.workflowId()).build();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    List<String> retries = List.of();
+    while (retries.isEmpty() && System.nanoTime() < deadline) {
+      try {
+        retries = service.retries(execution);
+        if (retries.isEmpty()) {
+          Thread.sleep(200);
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new PoolmigException(ExitCode.SOFTWARE, "interrupted");
+      }
+    }
+    root.out.printf("  $ poolmig status %s%n", vm);
+    retries.forEach(r -> root.out.println("  retrying:  " + r));
+    PoolService.Running running = service.running(req.vm().uuid()).orElseThrow(() ->
+        new PoolmigException(ExitCode.SOFTWARE, "the drill's migration ended on its own"));
+    MigrationProgress progress = service.progress(running);
+    StepPrinter printer = new StepPrinter(root.out, "  ");
+    progress.events().forEach(printer::event);
+    root.out.printf("  $ poolmig abort %s --reason \"%s does not receive\"%n", req.migrationId(),
+        target);
+    OperatorCommands.actAndFollow(root, "  ", service, running, progress, new OperatorAction(
+        OperatorAction.ABORT, "demo", target + " does not receive"), true);
   }
 
   private void refused(PoolService service, String vm, String target) {

@@ -9,15 +9,24 @@ import picocli.CommandLine.ParentCommand;
 
 @Command(
     name = "dev",
-    description = "Runs the demo's embedded pool (Temporal dev server, simulated hosts, audit "
-        + "store) until Ctrl-C, and prints how to point the other commands at it. Host state "
-        + "is kept under $POOLMIG_HOME/dev, so VMs survive a restart.",
+    description = {
+      "Runs the demo's embedded pool (Temporal dev server, simulated hosts, audit store) until "
+          + "Ctrl-C, and prints how to point the other commands at it. Host state is kept under "
+          + "$POOLMIG_HOME/dev, so VMs survive a restart.",
+      "",
+      "The Temporal dev server keeps its workflows in memory: a migration in flight when it "
+          + "stops is lost, and what it left on the hosts (reservations, paused or fenced "
+          + "copies) and in the audit store stays until `poolmig reconcile --fix` runs after the "
+          + "restart. Production runs a Temporal cluster persisting in PostgreSQL instead "
+          + "(docker-compose.yml)."
+    },
     footer = {
       "",
       "Example:",
       "  poolmig dev                                   # terminal 1",
       "  export POOLMIG_TEMPORAL_ADDRESS=... POOLMIG_DB_URL=...   # as printed, terminal 2",
-      "  poolmig vms; poolmig migrate web-1 --to host-b; poolmig history"
+      "  poolmig vms; poolmig migrate web-1 --to host-b; poolmig history",
+      "  poolmig reconcile --fix                       # after restarting it"
     },
     mixinStandardHelpOptions = true)
 final class DevCommand implements Callable<Integer> {
@@ -55,6 +64,8 @@ final class DevCommand implements Callable<Integer> {
       }
       root.out.println("  poolmig vms");
       root.out.println("  poolmig migrate web-1 --to " + names.get(1));
+      root.out.println("  poolmig reconcile --fix   # once after each restart: this dev server "
+          + "forgets its workflows when it stops");
       root.out.println("Ctrl-C stops it.");
       root.out.flush();
       signal.await();

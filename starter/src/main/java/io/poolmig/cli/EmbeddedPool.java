@@ -2,6 +2,7 @@ package io.poolmig.cli;
 
 import io.poolmig.db.Database;
 import io.poolmig.db.DbConfig;
+import io.poolmig.stream.StreamOptions;
 import io.poolmig.worker.ControlWorker;
 import io.poolmig.worker.HostWorker;
 import io.poolmig.worker.HostWorkerConfig;
@@ -26,16 +27,25 @@ import java.util.Map;
  * worker, and simulated hosts each with its own worker and receive endpoint on loopback.
  *
  * <p>Nothing here differs from the production shape but where the processes run: the hosts talk
- * to Temporal over gRPC and to each other over TCP exactly as separate workers would.
+ * to Temporal over gRPC and to each other over TCP exactly as separate workers would. One thing
+ * does: the dev server keeps its workflows in memory, so migrations in flight when it stops are
+ * lost; {@code poolmig reconcile --fix} settles what they left after a restart.
  */
 public final class EmbeddedPool implements AutoCloseable {
 
   /**
    * @param db the audit store; null starts an embedded PostgreSQL in {@code embeddedPgDir}
    * @param temporalPort 0 picks a free port
+   * @param streamOptions how the hosts send checkpoints (LZ4, bandwidth cap); null: defaults
    */
   public record Options(List<String> hosts, Path stateRoot, DbConfig db, Path embeddedPgDir,
-      int temporalPort, long hostMemoryBytes) {}
+      int temporalPort, long hostMemoryBytes, StreamOptions streamOptions) {
+
+    public Options(List<String> hosts, Path stateRoot, DbConfig db, Path embeddedPgDir,
+        int temporalPort, long hostMemoryBytes) {
+      this(hosts, stateRoot, db, embeddedPgDir, temporalPort, hostMemoryBytes, null);
+    }
+  }
 
   private final TestServer.PortBoundTestServer temporalServer;
   private final EmbeddedPostgres embeddedPostgres;
@@ -87,7 +97,8 @@ public final class EmbeddedPool implements AutoCloseable {
       for (String name : options.hosts()) {
         HostWorker host = HostWorker.start(new HostWorkerConfig(name, "sim",
             options.stateRoot().resolve(name), new InetSocketAddress("127.0.0.1", 0),
-            null, options.hostMemoryBytes(), null), factory, database.poolRegistry());
+            null, options.hostMemoryBytes(), options.streamOptions()), factory,
+            database.poolRegistry());
         started.add(host);
         hosts.put(name, host);
       }

@@ -57,7 +57,7 @@ final class HistoryCommand implements Callable<Integer> {
   String since;
 
   @Option(names = "--status", paramLabel = "STATUS",
-      description = "running, committed, rolled_back or failed")
+      description = "running, needs_resolution, committed, rolled_back or failed")
   String status;
 
   @Option(names = "--limit", defaultValue = "100", description = "at most this many (default "
@@ -73,10 +73,10 @@ final class HistoryCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    if (status != null && !List.of("running", "committed", "rolled_back", "failed")
-        .contains(status)) {
+    if (status != null && !List.of("running", "needs_resolution", "committed", "rolled_back",
+        "failed").contains(status)) {
       throw new PoolmigException(ExitCode.USAGE, "unknown status '" + status
-          + "': use running, committed, rolled_back or failed");
+          + "': use running, needs_resolution, committed, rolled_back or failed");
     }
     if (limit < 1) {
       throw new PoolmigException(ExitCode.USAGE, "--limit must be at least 1");
@@ -125,15 +125,16 @@ final class HistoryCommand implements Callable<Integer> {
 
   private static void printTable(PrintWriter out, Database db, List<MigrationRow> rows,
       boolean steps) {
-    Table t = new Table("STARTED", "VM", "FROM", "TO", "STATUS", "SENT", "ROUNDS", "DOWNTIME",
-        "DURATION", "WHO", "WHY", "ERROR");
+    Table t = new Table("STARTED", "VM", "FROM", "TO", "STATUS", "RUNS ON", "SENT", "ROUNDS",
+        "DOWNTIME", "DURATION", "WHO", "WHY", "ERROR");
     for (MigrationRow r : rows) {
       t.row(TIME.format(r.startedAt()), r.vmName(), r.sourceHost(), r.targetHost(), r.status(),
-          r.bytesSent() == null ? null : Sizes.format(r.bytesSent()), r.rounds(),
-          r.downtimeMs() == null ? null : r.downtimeMs() + " ms",
+          r.runsOn(), r.bytesSent() == null ? null : Sizes.format(r.bytesSent()), r.rounds(),
+          downtime(r),
           r.durationMs() == null ? null : String.format(Locale.ROOT, "%.1f s",
               r.durationMs() / 1000.0),
-          r.requestedBy(), r.reason(), r.error());
+          r.requestedBy(), r.reason(), r.attention() != null ? "waits: " + r.attention()
+              : r.error());
     }
     t.print(out);
     if (rows.isEmpty()) {
@@ -150,6 +151,15 @@ final class HistoryCommand implements Callable<Integer> {
         }
       }
     }
+  }
+
+  /** The guest's downtime, with the stream's share of it when known. */
+  private static String downtime(MigrationRow r) {
+    if (r.downtimeMs() == null) {
+      return r.streamDowntimeMs() == null ? null : "(stream " + r.streamDowntimeMs() + " ms)";
+    }
+    return r.downtimeMs() + " ms"
+        + (r.streamDowntimeMs() == null ? "" : " (stream " + r.streamDowntimeMs() + ")");
   }
 
   private static void printJson(PrintWriter out, Database db, List<MigrationRow> rows,
@@ -176,14 +186,15 @@ final class HistoryCommand implements Callable<Integer> {
   private static void printCsv(PrintWriter out, List<MigrationRow> rows) {
     out.println("migration_id,job_id,started_at,finished_at,vm_name,vm_uuid,source_host,"
         + "target_host,transport,live,status,memory_bytes,bytes_sent,rounds,downtime_ms,"
-        + "duration_ms,memory_digest,requested_by,reason,error");
+        + "duration_ms,memory_digest,requested_by,reason,error,stream_downtime_ms,runs_on,"
+        + "attention");
     for (MigrationRow r : rows) {
       out.println(String.join(",", csv(r.id()), csv(r.jobId()), csv(r.startedAt()),
           csv(r.finishedAt()), csv(r.vmName()), csv(r.vmUuid()), csv(r.sourceHost()),
           csv(r.targetHost()), csv(r.transport()), csv(r.live()), csv(r.status()),
           csv(r.memoryBytes()), csv(r.bytesSent()), csv(r.rounds()), csv(r.downtimeMs()),
           csv(r.durationMs()), csv(r.memoryDigest()), csv(r.requestedBy()), csv(r.reason()),
-          csv(r.error())));
+          csv(r.error()), csv(r.streamDowntimeMs()), csv(r.runsOn()), csv(r.attention())));
     }
   }
 

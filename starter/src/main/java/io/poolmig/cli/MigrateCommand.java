@@ -1,6 +1,7 @@
 package io.poolmig.cli;
 
 import io.poolmig.workflows.MigrationResult;
+import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -9,15 +10,28 @@ import picocli.CommandLine.ParentCommand;
 
 @Command(
     name = "migrate",
-    description = "Moves one VM to another host: prepare target, stream checkpoint, verify, "
-        + "commit, destroy source. Rolls back (the VM keeps running on its source) on any "
-        + "failure before commit.",
+    description = {
+      "Moves one VM to another host: prepare target, stream checkpoint, verify, commit, destroy "
+          + "source. Rolls back (the VM keeps running on its source) on any failure before "
+          + "commit, and on `poolmig abort`.",
+      "",
+      "Prints each step, the stream's progress and, at the end, where the VM runs, the guest's "
+          + "downtime (paused on the source until resumed on the target) and the stream's share "
+          + "of it. Ctrl-C (or SIGTERM) stops following, not the migration: it goes on, and "
+          + "`poolmig status` / `poolmig abort` reach it.",
+      "",
+      "Exit: 0 committed; 2 bad input; 3 refused (not enough memory, VM already in flight); "
+          + "4 rolled back or failed (the message says where the VM runs); 5 a service is "
+          + "unreachable."
+    },
     footer = {
       "",
       "Examples:",
       "  poolmig migrate web-1 --to host-b --reason \"rebalance before patching\"",
       "  poolmig migrate 5f0c...-uuid --to host-c --no-live",
-      "  poolmig migrate web-1 --to host-b --detach   # start it, follow it in the Temporal UI"
+      "  poolmig migrate web-1 --to host-b --detach   # start it and return",
+      "  poolmig status web-1                         # then follow it",
+      "  poolmig abort web-1 --reason \"wrong host\"   # or roll it back before commit"
     },
     mixinStandardHelpOptions = true)
 final class MigrateCommand implements Callable<Integer> {
@@ -52,18 +66,59 @@ final class MigrateCommand implements Callable<Integer> {
           !noLive, requestedBy != null ? requestedBy : System.getProperty("user.name"),
           reason));
       var r = started.request();
-      root.out.printf("migrating %s (%s) %s -> %s, %s, %s [workflow %s]%n", r.vm().name(),
-          r.vm().uuid(), r.sourceHost(), r.targetHost(), Sizes.format(r.vm().memoryBytes()),
-          r.live() ? "live" : "paused copy", started.workflowId());
-      root.out.flush();
-      if (detach) {
+      // From the moment it runs, a signal that stops this command says the migration goes on.
+      GoesOnNotice notice = detach ? null : new GoesOnNotice(root.err, r.migrationId());
+      try {
+        root.out.printf("migrating %s (%s) %s -> %s, %s, %s: migration %s [workflow %s]%n",
+            r.vm().name(), r.vm().uuid(), r.sourceHost(), r.targetHost(),
+            Sizes.format(r.vm().memoryBytes()), r.live() ? "live" : "paused copy",
+            r.migrationId(), started.workflowId());
+        root.out.flush();
+        if (detach) {
+          root.out.printf("follow it with `poolmig status %s`, stop it with `poolmig abort %s`%n",
+              r.migrationId(), r.migrationId());
+          return ExitCode.OK.code;
+        }
+        StepPrinter printer = new StepPrinter(root.out, "  ");
+        MigrationResult result = pool.follow(started.workflowId(), 0, printer::event,
+            printer::progress, printer::attention);
+        printer.result(result);
         return ExitCode.OK.code;
+      } finally {
+        if (notice != null) {
+          notice.close();
+        }
       }
-      StepPrinter printer = new StepPrinter(root.out, "  ");
-      MigrationResult result = pool.follow(started.workflowId(), printer::event,
-          printer::progress);
-      printer.result(result);
-      return ExitCode.OK.code;
+    }
+  }
+
+  /**
+   * While a migration is followed in the foreground, SIGINT or SIGTERM ends only this command:
+   * the migration goes on, and this says so, and how to reach it, on the way out.
+   */
+  static final class GoesOnNotice {
+    private final Thread hook;
+
+    GoesOnNotice(PrintWriter err, String migrationId) {
+      this.hook = new Thread(() -> {
+        err.println(line(migrationId));
+        err.flush();
+      }, "poolmig-goes-on");
+      Runtime.getRuntime().addShutdownHook(hook);
+    }
+
+    static String line(String migrationId) {
+      return "the migration goes on: follow it with `poolmig status " + migrationId
+          + "`, stop it with `poolmig abort " + migrationId + "`";
+    }
+
+    /** Once the command is done following: no notice on the way out. */
+    void close() {
+      try {
+        Runtime.getRuntime().removeShutdownHook(hook);
+      } catch (IllegalStateException shuttingDown) {
+        // the hook runs, or ran: the notice is on its way
+      }
     }
   }
 }

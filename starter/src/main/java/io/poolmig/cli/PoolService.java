@@ -2,6 +2,7 @@ package io.poolmig.cli;
 
 import io.poolmig.db.Database;
 import io.poolmig.db.HostRecord;
+import io.poolmig.db.MigrationRow;
 import io.poolmig.workflows.DomainSummary;
 import io.poolmig.workflows.Failures;
 import io.poolmig.workflows.FailureTypes;
@@ -10,19 +11,29 @@ import io.poolmig.workflows.MigrateVmWorkflow;
 import io.poolmig.workflows.MigrationProgress;
 import io.poolmig.workflows.MigrationRequest;
 import io.poolmig.workflows.MigrationResult;
+import io.poolmig.workflows.OperatorAction;
 import io.poolmig.workflows.PoolInventoryWorkflow;
 import io.poolmig.workflows.StepEvent;
 import io.poolmig.workflows.StreamProgress;
 import io.poolmig.workflows.TaskQueues;
 import io.temporal.api.common.v1.WorkflowExecution;
+import io.temporal.api.enums.v1.WorkflowExecutionStatus;
+import io.temporal.api.history.v1.HistoryEvent;
 import io.temporal.api.workflow.v1.PendingActivityInfo;
 import io.temporal.api.workflowservice.v1.DescribeWorkflowExecutionRequest;
 import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowExecutionAlreadyStarted;
+import io.temporal.client.WorkflowExecutionDescription;
 import io.temporal.client.WorkflowFailedException;
+import io.temporal.client.WorkflowNotFoundException;
 import io.temporal.client.WorkflowOptions;
+import io.temporal.client.WorkflowQueryException;
 import io.temporal.client.WorkflowStub;
+import io.temporal.client.WorkflowTargetOptions;
 import io.temporal.common.converter.DefaultDataConverter;
+import io.temporal.failure.CanceledFailure;
+import io.temporal.failure.TerminatedFailure;
+import io.temporal.failure.TimeoutFailure;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -158,10 +169,12 @@ final class PoolService {
     } catch (WorkflowExecutionAlreadyStarted e) {
       throw new PoolmigException(ExitCode.REFUSED, "VM " + vm.name()
           + " already has a migration in flight (workflow " + workflowId
-          + "); wait for it to finish", e);
+          + "); wait for it to finish: `poolmig status " + vm.name() + "` follows it", e);
     }
     return new Started(workflowId, request);
   }
+
+  // ---- following a migration ----
 
   /**
    * Follows a migration until it ends, reporting each new step event and, while the checkpoint
@@ -169,26 +182,53 @@ final class PoolService {
    */
   MigrationResult follow(String workflowId, Consumer<StepEvent> onEvent,
       Consumer<StreamProgress> onProgress) {
+    return follow(workflowId, 0, onEvent, onProgress, attention -> { });
+  }
+
+  /**
+   * Like {@link #follow(String, Consumer, Consumer)}, skipping the first {@code seen} events, and
+   * telling {@code onAttention} each time the migration starts waiting for a host or an operator
+   * (it may throw to stop following).
+   * A workflow that closed cancelled or terminated is read from the audit store: a committed
+   * migration is returned, anything else is thrown, saying where the VM runs.
+   */
+  MigrationResult follow(String workflowId, int seen, Consumer<StepEvent> onEvent,
+      Consumer<StreamProgress> onProgress, Consumer<String> onAttention) {
     WorkflowStub stub = client.newUntypedWorkflowStub(workflowId);
     CompletableFuture<MigrationResult> result = stub.getResultAsync(MigrationResult.class);
-    int seen = 0;
+    String migrationId = null;
+    String attention = null;
     while (true) {
       boolean done = waitFor(result, 250);
+      MigrationProgress p;
       try {
-        MigrationProgress p = stub.query("progress", MigrationProgress.class);
+        p = stub.query("progress", MigrationProgress.class);
+      } catch (RuntimeException e) {
+        p = null; // a query can fail while the workflow task is being retried: next tick
+      }
+      if (p != null) {
+        if (p.request() != null) {
+          migrationId = p.request().migrationId();
+        }
         for (StepEvent e : p.events().subList(Math.min(seen, p.events().size()),
             p.events().size())) {
           onEvent.accept(e);
         }
         seen = Math.max(seen, p.events().size());
-        if (!done && "stream checkpoint".equals(p.phase())) {
-          streamProgress(stub.getExecution()).ifPresent(onProgress);
+        if (p.attention() != null && !p.attention().equals(attention)) {
+          onAttention.accept(p.attention()); // may throw to stop following
         }
-      } catch (RuntimeException e) {
-        // a query can fail while the workflow task is being retried: try again next tick
+        attention = p.attention();
+        if (!done && "stream checkpoint".equals(p.phase())) {
+          try {
+            streamProgress(stub.getExecution()).ifPresent(onProgress);
+          } catch (RuntimeException e) {
+            // no progress to show this tick
+          }
+        }
       }
       if (done) {
-        return outcome(result);
+        return outcome(result, migrationId);
       }
     }
   }
@@ -207,26 +247,64 @@ final class PoolService {
     }
   }
 
-  private static MigrationResult outcome(CompletableFuture<MigrationResult> result) {
+  private MigrationResult outcome(CompletableFuture<MigrationResult> result,
+      String migrationId) {
     try {
       return result.get();
     } catch (ExecutionException e) {
       Throwable cause = e.getCause();
-      if (cause instanceof WorkflowFailedException wfe
-          && FailureTypes.ROLLED_BACK.equals(Failures.type(wfe.getCause()))) {
-        throw new PoolmigException(ExitCode.FAILED, Failures.describe(wfe.getCause()), cause);
+      if (cause instanceof WorkflowFailedException wfe) {
+        Throwable why = wfe.getCause();
+        if (FailureTypes.ROLLED_BACK.equals(Failures.type(why))) {
+          throw new PoolmigException(ExitCode.FAILED, Failures.describe(why), cause);
+        }
+        if (migrationId != null && (why instanceof CanceledFailure
+            || why instanceof TerminatedFailure || why instanceof TimeoutFailure)) {
+          return fromAudit(migrationId, why instanceof CanceledFailure ? "cancelled"
+              : why instanceof TerminatedFailure ? "terminated" : "timed out", cause);
+        }
+        throw new PoolmigException(ExitCode.FAILED, "migration failed: "
+            + Failures.describe(why), cause);
       }
-      throw new PoolmigException(ExitCode.FAILED, "migration failed: "
-          + (cause instanceof WorkflowFailedException wfe ? Failures.describe(wfe.getCause())
-              : String.valueOf(cause)), cause);
+      throw new PoolmigException(ExitCode.FAILED, "migration failed: " + cause, cause);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new PoolmigException(ExitCode.SOFTWARE, "interrupted; the migration goes on");
     }
   }
 
+  /** The outcome of a migration whose workflow closed without a result, from its audit row. */
+  private MigrationResult fromAudit(String migrationId, String how, Throwable cause) {
+    Optional<MigrationRow> row = database.auditStore().migration(UUID.fromString(migrationId));
+    if (row.isPresent() && MigrationResult.COMMITTED.equals(row.get().status())) {
+      return result(row.get());
+    }
+    if (row.isPresent() && !row.get().open()) {
+      MigrationRow r = row.get();
+      throw new PoolmigException(ExitCode.FAILED, "the workflow of migration " + migrationId
+          + " was " + how + "; the migration " + r.status().replace('_', ' ')
+          + (r.error() == null ? "" : " (" + r.error() + ")") + "; " + r.vmName()
+          + (r.runsOn() != null ? " runs on " + r.runsOn() : " runs on no host"), cause);
+    }
+    String vmUuid = row.map(r -> r.vmUuid().toString()).orElse(null);
+    String where = vmUuid == null ? "" : "; " + describeWhere(row.get().vmName(), vmUuid,
+        inventorySafely());
+    throw new PoolmigException(ExitCode.FAILED, "the workflow of migration " + migrationId
+        + " was " + how + " before it finished" + where + "; `poolmig reconcile --fix` cleans "
+        + "up what it left", cause);
+  }
+
+  /** A finished migration's audit row as a result. */
+  static MigrationResult result(MigrationRow r) {
+    return new MigrationResult(r.id().toString(), r.vmUuid().toString(), r.vmName(),
+        r.sourceHost(), r.targetHost(), r.status(), r.bytesSent() == null ? 0 : r.bytesSent(),
+        r.rounds() == null ? 0 : r.rounds(), r.downtimeMs() == null ? 0 : r.downtimeMs(),
+        r.streamDowntimeMs() == null ? 0 : r.streamDowntimeMs(),
+        r.durationMs() == null ? 0 : r.durationMs(), r.memoryDigest(), r.runsOn(), r.error());
+  }
+
   /** The stream activity's last heartbeat, if the server reports one. */
-  private Optional<StreamProgress> streamProgress(WorkflowExecution execution) {
+  Optional<StreamProgress> streamProgress(WorkflowExecution execution) {
     var response = client.getWorkflowServiceStubs().blockingStub().describeWorkflowExecution(
         DescribeWorkflowExecutionRequest.newBuilder()
             .setNamespace(client.getOptions().getNamespace())
@@ -239,5 +317,215 @@ final class PoolService {
       }
     }
     return Optional.empty();
+  }
+
+  /**
+   * The steps the migration is retrying now: {@code StreamCheckpoint, attempt 3: <why the last
+   * attempt failed>}, one per pending activity past its first attempt.
+   */
+  List<String> retries(WorkflowExecution execution) {
+    var response = client.getWorkflowServiceStubs().blockingStub().describeWorkflowExecution(
+        DescribeWorkflowExecutionRequest.newBuilder()
+            .setNamespace(client.getOptions().getNamespace())
+            .setExecution(execution)
+            .build());
+    List<String> out = new ArrayList<>();
+    for (PendingActivityInfo a : response.getPendingActivitiesList()) {
+      if (a.getAttempt() > 1) {
+        String why = "";
+        if (a.hasLastFailure()) {
+          var f = a.getLastFailure();
+          while (f.hasCause() && (f.getMessage().isBlank() || f.getMessage().startsWith(
+              "Activity task failed"))) {
+            f = f.getCause();
+          }
+          why = ": " + f.getMessage();
+        }
+        out.add(a.getActivityType().getName() + ", attempt " + a.getAttempt() + why);
+      }
+    }
+    return out;
+  }
+
+  // ---- running migrations, signals, audit ----
+
+  /** A migration whose workflow runs now. */
+  record Running(String workflowId, String runId, MigrationRequest request) {
+    String migrationId() {
+      return request.migrationId();
+    }
+  }
+
+  /**
+   * The migration a VM's workflow carries while it runs, read from the workflow's own input (so
+   * no worker has to answer); empty if no migration of the VM runs.
+   */
+  Optional<Running> running(String vmUuid) {
+    String workflowId = TaskQueues.migrationWorkflowId(vmUuid);
+    WorkflowExecutionDescription d;
+    try {
+      d = client.newUntypedWorkflowStub(workflowId).describe();
+    } catch (WorkflowNotFoundException e) {
+      return Optional.empty();
+    }
+    if (d.getStatus() != WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING) {
+      return Optional.empty();
+    }
+    String runId = d.getExecution().getRunId();
+    HistoryEvent first = client.streamHistory(workflowId, runId).findFirst().orElseThrow(() ->
+        new PoolmigException(ExitCode.UNAVAILABLE, "workflow " + workflowId + " has no history"));
+    MigrationRequest request = client.getOptions().getDataConverter().fromPayloads(0,
+        Optional.of(first.getWorkflowExecutionStartedEventAttributes().getInput()),
+        MigrationRequest.class, MigrationRequest.class);
+    return Optional.of(new Running(workflowId, runId, request));
+  }
+
+  /** The running migration's own view of itself: phase, decision, attention, steps. */
+  MigrationProgress progress(Running r) {
+    try {
+      return stub(r).query("progress", MigrationProgress.class);
+    } catch (WorkflowQueryException e) {
+      throw new PoolmigException(ExitCode.UNAVAILABLE, "migration " + r.migrationId()
+          + " does not answer: " + Failures.describe(e.getCause() == null ? e : e.getCause())
+          + " (is a control worker running?)", e);
+    }
+  }
+
+  private WorkflowStub stub(Running r) {
+    return client.newUntypedWorkflowStub(WorkflowTargetOptions.newBuilder()
+        .setWorkflowId(r.workflowId()).setRunId(r.runId()).build());
+  }
+
+  /** Sends an operator's action to a running migration. */
+  void act(Running r, OperatorAction action) {
+    stub(r).signal("act", action);
+  }
+
+  Optional<MigrationRow> auditRow(UUID migrationId) {
+    return database.auditStore().migration(migrationId);
+  }
+
+  // ---- what the operator named ----
+
+  /**
+   * A migration or a VM named on the command line.
+   *
+   * @param row the named migration's audit row; for a VM, that of its running migration, else
+   *     its latest one; null if the audit has none
+   * @param running the migration of this VM whose workflow runs now, if it is the one named (for
+   *     a migration id) or any (for a VM); else null
+   */
+  record Subject(String vmUuid, String vmName, MigrationRow row, Running running,
+      boolean namedMigration) {
+
+    String migrationId() {
+      return running != null ? running.migrationId() : row != null ? row.id().toString() : null;
+    }
+
+    /** How to name it to the operator: {@code migration <id> of web-1}. */
+    String describe() {
+      return migrationId() == null ? "VM " + vmName : "migration " + migrationId() + " of "
+          + vmName;
+    }
+  }
+
+  /**
+   * Finds what {@code arg} names: a migration id known to the audit store, else (when {@code
+   * allowVm}) a VM by name or UUID, as the hosts report it or, failing that, as the audit store
+   * last saw it.
+   */
+  Subject subject(String arg, boolean allowVm) {
+    UUID uuid = parseUuid(arg);
+    if (uuid != null) {
+      Optional<MigrationRow> row = database.auditStore().migration(uuid);
+      if (row.isPresent()) {
+        MigrationRow r = row.get();
+        Running running = running(r.vmUuid().toString())
+            .filter(x -> x.migrationId().equals(r.id().toString())).orElse(null);
+        return new Subject(r.vmUuid().toString(), r.vmName(), r, running, true);
+      }
+    }
+    if (!allowVm) {
+      throw new PoolmigException(ExitCode.USAGE, "unknown migration '" + arg + "': pass a "
+          + "migration id (`poolmig history` lists them, `poolmig status VM` shows a VM's)");
+    }
+    String vmUuid = null;
+    String vmName = null;
+    for (HostInventory h : inventory()) {
+      for (DomainSummary d : h.domains()) {
+        if (!d.fenced() && (d.uuid().equalsIgnoreCase(arg) || d.name().equals(arg))) {
+          if (vmUuid != null && !vmUuid.equals(d.uuid())) {
+            throw new PoolmigException(ExitCode.USAGE, "VM name '" + arg + "' is ambiguous: "
+                + vmUuid + " and " + d.uuid() + "; name it by UUID");
+          }
+          vmUuid = d.uuid();
+          vmName = d.name();
+        }
+      }
+    }
+    List<MigrationRow> seen = database.auditStore().history(
+        new io.poolmig.db.HistoryQuery(vmUuid != null ? vmUuid : arg, null, null, null, 1));
+    if (vmUuid == null && seen.isEmpty()) {
+      throw new PoolmigException(ExitCode.USAGE, "unknown migration or VM '" + arg + "': no "
+          + "host has it and the audit store never saw it (`poolmig vms`, `poolmig history`)");
+    }
+    if (vmUuid == null) {
+      vmUuid = seen.get(0).vmUuid().toString();
+      vmName = seen.get(0).vmName();
+    }
+    Running running = running(vmUuid).orElse(null);
+    MigrationRow row = running != null
+        ? database.auditStore().migration(UUID.fromString(running.migrationId())).orElse(null)
+        : seen.isEmpty() ? null : seen.get(0);
+    return new Subject(vmUuid, vmName, row, running, false);
+  }
+
+  private static UUID parseUuid(String text) {
+    try {
+      UUID uuid = UUID.fromString(text);
+      return uuid.toString().equalsIgnoreCase(text) ? uuid : null;
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
+  }
+
+  // ---- where VMs are ----
+
+  /** The inventory of every registered host; empty if none answers the question at all. */
+  List<HostInventory> inventorySafely() {
+    try {
+      return inventory();
+    } catch (PoolmigException e) {
+      return List.of();
+    }
+  }
+
+  /** Every copy of a VM the hosts report: {@code host-a (running)}, … */
+  static List<String> copies(String vmUuid, List<HostInventory> inventory) {
+    List<String> out = new ArrayList<>();
+    for (HostInventory h : inventory) {
+      for (DomainSummary d : h.domains()) {
+        if (d.uuid().equalsIgnoreCase(vmUuid)) {
+          out.add(h.host() + " (" + d.state() + (d.fenced() && d.fencedBy() != null
+              ? " by migration " + d.fencedBy() : "") + ")");
+        }
+      }
+    }
+    return out;
+  }
+
+  /** One phrase saying where a VM is now, as the hosts that answered report it. */
+  static String describeWhere(String vmName, String vmUuid, List<HostInventory> inventory) {
+    if (inventory.isEmpty()) {
+      return "where " + vmName + " is now is unknown: no host answered";
+    }
+    List<String> copies = copies(vmUuid, inventory);
+    String unreachable = inventory.stream().filter(h -> !h.reachable()).map(HostInventory::host)
+        .collect(Collectors.joining(", "));
+    String tail = unreachable.isEmpty() ? "" : " (not asked: " + unreachable + " did not answer)";
+    if (copies.isEmpty()) {
+      return vmName + " is on no host" + tail;
+    }
+    return vmName + " is on " + String.join(", ", copies) + tail;
   }
 }

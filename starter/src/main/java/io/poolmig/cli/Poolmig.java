@@ -1,5 +1,7 @@
 package io.poolmig.cli;
 
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.poolmig.db.AuditStoreException;
 import io.poolmig.db.Database;
 import io.poolmig.db.DbConfig;
@@ -11,6 +13,12 @@ import io.poolmig.hypervisor.HypervisorException;
 import io.poolmig.hypervisor.InsufficientMemoryException;
 import io.poolmig.hypervisor.libxl.LibxlUnavailableException;
 import io.poolmig.worker.TemporalConnection;
+import io.poolmig.workflows.Failures;
+import io.temporal.client.WorkflowException;
+import io.temporal.client.WorkflowExecutionAlreadyStarted;
+import io.temporal.client.WorkflowFailedException;
+import io.temporal.client.WorkflowNotFoundException;
+import io.temporal.client.WorkflowQueryException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Map;
@@ -34,6 +42,10 @@ import picocli.CommandLine.Spec;
       DemoCommand.class,
       DevCommand.class,
       MigrateCommand.class,
+      StatusCommand.class,
+      AbortCommand.class,
+      ResolveCommand.class,
+      ReconcileCommand.class,
       HostsCommand.class,
       VmsCommand.class,
       HistoryCommand.class,
@@ -51,8 +63,9 @@ import picocli.CommandLine.Spec;
       "  POOLMIG_STATE_DIR         the local host's state directory, for save/restore/create",
       "  POOLMIG_HOME              where demo and dev keep their data (default ~/.poolmig)",
       "",
-      "Exit codes: 0 ok, 2 bad input, 3 refused by the pool's state, 4 operation failed "
-          + "(rolled back, checkpoint rejected), 5 service unavailable, 1 unexpected error."
+      "Exit codes: 0 ok, 2 bad input, 3 refused by the pool's state (or findings left by "
+          + "reconcile), 4 operation failed (rolled back, checkpoint rejected), 5 service "
+          + "unavailable, 1 unexpected error."
     })
 public final class Poolmig implements Runnable {
 
@@ -116,14 +129,78 @@ public final class Poolmig implements Runnable {
     if (e instanceof CheckpointRejectedException || e instanceof HypervisorException) {
       return ExitCode.FAILED;
     }
+    // Temporal's own exceptions, when they reach a command unwrapped.
+    if (e instanceof WorkflowNotFoundException) {
+      return ExitCode.USAGE;
+    }
+    if (e instanceof WorkflowExecutionAlreadyStarted) {
+      return ExitCode.REFUSED;
+    }
+    if (e instanceof WorkflowFailedException) {
+      return ExitCode.FAILED;
+    }
+    Status.Code grpc = grpcCode(e);
+    if (grpc == Status.Code.NOT_FOUND) {
+      return ExitCode.USAGE;
+    }
+    if (e instanceof WorkflowQueryException || grpc == Status.Code.UNAVAILABLE
+        || grpc == Status.Code.DEADLINE_EXCEEDED) {
+      return ExitCode.UNAVAILABLE;
+    }
     return ExitCode.SOFTWARE;
   }
 
   private static String messageOf(Throwable e) {
-    if (exitCodeOf(e) == ExitCode.SOFTWARE) {
-      return "unexpected " + e.getClass().getSimpleName() + ": " + e.getMessage();
+    if (e instanceof WorkflowException w && !(e instanceof WorkflowQueryException)) {
+      String id = w.getExecution() == null ? "?" : w.getExecution().getWorkflowId();
+      if (e instanceof WorkflowNotFoundException) {
+        return "no workflow " + id + ": it ended long ago or never ran (`poolmig history`)";
+      }
+      if (e instanceof WorkflowExecutionAlreadyStarted) {
+        return "workflow " + id + " is already running";
+      }
+      if (e instanceof WorkflowFailedException) {
+        return "workflow " + id + " failed: " + Failures.describe(
+            e.getCause() == null ? e : e.getCause());
+      }
     }
-    return e.getMessage();
+    if (e instanceof WorkflowQueryException) {
+      return "the workflow does not answer: " + Failures.describe(
+          e.getCause() == null ? e : e.getCause()) + " (is a control worker running?)";
+    }
+    // Only Temporal's own exceptions; ours already say what happened.
+    Status.Code grpc = e instanceof WorkflowException || e instanceof StatusRuntimeException
+        ? grpcCode(e) : null;
+    if (grpc == Status.Code.UNAVAILABLE || grpc == Status.Code.DEADLINE_EXCEEDED) {
+      return "Temporal does not answer (" + grpc + "): is it running, and does "
+          + TemporalConnection.ENV_ADDRESS + " point at it?";
+    }
+    if (grpc != null && e instanceof WorkflowException w) {
+      return "Temporal refused a request about workflow "
+          + (w.getExecution() == null ? "?" : w.getExecution().getWorkflowId()) + ": " + grpc;
+    }
+    if (exitCodeOf(e) == ExitCode.SOFTWARE) {
+      return "unexpected " + e.getClass().getSimpleName() + ": " + firstLine(e.getMessage());
+    }
+    return firstLine(e.getMessage());
+  }
+
+  /** The gRPC status code somewhere in the cause chain, or null. */
+  private static Status.Code grpcCode(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof StatusRuntimeException s) {
+        return s.getStatus().getCode();
+      }
+    }
+    return null;
+  }
+
+  private static String firstLine(String message) {
+    if (message == null) {
+      return "no details";
+    }
+    int nl = message.indexOf('\n');
+    return nl < 0 ? message : message.substring(0, nl);
   }
 
   // ---- shared by the subcommands ----

@@ -1,5 +1,6 @@
 package io.poolmig.cli;
 
+import io.poolmig.db.DbConfig;
 import io.poolmig.hypervisor.CheckpointRejectedException;
 import io.poolmig.hypervisor.RestoredDomain;
 import io.poolmig.hypervisor.sim.SimHost;
@@ -7,10 +8,15 @@ import io.poolmig.stream.CheckpointFormatException;
 import io.poolmig.stream.CheckpointHeader;
 import io.poolmig.stream.CheckpointReader;
 import io.poolmig.stream.StreamLimits;
+import io.poolmig.workflows.DomainSummary;
+import io.poolmig.workflows.HostInventory;
 import java.io.FileInputStream;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -19,14 +25,23 @@ import picocli.CommandLine.ParentCommand;
 
 @Command(
     name = "restore",
-    description = "Creates a VM on this host from a checkpoint file or standard input (like "
-        + "`xl restore`). A truncated, corrupted or foreign checkpoint is rejected and leaves "
-        + "nothing behind.",
+    description = {
+      "Creates a VM on this host from a checkpoint file or standard input (like `xl restore`). "
+          + "A truncated, corrupted or foreign checkpoint is rejected and leaves nothing behind.",
+      "",
+      "With a pool configured (POOLMIG_DB_URL), the hosts are asked first whether the "
+          + "checkpoint's VM runs on one of them: then the restore is refused (exit 3), since "
+          + "the VM would run twice, unless --new-uuid restores it as a new VM. A configured "
+          + "pool that cannot be asked fails the restore (exit 5); a host that does not answer "
+          + "is named on stderr. Without a pool this cannot be checked, and a line on stderr "
+          + "says so."
+    },
     footer = {
       "",
       "Examples:",
       "  poolmig restore -f web-1.ckpt --state-dir /srv/b",
-      "  gunzip < web-1.ckpt.gz | poolmig restore -f - -p"
+      "  gunzip < web-1.ckpt.gz | poolmig restore -f - -p",
+      "  poolmig restore -f web-1.ckpt --new-uuid      # a clone, while web-1 still runs"
     },
     mixinStandardHelpOptions = true)
 final class RestoreCommand implements Callable<Integer> {
@@ -42,6 +57,10 @@ final class RestoreCommand implements Callable<Integer> {
   @Option(names = "-p", description = "leave the restored VM paused")
   boolean paused;
 
+  @Option(names = "--new-uuid",
+      description = "restore the VM under a fresh UUID: a new VM, a clone of the one saved")
+  boolean newUuid;
+
   @Override
   public Integer call() throws IOException {
     try (SimHost sim = host.openSim(root); InputStream in = open()) {
@@ -49,6 +68,11 @@ final class RestoreCommand implements Callable<Integer> {
       RestoredDomain restored;
       try {
         CheckpointHeader header = reader.readHeader();
+        if (newUuid) {
+          header = header.withVmUuid(UUID.randomUUID().toString());
+        } else {
+          refuseIfItRunsElsewhere(header);
+        }
         restored = sim.restore(header, reader);
         if (!reader.atEof()) {
           sim.destroy(restored.domain().uuid());
@@ -65,6 +89,44 @@ final class RestoreCommand implements Callable<Integer> {
           restored.domain().uuid(), Sizes.format(restored.domain().memoryBytes()),
           restored.contentDigest(), paused ? "paused" : "running");
       return ExitCode.OK.code;
+    }
+  }
+
+  /**
+   * With a pool configured, asks every host whether the checkpoint's VM runs there: restoring it
+   * under the same UUID would run it twice.
+   */
+  private void refuseIfItRunsElsewhere(CheckpointHeader header) {
+    String vm = header.vm().name() + " (" + header.vm().uuid() + ")";
+    String url = root.env.get(DbConfig.ENV_URL);
+    if (url == null || url.isBlank()) {
+      root.err.println("poolmig: no pool configured (" + DbConfig.ENV_URL + " is not set): "
+          + "could not check that " + vm + " runs on no other host");
+      root.err.flush();
+      return;
+    }
+    try (Poolmig.PoolSession session = root.connect()) {
+      List<HostInventory> inventory = session.pool().inventory();
+      List<String> elsewhere = new ArrayList<>();
+      for (HostInventory h : inventory) {
+        for (DomainSummary d : h.domains()) {
+          if (d.uuid().equalsIgnoreCase(header.vm().uuid()) && !d.fenced()) {
+            elsewhere.add(h.host() + " (" + d.state() + ")");
+          }
+        }
+      }
+      if (!elsewhere.isEmpty()) {
+        throw new PoolmigException(ExitCode.REFUSED, "VM " + vm + " is on "
+            + String.join(", ", elsewhere) + ": restoring its checkpoint here would run it "
+            + "twice; pass --new-uuid to restore it as a new VM, or remove that copy first");
+      }
+      for (HostInventory h : inventory) {
+        if (!h.reachable()) {
+          root.err.println("poolmig: " + h.host() + " did not answer (" + h.error()
+              + "): could not check that " + vm + " does not run there");
+        }
+      }
+      root.err.flush();
     }
   }
 

@@ -1,5 +1,6 @@
 package io.poolmig.cli;
 
+import io.poolmig.activities.LocalMigrations;
 import io.poolmig.hypervisor.DomainInfo;
 import io.poolmig.hypervisor.DomainState;
 import io.poolmig.hypervisor.SaveProgress;
@@ -28,7 +29,10 @@ import picocli.CommandLine.ParentCommand;
     description = {
       "Writes a VM's checkpoint to a file or to standard output (like `xl save`). The VM is "
           + "paused for the copy; without -c it is destroyed once the checkpoint is complete, "
-          + "with -c it resumes. A failed save leaves the VM as it was and no file behind."
+          + "with -c it resumes. A failed save leaves the VM as it was and no file behind.",
+      "",
+      "A VM that a migration holds on this host (streaming from it, or arriving) is refused "
+          + "(exit 3); while the save runs, no migration takes the VM."
     },
     footer = {
       "",
@@ -61,42 +65,53 @@ final class SaveCommand implements Callable<Integer> {
   public Integer call() throws IOException {
     try (SimHost sim = host.openSim(root)) {
       DomainInfo d = sim.domain(vm);
-      boolean wasRunning = d.state() == DomainState.RUNNING;
-      boolean toStdout = "-".equals(file);
-      Path target = toStdout ? null : Path.of(file);
-      Path partial = toStdout ? null : target.resolveSibling(target.getFileName() + ".partial");
-      SaveResult result;
-      try (OutputStream out = toStdout ? new NonClosing(System.out)
-          : new FileOutputStream(partial.toFile())) {
-        CheckpointWriter writer = new CheckpointWriter(out, new StreamOptions(lz4, 0));
-        result = sim.save(d.uuid(), new SaveRequest(UUID.randomUUID().toString(),
-            "local", false, 1), writer, progressOnStderr(d));
-        writer.flush();
-      } catch (RuntimeException | IOException e) {
-        if (partial != null) {
-          Files.deleteIfExists(partial);
-        }
-        if (wasRunning) {
-          sim.unpause(d.uuid());
-        }
-        throw e;
+      // A VM that a migration holds is refused; while this claim is held, no migration takes it.
+      LocalMigrations.Claim claim = LocalMigrations.claimForSave(root.stateDir(host.stateDir),
+          d.uuid());
+      try {
+        return save(sim, sim.domain(d.uuid()));
+      } finally {
+        claim.close();
       }
-      if (!toStdout) {
-        Files.move(partial, target, StandardCopyOption.REPLACE_EXISTING);
-      }
-      if (keepRunning) {
-        if (wasRunning) {
-          sim.unpause(d.uuid());
-        }
-      } else {
-        sim.destroy(d.uuid());
-      }
-      root.err.printf("saved %s (%s): %s checkpoint, sha256 %s%s%n", d.name(), d.uuid(),
-          Sizes.format(result.streamBytes()), result.contentDigest(),
-          keepRunning ? "" : "; domain destroyed");
-      root.err.flush();
-      return ExitCode.OK.code;
     }
+  }
+
+  private int save(SimHost sim, DomainInfo d) throws IOException {
+    boolean wasRunning = d.state() == DomainState.RUNNING;
+    boolean toStdout = "-".equals(file);
+    Path target = toStdout ? null : Path.of(file);
+    Path partial = toStdout ? null : target.resolveSibling(target.getFileName() + ".partial");
+    SaveResult result;
+    try (OutputStream out = toStdout ? new NonClosing(System.out)
+        : new FileOutputStream(partial.toFile())) {
+      CheckpointWriter writer = new CheckpointWriter(out, new StreamOptions(lz4, 0));
+      result = sim.save(d.uuid(), new SaveRequest(UUID.randomUUID().toString(),
+          "local", false, 1), writer, progressOnStderr(d));
+      writer.flush();
+    } catch (RuntimeException | IOException e) {
+      if (partial != null) {
+        Files.deleteIfExists(partial);
+      }
+      if (wasRunning) {
+        sim.unpause(d.uuid());
+      }
+      throw e;
+    }
+    if (!toStdout) {
+      Files.move(partial, target, StandardCopyOption.REPLACE_EXISTING);
+    }
+    if (keepRunning) {
+      if (wasRunning) {
+        sim.unpause(d.uuid());
+      }
+    } else {
+      sim.destroy(d.uuid());
+    }
+    root.err.printf("saved %s (%s): %s checkpoint, sha256 %s%s%n", d.name(), d.uuid(),
+        Sizes.format(result.streamBytes()), result.contentDigest(),
+        keepRunning ? "" : "; domain destroyed");
+    root.err.flush();
+    return ExitCode.OK.code;
   }
 
   /** A line on stderr at most every two seconds: stdout may be the checkpoint itself. */

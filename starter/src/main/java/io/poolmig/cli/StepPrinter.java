@@ -46,9 +46,30 @@ final class StepPrinter {
   }
 
   void result(MigrationResult r) {
-    out.printf("%s%s now runs on %s: %s sent in %d round(s), downtime %d ms, total %.1f s%n",
-        prefix, r.vmName(), r.targetHost(), Sizes.format(r.bytesSent()), r.rounds(),
-        r.downtimeMillis(), r.durationMillis() / 1000.0);
+    out.printf("%s%s%n", prefix, summary(r));
+    out.flush();
+  }
+
+  /**
+   * One line on how a migration ended: where the VM runs, what travelled, the guest's downtime
+   * (pause on the source to resume on the target) and the stream's share of it.
+   */
+  static String summary(MigrationResult r) {
+    String where = r.runsOn() != null ? r.runsOn() : r.targetHost();
+    if (MigrationResult.COMMITTED.equals(r.status())) {
+      return String.format(Locale.ROOT, "%s now runs on %s: %s sent in %d round(s), guest "
+          + "downtime %d ms (stream %d ms), total %.1f s", r.vmName(), where,
+          Sizes.format(r.bytesSent()), r.rounds(), r.downtimeMillis(),
+          r.streamDowntimeMillis(), r.durationMillis() / 1000.0);
+    }
+    return String.format(Locale.ROOT, "%s %s: %s; %s", r.vmName(),
+        r.status().replace('_', ' '), r.error() == null ? "no error recorded" : r.error(),
+        r.runsOn() != null ? "it runs on " + r.runsOn() : "no host kept it");
+  }
+
+  /** The migration waits for a host or an operator. */
+  void attention(String attention) {
+    out.printf("%s              needs resolution: %s%n", prefix, attention);
     out.flush();
   }
 }

@@ -17,8 +17,8 @@ class PoolmigCliTest {
   void helpListsEveryCommandAndTheExitCodes() {
     CliRun help = CliRun.of(Map.of(), "--help");
     assertEquals(0, help.exitCode(), help.toString());
-    for (String command : List.of("demo", "dev", "migrate", "hosts", "vms", "history", "save",
-        "restore", "create", "worker")) {
+    for (String command : List.of("demo", "dev", "migrate", "status", "abort", "resolve",
+        "reconcile", "hosts", "vms", "history", "save", "restore", "create", "worker")) {
       assertTrue(help.out().contains("  " + command + " "), command + " missing:\n" + help.out());
     }
     assertTrue(help.out().contains("Exit codes:"), help.out());
@@ -27,12 +27,45 @@ class PoolmigCliTest {
 
   @Test
   void everyCommandHasExamples() {
-    for (String command : List.of("demo", "dev", "migrate", "hosts", "vms", "history", "save",
-        "restore", "create", "worker")) {
+    for (String command : List.of("demo", "dev", "migrate", "status", "abort", "resolve",
+        "reconcile", "hosts", "vms", "history", "save", "restore", "create", "worker")) {
       CliRun help = CliRun.of(Map.of(), command, "--help");
       assertEquals(0, help.exitCode(), help.toString());
       assertTrue(help.out().contains("Example"), command + " has no examples:\n" + help.out());
     }
+  }
+
+  @Test
+  void theOperatorCommandsSayWhatTheyDoAndWhatTheyRisk() {
+    CliRun resolve = CliRun.of(Map.of(), "resolve", "--help");
+    String text = resolve.out().replaceAll("\\s+", " ");
+    assertTrue(text.contains("confirm only a host you know is powered off or fenced"), text);
+    assertTrue(text.contains("--source-lost") && text.contains("--target-lost"), text);
+    CliRun abort = CliRun.of(Map.of(), "abort", "--help");
+    assertTrue(abort.out().replaceAll("\\s+", " ").contains("After the commit decision"),
+        abort.out());
+    CliRun reconcile = CliRun.of(Map.of(), "reconcile", "--help");
+    String r = reconcile.out().replaceAll("\\s+", " ");
+    assertTrue(r.contains("--fix") && r.contains("never touched") && r.contains("Exit: 0"), r);
+    CliRun restore = CliRun.of(Map.of(), "restore", "--help");
+    assertTrue(restore.out().contains("--new-uuid"), restore.out());
+  }
+
+  @Test
+  void rawTemporalFailuresBecomeOneLineAndAnExitCode() {
+    io.temporal.api.common.v1.WorkflowExecution wf = io.temporal.api.common.v1.WorkflowExecution
+        .newBuilder().setWorkflowId("migrate-vm-x").build();
+    assertEquals(ExitCode.USAGE,
+        Poolmig.exitCodeOf(new io.temporal.client.WorkflowNotFoundException(wf, "t", null)));
+    assertEquals(ExitCode.REFUSED, Poolmig.exitCodeOf(
+        new io.temporal.client.WorkflowExecutionAlreadyStarted(wf, "t", null)));
+    assertEquals(ExitCode.UNAVAILABLE, Poolmig.exitCodeOf(
+        new io.temporal.client.WorkflowServiceException(wf, "t",
+            new io.grpc.StatusRuntimeException(io.grpc.Status.UNAVAILABLE))));
+    assertEquals(ExitCode.UNAVAILABLE, Poolmig.exitCodeOf(
+        new io.grpc.StatusRuntimeException(io.grpc.Status.DEADLINE_EXCEEDED)));
+    assertEquals(ExitCode.USAGE, Poolmig.exitCodeOf(
+        new io.grpc.StatusRuntimeException(io.grpc.Status.NOT_FOUND)));
   }
 
   @Test

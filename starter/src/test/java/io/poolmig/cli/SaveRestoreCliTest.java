@@ -52,6 +52,9 @@ class SaveRestoreCliTest {
 
     CliRun restored = run("restore", "-f", ckpt.toString(), "--state-dir", hostB.toString());
     assertEquals(0, restored.exitCode(), restored.toString());
+    assertEquals("poolmig: no pool configured (POOLMIG_DB_URL is not set): could not check that "
+        + "web-1 (" + uuid + ") runs on no other host", restored.err().strip(),
+        "without a pool, one line says the pool was not checked");
     DomainInfo d = domain(hostB, uuid).orElseThrow();
     assertEquals(DomainState.RUNNING, d.state());
     assertEquals("web-1", d.name());

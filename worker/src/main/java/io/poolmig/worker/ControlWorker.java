@@ -4,11 +4,15 @@ import io.poolmig.activities.AuditActivitiesImpl;
 import io.poolmig.db.AuditStore;
 import io.poolmig.workflows.MigrateVmWorkflowImpl;
 import io.poolmig.workflows.PoolInventoryWorkflowImpl;
+import io.poolmig.workflows.ReconcileWorkflowImpl;
 import io.poolmig.workflows.TaskQueues;
 import io.temporal.worker.Worker;
 import io.temporal.worker.WorkerFactory;
 
-/** The control role: serves the workflows and the audit activities on the control queue. */
+/**
+ * The control role: serves the workflows (migration, inventory, reconcile) and the audit
+ * activities on the control queue.
+ */
 public final class ControlWorker {
 
   private ControlWorker() {}
@@ -16,7 +20,7 @@ public final class ControlWorker {
   public static Worker register(WorkerFactory factory, AuditStore audit) {
     Worker worker = factory.newWorker(TaskQueues.CONTROL);
     worker.registerWorkflowImplementationTypes(MigrateVmWorkflowImpl.class,
-        PoolInventoryWorkflowImpl.class);
+        PoolInventoryWorkflowImpl.class, ReconcileWorkflowImpl.class);
     worker.registerActivitiesImplementations(new AuditActivitiesImpl(audit));
     return worker;
   }
