@@ -37,6 +37,10 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
 
   private static final Logger log = Workflow.getLogger(MigrateVmWorkflowImpl.class);
   private static final Duration RETRY_PAUSE = Duration.ofSeconds(15);
+  /** How long a quick host step may go unanswered before the migration asks for attention. */
+  private static final Duration QUICK_PATIENCE = Duration.ofSeconds(20);
+  /** Destroying a large VM's memory takes a while; its silence counts later. */
+  private static final Duration DESTROY_PATIENCE = Duration.ofSeconds(60);
 
   private final AuditActivities audit = ActivityStubs.audit();
   private final List<StepEvent> events = new ArrayList<>();
@@ -164,7 +168,7 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
     record(MigrationStep.ROLLBACK, StepEvent.STARTED, why);
     // Source first for availability, target in parallel: neither waits for the other.
     Promise<Outcome<String>> resumed = Async.function(() -> persist(MigrationStep.ROLLBACK,
-        "resume " + req.vm().name() + " on " + req.sourceHost(), req.sourceHost(),
+        "resume " + req.vm().name() + " on " + req.sourceHost(), req.sourceHost(), QUICK_PATIENCE,
         () -> ActivityStubs.quick(req.sourceHost()).resumeSource(req.migrationId(),
             req.vm().uuid()),
         OperatorAction.SOURCE_LOST));
@@ -204,7 +208,7 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
         + req.targetHost());
 
     Outcome<Void> fenced = persist(MigrationStep.COMMIT, "fence " + vm + " on "
-        + req.sourceHost(), req.sourceHost(), () -> {
+        + req.sourceHost(), req.sourceHost(), QUICK_PATIENCE, () -> {
           ActivityStubs.quick(req.sourceHost()).fenceSource(req.migrationId(), req.vm().uuid());
           return null;
         }, OperatorAction.SOURCE_LOST, OperatorAction.TARGET_LOST);
@@ -222,7 +226,7 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
     }
 
     Outcome<Long> resumed = persist(MigrationStep.COMMIT, (streamed.wasRunning() ? "resume "
-        : "take over ") + vm + " on " + req.targetHost(), req.targetHost(),
+        : "take over ") + vm + " on " + req.targetHost(), req.targetHost(), QUICK_PATIENCE,
         () -> ActivityStubs.quick(req.targetHost()).unpauseTarget(req.migrationId(),
             req.vm().uuid(), streamed.wasRunning()),
         OperatorAction.TARGET_LOST);
@@ -240,7 +244,7 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
     phase = "destroy source";
     record(MigrationStep.DESTROY_SOURCE, StepEvent.STARTED, null);
     Outcome<Void> destroyed = persist(MigrationStep.DESTROY_SOURCE, "destroy the fenced copy on "
-        + req.sourceHost(), req.sourceHost(), () -> {
+        + req.sourceHost(), req.sourceHost(), DESTROY_PATIENCE, () -> {
           ActivityStubs.destroy(req.sourceHost()).destroySource(req.migrationId(),
               req.vm().uuid());
           return null;
@@ -270,7 +274,7 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
     record(MigrationStep.ROLLBACK, StepEvent.STARTED, "give " + req.vm().name() + " back to "
         + req.sourceHost());
     Outcome<String> back = persist(MigrationStep.ROLLBACK, "reinstate " + req.vm().name()
-        + " on " + req.sourceHost(), req.sourceHost(),
+        + " on " + req.sourceHost(), req.sourceHost(), QUICK_PATIENCE,
         () -> ActivityStubs.quick(req.sourceHost()).reinstateSource(req.migrationId(),
             req.vm().uuid()),
         OperatorAction.SOURCE_LOST);
@@ -295,39 +299,62 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
 
   /**
    * Runs {@code action} until it succeeds, fails in a way no retry changes, or the operator
-   * confirms {@code host} lost (one of {@code resolutions}); between tries the migration asks for
-   * attention.
+   * confirms {@code host} lost (one of {@code resolutions}). An attempt that has not answered
+   * within {@code patience}, or that failed, makes the migration ask for attention at once; it
+   * goes on waiting for the host, and a confirmation cancels what is still pending there, so a
+   * host that comes back never runs a step the operator has settled.
    */
-  private <T> Outcome<T> persist(MigrationStep step, String what, String host, Supplier<T> action,
-      String... resolutions) {
-    boolean asked = false;
+  private <T> Outcome<T> persist(MigrationStep step, String what, String host, Duration patience,
+      Supplier<T> action, String... resolutions) {
+    boolean[] asked = {false};
     while (true) {
       if (confirmedLost(resolutions) != null) {
-        clearAttention(asked);
+        clearAttention(asked[0]);
         return Outcome.resolved(confirmedLost(resolutions));
       }
+      List<Promise<T>> attempt = new ArrayList<>(1);
+      CancellationScope scope = Workflow.newCancellationScope(
+          () -> attempt.add(Async.function(action::get)));
+      scope.run();
+      Promise<T> answer = attempt.get(0);
+      if (!Workflow.await(patience,
+          () -> answer.isCompleted() || confirmedLost(resolutions) != null)) {
+        askAttention(step, what + ": " + host + " has not answered for "
+            + patience.toSeconds() + " s", resolutions, asked);
+        Workflow.await(() -> answer.isCompleted() || confirmedLost(resolutions) != null);
+      }
+      if (!answer.isCompleted()) {
+        scope.cancel("the operator confirmed " + host + " lost");
+        continue;
+      }
       try {
-        T value = action.get();
-        clearAttention(asked);
+        T value = answer.get();
+        clearAttention(asked[0]);
         return Outcome.done(value);
       } catch (ActivityFailure e) {
         String type = Failures.type(e);
         if (type != null && Arrays.asList(FailureTypes.NON_RETRYABLE).contains(type)) {
-          clearAttention(asked);
+          clearAttention(asked[0]);
           return Outcome.failed(Failures.describe(e), type);
         }
-        if (!asked) {
-          asked = true;
-          attention = what + ": " + host + " has not done it (" + Failures.describe(e)
-              + "); retrying until it does, or `poolmig resolve " + request.migrationId() + " --"
-              + String.join(" | --", resolutions) + "` once the host is confirmed dead";
-          record(step, StepEvent.FAILED, attention);
-          String reason = attention;
-          enqueue(() -> audit.migrationAttention(request.migrationId(), reason));
-        }
+        askAttention(step, what + ": " + host + " has not done it (" + Failures.describe(e)
+            + ")", resolutions, asked);
         Workflow.await(RETRY_PAUSE, () -> confirmedLost(resolutions) != null);
       }
     }
+  }
+
+  private void askAttention(MigrationStep step, String why, String[] resolutions,
+      boolean[] asked) {
+    if (asked[0]) {
+      return;
+    }
+    asked[0] = true;
+    attention = why + "; retrying until it does, or `poolmig resolve " + request.migrationId()
+        + " --" + String.join(" | --", resolutions) + "` once the host is confirmed dead";
+    record(step, StepEvent.FAILED, attention);
+    String reason = attention;
+    enqueue(() -> audit.migrationAttention(request.migrationId(), reason));
   }
 
   private String confirmedLost(String... resolutions) {

@@ -160,7 +160,7 @@ final class FakeHost implements HostActivities {
    * The next call of {@code method} stops at its gate until the test releases it. Gated points:
    * {@code streamCheckpoint} after its first heartbeat, before it opens the stream to the target;
    * {@code streamCheckpoint:pause} once the target accepted the stream, before the final round
-   * pauses the VM; {@code fenceSource} before it fences.
+   * pauses the VM; {@code fenceSource} before it fences; {@code unpauseTarget} before it resumes.
    */
   Gate gate(String method) {
     Gate gate = new Gate();
@@ -435,6 +435,7 @@ final class FakeHost implements HostActivities {
   public long unpauseTarget(String migrationId, String vmUuid, boolean resume) {
     return call("unpauseTarget", gate -> {
       fault("unpauseTarget", When.BEFORE);
+      pass(gate);
       synchronized (pool) {
         if ("aborted".equals(over.get(migrationId))) {
           throw ApplicationFailure.newNonRetryableFailure("migration " + migrationId
