@@ -1,0 +1,16 @@
+package io.poolmig.chaos;
+
+import java.nio.file.Path;
+
+/**
+ * One simulated host of the pool: its state directory, its worker process, the fixed loopback
+ * port its receive endpoint listens on, and the relay that port is advertised through (peers
+ * stream checkpoints to the relay, never to the endpoint directly).
+ */
+record HostNode(String name, Path stateDir, int listenPort, Relay relay, WorkerNode worker) {
+
+  @Override
+  public String toString() {
+    return name;
+  }
+}
