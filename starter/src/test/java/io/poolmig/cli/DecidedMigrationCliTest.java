@@ -4,20 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import io.poolmig.db.TestDatabase;
 import io.poolmig.hypervisor.DomainInfo;
 import io.poolmig.hypervisor.DomainState;
 import io.poolmig.hypervisor.sim.SimHost;
 import io.poolmig.hypervisor.sim.SimHostConfig;
 import io.poolmig.workflows.MigrationProgress;
 import io.poolmig.workflows.MigrationResult;
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -35,35 +28,26 @@ import org.junit.jupiter.api.io.TempDir;
 class DecidedMigrationCliTest {
 
   @TempDir Path tmp;
-  private final List<Process> workers = new ArrayList<>();
+  private final WorkerProcesses workers = new WorkerProcesses();
+  private TestPool testPool;
   private EmbeddedPool pool;
-  private TestDatabase db;
 
   @AfterEach
   void stop() throws Exception {
-    for (Process p : workers) {
-      p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-    }
-    if (pool != null) {
-      pool.close();
-    }
-    if (db != null) {
-      db.close();
+    workers.close();
+    if (testPool != null) {
+      testPool.close();
     }
   }
 
   @Test
   void afterTheDecisionAbortIsRefusedAndTheMigrationCommitsOnceTheTargetIsBack()
       throws Exception {
-    db = TestDatabase.create();
-    pool = EmbeddedPool.start(new EmbeddedPool.Options(List.of("host-a"), tmp.resolve("pool"),
-        db.config, null, 0, 512L << 20));
-    Map<String, String> env = new HashMap<>();
-    env.put("POOLMIG_TEMPORAL_ADDRESS", pool.temporalAddress());
-    env.put("POOLMIG_DB_URL", TestDatabase.url());
-    env.put("POOLMIG_DB_SCHEMA", db.schema);
+    testPool = TestPool.start(List.of("host-a"), tmp.resolve("pool"), 512L << 20);
+    pool = testPool.pool;
+    Map<String, String> env = testPool.env;
     Path hostB = tmp.resolve("host-b");
-    Process crashing = startWorker(env, hostB, "unpause:before");
+    Process crashing = workers.start(env, "host-b", hostB, "unpause:before");
     DomainInfo vm = ((SimHost) pool.host("host-a").hypervisor()).create("late-1", 16L << 20, 1,
         0);
 
@@ -92,7 +76,7 @@ class DecidedMigrationCliTest {
         status.toString());
     assertTrue(status.out().contains("host-b did not answer"), status.toString());
 
-    startWorker(env, hostB, null);
+    workers.start(env, "host-b", hostB, null);
     MigrationResult done = CompletableFuture.supplyAsync(() ->
         service.follow(started.workflowId(), e -> { }, x -> { })).get(120, TimeUnit.SECONDS);
     assertEquals(MigrationResult.COMMITTED, done.status());
@@ -116,39 +100,5 @@ class DecidedMigrationCliTest {
     }
     fail("the migration never took its decision: " + last);
     return last;
-  }
-
-  private Process startWorker(Map<String, String> env, Path state, String crashAt)
-      throws IOException {
-    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    ProcessBuilder pb = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
-        "io.poolmig.cli.Poolmig", "worker", "--host", "host-b", "--state-dir", state.toString(),
-        "--listen", "127.0.0.1:0").redirectErrorStream(true);
-    pb.environment().putAll(env);
-    if (crashAt != null) {
-      pb.environment().put("POOLMIG_CRASH_AT", crashAt);
-    } else {
-      pb.environment().remove("POOLMIG_CRASH_AT");
-    }
-    Process p = pb.start();
-    workers.add(0, p);
-    BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(),
-        StandardCharsets.UTF_8));
-    StringBuilder seen = new StringBuilder();
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    for (String line; (line = out.readLine()) != null; ) {
-      seen.append(line).append('\n');
-      if (line.startsWith("worker running")) {
-        Thread drain = new Thread(() -> out.lines().forEach(l -> { }), "drain-worker");
-        drain.setDaemon(true);
-        drain.start();
-        return p;
-      }
-      if (System.nanoTime() > deadline) {
-        break;
-      }
-    }
-    fail("the worker did not start:\n" + seen);
-    return p;
   }
 }

@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.poolmig.db.HistoryQuery;
 import io.poolmig.db.MigrationRow;
 import io.poolmig.db.StepEventRow;
-import io.poolmig.db.TestDatabase;
 import io.poolmig.hypervisor.DomainInfo;
 import io.poolmig.hypervisor.DomainState;
 import io.poolmig.hypervisor.Hypervisor;
@@ -21,7 +20,6 @@ import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowOptions;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -39,28 +37,21 @@ import org.junit.jupiter.api.io.TempDir;
 class EndToEndMigrationTest {
 
   @TempDir static Path stateRoot;
-  static TestDatabase db;
+  static TestPool testPool;
   static EmbeddedPool pool;
   static Map<String, String> env;
 
   @BeforeAll
   static void startPool() {
-    db = TestDatabase.create();
-    pool = EmbeddedPool.start(new EmbeddedPool.Options(List.of("host-a", "host-b"), stateRoot,
-        db.config, null, 0, 512L << 20));
-    env = new HashMap<>();
-    env.put("POOLMIG_TEMPORAL_ADDRESS", pool.temporalAddress());
-    env.put("POOLMIG_DB_URL", TestDatabase.url());
-    env.put("POOLMIG_DB_SCHEMA", db.schema);
+    testPool = TestPool.start(List.of("host-a", "host-b"), stateRoot, 512L << 20);
+    pool = testPool.pool;
+    env = testPool.env;
   }
 
   @AfterAll
   static void stopPool() throws Exception {
-    if (pool != null) {
-      pool.close();
-    }
-    if (db != null) {
-      db.close();
+    if (testPool != null) {
+      testPool.close();
     }
   }
 

@@ -12,7 +12,6 @@ import io.poolmig.db.HistoryQuery;
 import io.poolmig.db.MigrationRow;
 import io.poolmig.db.MigrationStart;
 import io.poolmig.db.StepEventRow;
-import io.poolmig.db.TestDatabase;
 import io.poolmig.hypervisor.DomainInfo;
 import io.poolmig.hypervisor.DomainState;
 import io.poolmig.hypervisor.Hypervisor;
@@ -26,7 +25,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -49,28 +47,22 @@ class OperatorCliTest {
 
   @TempDir static Path stateRoot;
   @TempDir static Path tmp;
-  static TestDatabase db;
+  static TestPool testPool;
   static EmbeddedPool pool;
   static Map<String, String> env;
 
   @BeforeAll
   static void startPool() {
-    db = TestDatabase.create();
-    pool = EmbeddedPool.start(new EmbeddedPool.Options(List.of("host-a", "host-b"), stateRoot,
-        db.config, null, 0, 512 * MIB, new StreamOptions(false, 8 * MIB)));
-    env = new HashMap<>();
-    env.put("POOLMIG_TEMPORAL_ADDRESS", pool.temporalAddress());
-    env.put("POOLMIG_DB_URL", TestDatabase.url());
-    env.put("POOLMIG_DB_SCHEMA", db.schema);
+    testPool = TestPool.start(List.of("host-a", "host-b"), stateRoot, 512 * MIB,
+        new StreamOptions(false, 8 * MIB));
+    pool = testPool.pool;
+    env = testPool.env;
   }
 
   @AfterAll
   static void stopPool() throws Exception {
-    if (pool != null) {
-      pool.close();
-    }
-    if (db != null) {
-      db.close();
+    if (testPool != null) {
+      testPool.close();
     }
   }
 

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import io.poolmig.db.HistoryQuery;
 import io.poolmig.db.MigrationRow;
-import io.poolmig.db.TestDatabase;
 import io.poolmig.hypervisor.DomainInfo;
 import io.poolmig.hypervisor.DomainState;
 import io.poolmig.hypervisor.sim.SimHost;
@@ -15,14 +14,9 @@ import io.poolmig.hypervisor.sim.SimHostConfig;
 import io.poolmig.workflows.MigrationProgress;
 import io.poolmig.workflows.MigrationResult;
 import io.poolmig.workflows.MigrationStep;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -42,50 +36,41 @@ import org.junit.jupiter.api.io.TempDir;
 class WorkerCrashTest {
 
   @TempDir Path tmp;
-  private final List<Process> workers = new ArrayList<>();
+  private final WorkerProcesses workers = new WorkerProcesses();
+  private TestPool testPool;
   private EmbeddedPool pool;
-  private TestDatabase db;
 
   @AfterEach
   void stop() throws Exception {
-    for (Process p : workers) {
-      p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-    }
-    if (pool != null) {
-      pool.close();
-    }
-    if (db != null) {
-      db.close();
+    workers.close();
+    if (testPool != null) {
+      testPool.close();
     }
   }
 
   @Test
   void aSourceWorkerKilledMidStreamRestartsTheStreamAndTheMigrationCommits() throws Exception {
-    db = TestDatabase.create();
-    pool = EmbeddedPool.start(new EmbeddedPool.Options(List.of("host-b"), tmp.resolve("pool"),
-        db.config, null, 0, 1L << 30));
-    Map<String, String> env = new HashMap<>();
-    env.put("POOLMIG_TEMPORAL_ADDRESS", pool.temporalAddress());
-    env.put("POOLMIG_DB_URL", TestDatabase.url());
-    env.put("POOLMIG_DB_SCHEMA", db.schema);
+    testPool = TestPool.start(List.of("host-b"), tmp.resolve("pool"), 1L << 30);
+    pool = testPool.pool;
+    Map<String, String> env = testPool.env;
     Path hostA = tmp.resolve("host-a");
     CliRun created = CliRun.of(env, "create", "crash-1", "--memory", "192M", "--dirty-rate",
         "500", "--state-dir", hostA.toString());
     assertEquals(0, created.exitCode(), created.toString());
 
-    startWorker(env, hostA);
+    Process source = workers.start(env, "host-a", hostA, null, "--bandwidth", "24M");
     PoolService service = new PoolService(pool.client(), pool.database());
     PoolService.Started started = service.startMigration(
         new PoolService.MigrateOrder("crash-1", "host-b", true, "test", "crash drill"));
     awaitStep(started.workflowId(), MigrationStep.STREAM_CHECKPOINT);
     awaitStaged(); // a stream of ~100 MiB capped at 24 MiB/s: the kill lands in its middle
 
-    workers.get(0).destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    source.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
     DomainInfo meanwhile = domainOn(hostA, "crash-1");
     assertFalse(meanwhile.isFenced(), "the source copy is untouched by the crash");
     awaitNothingReceivedOnB();
 
-    startWorker(env, hostA);
+    workers.start(env, "host-a", hostA, null, "--bandwidth", "24M");
     CompletableFuture<MigrationResult> result = CompletableFuture.supplyAsync(() ->
         service.follow(started.workflowId(), e -> { }, p -> { }));
     MigrationResult done = result.get(120, TimeUnit.SECONDS);
@@ -99,34 +84,6 @@ class WorkerCrashTest {
         new HistoryQuery("crash-1", null, null, null, 5)).get(0);
     assertEquals("committed", row.status());
     assertEquals(done.memoryDigest(), row.memoryDigest());
-  }
-
-  private void startWorker(Map<String, String> env, Path state) throws IOException {
-    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    ProcessBuilder pb = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
-        "io.poolmig.cli.Poolmig", "worker", "--host", "host-a", "--state-dir", state.toString(),
-        "--listen", "127.0.0.1:0", "--bandwidth", "24M").redirectErrorStream(true);
-    pb.environment().putAll(env);
-    Process p = pb.start();
-    workers.add(0, p);
-    BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(),
-        StandardCharsets.UTF_8));
-    StringBuilder seen = new StringBuilder();
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    for (String line; (line = out.readLine()) != null; ) {
-      seen.append(line).append('\n');
-      if (line.startsWith("worker running")) {
-        // keep draining its output so the process never blocks on a full pipe
-        Thread drain = new Thread(() -> out.lines().forEach(l -> { }), "drain-worker");
-        drain.setDaemon(true);
-        drain.start();
-        return;
-      }
-      if (System.nanoTime() > deadline) {
-        break;
-      }
-    }
-    fail("the worker did not start:\n" + seen);
   }
 
   private void awaitStep(String workflowId, MigrationStep step) throws InterruptedException {

@@ -1,0 +1,64 @@
+package io.poolmig.cli;
+
+import io.poolmig.db.TestDatabase;
+import io.poolmig.stream.StreamOptions;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * An in-process pool for the CLI tests: the embedded pool over a fresh schema of the test
+ * database, and the environment a CLI process (or {@link CliRun}) needs to reach it. Closes the
+ * pool, then drops the schema.
+ */
+final class TestPool implements AutoCloseable {
+
+  final TestDatabase db;
+  final EmbeddedPool pool;
+  /** POOLMIG_TEMPORAL_ADDRESS, POOLMIG_DB_URL and POOLMIG_DB_SCHEMA of this pool. */
+  final Map<String, String> env;
+
+  private TestPool(TestDatabase db, EmbeddedPool pool) {
+    this.db = db;
+    this.pool = pool;
+    Map<String, String> e = new HashMap<>();
+    e.put("POOLMIG_TEMPORAL_ADDRESS", pool.temporalAddress());
+    e.put("POOLMIG_DB_URL", TestDatabase.url());
+    e.put("POOLMIG_DB_SCHEMA", db.schema);
+    this.env = Map.copyOf(e);
+  }
+
+  static TestPool start(List<String> hosts, Path stateRoot, long hostMemoryBytes) {
+    return start(hosts, stateRoot, hostMemoryBytes, null);
+  }
+
+  /** @param streams the hosts' outgoing stream options; null for the defaults */
+  static TestPool start(List<String> hosts, Path stateRoot, long hostMemoryBytes,
+      StreamOptions streams) {
+    TestDatabase db = TestDatabase.create();
+    try {
+      EmbeddedPool.Options options = streams == null
+          ? new EmbeddedPool.Options(hosts, stateRoot, db.config, null, 0, hostMemoryBytes)
+          : new EmbeddedPool.Options(hosts, stateRoot, db.config, null, 0, hostMemoryBytes,
+              streams);
+      return new TestPool(db, EmbeddedPool.start(options));
+    } catch (RuntimeException e) {
+      try {
+        db.close();
+      } catch (Exception suppressed) {
+        e.addSuppressed(suppressed);
+      }
+      throw e;
+    }
+  }
+
+  @Override
+  public void close() throws Exception {
+    try {
+      pool.close();
+    } finally {
+      db.close();
+    }
+  }
+}

@@ -1,0 +1,72 @@
+package io.poolmig.cli;
+
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Host workers as separate OS processes, as the crash drills need them: started with this test
+ * JVM's class path, returned once they print that they run, their output drained from then on,
+ * and killed (SIGKILL) at the end.
+ */
+final class WorkerProcesses implements AutoCloseable {
+
+  private final List<Process> started = new ArrayList<>();
+
+  /**
+   * Starts {@code poolmig worker --host HOST --state-dir DIR --listen 127.0.0.1:0 EXTRA...}.
+   *
+   * @param crashAt POOLMIG_CRASH_AT for the worker, or null for none
+   */
+  Process start(Map<String, String> env, String host, Path stateDir, String crashAt,
+      String... extraArgs) throws IOException {
+    List<String> cmd = new ArrayList<>(List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"), "io.poolmig.cli.Poolmig", "worker",
+        "--host", host, "--state-dir", stateDir.toString(), "--listen", "127.0.0.1:0"));
+    cmd.addAll(List.of(extraArgs));
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+    pb.environment().putAll(env);
+    if (crashAt != null) {
+      pb.environment().put("POOLMIG_CRASH_AT", crashAt);
+    } else {
+      pb.environment().remove("POOLMIG_CRASH_AT");
+    }
+    Process p = pb.start();
+    started.add(p);
+    BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(),
+        StandardCharsets.UTF_8));
+    StringBuilder seen = new StringBuilder();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    for (String line; (line = out.readLine()) != null; ) {
+      seen.append(line).append('\n');
+      if (line.startsWith("worker running")) {
+        // keep draining its output so the process never blocks on a full pipe
+        Thread drain = new Thread(() -> out.lines().forEach(l -> { }), "drain-" + host);
+        drain.setDaemon(true);
+        drain.start();
+        return p;
+      }
+      if (System.nanoTime() > deadline) {
+        break;
+      }
+    }
+    fail("the worker of " + host + " did not start:\n" + seen);
+    return p;
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    for (Process p : started) {
+      p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    }
+  }
+}
