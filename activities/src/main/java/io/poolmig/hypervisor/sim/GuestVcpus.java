@@ -186,6 +186,8 @@ final class GuestVcpus implements AutoCloseable {
           c[0] += pages;
         }
       }
+    } catch (java.nio.channels.ClosedByInterruptException e) {
+      forget(d); // the host is shutting down: the tick was interrupted, the guest stops here
     } catch (IOException e) {
       forget(d);
       log.warn("guest {} could not write its memory: {}", d.name(), e.toString());
