@@ -37,6 +37,8 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
 
   private static final Logger log = Workflow.getLogger(MigrateVmWorkflowImpl.class);
   private static final Duration RETRY_PAUSE = Duration.ofSeconds(15);
+  /** How long a cancelled or overdue step is waited for before the rollback goes ahead. */
+  private static final Duration STEP_GRACE = Duration.ofSeconds(75);
   /** How long a quick host step may go unanswered before the migration asks for attention. */
   private static final Duration QUICK_PATIENCE = Duration.ofSeconds(20);
   /** Destroying a large VM's memory takes a while; its silence counts later. */
@@ -122,24 +124,25 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
     TemporalFailure[] failure = new TemporalFailure[1];
     beforeCommit = Workflow.newCancellationScope(() -> {
       try {
-        ReceiveTicket ticket = step(MigrationStep.PREPARE_TARGET,
+        ReceiveTicket ticket = step(MigrationStep.PREPARE_TARGET, ActivityStubs.STEP_BUDGET,
             () -> target.prepareTarget(req.migrationId(), req.vm(), req.sourceHost()),
             t -> "reserved " + mib(req.vm().memoryBytes()) + " on " + req.targetHost()
                 + ", receive endpoint " + t.endpoint());
         streamed[0] = step(MigrationStep.STREAM_CHECKPOINT,
+            ActivityStubs.streamBudget(req.vm().memoryBytes()),
             () -> sourceStream.streamCheckpoint(req, ticket),
             s -> String.format("%s in %d round(s)%s, stream downtime %d ms, sha256 %s",
                 mib(s.bytesSent()), s.rounds(), s.live() ? " live"
                     : s.wasRunning() ? ", paused copy" : ", paused copy (the VM was paused)",
                 s.streamDowntimeMillis(), shortDigest(s.contentDigest())));
-        step(MigrationStep.VERIFY,
+        step(MigrationStep.VERIFY, ActivityStubs.STEP_BUDGET,
             () -> {
               target.verifyTarget(req.migrationId(), req.vm(), streamed[0].contentDigest());
               return streamed[0];
             },
             s -> (s.memoryDigest() ? "memory" : "stream") + " digest and configuration match on "
                 + req.targetHost());
-      } catch (ActivityFailure | CanceledFailure e) {
+      } catch (TemporalFailure e) {
         failure[0] = e;
       }
     });
@@ -439,12 +442,43 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
     return out[0];
   }
 
-  /** Runs one step, recording started/completed or failed in the trail. */
-  private <T> T step(MigrationStep step, Supplier<T> action, Function<T, String> done) {
+  /**
+   * Runs one step before the decision, recording started/completed or failed in the trail. The
+   * step's own timeouts should end it within {@code deadline}; a workflow timer makes sure it
+   * does even where the server stops timing an activity out (the dev server times out only an
+   * activity's first attempt). A step that is cancelled or out of time is waited for until its
+   * host has stopped it, at most {@link #STEP_GRACE}; after that the host's ledger refuses
+   * whatever the step would still do.
+   */
+  private <T> T step(MigrationStep step, Duration deadline, Supplier<T> action,
+      Function<T, String> done) {
     phase = step.name().toLowerCase(Locale.ROOT).replace('_', ' ');
     record(step, StepEvent.STARTED, null);
+    List<Promise<T>> attempt = new ArrayList<>(1);
+    CancellationScope scope = Workflow.newCancellationScope(
+        () -> attempt.add(Async.function(action::get)));
+    scope.run();
+    Promise<T> answer = attempt.get(0);
     try {
-      T result = action.get();
+      boolean inTime;
+      try {
+        // A little past the step's own budget: the server's timeout, when it comes, says more.
+        inTime = Workflow.await(deadline.plusSeconds(15), answer::isCompleted);
+      } catch (CanceledFailure cancelled) {
+        Workflow.newDetachedCancellationScope(
+            () -> Workflow.await(STEP_GRACE, answer::isCompleted)).run();
+        throw cancelled;
+      }
+      if (!inTime) {
+        scope.cancel("no answer within " + deadline.toSeconds() + " s");
+        Workflow.await(STEP_GRACE, answer::isCompleted);
+        if (!answer.isCompleted()) {
+          throw ApplicationFailure.newNonRetryableFailure(phase + " got no answer within "
+              + deadline.plusSeconds(15).plus(STEP_GRACE).toSeconds()
+              + " s: is the host's worker running?", "StepDeadline");
+        }
+      }
+      T result = answer.get();
       record(step, StepEvent.COMPLETED, done.apply(result));
       return result;
     } catch (TemporalFailure e) {
