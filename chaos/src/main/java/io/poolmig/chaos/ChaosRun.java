@@ -72,7 +72,7 @@ public final class ChaosRun {
     /** The defaults of {@code chaos/run}: every scenario once, 3 lanes, delays up to 20 s. */
     public static Options defaults() {
       return new Options(1, List.of(), System.currentTimeMillis(), 3, Duration.ofSeconds(20),
-          Duration.ofSeconds(180), Duration.ofSeconds(45), Duration.ofSeconds(30), "16M",
+          Duration.ofSeconds(300), Duration.ofSeconds(45), Duration.ofSeconds(30), "16M",
           Path.of(System.getProperty("java.io.tmpdir"), "poolmig-chaos-"
               + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"))),
           ChaosDatabase.defaultUrl(System.getenv()), "auto", false, false, null);
@@ -363,7 +363,7 @@ public final class ChaosRun {
       "then wait for ever there).",
       "A run whose worker never returns may take " + Scenarios.NEVER_DEADLINE.toMinutes()
           + " min otherwise (the migration's own budgets).",
-      "Defaults: --runs 1 --lanes 3 --max-restart-delay 20 --deadline 180 --resolve-after 45",
+      "Defaults: --runs 1 --lanes 3 --max-restart-delay 20 --deadline 300 --resolve-after 45",
       "          --db-outage 30 --bandwidth 16M, database $POOLMIG_TEST_DB_URL or",
       "          " + ChaosDatabase.DEFAULT_URL);
 }

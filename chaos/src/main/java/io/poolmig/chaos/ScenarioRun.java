@@ -216,12 +216,13 @@ final class ScenarioRun {
 
   /**
    * Polls until the workflow ends or the deadline passes. A host that never comes back is
-   * declared lost with {@code poolmig resolve} (where the CLI has it): whenever the migration
-   * waits for resolution, and, at most twice, once the host has been dead for
-   * {@code resolveAfter} (the migration may wait for it in a way the audit store does not show).
+   * declared lost with {@code poolmig resolve} (where the CLI has it): every 10 s while the
+   * migration waits for resolution, and every 30 s once the host has been dead for
+   * {@code resolveAfter} (the migration may wait for it in a way the audit store does not show
+   * yet), until the CLI accepts it. A refusal (exit 3) is not an answer: the migration may come to
+   * need the host later, e.g. after a step on it has run out its budget.
    */
   private void awaitEnd() throws InterruptedException {
-    int early = 0;
     long lastAttempt = 0;
     boolean resolved = false;
     while (!ctx.pastDeadline()) {
@@ -245,13 +246,10 @@ final class ScenarioRun {
       long sinceAttempt = System.nanoTime() - lastAttempt;
       boolean due = dead != null && dead.lostFlag() != null && audit.isPresent() && !resolved
           && ((waiting && sinceAttempt > RESOLVE_RETRY_WAITING.toNanos())
-              || (ctx.deadFor().compareTo(settings.resolveAfter()) > 0 && early < 2
+              || (ctx.deadFor().compareTo(settings.resolveAfter()) > 0
                   && sinceAttempt > RESOLVE_RETRY.toNanos()));
       if (due && ctx.cli().supports("resolve")) {
         lastAttempt = System.nanoTime();
-        if (!waiting) {
-          early++;
-        }
         OperatorCli.Result r = ctx.cli().run("resolve", audit.get()[0], dead.lostFlag(),
             "--reason", "chaos: the " + dead.label() + " worker was killed for good");
         ctx.log("%s", r.summary());
