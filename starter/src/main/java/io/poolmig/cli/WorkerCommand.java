@@ -36,6 +36,8 @@ import picocli.CommandLine.ParentCommand;
     mixinStandardHelpOptions = true)
 final class WorkerCommand implements Callable<Integer> {
 
+  private static final int HOST_WORKER_DB_CONNECTIONS = 2;
+
   @ParentCommand Poolmig root;
 
   @Option(names = "--host", paramLabel = "NAME", description = "this host's name in the pool")
@@ -90,6 +92,11 @@ final class WorkerCommand implements Callable<Integer> {
     DbConfig dbConfig;
     try {
       dbConfig = DbConfig.fromEnvironment(root.env);
+      if (!control) {
+        // A host worker only registers and heartbeats; a pool of hundreds of hosts must not hold
+        // the database's connections five at a time.
+        dbConfig = dbConfig.withMaxPoolSize(HOST_WORKER_DB_CONNECTIONS);
+      }
     } catch (RuntimeException e) {
       closeQuietly(local);
       throw e;
