@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,6 +18,7 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
@@ -40,6 +42,9 @@ import java.util.stream.Stream;
  * nothing else. Thread-safe for what lanes call concurrently (lanes, retire, the CLI).
  */
 final class ChaosPool implements AutoCloseable {
+
+  private static final int PORTS_FROM = 20_000;
+  private static final int PORTS_UNTIL = 32_000;
 
   /**
    * How to build the pool.
@@ -337,9 +342,22 @@ final class ChaosPool implements AutoCloseable {
     }
   }
 
+  /**
+   * A free port below Linux's ephemeral range (32768 and up by default). A worker binds its port
+   * again after every restart; a port the kernel also hands out to outgoing connections may be
+   * some connection's local end by then, and that restart would fail with "address in use".
+   */
   static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
+    ThreadLocalRandom random = ThreadLocalRandom.current();
+    for (int tries = 0; tries < 200; tries++) {
+      int port = random.nextInt(PORTS_FROM, PORTS_UNTIL);
+      try (ServerSocket s = new ServerSocket()) {
+        s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 1);
+        return port;
+      } catch (IOException taken) {
+        // try another
+      }
     }
+    throw new IOException("no free port between " + PORTS_FROM + " and " + PORTS_UNTIL);
   }
 }

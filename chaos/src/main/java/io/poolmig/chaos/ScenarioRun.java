@@ -158,6 +158,7 @@ final class ScenarioRun {
           for (InvariantChecker.Finding f : report.violations()) {
             ctx.log("before reconcile: %s", f);
           }
+          repairDeadHost(inFlight);
           diagnostics();
           inFlight = started && workflowRunning();
           report = check(lane, digest, started, inFlight);
@@ -309,6 +310,23 @@ final class ScenarioRun {
         ctx.note("reconcile --fix -> exit " + r.exitCode());
       }
     }
+  }
+
+  /**
+   * A host killed for good that the migration ended without (it rolled back, or committed,
+   * without anyone declaring the host lost) may still hold what the migration left there, which
+   * only that host can clean. An operator repairs such a host sooner or later: it comes back here,
+   * and {@code reconcile --fix} must then clean it.
+   */
+  private void repairDeadHost(boolean inFlight) throws IOException, InterruptedException {
+    Role dead = ctx.deadRole();
+    if (dead == null || dead.lostFlag() == null || inFlight
+        || declaredLost.contains(ctx.host(dead).name())) {
+      return;
+    }
+    ctx.log("%s is repaired: the migration ended without it declared lost", ctx.node(dead));
+    ctx.node(dead).start(null);
+    ctx.note("the dead host came back for reconcile");
   }
 
   /** Destroys every copy of the run's VM, so the lane is empty for the next run. */
