@@ -37,12 +37,23 @@ public final class ReceiveClient implements AutoCloseable {
     InetSocketAddress address = parse(endpoint);
     Socket socket = new Socket();
     try {
-      socket.connect(address, connectTimeoutMillis);
-      socket.setSoTimeout(idleTimeoutMillis);
-      socket.setTcpNoDelay(true);
-      ReceiveClient client = new ReceiveClient(socket);
-      ReceiveProtocol.writeOpening(client.out);
-      byte[] challenge = ReceiveProtocol.readChallenge(client.in);
+      ReceiveClient client;
+      byte[] challenge;
+      try {
+        socket.connect(address, connectTimeoutMillis);
+        socket.setSoTimeout(idleTimeoutMillis);
+        socket.setTcpNoDelay(true);
+        client = new ReceiveClient(socket);
+        ReceiveProtocol.writeOpening(client.out);
+        challenge = ReceiveProtocol.readChallenge(client.in);
+      } catch (java.io.EOFException | java.net.SocketException e) {
+        if (e instanceof java.net.ConnectException || e instanceof java.net.NoRouteToHostException) {
+          throw e;
+        }
+        // A listener that accepted and hung up at once: an endpoint with every slot taken.
+        throw new IOException("the endpoint closed the connection before its challenge (all its "
+            + "connection slots taken, or not a poolmig endpoint): " + e.getMessage(), e);
+      }
       ReceiveProtocol.writeHello(client.out, new ReceiveProtocol.Hello(migrationId, attempt,
           java.util.HexFormat.of().formatHex(ReceiveTickets.proof(ticket, challenge))));
       ReceiveProtocol.Status status = ReceiveProtocol.readStatus(client.in);

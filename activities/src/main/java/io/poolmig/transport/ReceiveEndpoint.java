@@ -9,13 +9,19 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.SocketException;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,42 +30,61 @@ import org.slf4j.LoggerFactory;
  * only a HELLO whose proof the {@link ReceiveHandler} accepts, hands the checkpoint to it, and
  * answers with the digest it reproduced.
  *
- * <p>Contract: a connection that stalls for {@code idleTimeoutMillis} is dropped and the handler
- * discards what it had. Hazard: no TLS yet; the challenge keeps strangers and replays out, but
- * the checkpoint itself travels in the clear.
+ * <p>Contract: at most {@link EndpointLimits#maxConnections()} connections are served at once, each
+ * on its own thread; one accepted beyond that is closed at once (the sender retries). A connection
+ * that has not been admitted within {@link EndpointLimits#handshakeTimeout()}, or that stalls for
+ * {@link EndpointLimits#idleTimeout()} once streaming, is dropped and the handler discards what it
+ * had. When accepting fails (file descriptors exhausted, say) the acceptor backs off up to 1 s
+ * rather than spin on the connection the kernel keeps queued.
+ *
+ * <p>Hazard: no TLS yet; the challenge keeps strangers and replays out, but the checkpoint itself
+ * travels in the clear. A peer that keeps every slot busy with fresh handshakes delays real
+ * senders by up to a handshake timeout per attempt; the slots bound what that costs the host.
  */
 public final class ReceiveEndpoint implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(ReceiveEndpoint.class);
   private static final java.security.SecureRandom CHALLENGES = new java.security.SecureRandom();
+  private static final long MIN_ACCEPT_BACKOFF_MILLIS = 50;
+  private static final long MAX_ACCEPT_BACKOFF_MILLIS = 1_000;
+  private static final long WARN_EVERY_NANOS = TimeUnit.SECONDS.toNanos(10);
 
   private final ServerSocket server;
   private final ReceiveHandler handler;
-  private final StreamLimits limits;
-  private final int idleTimeoutMillis;
-  private final ExecutorService connections;
+  private final StreamLimits streamLimits;
+  private final EndpointLimits limits;
+  private final Semaphore slots;
+  private final ThreadPoolExecutor connections;
+  private final ScheduledExecutorService handshakeDeadlines;
   private final Thread acceptor;
   private final Set<Socket> open = ConcurrentHashMap.newKeySet();
+  private final AtomicLong served = new AtomicLong();
+  private final AtomicLong refusedBusy = new AtomicLong();
+  private final AtomicLong acceptFailures = new AtomicLong();
 
-  private ReceiveEndpoint(ServerSocket server, ReceiveHandler handler, StreamLimits limits,
-      int idleTimeoutMillis) {
+  private ReceiveEndpoint(ServerSocket server, ReceiveHandler handler, StreamLimits streamLimits,
+      EndpointLimits limits) {
     this.server = server;
     this.handler = handler;
+    this.streamLimits = streamLimits;
     this.limits = limits;
-    this.idleTimeoutMillis = idleTimeoutMillis;
+    this.slots = new Semaphore(limits.maxConnections());
+    int port = server.getLocalPort();
     AtomicInteger n = new AtomicInteger();
-    this.connections = Executors.newCachedThreadPool(r -> {
-      Thread t = new Thread(r, "receive-" + n.incrementAndGet());
-      t.setDaemon(true);
-      return t;
-    });
-    this.acceptor = new Thread(this::acceptLoop, "receive-endpoint-" + server.getLocalPort());
-    this.acceptor.setDaemon(true);
+    // The slots bound the work; the queue only absorbs the moment between a connection releasing
+    // its slot and its thread returning to the pool.
+    this.connections = new ThreadPoolExecutor(limits.maxConnections(), limits.maxConnections(),
+        60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> daemon(r,
+            "receive-" + port + "-" + n.incrementAndGet()));
+    this.connections.allowCoreThreadTimeOut(true);
+    this.handshakeDeadlines = Executors.newSingleThreadScheduledExecutor(
+        r -> daemon(r, "receive-" + port + "-deadlines"));
+    this.acceptor = daemon(this::acceptLoop, "receive-endpoint-" + port);
   }
 
   /** Binds {@code listen} (port 0 picks a free one) and starts accepting. */
   public static ReceiveEndpoint start(InetSocketAddress listen, ReceiveHandler handler,
-      StreamLimits limits, int idleTimeoutMillis) throws IOException {
+      StreamLimits streamLimits, EndpointLimits limits) throws IOException {
     ServerSocket server = new ServerSocket();
     server.setReuseAddress(true);
     try {
@@ -69,9 +94,16 @@ public final class ReceiveEndpoint implements AutoCloseable {
       throw new IOException("cannot listen for checkpoints on " + listen.getHostString() + ":"
           + listen.getPort() + ": " + e.getMessage(), e);
     }
-    ReceiveEndpoint endpoint = new ReceiveEndpoint(server, handler, limits, idleTimeoutMillis);
+    return start(server, handler, streamLimits, limits);
+  }
+
+  /** Starts accepting on a bound server socket, which the endpoint owns from now on. */
+  static ReceiveEndpoint start(ServerSocket bound, ReceiveHandler handler,
+      StreamLimits streamLimits, EndpointLimits limits) {
+    ReceiveEndpoint endpoint = new ReceiveEndpoint(bound, handler, streamLimits, limits);
     endpoint.acceptor.start();
-    log.info("receive endpoint listening on {}", server.getLocalSocketAddress());
+    log.info("receive endpoint listening on {} (at most {} connections)",
+        bound.getLocalSocketAddress(), limits.maxConnections());
     return endpoint;
   }
 
@@ -79,27 +111,100 @@ public final class ReceiveEndpoint implements AutoCloseable {
     return server.getLocalPort();
   }
 
+  /** Connections holding a slot now. */
+  int openConnections() {
+    return open.size();
+  }
+
+  /** Connections that were given a slot. */
+  long served() {
+    return served.get();
+  }
+
+  /** Connections closed at accept because every slot was taken. */
+  long refusedBusy() {
+    return refusedBusy.get();
+  }
+
+  /** Failed {@code accept} calls so far. */
+  long acceptFailures() {
+    return acceptFailures.get();
+  }
+
+  /** The most threads that ever served connections at once. */
+  int largestThreadCount() {
+    return connections.getLargestPoolSize();
+  }
+
   private void acceptLoop() {
+    long backoff = 0;
+    long lastWarn = System.nanoTime() - WARN_EVERY_NANOS;
     while (!server.isClosed()) {
+      Socket socket;
       try {
-        Socket socket = server.accept();
-        connections.execute(() -> serve(socket));
-      } catch (SocketException e) {
-        if (!server.isClosed()) {
-          log.warn("receive endpoint stopped accepting: {}", e.toString());
-        }
-        return;
+        socket = server.accept();
+        backoff = 0;
       } catch (IOException e) {
-        log.warn("accept failed: {}", e.toString());
+        if (server.isClosed()) {
+          return;
+        }
+        // Typically EMFILE: the connection stays queued in the kernel, so an immediate retry
+        // fails the same way and spins a core.
+        long failures = acceptFailures.incrementAndGet();
+        if (System.nanoTime() - lastWarn >= WARN_EVERY_NANOS) {
+          lastWarn = System.nanoTime();
+          log.warn("accept failed ({} failures so far), retrying with back-off: {}", failures,
+              e.toString());
+        }
+        backoff = Math.min(MAX_ACCEPT_BACKOFF_MILLIS,
+            Math.max(MIN_ACCEPT_BACKOFF_MILLIS, backoff * 2));
+        try {
+          Thread.sleep(backoff);
+        } catch (InterruptedException interrupted) {
+          Thread.currentThread().interrupt();
+          return;
+        }
+        continue;
+      }
+      if (!slots.tryAcquire()) {
+        long refused = refusedBusy.incrementAndGet();
+        if (System.nanoTime() - lastWarn >= WARN_EVERY_NANOS) {
+          lastWarn = System.nanoTime();
+          log.warn("all {} receive slots taken: closed the connection from {} ({} refused so "
+              + "far)", limits.maxConnections(), socket.getRemoteSocketAddress(), refused);
+        }
+        closeAbruptly(socket);
+        continue;
+      }
+      served.incrementAndGet();
+      open.add(socket);
+      try {
+        connections.execute(() -> {
+          try {
+            serve(socket);
+          } finally {
+            open.remove(socket);
+            slots.release();
+          }
+        });
+      } catch (RejectedExecutionException closing) {
+        open.remove(socket);
+        slots.release();
+        closeAbruptly(socket);
       }
     }
   }
 
   private void serve(Socket socket) {
     String peer = String.valueOf(socket.getRemoteSocketAddress());
-    open.add(socket);
+    // A per-read timeout alone would let a peer trickle a byte per period for ever.
+    AtomicBoolean handshakeExpired = new AtomicBoolean();
+    ScheduledFuture<?> deadline = handshakeDeadlines.schedule(() -> {
+      handshakeExpired.set(true);
+      closeAbruptly(socket);
+    }, limits.handshakeMillis(), TimeUnit.MILLISECONDS);
     try (socket) {
-      socket.setSoTimeout(idleTimeoutMillis);
+      socket.setSoTimeout(limits.handshakeMillis());
       socket.setTcpNoDelay(true);
       InputStream in = socket.getInputStream();
       OutputStream out = new BufferedOutputStream(socket.getOutputStream());
@@ -113,9 +218,17 @@ public final class ReceiveEndpoint implements AutoCloseable {
         hello = ReceiveProtocol.readHello(in);
         proof = java.util.HexFormat.of().parseHex(hello.proof());
       } catch (IOException | IllegalArgumentException e) {
-        log.warn("refused connection from {}: {}", peer, e.getMessage());
+        log.warn("refused connection from {}: {}", peer, handshakeExpired.get()
+            ? "no HELLO within " + limits.handshakeTimeout().toMillis() + " ms" : e.getMessage());
         return;
       }
+      // Stop the clock before anything is claimed: once it has fired, the socket is closed.
+      if (!deadline.cancel(false)) {
+        log.warn("refused connection from {}: no HELLO within {} ms", peer,
+            limits.handshakeTimeout().toMillis());
+        return;
+      }
+      socket.setSoTimeout(limits.idleMillis());
       ReceiveHandler.Admission admission;
       try {
         admission = handler.admit(hello.migrationId(), hello.attempt(), challenge, proof);
@@ -137,7 +250,7 @@ public final class ReceiveEndpoint implements AutoCloseable {
             null, 0));
         ReceiveHandler.Received received =
             handler.receive(hello.migrationId(), hello.attempt(),
-                new CheckpointReader(in, limits));
+                new CheckpointReader(in, streamLimits));
         ReceiveProtocol.writeStatus(out, new ReceiveProtocol.Status(ReceiveProtocol.OK,
             "restored paused", received.contentDigest(), received.streamBytes()));
         log.info("received migration {} from {}: {} bytes", hello.migrationId(), peer,
@@ -152,8 +265,28 @@ public final class ReceiveEndpoint implements AutoCloseable {
     } catch (IOException e) {
       log.warn("connection from {} failed: {}", peer, e.toString());
     } finally {
-      open.remove(socket);
+      deadline.cancel(false);
     }
+  }
+
+  private static void closeAbruptly(Socket socket) {
+    try {
+      // A reset rather than an orderly close: the peer fails at once instead of on its next read.
+      socket.setSoLinger(true, 0);
+    } catch (IOException ignored) {
+      // closed already
+    }
+    try {
+      socket.close();
+    } catch (IOException ignored) {
+      // closing anyway
+    }
+  }
+
+  private static Thread daemon(Runnable r, String name) {
+    Thread t = new Thread(r, name);
+    t.setDaemon(true);
+    return t;
   }
 
   private static void trySend(OutputStream out, ReceiveProtocol.Status status) {
@@ -180,6 +313,7 @@ public final class ReceiveEndpoint implements AutoCloseable {
         // closing anyway
       }
     }
+    handshakeDeadlines.shutdownNow();
     connections.shutdownNow();
     try {
       connections.awaitTermination(5, TimeUnit.SECONDS);

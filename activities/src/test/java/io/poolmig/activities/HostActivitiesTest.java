@@ -19,6 +19,7 @@ import io.poolmig.stream.CheckpointWriter;
 import io.poolmig.stream.Json;
 import io.poolmig.stream.StreamLimits;
 import io.poolmig.stream.StreamOptions;
+import io.poolmig.transport.EndpointLimits;
 import io.poolmig.transport.ReceiveClient;
 import io.poolmig.transport.ReceiveEndpoint;
 import io.poolmig.transport.ReceiveHandler;
@@ -456,7 +457,8 @@ class HostActivitiesTest {
     a.hv.unpause(vm.uuid());
     byte[] stream = sink.toByteArray();
     try (ReceiveEndpoint impatient = ReceiveEndpoint.start(new InetSocketAddress("127.0.0.1", 0),
-            b.impl, StreamLimits.DEFAULT, 500);
+            b.impl, StreamLimits.DEFAULT,
+            EndpointLimits.DEFAULT.withIdleTimeout(Duration.ofMillis(500)));
         ReceiveClient stalled = ReceiveClient.open("127.0.0.1:" + impatient.port(), mid,
             1, TICKETS.ticket(mid, "host-b", ticket.nonce(), 1), 2_000, 10_000)) {
       stalled.stream().write(stream, 0, stream.length / 2);
@@ -711,7 +713,7 @@ class HostActivitiesTest {
     Host(String name, Path stateDir, long memoryBytes, int stallMillis) throws IOException {
       hv = SimHost.open(new SimHostConfig(stateDir, memoryBytes, true, 20));
       endpoint = ReceiveEndpoint.start(new InetSocketAddress("127.0.0.1", 0), handler,
-          StreamLimits.DEFAULT, 60_000);
+          StreamLimits.DEFAULT, EndpointLimits.DEFAULT);
       impl = new HostActivitiesImpl(HostSettings.defaults(name, stateDir,
           "127.0.0.1:" + endpoint.port(), POOL_KEY).withStallTimeoutMillis(stallMillis), hv);
       handler.delegate = impl;

@@ -20,9 +20,11 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -41,7 +43,8 @@ import org.junit.jupiter.api.Test;
  */
 class ReceiveEndpointTest {
 
-  private static final int IDLE_MILLIS = 400;
+  private static final int IDLE_MILLIS = 1_500;
+  private static final int HANDSHAKE_MILLIS = 3_000;
   private static final ReceiveTickets TICKETS = new ReceiveTickets(
       "the test pool's key, 32 bytes.!!".getBytes(StandardCharsets.US_ASCII));
   private static final String HOST = "host-t";
@@ -56,7 +59,8 @@ class ReceiveEndpointTest {
   void start() throws IOException {
     handler = new RecordingHandler();
     endpoint = ReceiveEndpoint.start(new InetSocketAddress("127.0.0.1", 0), handler,
-        StreamLimits.DEFAULT, IDLE_MILLIS);
+        StreamLimits.DEFAULT, new EndpointLimits(8, Duration.ofMillis(HANDSHAKE_MILLIS),
+            Duration.ofMillis(IDLE_MILLIS)));
     address = "127.0.0.1:" + endpoint.port();
   }
 
@@ -99,14 +103,14 @@ class ReceiveEndpointTest {
   }
 
   @Test
-  void aSilentConnectionIsDroppedAfterTheIdleTimeout() throws Exception {
+  void aSilentConnectionIsDroppedAtTheHandshakeDeadline() throws Exception {
     try (Socket s = connect()) {
       long started = System.nanoTime();
       s.getOutputStream().write("PMIG".getBytes(StandardCharsets.US_ASCII)); // then nothing
       s.getOutputStream().flush();
       assertDropped(s);
       long millis = (System.nanoTime() - started) / 1_000_000;
-      assertTrue(millis >= IDLE_MILLIS / 2, "dropped after " + millis + " ms");
+      assertTrue(millis >= HANDSHAKE_MILLIS / 2, "dropped after " + millis + " ms");
     }
     assertTrue(handler.admitted.isEmpty());
     assertEquals(sha256(PAYLOAD), sendGood("mig-3"));
@@ -213,6 +217,138 @@ class ReceiveEndpointTest {
   }
 
   @Test
+  void aTrickleOfBytesCannotOutlastTheHandshakeDeadline() throws Exception {
+    endpoint.close();
+    endpoint = ReceiveEndpoint.start(new InetSocketAddress("127.0.0.1", 0), handler,
+        StreamLimits.DEFAULT, new EndpointLimits(8, Duration.ofMillis(800),
+            Duration.ofMillis(IDLE_MILLIS)));
+    address = "127.0.0.1:" + endpoint.port();
+    try (Socket s = connect()) {
+      DataOutputStream out = new DataOutputStream(s.getOutputStream());
+      out.write("PMIGRECV".getBytes(StandardCharsets.US_ASCII));
+      out.writeInt(ReceiveProtocol.VERSION);
+      out.flush();
+      ReceiveProtocol.readChallenge(s.getInputStream());
+      out.writeInt(60_000); // a HELLO announced at 60 kB, then one byte well within every read
+      out.flush();          // timeout: only the deadline for the whole handshake ends it
+      long started = System.nanoTime();
+      Thread trickle = new Thread(() -> {
+        try {
+          while (true) {
+            out.write('{');
+            out.flush();
+            Thread.sleep(100);
+          }
+        } catch (IOException | InterruptedException dropped) {
+          // the endpoint hung up, as it should
+        }
+      });
+      trickle.start();
+      assertDropped(s);
+      long millis = (System.nanoTime() - started) / 1_000_000;
+      trickle.interrupt();
+      trickle.join();
+      assertTrue(millis < 5_000, "a trickling peer held its connection for " + millis + " ms");
+    }
+    awaitTrue(() -> endpoint.openConnections() == 0, "the slot is given back");
+    assertTrue(handler.admitted.isEmpty());
+    assertEquals(sha256(PAYLOAD), sendGood("mig-11"));
+  }
+
+  @Test
+  void aConnectionBeyondTheSlotsIsClosedAtOnceAndTheSlotComesBack() throws Exception {
+    endpoint.close();
+    endpoint = ReceiveEndpoint.start(new InetSocketAddress("127.0.0.1", 0), handler,
+        StreamLimits.DEFAULT, new EndpointLimits(1, Duration.ofSeconds(30),
+            Duration.ofSeconds(30)));
+    address = "127.0.0.1:" + endpoint.port();
+    try (Socket idle = connect()) {
+      awaitTrue(() -> endpoint.openConnections() == 1, "the idle connection holds the slot");
+      long started = System.nanoTime();
+      IOException busy = assertThrows(IOException.class, () -> open("mig-12"));
+      long millis = (System.nanoTime() - started) / 1_000_000;
+      assertTrue(busy.getMessage().contains("connection slots"), busy.getMessage());
+      assertTrue(millis < 10_000, "refused after " + millis + " ms, not at once");
+      assertEquals(1, endpoint.refusedBusy());
+    }
+    awaitTrue(() -> endpoint.openConnections() == 0, "the idle connection's slot is given back");
+    assertEquals(sha256(PAYLOAD), sendGood("mig-12"));
+  }
+
+  /** 1,000 idle connections cost at most the slots' threads, and only until the deadline. */
+  @Test
+  void aThousandIdleConnectionsHoldNoMoreThreadsThanTheSlots() throws Exception {
+    endpoint.close();
+    int slots = 16;
+    endpoint = ReceiveEndpoint.start(new InetSocketAddress("127.0.0.1", 0), handler,
+        StreamLimits.DEFAULT, new EndpointLimits(slots, Duration.ofMillis(1_500),
+            Duration.ofSeconds(30)));
+    address = "127.0.0.1:" + endpoint.port();
+    String prefix = "receive-" + endpoint.port() + "-";
+    List<Socket> idle = new ArrayList<>();
+    int mostThreads = 0;
+    try {
+      for (int i = 0; i < 1_000; i++) {
+        Socket s = new Socket();
+        try {
+          s.connect(new InetSocketAddress("127.0.0.1", endpoint.port()), 10_000);
+          idle.add(s);
+        } catch (SocketException resetAtOnce) {
+          s.close(); // accepted and closed by the endpoint before the connect call returned
+        }
+        if (i % 50 == 0) {
+          mostThreads = Math.max(mostThreads, liveThreads(prefix));
+        }
+      }
+      awaitTrue(() -> endpoint.served() + endpoint.refusedBusy() == 1_000,
+          "the endpoint has seen every connection");
+      assertTrue(endpoint.refusedBusy() > 0, "some connections found every slot taken");
+      mostThreads = Math.max(mostThreads, liveThreads(prefix));
+      assertTrue(endpoint.largestThreadCount() <= slots,
+          "served with " + endpoint.largestThreadCount() + " threads");
+      // the connection threads and the one that enforces handshake deadlines
+      assertTrue(mostThreads <= slots + 1, mostThreads + " endpoint threads alive at once");
+      awaitTrue(() -> endpoint.openConnections() == 0,
+          "every idle connection is dropped at its handshake deadline");
+    } finally {
+      for (Socket s : idle) {
+        s.close();
+      }
+    }
+    assertEquals(sha256(PAYLOAD), sendGood("mig-13"));
+  }
+
+  @Test
+  void failingAcceptsBackOffInsteadOfSpinning() throws Exception {
+    List<Long> calls = new java.util.concurrent.CopyOnWriteArrayList<>();
+    ServerSocket exhausted = new ServerSocket() {
+      @Override
+      public Socket accept() throws IOException {
+        calls.add(System.nanoTime());
+        throw new IOException("Too many open files");
+      }
+    };
+    try (ReceiveEndpoint failing = ReceiveEndpoint.start(exhausted, handler, StreamLimits.DEFAULT,
+        EndpointLimits.DEFAULT)) {
+      awaitTrue(() -> calls.size() >= 6, "the acceptor keeps trying");
+      // 50 + 100 + 200 + 400 + 800 ms of back-off lie between the first and the sixth try.
+      long millis = (calls.get(5) - calls.get(0)) / 1_000_000;
+      assertTrue(millis >= 1_500, "six accepts within " + millis + " ms: the acceptor spins");
+      assertTrue(failing.acceptFailures() >= 6);
+    }
+  }
+
+  @Test
+  void endpointLimitsAreValidated() {
+    assertThrows(IllegalArgumentException.class,
+        () -> new EndpointLimits(0, Duration.ofSeconds(1), Duration.ofSeconds(1)));
+    assertThrows(IllegalArgumentException.class,
+        () -> new EndpointLimits(1, Duration.ZERO, Duration.ofSeconds(1)));
+    assertThrows(IllegalArgumentException.class,
+        () -> new EndpointLimits(1, Duration.ofSeconds(1), null));
+  }
+
+  @Test
   void endpointsAreParsed() {
     assertEquals(new InetSocketAddress("127.0.0.1", 8004), ReceiveClient.parse("127.0.0.1:8004"));
     assertEquals(new InetSocketAddress("::1", 8004), ReceiveClient.parse("[::1]:8004"));
@@ -239,10 +375,24 @@ class ReceiveEndpointTest {
     }
   }
 
+  private static int liveThreads(String prefix) {
+    return (int) Thread.getAllStackTraces().keySet().stream()
+        .filter(t -> t.getName().startsWith(prefix)).count();
+  }
+
+  private static void awaitTrue(java.util.function.BooleanSupplier condition, String what)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (!condition.getAsBoolean()) {
+      assertTrue(System.nanoTime() < deadline, "timed out waiting until " + what);
+      Thread.sleep(20);
+    }
+  }
+
   private Socket connect() throws IOException {
     Socket s = new Socket();
     s.connect(new InetSocketAddress("127.0.0.1", endpoint.port()), 2_000);
-    s.setSoTimeout(IDLE_MILLIS * 10);
+    s.setSoTimeout(HANDSHAKE_MILLIS * 5);
     return s;
   }
 

@@ -8,6 +8,7 @@ import io.poolmig.hypervisor.HostMemory;
 import io.poolmig.hypervisor.Hypervisor;
 import io.poolmig.hypervisor.Hypervisors;
 import io.poolmig.stream.StreamLimits;
+import io.poolmig.transport.EndpointLimits;
 import io.poolmig.transport.ReceiveEndpoint;
 import io.poolmig.workflows.TaskQueues;
 import io.temporal.worker.Worker;
@@ -71,7 +72,8 @@ public final class HostWorker implements AutoCloseable {
       // The endpoint needs the activities' bookkeeping and the activities need the endpoint's
       // port: bind first, then build the activities with the advertised address.
       DeferredHandler handler = new DeferredHandler();
-      endpoint = ReceiveEndpoint.start(config.listen(), handler, StreamLimits.DEFAULT, 60_000);
+      endpoint = ReceiveEndpoint.start(config.listen(), handler, StreamLimits.DEFAULT,
+          EndpointLimits.DEFAULT);
       String advertised = config.advertisedEndpoint(endpoint.port());
       HostActivitiesImpl activities = new HostActivitiesImpl(
           HostSettings.defaults(config.hostName(), config.stateDir(), advertised,
