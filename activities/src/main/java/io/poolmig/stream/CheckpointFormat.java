@@ -18,6 +18,12 @@ public final class CheckpointFormat {
   public static final int PAGE_SIZE = 4096;
   /** Largest page batch a writer emits and a reader accepts. */
   public static final int MAX_PAGES_PER_BATCH = 1024;
+  /**
+   * Most vCPUs a HEADER may announce. A sanity bound, not a policy: well above Xen's
+   * {@code HVM_MAX_VCPUS} (128, {@code public/hvm/hvm_info_table.h}) and what toolstacks allow PV
+   * guests, so no real VM is refused, while a header announcing millions is.
+   */
+  public static final int MAX_VCPUS = 4096;
 
   static final int TYPE_HEADER = 0x0001;
   static final int TYPE_PAGE_BATCH = 0x0002;

@@ -1,8 +1,17 @@
 package io.poolmig.stream;
 
 /**
- * The HEADER record: who is travelling and from where. Serialized as JSON.
+ * The HEADER record: who is travelling and from where. Serialized as JSON, one object and nothing
+ * after it.
  *
+ * <p>A {@link CheckpointReader} accepts a header only if {@code formatVersion} repeats the
+ * preamble's, the ids and names are not blank, the page size is 4096, the memory a positive
+ * multiple of it within {@link StreamLimits#maxMemoryBytes}, and the vCPUs within 1..
+ * {@link CheckpointFormat#MAX_VCPUS}. The memory it announces also bounds the whole stream
+ * ({@link StreamLimits#maxStreamBytes}): until END the header is all a reader knows of a stream, so
+ * every bound that protects the receiver follows from it.
+ *
+ * @param formatVersion the stream format, {@link CheckpointFormat#VERSION}, as in the preamble
  * @param hypervisor {@code "sim"} or {@code "libxl"}: a host restores only its own kind
  * @param domainConfig the domain configuration as JSON, opaque to the stream
  */

@@ -2,6 +2,8 @@ package io.poolmig.stream;
 
 import static io.poolmig.stream.CheckpointFormat.*;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectReader;
 import java.io.BufferedInputStream;
 import java.io.EOFException;
 import java.io.IOException;
@@ -9,37 +11,58 @@ import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.util.Arrays;
+import java.util.Objects;
 import net.jpountz.lz4.LZ4Exception;
 import net.jpountz.lz4.LZ4Factory;
 import net.jpountz.lz4.LZ4SafeDecompressor;
 
 /**
  * Reads and validates one checkpoint stream: {@link #readHeader} first, then {@link #next} until
- * it returns {@link CheckpointRecord.End}. Every malformation — bad magic or version, unknown
- * record, oversized record, non-zero padding, truncation, a byte count or SHA-256 that does not
- * match the END record — raises {@link CheckpointFormatException} naming the byte offset.
+ * it returns {@link CheckpointRecord.End}. Every malformation — bad magic or version, a HEADER
+ * that is invalid or disagrees with the preamble, an unknown record type or flag, an oversized
+ * record, non-zero padding or reserved fields, truncation, a byte count or SHA-256 that does not
+ * match the END record, a stream longer than its announced memory allows or with too many
+ * ROUND_END markers — raises {@link CheckpointFormatException} naming the byte offset. Nothing
+ * else comes of the stream's bytes; an {@link IOException} of the underlying input passes through.
  *
- * <p>Hazard: records before END are not yet authenticated by the stream digest. A consumer must
- * stage what it reads and commit only once {@code next()} has returned END.
+ * <p>Work is bounded by the HEADER: the reader consumes at most
+ * {@link StreamLimits#maxStreamBytes} of the stream for the memory it announces (plus what its
+ * 64 KiB buffer reads ahead) and at most {@link StreamLimits#maxRoundMarkers} ROUND_END records,
+ * and holds at most one record body, its inflated form and one page batch in memory. Compressed
+ * bodies are inflated by lz4-java's pure-Java safe decompressor: lz4-java 1.8.0's decompressors
+ * do not guard every access against hostile input (CVE-2025-12183), and in pure Java an access
+ * out of bounds is at worst an exception of the JVM's bounds checks, which the reader reports as
+ * a corrupt record, never a read or write of native memory.
+ *
+ * <p>Hazards: records before END are not yet authenticated by the stream digest; a consumer must
+ * stage what it reads and commit only once {@code next()} has returned END. Not thread-safe.
  */
 public final class CheckpointReader implements AutoCloseable {
+
+  /** The HEADER is one JSON object and nothing after it. */
+  private static final ObjectReader HEADER_READER = Json.MAPPER.readerFor(CheckpointHeader.class)
+      .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
   private final InputStream in;
   private final StreamLimits limits;
   private final MessageDigest digest = Sha256.newDigest();
   private final byte[] recordHeader = new byte[RECORD_HEADER_BYTES];
-  private final LZ4SafeDecompressor lz4 = LZ4Factory.fastestInstance().safeDecompressor();
+  // Pure Java: hostile LZ4 blocks meet the JVM's bounds checks, not native memory (class comment).
+  private final LZ4SafeDecompressor lz4 = LZ4Factory.safeInstance().safeDecompressor();
   private byte[] body = new byte[1 << 16];
   private byte[] inflated = new byte[0];
   private long[] entries = new long[MAX_PAGES_PER_BATCH];
-  private byte[] pageData = new byte[MAX_PAGES_PER_BATCH * PAGE_SIZE];
+  private byte[] pageData = new byte[0];
   private long offset;
+  /** Bytes the stream may carry; known once the HEADER announced the memory. */
+  private long cap = Long.MAX_VALUE;
+  private int roundMarkers;
   private CheckpointHeader header;
   private CheckpointRecord.End end;
 
   public CheckpointReader(InputStream in, StreamLimits limits) {
-    this.in = new BufferedInputStream(in, 1 << 16);
-    this.limits = limits;
+    this.in = new BufferedInputStream(Objects.requireNonNull(in, "in"), 1 << 16);
+    this.limits = Objects.requireNonNull(limits, "limits");
   }
 
   public long bytesRead() {
@@ -51,12 +74,13 @@ public final class CheckpointReader implements AutoCloseable {
     return end;
   }
 
+  /** Reads and validates the preamble and the HEADER record; the same header on later calls. */
   public CheckpointHeader readHeader() throws IOException {
     if (header != null) {
       return header;
     }
     byte[] preamble = new byte[PREAMBLE_BYTES];
-    readFully(preamble, PREAMBLE_BYTES, "preamble");
+    readFully(preamble, 0, PREAMBLE_BYTES);
     if (!Arrays.equals(Arrays.copyOf(preamble, MAGIC.length), MAGIC)) {
       throw new CheckpointFormatException("not a poolmig checkpoint (bad magic)");
     }
@@ -66,10 +90,19 @@ public final class CheckpointReader implements AutoCloseable {
           "checkpoint format version " + version + " is not supported (this poolmig reads "
               + VERSION + ")");
     }
+    if (ByteBuffer.wrap(preamble, 12, 4).getInt() != 0) {
+      throw new CheckpointFormatException(at("preamble's reserved word is not zero"));
+    }
     int type = readRecordHeader();
+    int flags = flags();
     int length = ByteBuffer.wrap(recordHeader, 4, 4).getInt();
     if (type != TYPE_HEADER) {
       throw new CheckpointFormatException(at("expected a HEADER record, found type " + type));
+    }
+    if (flags != 0) {
+      // A HEADER is never compressed: it must be readable before anything else is trusted.
+      throw new CheckpointFormatException(at("unknown HEADER record flags 0x"
+          + Integer.toHexString(flags)));
     }
     if (length < 0 || length > limits.maxHeaderBytes()) {
       throw new CheckpointFormatException(at("HEADER record of " + length + " bytes is oversized"));
@@ -77,11 +110,12 @@ public final class CheckpointReader implements AutoCloseable {
     int n = readBody(length);
     CheckpointHeader parsed;
     try {
-      parsed = Json.MAPPER.readValue(body, 0, n, CheckpointHeader.class);
+      parsed = HEADER_READER.readValue(body, 0, n);
     } catch (IOException e) {
       throw new CheckpointFormatException(at("HEADER is not valid JSON: " + e.getMessage()), e);
     }
-    validate(parsed);
+    validate(parsed, version);
+    cap = limits.maxStreamBytes(parsed.vm().memoryBytes());
     header = parsed;
     return header;
   }
@@ -96,18 +130,32 @@ public final class CheckpointReader implements AutoCloseable {
     }
     long coveredBefore = offset;
     MessageDigest digestBefore = null;
-    int type = peekType();
-    if (type == TYPE_END) {
+    if (peekType() == TYPE_END) {
       digestBefore = cloneDigest();
     }
-    type = readRecordHeader();
-    int flags = ByteBuffer.wrap(recordHeader, 2, 2).getShort() & 0xFFFF;
+    int type = readRecordHeader();
+    int flags = flags();
     int length = ByteBuffer.wrap(recordHeader, 4, 4).getInt();
+    // Refuse what the record header already gives away before reading (and hashing) its body.
     if (length < 0 || length > limits.maxRecordBytes()) {
       throw new CheckpointFormatException(at("record of " + length + " bytes is oversized"));
     }
     if ((flags & ~FLAG_LZ4) != 0) {
       throw new CheckpointFormatException(at("unknown record flags 0x" + Integer.toHexString(flags)));
+    }
+    switch (type) {
+      case TYPE_PAGE_BATCH, TYPE_OPAQUE, TYPE_END:
+        break;
+      case TYPE_ROUND_END:
+        if (++roundMarkers > limits.maxRoundMarkers()) {
+          throw new CheckpointFormatException(at("ROUND_END record " + roundMarkers
+              + " exceeds the limit of " + limits.maxRoundMarkers() + " per stream"));
+        }
+        break;
+      case TYPE_HEADER:
+        throw new CheckpointFormatException(at("a second HEADER record"));
+      default:
+        throw new CheckpointFormatException(at("unknown record type " + type));
     }
     int n = readBody(length);
     byte[] data = body;
@@ -124,14 +172,14 @@ public final class CheckpointReader implements AutoCloseable {
         requireLength(n, 16, "ROUND_END");
         ByteBuffer b = ByteBuffer.wrap(data, 0, n);
         int round = b.getInt();
-        b.getInt();
+        requireReservedZero(b.getInt(), "ROUND_END");
         return new CheckpointRecord.RoundEnd(round, b.getLong());
       }
       case TYPE_END:
         end = endRecord(data, n, coveredBefore, digestBefore);
         return end;
       default:
-        throw new CheckpointFormatException(at("unknown record type " + type));
+        throw new AssertionError("record type " + type + " was refused above");
     }
   }
 
@@ -161,7 +209,8 @@ public final class CheckpointReader implements AutoCloseable {
             chunk = o.data();
             pos = 0;
           } else if (!(r instanceof CheckpointRecord.End)) {
-            throw new CheckpointFormatException(at("expected OPAQUE records, found " + r));
+            throw new CheckpointFormatException(at("expected OPAQUE records, found "
+                + r.getClass().getSimpleName()));
           }
         }
         int n = Math.min(len, chunk.length - pos);
@@ -182,25 +231,43 @@ public final class CheckpointReader implements AutoCloseable {
     in.close();
   }
 
-  private void validate(CheckpointHeader h) throws CheckpointFormatException {
-    if (h.vm() == null || h.vm().uuid() == null || h.vm().name() == null) {
-      throw new CheckpointFormatException("HEADER lacks the VM's identity");
+  private void validate(CheckpointHeader h, int preambleVersion)
+      throws CheckpointFormatException {
+    if (h == null) {
+      throw new CheckpointFormatException(inHeader("HEADER is JSON null"));
     }
-    if (h.hypervisor() == null || h.migrationId() == null) {
-      throw new CheckpointFormatException("HEADER lacks hypervisor kind or migration id");
+    if (h.formatVersion() != preambleVersion) {
+      throw new CheckpointFormatException(inHeader("HEADER says format version "
+          + h.formatVersion() + ", its preamble " + preambleVersion));
+    }
+    if (h.vm() == null || isBlank(h.vm().uuid()) || isBlank(h.vm().name())) {
+      throw new CheckpointFormatException(inHeader("HEADER lacks the VM's identity (uuid, name)"));
+    }
+    if (isBlank(h.hypervisor()) || isBlank(h.migrationId())) {
+      throw new CheckpointFormatException(inHeader("HEADER lacks hypervisor kind or migration id"));
+    }
+    if (isBlank(h.sourceHost())) {
+      throw new CheckpointFormatException(inHeader("HEADER lacks the source host"));
     }
     if (h.pageSize() != PAGE_SIZE) {
-      throw new CheckpointFormatException("HEADER page size " + h.pageSize() + " is not 4096");
+      throw new CheckpointFormatException(inHeader("HEADER page size " + h.pageSize()
+          + " is not 4096"));
     }
     long mem = h.vm().memoryBytes();
     if (mem <= 0 || mem % PAGE_SIZE != 0 || mem > limits.maxMemoryBytes()) {
-      throw new CheckpointFormatException(
+      throw new CheckpointFormatException(inHeader(
           "HEADER announces " + mem + " bytes of memory: not a positive multiple of 4096 within "
-              + limits.maxMemoryBytes());
+              + limits.maxMemoryBytes()));
     }
-    if (h.vm().vcpus() < 1) {
-      throw new CheckpointFormatException("HEADER announces " + h.vm().vcpus() + " vCPUs");
+    int vcpus = h.vm().vcpus();
+    if (vcpus < 1 || vcpus > MAX_VCPUS) {
+      throw new CheckpointFormatException(inHeader("HEADER announces " + vcpus
+          + " vCPUs: not within 1.." + MAX_VCPUS));
     }
+  }
+
+  private static boolean isBlank(String s) {
+    return s == null || s.isBlank();
   }
 
   private CheckpointRecord.PageBatch pageBatch(byte[] data, int n) throws IOException {
@@ -209,7 +276,7 @@ public final class CheckpointReader implements AutoCloseable {
     }
     ByteBuffer b = ByteBuffer.wrap(data, 0, n);
     int count = b.getInt();
-    b.getInt();
+    requireReservedZero(b.getInt(), "PAGE_BATCH");
     if (count < 1 || count > MAX_PAGES_PER_BATCH || 8L + count * 8L > n) {
       throw new CheckpointFormatException(at("PAGE_BATCH of " + count + " pages is malformed"));
     }
@@ -227,6 +294,9 @@ public final class CheckpointReader implements AutoCloseable {
       }
     }
     requireLength(n, 8 + count * 8 + nonZero * PAGE_SIZE, "PAGE_BATCH");
+    if (pageData.length < nonZero * PAGE_SIZE) {
+      pageData = new byte[MAX_PAGES_PER_BATCH * PAGE_SIZE]; // once, on the first data page
+    }
     b.get(pageData, 0, nonZero * PAGE_SIZE);
     return new CheckpointRecord.PageBatch(count, entries, pageData);
   }
@@ -259,8 +329,12 @@ public final class CheckpointReader implements AutoCloseable {
       throw new CheckpointFormatException(at("compressed record too short"));
     }
     int raw = ByteBuffer.wrap(body, 0, 4).getInt();
-    if (raw < 0 || raw > limits.maxRecordBytes()) {
-      throw new CheckpointFormatException(at("compressed record inflates to " + raw + " bytes"));
+    requireReservedZero(ByteBuffer.wrap(body, 4, 4).getInt(), "compressed");
+    // An LZ4 block inflates at most 255-fold (a match grows by at most 255 bytes per input
+    // byte): a larger claim is a lie, refused before it costs an allocation of its size.
+    if (raw < 1 || raw > limits.maxRecordBytes() || raw > 255L * (n - 8)) {
+      throw new CheckpointFormatException(at("compressed record of " + n + " bytes claims to "
+          + "inflate to " + raw));
     }
     if (inflated.length < raw) {
       inflated = new byte[raw];
@@ -271,7 +345,9 @@ public final class CheckpointReader implements AutoCloseable {
         throw new CheckpointFormatException(at("compressed record inflates to " + got + " bytes, "
             + "announced " + raw));
       }
-    } catch (LZ4Exception e) {
+    } catch (LZ4Exception | IndexOutOfBoundsException e) {
+      // LZ4Exception is the library's word for a malformed block; an index out of bounds is
+      // what a check it missed (the CVE in the class comment) amounts to in pure Java.
       throw new CheckpointFormatException(at("compressed record is corrupt"), e);
     }
     return raw;
@@ -281,6 +357,12 @@ public final class CheckpointReader implements AutoCloseable {
     if (n != expected) {
       throw new CheckpointFormatException(
           at(what + " record has " + n + " bytes, expected " + expected));
+    }
+  }
+
+  private void requireReservedZero(int word, String what) throws CheckpointFormatException {
+    if (word != 0) {
+      throw new CheckpointFormatException(at(what + " record's reserved word is not zero"));
     }
   }
 
@@ -304,16 +386,28 @@ public final class CheckpointReader implements AutoCloseable {
   }
 
   private int readRecordHeader() throws IOException {
-    readFully(recordHeader, RECORD_HEADER_BYTES, "record header");
+    readFully(recordHeader, 0, RECORD_HEADER_BYTES);
     return ByteBuffer.wrap(recordHeader, 0, 2).getShort() & 0xFFFF;
+  }
+
+  private int flags() {
+    return ByteBuffer.wrap(recordHeader, 2, 2).getShort() & 0xFFFF;
   }
 
   private int readBody(int length) throws IOException {
     int padded = length + padding(length);
-    if (body.length < padded) {
-      body = new byte[padded];
+    requireWithinCap(padded);
+    // The buffer grows with the bytes that arrive, not with what the record header claims: a
+    // few bytes announcing a 16 MiB record must not cost 16 MiB.
+    int done = 0;
+    while (done < padded) {
+      if (done == body.length) {
+        body = Arrays.copyOf(body, (int) Math.min(padded, 2L * body.length));
+      }
+      int chunk = Math.min(padded, body.length) - done;
+      readFully(body, done, chunk);
+      done += chunk;
     }
-    readFully(body, padded, "record body");
     for (int i = length; i < padded; i++) {
       if (body[i] != 0) {
         throw new CheckpointFormatException(at("record padding is not zero"));
@@ -322,17 +416,28 @@ public final class CheckpointReader implements AutoCloseable {
     return length;
   }
 
-  private void readFully(byte[] buffer, int length, String what) throws IOException {
+  /** Reads exactly {@code length} bytes, within the stream's cap, into the stream digest. */
+  private void readFully(byte[] buffer, int from, int length) throws IOException {
+    requireWithinCap(length);
     int done = 0;
     while (done < length) {
-      int n = in.read(buffer, done, length - done);
+      int n = in.read(buffer, from + done, length - done);
       if (n < 0) {
         throw truncated();
       }
       done += n;
     }
-    digest.update(buffer, 0, length);
+    digest.update(buffer, from, length);
     offset += length;
+  }
+
+  /** Bytes are consumed only through {@link #readFully}: the one place the total is bounded. */
+  private void requireWithinCap(long length) throws CheckpointFormatException {
+    if (length > cap - offset) {
+      throw new CheckpointFormatException(at("checkpoint runs past " + cap + " bytes, the most a "
+          + "stream may carry for " + header.vm().memoryBytes() + " bytes of memory ("
+          + limits.memoryPasses() + " × memory + " + limits.fixedAllowanceBytes() + ")"));
+    }
   }
 
   private CheckpointFormatException truncated() {
@@ -342,5 +447,9 @@ public final class CheckpointReader implements AutoCloseable {
 
   private String at(String message) {
     return message + " (at byte " + offset + ")";
+  }
+
+  private static String inHeader(String message) {
+    return message + " (HEADER record at byte " + PREAMBLE_BYTES + ")";
   }
 }

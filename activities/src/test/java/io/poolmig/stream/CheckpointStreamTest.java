@@ -391,6 +391,249 @@ class CheckpointStreamTest {
     }
   }
 
+  // ---- hostile streams: work bounded by the announced memory ----
+
+  @Test
+  void endlessRoundEndMarkersAreCutAtTheLimit() throws IOException {
+    // The whole stream is valid: 65 markers, then a correct END.
+    byte[] sealed = streamOf(header("sim", VM_BYTES), w -> {
+      for (int i = 0; i < 65; i++) {
+        w.writeRoundEnd(i, 0);
+      }
+    });
+    assertRejected(sealed, "ROUND_END record 65 exceeds the limit of 64 per stream");
+    byte[] sixtyFour = streamOf(header("sim", VM_BYTES), w -> {
+      for (int i = 0; i < 64; i++) {
+        w.writeRoundEnd(i, 0);
+      }
+    });
+    assertEquals(64, readAll(sixtyFour).size(), "64 markers are accepted");
+
+    // A sender that never stops sending markers is cut after the 65th, having sent 65 records.
+    Endless endless = new Endless(header("sim", VM_BYTES), round -> roundEnd(round));
+    try (CheckpointReader reader = new CheckpointReader(endless, StreamLimits.DEFAULT)) {
+      reader.readHeader();
+      long start = reader.bytesRead();
+      CheckpointFormatException e = assertThrows(CheckpointFormatException.class,
+          () -> readBody(reader, new ArrayList<>()));
+      assertEquals("ROUND_END record 65 exceeds the limit of 64 per stream (at byte "
+          + (start + 64 * 24 + 8) + ")", e.getMessage());
+    }
+
+    // Without the marker cap, the total length still stops it.
+    StreamLimits noMarkerCap = new StreamLimits(1 << 20, 4096, 1L << 40, 16, 8192,
+        Integer.MAX_VALUE);
+    long cap = noMarkerCap.maxStreamBytes(VM_BYTES);
+    Endless again = new Endless(header("sim", VM_BYTES), round -> roundEnd(round));
+    try (CheckpointReader reader = new CheckpointReader(again, noMarkerCap)) {
+      reader.readHeader();
+      CheckpointFormatException e = assertThrows(CheckpointFormatException.class,
+          () -> readBody(reader, new ArrayList<>()));
+      assertTrue(e.getMessage().startsWith("checkpoint runs past " + cap + " bytes, the most a "
+          + "stream may carry for " + VM_BYTES + " bytes of memory (16 × memory + 8192) (at byte "),
+          e.getMessage());
+      assertTrue(reader.bytesRead() <= cap, reader.bytesRead() + " > " + cap);
+      assertTrue(again.served() <= cap + (1 << 16), "read " + again.served() + " of the "
+          + "endless stream; the cap is " + cap + " plus a 64 KiB buffer");
+    }
+  }
+
+  @Test
+  void pagesResentForeverAreCutAtTheStreamCap() throws IOException {
+    SplittableRandom random = new SplittableRandom(7);
+    Batch all = batch(random, 0, (int) VM_PAGES, 0, false);
+    byte[] batchRecord = record(2, 0, pageBatchBody(all));
+    Endless endless = new Endless(header("sim", VM_BYTES), round -> batchRecord);
+    long cap = StreamLimits.DEFAULT.maxStreamBytes(VM_BYTES);
+    assertEquals(16 * VM_BYTES + (64 << 20), cap);
+    try (CheckpointReader reader = new CheckpointReader(endless, StreamLimits.DEFAULT)) {
+      reader.readHeader();
+      CheckpointFormatException e = assertThrows(CheckpointFormatException.class,
+          () -> readBody(reader, new ArrayList<>()));
+      assertTrue(e.getMessage().startsWith("checkpoint runs past " + cap + " bytes"),
+          e.getMessage());
+      assertTrue(e.getMessage().contains("(at byte "), e.getMessage());
+      assertTrue(reader.bytesRead() <= cap);
+      assertTrue(endless.served() <= cap + (1 << 16), "served " + endless.served());
+    }
+  }
+
+  @Test
+  void theStreamCapAdmitsMaxRoundsFullPassesAndRefusesOneMore() throws IOException {
+    // With almost no fixed allowance, the factor alone must admit SaveRequest.MAX_ROUNDS (15)
+    // passes of all memory as incompressible pages, with their batch overhead.
+    StreamLimits tight = new StreamLimits(16 << 20, 4096, 1L << 40, 16, 8192, 64);
+    SplittableRandom random = new SplittableRandom(8);
+    Batch all = batch(random, 0, (int) VM_PAGES, 0, false);
+    for (int passes : new int[] {15, 16}) {
+      byte[] stream = streamOf(header("sim", VM_BYTES), w -> {
+        for (int round = 0; round < passes; round++) {
+          w.writePageBatch(all.entries(), all.entries().length, all.data(), all.data().length);
+          w.writeRoundEnd(round, VM_PAGES);
+        }
+      });
+      if (passes == 15) {
+        assertEquals(30, readAll(stream, tight).size(), "15 full passes fit");
+      } else {
+        CheckpointFormatException e = assertThrows(CheckpointFormatException.class,
+            () -> readAll(stream, tight));
+        assertTrue(e.getMessage().startsWith("checkpoint runs past "
+            + tight.maxStreamBytes(VM_BYTES) + " bytes"), e.getMessage());
+      }
+    }
+  }
+
+  @Test
+  void theStreamCapIsExact() throws IOException {
+    byte[] stream = streamOf(header("libxl", PAGE), w -> w.writeOpaque(new byte[100_000], 0,
+        100_000));
+    long allowance = stream.length - 16L * PAGE;
+    StreamLimits exact = new StreamLimits(1 << 20, 4096, 1L << 40, 16, allowance, 64);
+    assertEquals(stream.length, exact.maxStreamBytes(PAGE));
+    assertEquals(1, readAll(stream, exact).size(), "a stream of exactly the cap is read");
+    StreamLimits oneShort = exact.withStreamCap(16, allowance - 1);
+    CheckpointFormatException e = assertThrows(CheckpointFormatException.class,
+        () -> readAll(stream, oneShort));
+    assertEquals("checkpoint runs past " + (stream.length - 1) + " bytes, the most a stream may "
+        + "carry for 4096 bytes of memory (16 × memory + " + (allowance - 1) + ") (at byte "
+        + (stream.length - 72) + ")", e.getMessage(), "END's body, the last 72 bytes, would "
+        + "pass it, and is refused before it is read");
+  }
+
+  @Test
+  void streamLimitsAreValidated() {
+    StreamLimits d = StreamLimits.DEFAULT;
+    assertEquals(new StreamLimits(16 << 20, 1 << 20, 1L << 40, 16, 64L << 20, 64), d);
+    assertEquals(16L * (1L << 40) + (64L << 20), d.maxStreamBytes(d.maxMemoryBytes()));
+    assertThrows(IllegalArgumentException.class, () -> d.maxStreamBytes(0));
+    assertThrows(IllegalArgumentException.class, () -> d.maxStreamBytes((1L << 40) + 1));
+    assertThrows(IllegalArgumentException.class, () -> new StreamLimits(64, 1 << 20, 1L << 40));
+    assertThrows(IllegalArgumentException.class,
+        () -> new StreamLimits(Integer.MAX_VALUE, 1 << 20, 1L << 40));
+    assertThrows(IllegalArgumentException.class, () -> new StreamLimits(1 << 20, 1, 1L << 40));
+    assertThrows(IllegalArgumentException.class, () -> new StreamLimits(1 << 20, 1 << 20, 0));
+    assertThrows(IllegalArgumentException.class, () -> d.withStreamCap(0, 64L << 20));
+    assertThrows(IllegalArgumentException.class, () -> d.withStreamCap(16, 1 << 20),
+        "the allowance must hold the largest HEADER");
+    assertThrows(IllegalArgumentException.class,
+        () -> new StreamLimits(1 << 20, 4096, Long.MAX_VALUE / 8, 16, 8192, 64), "overflow");
+    assertThrows(IllegalArgumentException.class, () -> d.withMaxRoundMarkers(0));
+  }
+
+  // ---- hostile headers ----
+
+  @Test
+  void absurdVcpuCountsAreRejected() throws IOException {
+    for (int vcpus : new int[] {0, -1, 4097, Integer.MAX_VALUE, Integer.MIN_VALUE}) {
+      assertRejected(streamWithHeader(withVcpus(vcpus)), "HEADER announces " + vcpus
+          + " vCPUs: not within 1..4096 (HEADER record at byte 16)");
+    }
+    assertEquals(1, readAll(streamWithHeader(withVcpus(4096))).size(), "4096 vCPUs are sane");
+  }
+
+  @Test
+  void headerVersionMustMatchThePreamble() {
+    for (int version : new int[] {0, 2, -1}) {
+      assertRejected(streamWithHeader(new CheckpointHeader(version, "mig-0001", "host-a", "sim",
+          vm(VM_BYTES), PAGE, "{}", 1L)), "HEADER says format version " + version
+          + ", its preamble 1 (HEADER record at byte 16)");
+    }
+    // A HEADER without the field at all reads as version 0.
+    byte[] noVersion = streamWithHeader(header("sim", VM_BYTES));
+    String json = new String(noVersion, 24, ByteBuffer.wrap(noVersion, 20, 4).getInt(),
+        StandardCharsets.UTF_8);
+    String renamed = json.replace("\"formatVersion\"", "\"formatVersiom\"");
+    assertTrue(!renamed.equals(json) && renamed.length() == json.length());
+    System.arraycopy(renamed.getBytes(StandardCharsets.UTF_8), 0, noVersion, 24,
+        renamed.length());
+    assertRejected(noVersion, "HEADER says format version 0, its preamble 1");
+  }
+
+  @Test
+  void blankIdentitiesAreRejected() {
+    CheckpointHeader.Vm good = vm(VM_BYTES);
+    assertRejected(streamWithHeader(new CheckpointHeader(1, " ", "host-a", "sim", good, PAGE,
+        "{}", 1L)), "HEADER lacks hypervisor kind or migration id");
+    assertRejected(streamWithHeader(new CheckpointHeader(1, "mig-0001", "host-a", "", good, PAGE,
+        "{}", 1L)), "HEADER lacks hypervisor kind or migration id");
+    assertRejected(streamWithHeader(new CheckpointHeader(1, "mig-0001", "\t", "sim", good, PAGE,
+        "{}", 1L)), "HEADER lacks the source host");
+    assertRejected(streamWithHeader(new CheckpointHeader(1, "mig-0001", null, "sim", good, PAGE,
+        "{}", 1L)), "HEADER lacks the source host");
+    assertRejected(streamWithHeader(new CheckpointHeader(1, "mig-0001", "host-a", "sim",
+        new CheckpointHeader.Vm("", "vm-test", VM_BYTES, 2), PAGE, "{}", 1L)),
+        "HEADER lacks the VM's identity (uuid, name)");
+    assertRejected(streamWithHeader(new CheckpointHeader(1, "mig-0001", "host-a", "sim",
+        new CheckpointHeader.Vm(good.uuid(), "  ", VM_BYTES, 2), PAGE, "{}", 1L)),
+        "HEADER lacks the VM's identity (uuid, name)");
+  }
+
+  @Test
+  void headerThatIsNullOrHasTrailingJsonIsRejected() {
+    byte[] stream = streamWithHeader(header("sim", VM_BYTES));
+    int length = ByteBuffer.wrap(stream, 20, 4).getInt();
+    byte[] nullHeader = stream.clone();
+    Arrays.fill(nullHeader, 24, 24 + length, (byte) ' ');
+    System.arraycopy("null".getBytes(StandardCharsets.US_ASCII), 0, nullHeader, 24, 4);
+    assertRejected(nullHeader, "HEADER is JSON null");
+    byte[] trailing = stream.clone();
+    assertEquals('0', trailing[24 + length - 2], "the header ends with createdAtMillis");
+    trailing[24 + length - 2] = '}'; // "…0}" becomes "…}0": a valid object, then a stray token
+    trailing[24 + length - 1] = '0';
+    assertRejected(trailing, "Trailing token");
+  }
+
+  @Test
+  void headerRecordFlagsAndASecondHeaderAreRejected() {
+    byte[] lz4 = smallStream(StreamOptions.DEFAULT);
+    lz4[16 + 3] = 1;
+    assertRejected(lz4, "unknown HEADER record flags 0x1");
+    byte[] twice = streamOf(header("sim", VM_BYTES), w -> { });
+    byte[] headerRecord = Arrays.copyOfRange(twice, 16, frames(twice).get(1).offset);
+    byte[] doubled = new byte[twice.length + headerRecord.length];
+    System.arraycopy(twice, 0, doubled, 0, 16 + headerRecord.length);
+    System.arraycopy(headerRecord, 0, doubled, 16 + headerRecord.length, headerRecord.length);
+    System.arraycopy(twice, 16 + headerRecord.length, doubled, 16 + 2 * headerRecord.length,
+        twice.length - 16 - headerRecord.length);
+    assertRejected(doubled, "a second HEADER record");
+  }
+
+  @Test
+  void nonZeroReservedWordsAreRejected() {
+    byte[] preamble = smallStream(StreamOptions.DEFAULT);
+    preamble[15] = 1;
+    assertRejected(preamble, "preamble's reserved word is not zero");
+    byte[] stream = smallStream(StreamOptions.DEFAULT);
+    Frame batch = frames(stream).stream().filter(f -> f.type == 2).findFirst().orElseThrow();
+    stream[batch.offset + 8 + 7] = 1;
+    assertRejected(stream, "PAGE_BATCH record's reserved word is not zero");
+    byte[] round = smallStream(StreamOptions.DEFAULT);
+    Frame marker = frames(round).stream().filter(f -> f.type == 4).findFirst().orElseThrow();
+    round[marker.offset + 8 + 7] = 1;
+    assertRejected(round, "ROUND_END record's reserved word is not zero");
+  }
+
+  @Test
+  void compressedRecordClaimingMoreThanLz4CanInflateIsRejectedUnallocated() {
+    // 8 bytes of LZ4 block cannot inflate beyond 255 × 8 bytes.
+    ByteBuffer body = ByteBuffer.allocate(16).putInt(255 * 8 + 1).putInt(0).putLong(0);
+    byte[] stream = streamOf(header("sim", VM_BYTES), w -> { });
+    byte[] hostile = spliceBeforeEnd(stream, record(3, 1, body.array()));
+    assertRejected(hostile, "compressed record of 16 bytes claims to inflate to 2041");
+  }
+
+  @Test
+  void aLyingRecordLengthCostsOnlyTheBytesThatArrive() {
+    // A 16 MiB record announced by a stream that then ends: refused as truncated.
+    byte[] stream = streamOf(header("sim", VM_BYTES), w -> { });
+    int endAt = frames(stream).stream().filter(f -> f.type == 0xFF).findFirst().orElseThrow()
+        .offset;
+    byte[] hostile = Arrays.copyOf(stream, endAt + 8 + 100);
+    ByteBuffer.wrap(hostile, endAt, 8).putShort((short) 3).putShort((short) 0)
+        .putInt(16 << 20);
+    assertRejected(hostile, "truncated");
+  }
+
   @Test
   void endThatMisstatesTheByteCountIsRejected() {
     byte[] stream = smallStream(StreamOptions.DEFAULT);
@@ -536,6 +779,94 @@ class CheckpointStreamTest {
 
   private static byte[] streamWithHeader(CheckpointHeader header) {
     return streamOf(header, w -> w.writeRoundEnd(0, 0));
+  }
+
+  private static CheckpointHeader withVcpus(int vcpus) {
+    return new CheckpointHeader(1, "mig-0001", "host-a", "sim",
+        new CheckpointHeader.Vm(vm(VM_BYTES).uuid(), "vm-test", VM_BYTES, vcpus), PAGE, "{}", 1L);
+  }
+
+  /** A record as the writer frames it: header, body, zero padding. */
+  static byte[] record(int type, int flags, byte[] body) {
+    ByteBuffer b = ByteBuffer.allocate(8 + body.length + (8 - body.length % 8) % 8);
+    b.putShort((short) type).putShort((short) flags).putInt(body.length).put(body);
+    return b.array();
+  }
+
+  static byte[] roundEnd(long round) {
+    return record(4, 0, ByteBuffer.allocate(16).putInt((int) round).putInt(0).putLong(0).array());
+  }
+
+  private static byte[] pageBatchBody(Batch batch) {
+    ByteBuffer b = ByteBuffer.allocate(8 + 8 * batch.entries().length + batch.data().length);
+    b.putInt(batch.entries().length).putInt(0);
+    for (long e : batch.entries()) {
+      b.putLong(e);
+    }
+    return b.put(batch.data()).array();
+  }
+
+  /** The stream with {@code extra} inserted before its END (whose digest it then breaks). */
+  private static byte[] spliceBeforeEnd(byte[] stream, byte[] extra) {
+    int endAt = frames(stream).stream().filter(f -> f.type == 0xFF).findFirst().orElseThrow()
+        .offset;
+    byte[] out = new byte[stream.length + extra.length];
+    System.arraycopy(stream, 0, out, 0, endAt);
+    System.arraycopy(extra, 0, out, endAt, extra.length);
+    System.arraycopy(stream, endAt, out, endAt + extra.length, stream.length - endAt);
+    return out;
+  }
+
+  /**
+   * A sender that never stops: a valid preamble and HEADER, then {@code records.apply(i)} for
+   * i = 0, 1, 2, … forever. Counts the bytes it served.
+   */
+  static final class Endless extends InputStream {
+    private final java.util.function.LongFunction<byte[]> records;
+    private byte[] current;
+    private int pos;
+    private long index;
+    private long served;
+
+    Endless(CheckpointHeader header, java.util.function.LongFunction<byte[]> records) {
+      ByteArrayOutputStream sink = new ByteArrayOutputStream();
+      try {
+        CheckpointWriter w = new CheckpointWriter(sink, StreamOptions.DEFAULT);
+        w.writeHeader(header);
+        w.flush();
+      } catch (IOException e) {
+        throw new AssertionError(e);
+      }
+      this.records = records;
+      this.current = sink.toByteArray();
+    }
+
+    long served() {
+      return served;
+    }
+
+    @Override
+    public int read() {
+      byte[] one = new byte[1];
+      read(one, 0, 1);
+      return one[0] & 0xFF;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) {
+      if (len == 0) {
+        return 0;
+      }
+      if (pos == current.length) {
+        current = records.apply(index++);
+        pos = 0;
+      }
+      int n = Math.min(len, current.length - pos);
+      System.arraycopy(current, pos, b, off, n);
+      pos += n;
+      served += n;
+      return n;
+    }
   }
 
   // ---- reading ----

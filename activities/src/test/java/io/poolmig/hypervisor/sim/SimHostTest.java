@@ -573,6 +573,18 @@ class SimHostTest {
     assertEquals(DomainState.RUNNING, host.domain(d.uuid()).state(), "nothing was paused");
   }
 
+  @Test
+  void aSaveTakesNoMoreRoundsThanAReaderAdmits() {
+    // Each round may resend all memory; the reader's cap (16 × memory + allowance) must hold
+    // them all with their batch overhead, so the rounds stop one short of the factor.
+    assertEquals(StreamLimits.DEFAULT.memoryPasses() - 1, SaveRequest.MAX_ROUNDS);
+    assertTrue(SaveRequest.DEFAULT_MAX_ROUNDS <= SaveRequest.MAX_ROUNDS);
+    assertTrue(SaveRequest.MAX_ROUNDS < StreamLimits.DEFAULT.maxRoundMarkers());
+    assertEquals(15, new SaveRequest("m", "h", true, 15).maxRounds());
+    assertThrows(IllegalArgumentException.class, () -> new SaveRequest("m", "h", true, 16));
+    assertThrows(IllegalArgumentException.class, () -> new SaveRequest("m", "h", true, 0));
+  }
+
   // ---- helpers ----
 
   private static byte[] save(SimHost host, String uuid) {
