@@ -81,7 +81,10 @@ public interface Hypervisor extends AutoCloseable {
 
   /**
    * Creates a paused domain from a checkpoint whose header has already been read from {@code in}.
-   * On any failure nothing of the domain is left on this host.
+   * The domain is committed only after {@code in} returned END, so a reader made with
+   * {@link CheckpointReader#ofWholeInput} (a file, standard input) also keeps a restore from
+   * committing before its input has ended, and data after END refuses it. On any failure nothing
+   * of the domain is left on this host.
    */
   RestoredDomain restore(CheckpointHeader header, CheckpointReader in);
 

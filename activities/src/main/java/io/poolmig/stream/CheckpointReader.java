@@ -34,8 +34,16 @@ import net.jpountz.lz4.LZ4SafeDecompressor;
  * out of bounds is at worst an exception of the JVM's bounds checks, which the reader reports as
  * a corrupt record, never a read or write of native memory.
  *
+ * <p>Where the stream ends: a reader made with the constructor reads a stream that may go on
+ * after END (a receive connection answers a status frame on it). One made with
+ * {@link #ofWholeInput} reads a checkpoint that is all of its input (a file, standard input):
+ * there {@code next()} returns END only once it has also seen the end of the input, and data
+ * after END is a format error, so a consumer that commits after END commits nothing a longer
+ * input would have refused.
+ *
  * <p>Hazards: records before END are not yet authenticated by the stream digest; a consumer must
- * stage what it reads and commit only once {@code next()} has returned END. Not thread-safe.
+ * stage what it reads and commit only once {@code next()} has returned END. A whole-input
+ * reader's last {@code next()} blocks until a pipe that delivered END is closed. Not thread-safe.
  */
 public final class CheckpointReader implements AutoCloseable {
 
@@ -45,6 +53,7 @@ public final class CheckpointReader implements AutoCloseable {
 
   private final InputStream in;
   private final StreamLimits limits;
+  private final boolean wholeInput;
   private final MessageDigest digest = Sha256.newDigest();
   private final byte[] recordHeader = new byte[RECORD_HEADER_BYTES];
   // Pure Java: hostile LZ4 blocks meet the JVM's bounds checks, not native memory (class comment).
@@ -60,9 +69,24 @@ public final class CheckpointReader implements AutoCloseable {
   private CheckpointHeader header;
   private CheckpointRecord.End end;
 
+  /** A reader of a stream that may go on after its END record (a receive connection). */
   public CheckpointReader(InputStream in, StreamLimits limits) {
+    this(in, limits, false);
+  }
+
+  private CheckpointReader(InputStream in, StreamLimits limits, boolean wholeInput) {
     this.in = new BufferedInputStream(Objects.requireNonNull(in, "in"), 1 << 16);
     this.limits = Objects.requireNonNull(limits, "limits");
+    this.wholeInput = wholeInput;
+  }
+
+  /**
+   * A reader of a checkpoint that is the whole of {@code in} (a file, standard input): reaching
+   * END also reads to the end of the input, and a byte after END is refused before END is
+   * returned.
+   */
+  public static CheckpointReader ofWholeInput(InputStream in, StreamLimits limits) {
+    return new CheckpointReader(in, limits, true);
   }
 
   public long bytesRead() {
@@ -120,7 +144,10 @@ public final class CheckpointReader implements AutoCloseable {
     return header;
   }
 
-  /** The next body record; END last. Calling again after END is an error. */
+  /**
+   * The next body record; END last (for a {@linkplain #ofWholeInput whole-input} reader, only
+   * once the input has ended there too). Calling again after END is an error.
+   */
   public CheckpointRecord next() throws IOException {
     if (header == null) {
       throw new IllegalStateException("read the header first");
@@ -175,9 +202,16 @@ public final class CheckpointReader implements AutoCloseable {
         requireReservedZero(b.getInt(), "ROUND_END");
         return new CheckpointRecord.RoundEnd(round, b.getLong());
       }
-      case TYPE_END:
-        end = endRecord(data, n, coveredBefore, digestBefore);
+      case TYPE_END: {
+        CheckpointRecord.End e = endRecord(data, n, coveredBefore, digestBefore);
+        if (wholeInput && in.read() >= 0) {
+          // Checked before END is returned: the consumer commits on END, and must not here.
+          throw new CheckpointFormatException("data follows the END record at byte " + offset
+              + ": a checkpoint read from a file or standard input must end with it");
+        }
+        end = e;
         return end;
+      }
       default:
         throw new AssertionError("record type " + type + " was refused above");
     }
@@ -221,7 +255,10 @@ public final class CheckpointReader implements AutoCloseable {
     };
   }
 
-  /** True if nothing follows the END record (a file must end there). */
+  /**
+   * True if nothing follows the END record. A whole-input reader has checked that already; this
+   * is for a caller that inspects a stream it does not commit from.
+   */
   public boolean atEof() throws IOException {
     return in.read() < 0;
   }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -387,6 +388,33 @@ class CheckpointStreamTest {
     try (CheckpointReader reader = reader(stream)) {
       reader.readHeader();
       readBody(reader, new ArrayList<>());
+      assertTrue(reader.atEof());
+    }
+  }
+
+  @Test
+  void wholeInputReaderRefusesDataAfterEndBeforeReturningEnd() throws IOException {
+    byte[] stream = smallStream(StreamOptions.DEFAULT);
+    for (byte[] tail : List.of(new byte[1], new byte[8], "PMIGCKPT".getBytes(
+        StandardCharsets.US_ASCII))) {
+      byte[] longer = Arrays.copyOf(stream, stream.length + tail.length);
+      System.arraycopy(tail, 0, longer, stream.length, tail.length);
+      try (CheckpointReader reader = CheckpointReader.ofWholeInput(
+          new ByteArrayInputStream(longer), StreamLimits.DEFAULT)) {
+        reader.readHeader();
+        CheckpointFormatException e = assertThrows(CheckpointFormatException.class,
+            () -> readBody(reader, new ArrayList<>()));
+        assertEquals("data follows the END record at byte " + stream.length + ": a checkpoint "
+            + "read from a file or standard input must end with it", e.getMessage());
+        assertNull(reader.end(), "END is not reached when the input goes on");
+      }
+    }
+    try (CheckpointReader reader = CheckpointReader.ofWholeInput(
+        new ByteArrayInputStream(stream), StreamLimits.DEFAULT)) {
+      reader.readHeader();
+      List<String> got = new ArrayList<>();
+      assertNotNull(readBody(reader, got));
+      assertEquals(describeAll(smallItems()), got, "a whole-input reader reads what ends at END");
       assertTrue(reader.atEof());
     }
   }

@@ -19,6 +19,7 @@ import io.temporal.client.WorkflowExecutionAlreadyStarted;
 import io.temporal.client.WorkflowFailedException;
 import io.temporal.client.WorkflowNotFoundException;
 import io.temporal.client.WorkflowQueryException;
+import java.io.InputStream;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Map;
@@ -72,11 +73,14 @@ public final class Poolmig implements Runnable {
   @Spec CommandSpec spec;
 
   final Map<String, String> env;
+  /** Standard input, where {@code restore -f -} reads its checkpoint. */
+  final InputStream in;
   final PrintWriter out;
   final PrintWriter err;
 
-  Poolmig(Map<String, String> env, PrintWriter out, PrintWriter err) {
+  Poolmig(Map<String, String> env, InputStream in, PrintWriter out, PrintWriter err) {
     this.env = env;
+    this.in = in;
     this.out = out;
     this.err = err;
   }
@@ -87,10 +91,16 @@ public final class Poolmig implements Runnable {
     System.exit(run(args, System.getenv(), out, err));
   }
 
-  /** Runs one command line; returns the exit code. */
+  /** Runs one command line, with the process's standard input; returns the exit code. */
   public static int run(String[] args, Map<String, String> env, PrintWriter out,
       PrintWriter err) {
-    CommandLine cli = new CommandLine(new Poolmig(env, out, err));
+    return run(args, env, System.in, out, err);
+  }
+
+  /** Runs one command line reading {@code in} as its standard input; returns the exit code. */
+  public static int run(String[] args, Map<String, String> env, InputStream in, PrintWriter out,
+      PrintWriter err) {
+    CommandLine cli = new CommandLine(new Poolmig(env, in, out, err));
     cli.setOut(out);
     cli.setErr(err);
     cli.setExecutionExceptionHandler((e, commandLine, parsed) -> {

@@ -27,7 +27,9 @@ import picocli.CommandLine.ParentCommand;
     name = "restore",
     description = {
       "Creates a VM on this host from a checkpoint file or standard input (like `xl restore`). "
-          + "A truncated, corrupted or foreign checkpoint is rejected and leaves nothing behind.",
+          + "A truncated, corrupted or foreign checkpoint, or one followed by more data, is "
+          + "rejected and leaves nothing behind; from a pipe, the VM appears only once the pipe "
+          + "is closed.",
       "",
       "With a pool configured (POOLMIG_DB_URL), the hosts are asked first whether the "
           + "checkpoint's VM runs on one of them: then the restore is refused (exit 3), since "
@@ -64,7 +66,9 @@ final class RestoreCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException {
     try (SimHost sim = host.openSim(root); InputStream in = open()) {
-      CheckpointReader reader = new CheckpointReader(in, StreamLimits.DEFAULT);
+      // The checkpoint is all of the input: the restore commits only once the input has ended
+      // right after END, so data after it (or a pipe held open) never shows a domain.
+      CheckpointReader reader = CheckpointReader.ofWholeInput(in, StreamLimits.DEFAULT);
       RestoredDomain restored;
       try {
         CheckpointHeader header = reader.readHeader();
@@ -74,11 +78,6 @@ final class RestoreCommand implements Callable<Integer> {
           refuseIfItRunsElsewhere(header);
         }
         restored = sim.restore(header, reader);
-        if (!reader.atEof()) {
-          sim.destroy(restored.domain().uuid());
-          throw new CheckpointRejectedException("checkpoint has data after its END record; "
-              + "nothing restored");
-        }
       } catch (CheckpointFormatException e) {
         throw new CheckpointRejectedException(e);
       }
@@ -132,7 +131,7 @@ final class RestoreCommand implements Callable<Integer> {
 
   private InputStream open() {
     if ("-".equals(file)) {
-      return System.in;
+      return root.in;
     }
     try {
       return new FileInputStream(file);

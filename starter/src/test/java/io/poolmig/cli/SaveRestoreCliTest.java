@@ -9,12 +9,17 @@ import io.poolmig.hypervisor.DomainState;
 import io.poolmig.hypervisor.sim.SimHost;
 import io.poolmig.hypervisor.sim.SimHostConfig;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
@@ -107,6 +112,113 @@ class SaveRestoreCliTest {
   }
 
   @Test
+  void checkpointFollowedByMoreDataIsRejectedAndLeavesNothing() throws IOException {
+    Path ckpt = saveToFile();
+    long size = Files.size(ckpt);
+    Files.write(ckpt, "trailing garbage".getBytes(StandardCharsets.US_ASCII),
+        StandardOpenOption.APPEND);
+    long freeBefore = free(hostB);
+    CliRun restored = run("restore", "-f", ckpt.toString(), "--state-dir", hostB.toString());
+    assertEquals(ExitCode.FAILED.code, restored.exitCode(), restored.toString());
+    assertTrue(restored.err().contains("data follows the END record at byte " + size),
+        restored.toString());
+    assertNothingOn(hostB, freeBefore);
+  }
+
+  @Test
+  void restoreFromAPipeShowsTheVmOnlyOnceThePipeCloses() throws Exception {
+    byte[] stream = Files.readAllBytes(saveToFile());
+
+    HeldOpen stdin = new HeldOpen(stream);
+    CompletableFuture<CliRun> restore = restoreFrom(stdin);
+    assertTrue(stdin.drained.await(60, TimeUnit.SECONDS), "restore read the whole checkpoint");
+    assertTrue(listDomains(hostB).isEmpty(), "no VM while the pipe is open");
+    assertFalse(restore.isDone(), "restore waits for the end of its input");
+    stdin.end(new byte[0]);
+    CliRun done = restore.get(60, TimeUnit.SECONDS);
+    assertEquals(0, done.exitCode(), done.toString());
+    assertEquals(DomainState.RUNNING, domain(hostB, uuid).orElseThrow().state());
+    assertEquals(digestBefore, digest(hostB, uuid));
+
+    // More data down the same kind of pipe after END: the VM never shows.
+    Path hostC = tmp.resolve("host-c");
+    long freeC = free(hostC);
+    HeldOpen longer = new HeldOpen(stream);
+    CompletableFuture<CliRun> refused = CompletableFuture.supplyAsync(() -> CliRun.withInput(
+        longer, Map.of(), "restore", "-f", "-", "--state-dir", hostC.toString()));
+    assertTrue(longer.drained.await(60, TimeUnit.SECONDS));
+    assertTrue(listDomains(hostC).isEmpty(), "no VM while the pipe is open");
+    longer.end(new byte[] {'P', 'M', 'I', 'G'});
+    CliRun rejected = refused.get(60, TimeUnit.SECONDS);
+    assertEquals(ExitCode.FAILED.code, rejected.exitCode(), rejected.toString());
+    assertTrue(rejected.err().contains("data follows the END record"), rejected.toString());
+    assertNothingOn(hostC, freeC);
+  }
+
+  private CompletableFuture<CliRun> restoreFrom(InputStream stdin) {
+    return CompletableFuture.supplyAsync(() -> CliRun.withInput(stdin, Map.of(), "restore", "-f",
+        "-", "--state-dir", hostB.toString()));
+  }
+
+  /**
+   * Standard input from a writer that sent {@code data} and keeps the pipe open: counts
+   * {@link #drained} down when asked for more, then waits until {@link #end} says what follows.
+   */
+  private static final class HeldOpen extends InputStream {
+    final CountDownLatch drained = new CountDownLatch(1);
+    private final CompletableFuture<byte[]> tail = new CompletableFuture<>();
+    private byte[] data;
+    private int pos;
+    private boolean tailTaken;
+
+    HeldOpen(byte[] data) {
+      this.data = data;
+    }
+
+    void end(byte[] trailing) {
+      tail.complete(trailing);
+    }
+
+    @Override
+    public int read() throws IOException {
+      byte[] one = new byte[1];
+      return read(one, 0, 1) < 0 ? -1 : one[0] & 0xFF;
+    }
+
+    @Override
+    public synchronized int read(byte[] b, int off, int len) throws IOException {
+      if (len == 0) {
+        return 0;
+      }
+      if (pos == data.length) {
+        if (tailTaken) {
+          return -1;
+        }
+        drained.countDown();
+        try {
+          data = tail.get(60, TimeUnit.SECONDS);
+        } catch (Exception e) {
+          throw new IOException("the test never closed the pipe", e);
+        }
+        pos = 0;
+        tailTaken = true;
+        if (data.length == 0) {
+          return -1;
+        }
+      }
+      int n = Math.min(len, data.length - pos);
+      System.arraycopy(data, pos, b, off, n);
+      pos += n;
+      return n;
+    }
+
+    @Override
+    public synchronized int available() {
+      return data.length - pos;
+    }
+  }
+
+  @Test
   void restoreWhereTheVmAlreadyRunsIsRefused() {
     Path ckpt = tmp.resolve("web-1.ckpt");
     assertEquals(0, run("save", "web-1", "-c", "-f", ckpt.toString(), "--state-dir",
@@ -178,8 +290,13 @@ class SaveRestoreCliTest {
 
   private void assertNothingOn(Path host, long freeBefore) throws IOException {
     assertTrue(listDomains(host).isEmpty(), "no domain may be left on the target");
-    try (Stream<Path> incoming = Files.list(host.resolve("incoming"))) {
-      assertEquals(0, incoming.count(), "no staging left");
+    for (String dir : List.of("domains", "incoming", "reservations")) {
+      Path p = host.resolve(dir);
+      if (Files.exists(p)) {
+        try (Stream<Path> left = Files.list(p)) {
+          assertEquals(0, left.count(), "nothing left in " + dir + "/");
+        }
+      }
     }
     assertEquals(freeBefore, free(host));
   }

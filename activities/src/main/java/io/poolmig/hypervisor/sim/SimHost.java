@@ -428,6 +428,12 @@ public final class SimHost implements Hypervisor {
     }
   }
 
+  /**
+   * Stages the incoming memory under {@code incoming/<id>/} (counted against capacity, or taking
+   * over its migration's reservation), and moves it to {@code domains/} only once the reader has
+   * returned END — for a whole-input reader, once the input has ended too — and the memory
+   * reproduces the content digest. Any failure deletes the staging directory.
+   */
   @Override
   public RestoredDomain restore(CheckpointHeader header, CheckpointReader in) {
     if (!kind().equals(header.hypervisor())) {

@@ -473,6 +473,138 @@ class SimHostTest {
   }
 
   @Test
+  void aRestoreOfAWholeInputCommitsOnlyAtItsEnd(@TempDir Path dirA, @TempDir Path dirB)
+      throws Exception {
+    SimHost a = tool(dirA, 256 * MIB);
+    SimHost b = tool(dirB, 256 * MIB);
+    DomainInfo d = a.create("vm-a", 8 * MIB, 1, 0);
+    byte[] stream = save(a, d.uuid());
+    long free = b.memory().freeBytes();
+
+    // END has arrived but the input stays open: staged, not a domain, until the input ends.
+    HeldOpen in = new HeldOpen(stream);
+    CompletableFuture<RestoredDomain> restore = restoreAsync(b, in);
+    assertTrue(in.drained.await(10, TimeUnit.SECONDS), "the reader took the whole stream");
+    assertFalse(restore.isDone(), "the restore waits for the end of its input");
+    assertEquals(1, entries(dirB.resolve("incoming")), "the copy is staged");
+    assertTrue(b.listDomains().isEmpty(), "no domain while the input may go on");
+    assertTrue(b.findDomain(d.uuid()).isEmpty());
+    in.end(new byte[0]);
+    RestoredDomain restored = restore.get(10, TimeUnit.SECONDS);
+    assertEquals(d.uuid(), restored.domain().uuid());
+    assertEquals(a.memoryDigest(d.uuid()), b.memoryDigest(d.uuid()));
+    assertEquals(0, entries(dirB.resolve("incoming")));
+    b.destroy(d.uuid());
+    assertEquals(free, b.memory().freeBytes());
+
+    // Data after END: the domain never shows, and nothing of it stays.
+    for (byte[] garbage : List.of(new byte[] {0}, "trailing garbage".getBytes(
+        StandardCharsets.US_ASCII), stream)) {
+      HeldOpen longer = new HeldOpen(stream);
+      CompletableFuture<RestoredDomain> refused = restoreAsync(b, longer);
+      assertTrue(longer.drained.await(10, TimeUnit.SECONDS));
+      assertTrue(b.listDomains().isEmpty(), "no domain while the input may go on");
+      longer.end(garbage);
+      Exception e = assertThrows(Exception.class, () -> refused.get(10, TimeUnit.SECONDS));
+      assertTrue(e.getCause() instanceof CheckpointRejectedException, String.valueOf(e));
+      assertTrue(e.getCause().getMessage().startsWith("data follows the END record at byte "
+          + stream.length), e.getCause().getMessage());
+      assertTrue(b.listDomains().isEmpty());
+      for (String sub : List.of("domains", "incoming", "reservations")) {
+        Path p = dirB.resolve(sub);
+        assertTrue(!Files.exists(p) || entries(p) == 0, p + " is empty");
+      }
+      assertEquals(free, b.memory().freeBytes());
+    }
+
+    // The same stream from a plain (network) reader commits at END: its input goes on by design.
+    HeldOpen network = new HeldOpen(stream);
+    CompletableFuture<RestoredDomain> received = CompletableFuture.supplyAsync(() -> {
+      try {
+        CheckpointReader reader = new CheckpointReader(network, StreamLimits.DEFAULT);
+        return b.restore(reader.readHeader(), reader);
+      } catch (IOException e) {
+        throw new RuntimeException(e);
+      }
+    });
+    assertEquals(d.uuid(), received.get(10, TimeUnit.SECONDS).domain().uuid());
+    assertEquals(1, network.drained.getCount(), "a network reader asks for nothing after END");
+  }
+
+  private static CompletableFuture<RestoredDomain> restoreAsync(SimHost host, InputStream in) {
+    CompletableFuture<RestoredDomain> done = new CompletableFuture<>();
+    Thread t = new Thread(() -> {
+      try {
+        CheckpointReader reader = CheckpointReader.ofWholeInput(in, StreamLimits.DEFAULT);
+        done.complete(host.restore(reader.readHeader(), reader));
+      } catch (Throwable e) {
+        done.completeExceptionally(e);
+      }
+    }, "restore");
+    t.setDaemon(true);
+    t.start();
+    return done;
+  }
+
+  /**
+   * A pipe that delivers {@code data}, then stays open: it counts {@link #drained} down when asked
+   * for more, and waits until {@link #end} says what follows before its end.
+   */
+  static final class HeldOpen extends InputStream {
+    final CountDownLatch drained = new CountDownLatch(1);
+    private final CompletableFuture<byte[]> tail = new CompletableFuture<>();
+    private byte[] data;
+    private int pos;
+    private boolean tailTaken;
+
+    HeldOpen(byte[] data) {
+      this.data = data;
+    }
+
+    void end(byte[] trailing) {
+      tail.complete(trailing);
+    }
+
+    @Override
+    public int read() throws IOException {
+      byte[] one = new byte[1];
+      return read(one, 0, 1) < 0 ? -1 : one[0] & 0xFF;
+    }
+
+    @Override
+    public synchronized int read(byte[] b, int off, int len) throws IOException {
+      if (len == 0) {
+        return 0;
+      }
+      if (pos == data.length) {
+        if (tailTaken) {
+          return -1;
+        }
+        drained.countDown();
+        try {
+          data = tail.get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+          throw new IOException("the test never ended the input", e);
+        }
+        pos = 0;
+        tailTaken = true;
+        if (data.length == 0) {
+          return -1;
+        }
+      }
+      int n = Math.min(len, data.length - pos);
+      System.arraycopy(data, pos, b, off, n);
+      pos += n;
+      return n;
+    }
+
+    @Override
+    public synchronized int available() {
+      return data.length - pos; // 0 once drained: a buffered reader must not wait for more
+    }
+  }
+
+  @Test
   void aCheckpointIsRestoredOnlyWhereItsVmIsNot(@TempDir Path dirA, @TempDir Path dirB)
       throws Exception {
     SimHost a = tool(dirA, 256 * MIB);
