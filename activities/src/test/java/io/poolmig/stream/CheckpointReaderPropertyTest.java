@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.function.LongFunction;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
@@ -98,7 +99,7 @@ class CheckpointReaderPropertyTest {
     // the decompressor itself meets hostile input.
     int raw = 1 + Math.floorMod(rawLength, 255 * block.length);
     ByteBuffer body = ByteBuffer.allocate(8 + block.length).putInt(raw).putInt(0).put(block);
-    byte[] record = EndlessRecords.record(pageBatch ? 2 : 3, 1, body.array());
+    byte[] record = EndlessCheckpoint.record(pageBatch ? 2 : 3, 1, body.array());
     byte[] stream = concat(concat(Arrays.copyOf(base.bytes(), base.bodyOffset()), record),
         Arrays.copyOfRange(base.bytes(), base.bodyOffset(), base.bytes().length));
     Outcome outcome = read(stream, StreamLimits.DEFAULT, false, base.opaqueOnly());
@@ -117,7 +118,8 @@ class CheckpointReaderPropertyTest {
         8192 + extraAllowance, roundMarkers);
     long memory = (long) pages * PAGE;
     long cap = limits.maxStreamBytes(memory);
-    EndlessRecords source = new EndlessRecords(seed, header(memory, "sim"), pages);
+    EndlessCheckpoint source = new EndlessCheckpoint(header(memory, "sim"),
+        randomRecords(seed, pages));
     Outcome outcome = read(source, limits, false, false);
     assertTrue(outcome.records() == null, "an endless stream was accepted");
     assertTrue(outcome.bytesRead() <= cap, "read " + outcome.bytesRead() + " > cap " + cap);
@@ -376,84 +378,27 @@ class CheckpointReaderPropertyTest {
   // ---- an endless source ----
 
   /**
-   * A valid preamble and HEADER, then records drawn at random forever: round markers, empty and
-   * small opaque chunks, page batches of zero pages and of data pages.
+   * Records drawn at random forever: round markers, empty and small opaque chunks, page batches
+   * of zero pages and of data pages.
    */
-  private static final class EndlessRecords extends InputStream {
-    private final SplittableRandom random;
-    private final int pages;
-    private byte[] current;
-    private int pos;
-    private long served;
-
-    EndlessRecords(long seed, CheckpointHeader header, int pages) {
-      this.random = new SplittableRandom(seed);
-      this.pages = pages;
-      ByteArrayOutputStream sink = new ByteArrayOutputStream();
-      try {
-        CheckpointWriter w = new CheckpointWriter(sink, StreamOptions.DEFAULT);
-        w.writeHeader(header);
-        w.flush();
-      } catch (IOException e) {
-        throw new AssertionError(e);
-      }
-      this.current = sink.toByteArray();
-    }
-
-    long served() {
-      return served;
-    }
-
-    @Override
-    public int read() {
-      byte[] one = new byte[1];
-      read(one, 0, 1);
-      return one[0] & 0xFF;
-    }
-
-    @Override
-    public int read(byte[] b, int off, int len) {
-      if (len == 0) {
-        return 0;
-      }
-      if (pos == current.length) {
-        current = nextRecord();
-        pos = 0;
-      }
-      int n = Math.min(len, current.length - pos);
-      System.arraycopy(current, pos, b, off, n);
-      pos += n;
-      served += n;
-      return n;
-    }
-
-    private byte[] nextRecord() {
-      switch (random.nextInt(4)) {
-        case 0 -> {
-          return record(4, 0, ByteBuffer.allocate(16).putInt(random.nextInt(8)).putInt(0)
-              .putLong(0).array());
+  private static LongFunction<byte[]> randomRecords(long seed, int pages) {
+    SplittableRandom random = new SplittableRandom(seed);
+    return i -> switch (random.nextInt(4)) {
+      case 0 -> EndlessCheckpoint.record(4, 0, ByteBuffer.allocate(16)
+          .putInt(random.nextInt(8)).putInt(0).putLong(0).array());
+      case 1 -> EndlessCheckpoint.record(3, 0,
+          new byte[random.nextInt(2) == 0 ? 0 : random.nextInt(5000)]);
+      default -> {
+        int count = 1 + random.nextInt(Math.min(pages, 16));
+        boolean zero = random.nextBoolean();
+        ByteBuffer body = ByteBuffer.allocate(8 + 8 * count + (zero ? 0 : count * PAGE));
+        body.putInt(count).putInt(0);
+        for (int k = 0; k < count; k++) {
+          body.putLong(random.nextInt(pages) | (zero ? CheckpointFormat.PAGE_ZERO : 0));
         }
-        case 1 -> {
-          return record(3, 0, new byte[random.nextInt(2) == 0 ? 0 : random.nextInt(5000)]);
-        }
-        default -> {
-          int count = 1 + random.nextInt(Math.min(pages, 16));
-          boolean zero = random.nextBoolean();
-          ByteBuffer body = ByteBuffer.allocate(8 + 8 * count + (zero ? 0 : count * PAGE));
-          body.putInt(count).putInt(0);
-          for (int i = 0; i < count; i++) {
-            body.putLong(random.nextInt(pages) | (zero ? CheckpointFormat.PAGE_ZERO : 0));
-          }
-          return record(2, 0, body.array());
-        }
+        yield EndlessCheckpoint.record(2, 0, body.array());
       }
-    }
-
-    static byte[] record(int type, int flags, byte[] body) {
-      ByteBuffer b = ByteBuffer.allocate(8 + body.length + (8 - body.length % 8) % 8);
-      b.putShort((short) type).putShort((short) flags).putInt(body.length).put(body);
-      return b.array();
-    }
+    };
   }
 
   // ---- bytes ----

@@ -438,7 +438,8 @@ class CheckpointStreamTest {
     assertEquals(64, readAll(sixtyFour).size(), "64 markers are accepted");
 
     // A sender that never stops sending markers is cut after the 65th, having sent 65 records.
-    Endless endless = new Endless(header("sim", VM_BYTES), round -> roundEnd(round));
+    EndlessCheckpoint endless =
+        new EndlessCheckpoint(header("sim", VM_BYTES), round -> roundEnd(round));
     try (CheckpointReader reader = new CheckpointReader(endless, StreamLimits.DEFAULT)) {
       reader.readHeader();
       long start = reader.bytesRead();
@@ -452,7 +453,8 @@ class CheckpointStreamTest {
     StreamLimits noMarkerCap = new StreamLimits(1 << 20, 4096, 1L << 40, 16, 8192,
         Integer.MAX_VALUE);
     long cap = noMarkerCap.maxStreamBytes(VM_BYTES);
-    Endless again = new Endless(header("sim", VM_BYTES), round -> roundEnd(round));
+    EndlessCheckpoint again =
+        new EndlessCheckpoint(header("sim", VM_BYTES), round -> roundEnd(round));
     try (CheckpointReader reader = new CheckpointReader(again, noMarkerCap)) {
       reader.readHeader();
       CheckpointFormatException e = assertThrows(CheckpointFormatException.class,
@@ -470,8 +472,9 @@ class CheckpointStreamTest {
   void pagesResentForeverAreCutAtTheStreamCap() throws IOException {
     SplittableRandom random = new SplittableRandom(7);
     Batch all = batch(random, 0, (int) VM_PAGES, 0, false);
-    byte[] batchRecord = record(2, 0, pageBatchBody(all));
-    Endless endless = new Endless(header("sim", VM_BYTES), round -> batchRecord);
+    byte[] batchRecord = EndlessCheckpoint.record(2, 0, pageBatchBody(all));
+    EndlessCheckpoint endless =
+        new EndlessCheckpoint(header("sim", VM_BYTES), round -> batchRecord);
     long cap = StreamLimits.DEFAULT.maxStreamBytes(VM_BYTES);
     assertEquals(16 * VM_BYTES + (64 << 20), cap);
     try (CheckpointReader reader = new CheckpointReader(endless, StreamLimits.DEFAULT)) {
@@ -646,7 +649,7 @@ class CheckpointStreamTest {
     // 8 bytes of LZ4 block cannot inflate beyond 255 × 8 bytes.
     ByteBuffer body = ByteBuffer.allocate(16).putInt(255 * 8 + 1).putInt(0).putLong(0);
     byte[] stream = streamOf(header("sim", VM_BYTES), w -> { });
-    byte[] hostile = spliceBeforeEnd(stream, record(3, 1, body.array()));
+    byte[] hostile = spliceBeforeEnd(stream, EndlessCheckpoint.record(3, 1, body.array()));
     assertRejected(hostile, "compressed record of 16 bytes claims to inflate to 2041");
   }
 
@@ -814,15 +817,9 @@ class CheckpointStreamTest {
         new CheckpointHeader.Vm(vm(VM_BYTES).uuid(), "vm-test", VM_BYTES, vcpus), PAGE, "{}", 1L);
   }
 
-  /** A record as the writer frames it: header, body, zero padding. */
-  static byte[] record(int type, int flags, byte[] body) {
-    ByteBuffer b = ByteBuffer.allocate(8 + body.length + (8 - body.length % 8) % 8);
-    b.putShort((short) type).putShort((short) flags).putInt(body.length).put(body);
-    return b.array();
-  }
-
   static byte[] roundEnd(long round) {
-    return record(4, 0, ByteBuffer.allocate(16).putInt((int) round).putInt(0).putLong(0).array());
+    return EndlessCheckpoint.record(4, 0,
+        ByteBuffer.allocate(16).putInt((int) round).putInt(0).putLong(0).array());
   }
 
   private static byte[] pageBatchBody(Batch batch) {
@@ -843,58 +840,6 @@ class CheckpointStreamTest {
     System.arraycopy(extra, 0, out, endAt, extra.length);
     System.arraycopy(stream, endAt, out, endAt + extra.length, stream.length - endAt);
     return out;
-  }
-
-  /**
-   * A sender that never stops: a valid preamble and HEADER, then {@code records.apply(i)} for
-   * i = 0, 1, 2, … forever. Counts the bytes it served.
-   */
-  static final class Endless extends InputStream {
-    private final java.util.function.LongFunction<byte[]> records;
-    private byte[] current;
-    private int pos;
-    private long index;
-    private long served;
-
-    Endless(CheckpointHeader header, java.util.function.LongFunction<byte[]> records) {
-      ByteArrayOutputStream sink = new ByteArrayOutputStream();
-      try {
-        CheckpointWriter w = new CheckpointWriter(sink, StreamOptions.DEFAULT);
-        w.writeHeader(header);
-        w.flush();
-      } catch (IOException e) {
-        throw new AssertionError(e);
-      }
-      this.records = records;
-      this.current = sink.toByteArray();
-    }
-
-    long served() {
-      return served;
-    }
-
-    @Override
-    public int read() {
-      byte[] one = new byte[1];
-      read(one, 0, 1);
-      return one[0] & 0xFF;
-    }
-
-    @Override
-    public int read(byte[] b, int off, int len) {
-      if (len == 0) {
-        return 0;
-      }
-      if (pos == current.length) {
-        current = records.apply(index++);
-        pos = 0;
-      }
-      int n = Math.min(len, current.length - pos);
-      System.arraycopy(current, pos, b, off, n);
-      pos += n;
-      served += n;
-      return n;
-    }
   }
 
   // ---- reading ----
