@@ -134,7 +134,7 @@ final class ChaosPool implements AutoCloseable {
       WorkerNode control = new WorkerNode("control", java, List.of("worker", "--control"), env,
           settings.workDir().resolve("logs").resolve("control.log"));
       control.start(null);
-      TemporalConnection temporal = TemporalConnection.connect(address, "default");
+      TemporalConnection temporal = connectPatiently(address);
       progress.printf("Temporal %s on %s, control worker pid %d, PostgreSQL relay %s%n",
           server == null ? "server (external)" : "dev server pid " + server.pid(), address,
           control.pid(), pgRelay.address());
@@ -339,6 +339,23 @@ final class ChaosPool implements AutoCloseable {
       }
     } catch (IOException ignored) {
       // leftovers in a work directory harm nobody
+    }
+  }
+
+  /**
+   * The harness's own client. On a starved machine the SDK's first call can miss its deadline
+   * although the server is up (the control worker has just connected to it): try a few times.
+   */
+  private static TemporalConnection connectPatiently(String address) throws InterruptedException {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return TemporalConnection.connect(address, "default");
+      } catch (RuntimeException e) {
+        if (attempt >= 5) {
+          throw e;
+        }
+        Thread.sleep(2_000L * attempt);
+      }
     }
   }
 
