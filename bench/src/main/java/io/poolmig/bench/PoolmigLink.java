@@ -1,0 +1,181 @@
+package io.poolmig.bench;
+
+import io.poolmig.hypervisor.DomainInfo;
+import io.poolmig.hypervisor.HypervisorException;
+import io.poolmig.hypervisor.SaveProgress;
+import io.poolmig.hypervisor.SaveRequest;
+import io.poolmig.hypervisor.SaveResult;
+import io.poolmig.hypervisor.sim.SimHost;
+import io.poolmig.hypervisor.sim.SimHostConfig;
+import io.poolmig.stream.CheckpointWriter;
+import io.poolmig.stream.StreamLimits;
+import io.poolmig.stream.StreamOptions;
+import io.poolmig.transport.EndpointLimits;
+import io.poolmig.transport.ReceiveClient;
+import io.poolmig.transport.ReceiveEndpoint;
+import io.poolmig.transport.ReceiveTickets;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.SecureRandom;
+import java.util.UUID;
+
+/**
+ * Two simulated hosts in this JVM joined by poolmig's real data plane: host A saves a VM through
+ * a {@link CheckpointWriter} into a {@link ReceiveClient}, host B's {@link ReceiveEndpoint}
+ * admits it with a one-time ticket and restores it. This is what a migration's stream step does,
+ * minus Temporal, the ledgers and the heartbeat watch.
+ *
+ * <p>Contract: {@link #transfer} moves one VM and returns only once host B has answered with the
+ * digest it reproduced; the restored copy stays on B (paused) until {@link #discardCopy}. The
+ * source VM is left paused, as every save leaves it, and can be saved again.
+ *
+ * <p>Hazards: both hosts share this JVM's CPU and page cache, so sender and receiver compete for
+ * cores exactly as socat's two processes do. Only a host opened with {@code runGuests} can save
+ * live, and this JVM may run the guests of a state directory once.
+ */
+final class PoolmigLink implements AutoCloseable {
+
+  static final String SOURCE = "bench-a";
+  static final String TARGET = "bench-b";
+  private static final int CONNECT_TIMEOUT_MILLIS = 10_000;
+  private static final int IDLE_TIMEOUT_MILLIS = 120_000;
+
+  private final SimHost source;
+  private final SimHost target;
+  private final ReceiveTickets tickets;
+  private final BenchReceiver receiver;
+  private final ReceiveEndpoint endpoint;
+
+  private PoolmigLink(SimHost source, SimHost target, ReceiveTickets tickets,
+      BenchReceiver receiver, ReceiveEndpoint endpoint) {
+    this.source = source;
+    this.target = target;
+    this.tickets = tickets;
+    this.receiver = receiver;
+    this.endpoint = endpoint;
+  }
+
+  /**
+   * Opens hosts A and B under {@code dir} and starts B's endpoint on a free loopback port.
+   *
+   * @param runGuests whether host A runs its guests' vCPUs (needed for live saves); its VMs then
+   *     dirty memory at the rate they were created with
+   */
+  static PoolmigLink open(Path dir, long hostMemoryBytes, boolean runGuests) throws IOException {
+    SimHost a = SimHost.open(new SimHostConfig(dir.resolve("host-a"), hostMemoryBytes, runGuests,
+        100));
+    SimHost b = null;
+    try {
+      b = SimHost.open(new SimHostConfig(dir.resolve("host-b"), hostMemoryBytes, false, 100));
+      byte[] poolKey = new byte[ReceiveTickets.KEY_BYTES];
+      new SecureRandom().nextBytes(poolKey);
+      ReceiveTickets tickets = new ReceiveTickets(poolKey);
+      BenchReceiver receiver = new BenchReceiver(b, TARGET, tickets);
+      ReceiveEndpoint endpoint = ReceiveEndpoint.start(new InetSocketAddress("127.0.0.1", 0),
+          receiver, StreamLimits.DEFAULT,
+          EndpointLimits.DEFAULT.withIdleTimeout(java.time.Duration.ofMillis(IDLE_TIMEOUT_MILLIS)));
+      return new PoolmigLink(a, b, tickets, receiver, endpoint);
+    } catch (IOException | RuntimeException e) {
+      a.close();
+      if (b != null) {
+        b.close();
+      }
+      throw e;
+    }
+  }
+
+  SimHost source() {
+    return source;
+  }
+
+  SimHost target() {
+    return target;
+  }
+
+  /**
+   * Creates a VM on host A whose memory is {@code image}: the simulated host has no call to
+   * create a domain from given memory, so the domain is created with {@link SimHost#create} and
+   * its memory file ({@code domains/<uuid>/memory.img}, the layout docs/architecture.md
+   * describes) is then replaced by a hard link to the image (a copy where a link is refused).
+   *
+   * <p>Hazard: the link shares the image's inode, which is safe only because host A then runs no
+   * guest that could write to it; this is refused on a host that runs its guests.
+   */
+  DomainInfo importImage(String name, MemoryImage.Written image, boolean hostRunsGuests)
+      throws IOException {
+    if (hostRunsGuests) {
+      throw new IllegalStateException("importing an image into a host that runs its guests");
+    }
+    DomainInfo d = source.create(name, image.bytes(), 1, 0);
+    Path memory = source.stateDir().resolve("domains").resolve(d.uuid()).resolve("memory.img");
+    if (!Files.isRegularFile(memory)) {
+      throw new IOException("the simulated host keeps no " + memory + "; its layout changed and "
+          + "the image cannot be imported");
+    }
+    Files.delete(memory);
+    try {
+      Files.createLink(memory, image.file());
+    } catch (IOException | UnsupportedOperationException e) {
+      Files.copy(image.file(), memory, StandardCopyOption.REPLACE_EXISTING);
+    }
+    return d;
+  }
+
+  /**
+   * What one transfer measured.
+   *
+   * @param wallNanos from the connection's start to host B's final status
+   * @param cpuNanos this JVM's CPU time over the same span: sender, receiver, GC and JIT
+   * @param targetDigest the content digest host B reproduced and reported
+   * @param restoredAtMillis host B's clock when its restore completed
+   */
+  record Transferred(long wallNanos, long cpuNanos, SaveResult saved, String targetDigest,
+      long restoredAtMillis) {
+
+    boolean digestsMatch() {
+      return saved.contentDigest().equals(targetDigest);
+    }
+  }
+
+  /** Saves VM {@code uuid} of host A into host B over the receive endpoint. */
+  Transferred transfer(String uuid, StreamOptions options, boolean live) throws IOException {
+    String migrationId = UUID.randomUUID().toString();
+    String nonce = receiver.expect(migrationId);
+    byte[] ticket = tickets.ticket(migrationId, TARGET, nonce, 1);
+    long cpu0 = ProcessCpu.jvmNanos();
+    long t0 = System.nanoTime();
+    SaveResult saved;
+    String confirmed;
+    try (ReceiveClient client = ReceiveClient.open("127.0.0.1:" + endpoint.port(), migrationId,
+        1, ticket, CONNECT_TIMEOUT_MILLIS, IDLE_TIMEOUT_MILLIS)) {
+      CheckpointWriter writer = new CheckpointWriter(client.stream(), options);
+      try {
+        saved = source.save(uuid, new SaveRequest(migrationId, SOURCE, live,
+            SaveRequest.DEFAULT_MAX_ROUNDS), writer, SaveProgress.NONE);
+      } catch (HypervisorException e) {
+        // A broken pipe says little; the target usually said why it stopped reading.
+        String why = client.targetReason().map(r -> " (host B: " + r + ")").orElse("");
+        throw new IOException("save failed: " + e.getMessage() + why, e);
+      }
+      confirmed = client.awaitRestored();
+    }
+    long wall = System.nanoTime() - t0;
+    long cpu = ProcessCpu.jvmNanos() - cpu0;
+    return new Transferred(wall, cpu, saved, confirmed, receiver.restoredAtMillis(migrationId));
+  }
+
+  /** Destroys host B's copy of {@code uuid}, so that the next transfer of it can land. */
+  void discardCopy(String uuid) {
+    target.destroy(uuid);
+  }
+
+  @Override
+  public void close() {
+    endpoint.close();
+    source.close();
+    target.close();
+  }
+}

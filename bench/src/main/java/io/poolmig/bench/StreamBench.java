@@ -1,0 +1,409 @@
+package io.poolmig.bench;
+
+import io.poolmig.hypervisor.DomainInfo;
+import io.poolmig.stream.Sha256;
+import io.poolmig.stream.StreamOptions;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * {@code bench/stream}: poolmig's data plane against socat, socat with OpenSSL and ssh, moving the
+ * same memory image over loopback, then (optionally) live migrations of guests that dirty memory.
+ * {@code --help} describes the options; the class comments of {@link PoolmigLink},
+ * {@link SocatTransfer}, {@link SshTransfer} and {@link LiveMigrations} say what each row
+ * measures.
+ *
+ * <p>Contract: every copy is checked — poolmig's by the content digests both hosts report (and
+ * the image's own digest), the others by the size and SHA-256 of the received file, outside the
+ * timed span. A row that cannot run on this machine is printed as skipped with the reason; one
+ * that fails is printed as failed and makes the exit code 1. Everything the run made — work
+ * directory, socat and sshd processes — is removed when it ends, also on an error or Ctrl-C
+ * (shutdown hook), unless {@code --keep} keeps the directory.
+ *
+ * <p>Hazards: it measures whatever else the machine is doing too (the header prints the load);
+ * it needs about three times {@code --size} of free space in {@code $TMPDIR}.
+ */
+public final class StreamBench {
+
+  /** The images are a function of this seed: every run moves the same bytes. */
+  private static final long SEED = 0x5eed_b0a7_1234_5678L;
+  private static final long WARM_UP_BYTES = 16 * BenchOptions.MIB;
+
+  private final BenchOptions options;
+  private final Path work;
+  private final Children children;
+  private final Report report;
+  private final boolean showProgress = System.console() != null;
+  private SocatTransfer socat;
+  private SshTransfer ssh;
+  private String socatTlsDetail = "";
+  private String sshDetail = "";
+
+  private StreamBench(BenchOptions options, Path work, Children children) {
+    this.options = options;
+    this.work = work;
+    this.children = children;
+    this.report = new Report(options.imageBytes());
+  }
+
+  public static void main(String[] args) {
+    BenchOptions options;
+    try {
+      options = BenchOptions.parse(args);
+    } catch (BenchOptions.HelpRequested e) {
+      System.out.print(BenchOptions.HELP);
+      System.exit(0);
+      return;
+    } catch (BenchOptions.UsageException e) {
+      System.err.println("bench/stream: " + e.getMessage());
+      System.exit(2);
+      return;
+    }
+    Children children = new Children();
+    Path work;
+    try {
+      work = Files.createTempDirectory(Path.of(System.getProperty("java.io.tmpdir")),
+          "poolmig-bench-");
+    } catch (IOException e) {
+      System.err.println("bench/stream: cannot make a work directory: " + e.getMessage());
+      System.exit(1);
+      return;
+    }
+    Runnable cleanup = cleanup(children, work, options.keep());
+    Runtime.getRuntime().addShutdownHook(new Thread(cleanup, "bench-cleanup"));
+    int code;
+    try {
+      code = new StreamBench(options, work, children).run();
+    } catch (IOException | RuntimeException e) {
+      System.out.flush();
+      System.err.println("bench/stream: " + (e.getMessage() == null ? e.toString()
+          : e.getMessage()));
+      code = 1;
+    }
+    cleanup.run();
+    System.exit(code);
+  }
+
+  /** Stops the children and deletes the work directory, once, whoever calls first. */
+  private static Runnable cleanup(Children children, Path work, boolean keep) {
+    AtomicBoolean done = new AtomicBoolean();
+    return () -> {
+      if (done.compareAndSet(false, true)) {
+        children.stopAll();
+        if (!keep) {
+          deleteTree(work);
+        }
+      }
+    };
+  }
+
+  private int run() throws IOException {
+    long biggest = Math.max(options.imageBytes(), options.live() ? options.liveBytes() : 0);
+    requireSpace(3 * options.imageBytes() + (options.live() ? 2 * options.liveBytes() : 0));
+    // The simulated hosts' capacity is bookkeeping only: room for a VM, its copy and the warm-up.
+    long hostMemory = Math.max(64 * BenchOptions.MIB, 4 * biggest + 256 * BenchOptions.MIB);
+    describe();
+    Set<Transfer> rows = options.rows();
+    boolean poolmig = rows.contains(Transfer.POOLMIG_TCP) || rows.contains(Transfer.POOLMIG_LZ4);
+    if (!rows.isEmpty()) {
+      try (PoolmigLink link = poolmig ? PoolmigLink.open(work.resolve("hosts"), hostMemory, false)
+          : null) {
+        if (link != null) {
+          progress("warm-up transfers");
+          warmUp(link);
+        }
+        for (MemoryImage.Kind kind : options.images()) {
+          runImage(kind, link);
+        }
+      }
+    }
+    if (options.live()) {
+      new LiveMigrations(options.liveBytes(), options.dirtyRates())
+          .run(work.resolve("live"), hostMemory, report::add, this::progress);
+    }
+    addToolNotes();
+    if (options.keep()) {
+      report.keptIn(work);
+    }
+    PrintStream out = System.out;
+    if (options.json()) {
+      report.printJson(out);
+    } else {
+      report.printText(out);
+    }
+    out.flush();
+    long failed = report.rows().stream().filter(r -> r.status() == Row.Status.FAILED).count();
+    if (failed > 0) {
+      System.err.println("bench/stream: " + failed + " row(s) failed; see their notes");
+      return 1;
+    }
+    return 0;
+  }
+
+  /** The header's notes that do not depend on the results. */
+  private void describe() {
+    for (MemoryImage.Kind k : options.images()) {
+      report.note("image " + k.key + ": " + k.description + (k == MemoryImage.Kind.MIX
+          ? " (zero pages are holes in the file, as the simulated host keeps them)" : ""));
+    }
+    Set<Transfer> rows = options.rows();
+    if (rows.contains(Transfer.POOLMIG_TCP) || rows.contains(Transfer.POOLMIG_LZ4)) {
+      report.note("poolmig rows: SimHost A -> CheckpointWriter -> ReceiveClient -> "
+          + "ReceiveEndpoint -> SimHost B, both hosts in this JVM, no Temporal; non-live save; "
+          + "one-time ticket (ReceiveTickets, random pool key); the VM was made with "
+          + "SimHost.create and its domains/<uuid>/memory.img replaced by a hard link to the "
+          + "image (the sim cannot create a VM from given memory); wall = connect to B's final "
+          + "status; CPU = this JVM's (both hosts, GC, JIT); a " + Report.size(WARM_UP_BYTES)
+          + " warm-up transfer of each kind ran first");
+      report.note("limits, poolmig: the sim reads and writes memory one 4 KiB page per system "
+          + "call; writer and reader SHA-256 the stream; each host SHA-256s the memory once "
+          + "more, after the last page (source) and after END (target): two passes on the "
+          + "critical path; sender and receiver share the cores");
+    }
+    if (rows.contains(Transfer.POOLMIG_TLS)) {
+      report.note("poolmig TLS: not built yet (docs/architecture.md, Not yet built), shown so "
+          + "the gap stays visible");
+    }
+    if (rows.contains(Transfer.SOCAT_TCP) || rows.contains(Transfer.SOCAT_TLS)
+        || rows.contains(Transfer.SSH)) {
+      report.note("socat and ssh rows send the image file itself; wall = sender's start to both "
+          + "ends' exit (listener/sshd started before); CPU = user+sys of all their processes "
+          + "(/proc); every received file was checked (size, SHA-256) after the timed span; for "
+          + "all rows input comes from and output goes to the page cache, no fsync");
+      report.note("limits, socat TCP: loopback copies, 1 MiB buffers; socat OPENSSL and ssh: "
+          + "one cipher thread per side");
+    }
+    if (options.live()) {
+      report.note("live rows: VMs made by SimHost.create on a host that runs its guests (the "
+          + "sim's own page mix, about 55 % of pages populated), each guest writing "
+          + "dirty-rate x 0.1 s random pages every 100 ms; pre-copy stops below 256 dirty pages "
+          + "or after " + io.poolmig.hypervisor.SaveRequest.DEFAULT_MAX_ROUNDS + " rounds; "
+          + "downtime ends when B's restore completes (a full migration adds verify and commit "
+          + "through Temporal before the resume); pause->END includes the source's memory "
+          + "digest; CPU includes the guest's writes");
+    }
+    int cores = Runtime.getRuntime().availableProcessors();
+    Optional<Double> load = Report.loadAverage().stream().findFirst().map(Double::parseDouble);
+    if (load.isPresent() && load.get() > cores / 2.0) {
+      report.note(String.format(Locale.ROOT, "load average %.1f on %d cores at the start: other "
+          + "work competes for the CPU and the figures are noisy", load.get(), cores));
+    }
+  }
+
+  private void addToolNotes() {
+    if (!socatTlsDetail.isEmpty()) {
+      report.note("socat OPENSSL negotiated " + socatTlsDetail + " (RSA 2048 self-signed "
+          + "certificate, verify=0)");
+    }
+    if (!sshDetail.isEmpty()) {
+      report.note("ssh negotiated " + sshDetail + " (OpenSSH's default: -F /dev/null); the "
+          + "private sshd sets SHLVL=1 so that the remote bash skips ~/.bashrc, a login's "
+          + "start-up being no part of ssh's cost");
+    }
+  }
+
+  private void warmUp(PoolmigLink link) throws IOException {
+    // The first transfer in a JVM runs interpreted code; the timed rows should not pay for it.
+    DomainInfo vm = link.source().create("warm-up", WARM_UP_BYTES, 1, 0);
+    try {
+      for (StreamOptions o : new StreamOptions[] {StreamOptions.DEFAULT,
+          new StreamOptions(true, 0)}) {
+        PoolmigLink.Transferred t = link.transfer(vm.uuid(), o, false);
+        link.discardCopy(vm.uuid());
+        if (!t.digestsMatch()) {
+          throw new IOException("the warm-up transfer arrived with another digest: the data "
+              + "plane is broken here");
+        }
+      }
+    } finally {
+      link.source().destroy(vm.uuid());
+    }
+  }
+
+  private void runImage(MemoryImage.Kind kind, PoolmigLink link) throws IOException {
+    progress("writing the " + kind.key + " image (" + Report.size(options.imageBytes()) + ")");
+    Path file = work.resolve("image-" + kind.key + ".bin");
+    MemoryImage.Written image = MemoryImage.write(kind, file, options.imageBytes(), SEED);
+    DomainInfo vm = null;
+    long digestNanos = -1;
+    try {
+      for (Transfer t : options.rows()) {
+        progress(kind.key + " image: " + t.label);
+        Row row;
+        try {
+          row = switch (t) {
+            case POOLMIG_TCP, POOLMIG_LZ4 -> {
+              if (vm == null) {
+                vm = link.importImage(kind.key + "-image", image, false);
+                // One SHA-256 pass over the memory, as each host makes once on the critical path.
+                long t0 = System.nanoTime();
+                Sha256.ofFile(image.file(), image.bytes());
+                digestNanos = System.nanoTime() - t0;
+              }
+              yield poolmigRow(t, image, vm, link, digestNanos);
+            }
+            case POOLMIG_TLS -> Row.without(t, kind.key, image.bytes(), Row.Status.NOT_BUILT,
+                "no TLS transport in poolmig yet");
+            case SOCAT_TCP, SOCAT_TLS -> socatRow(t, image);
+            case SSH -> sshRow(image);
+          };
+        } catch (IOException | RuntimeException e) {
+          row = Row.without(t, kind.key, image.bytes(), Row.Status.FAILED,
+              e.getMessage() == null ? e.toString() : e.getMessage());
+        }
+        report.add(row);
+      }
+    } finally {
+      if (vm != null) {
+        link.source().destroy(vm.uuid());
+      }
+      Files.deleteIfExists(file);
+    }
+  }
+
+  /**
+   * @param digestNanos what one SHA-256 pass over the image took just before: the source's and
+   *     the target's memory digests are two such passes inside the timed span
+   */
+  private Row poolmigRow(Transfer t, MemoryImage.Written image, DomainInfo vm, PoolmigLink link,
+      long digestNanos) throws IOException {
+    StreamOptions o = t == Transfer.POOLMIG_LZ4 ? new StreamOptions(true, 0)
+        : StreamOptions.DEFAULT;
+    PoolmigLink.Transferred r = link.transfer(vm.uuid(), o, false);
+    link.discardCopy(vm.uuid());
+    String kind = image.kind().key;
+    if (!r.digestsMatch()) {
+      return Row.without(t, kind, image.bytes(), Row.Status.FAILED, "host B reproduced "
+          + r.targetDigest() + ", host A sent " + r.saved().contentDigest());
+    }
+    if (!r.saved().contentDigest().equals(image.sha256())) {
+      return Row.without(t, kind, image.bytes(), Row.Status.FAILED, "host A sent memory with "
+          + "digest " + r.saved().contentDigest() + ", not the image's " + image.sha256());
+    }
+    return Row.measured(t, kind, image.bytes(), r.wallNanos(), r.cpuNanos(),
+        r.saved().streamBytes(), String.format(Locale.ROOT, "stream %.1f MiB (%.0f %% of memory); "
+            + "2 memory digests ~%.2f s of it; digests match",
+            r.saved().streamBytes() / (double) BenchOptions.MIB,
+            100.0 * r.saved().streamBytes() / image.bytes(), 2 * digestNanos / 1e9));
+  }
+
+  private Row socatRow(Transfer t, MemoryImage.Written image) throws IOException {
+    String kind = image.kind().key;
+    Optional<Path> socatPath = Tools.find("socat");
+    if (socatPath.isEmpty()) {
+      return Row.without(t, kind, image.bytes(), Row.Status.SKIPPED, "socat not installed");
+    }
+    boolean tls = t == Transfer.SOCAT_TLS;
+    Optional<Path> openssl = Tools.find("openssl");
+    if (tls && openssl.isEmpty()) {
+      return Row.without(t, kind, image.bytes(), Row.Status.SKIPPED,
+          "openssl not installed (needed for the certificate)");
+    }
+    if (socat == null) {
+      Path dir = Files.createDirectories(work.resolve("socat"));
+      socat = new SocatTransfer(socatPath.get(), openssl.orElse(null), dir, children);
+    }
+    Path out = work.resolve("socat-out.bin");
+    try {
+      Measured m = socat.run(image.file(), out, tls, timeoutMillis(image.bytes()));
+      if (tls) {
+        socatTlsDetail = m.detail();
+      }
+      return checkedCopy(t, image, out, m, tls && !m.detail().isEmpty() ? m.detail() : "");
+    } finally {
+      Files.deleteIfExists(out);
+    }
+  }
+
+  private Row sshRow(MemoryImage.Written image) throws IOException {
+    String kind = image.kind().key;
+    Optional<String> why = SshTransfer.unavailable(work);
+    if (why.isPresent()) {
+      return Row.without(Transfer.SSH, kind, image.bytes(), Row.Status.SKIPPED, why.get());
+    }
+    if (ssh == null) {
+      Path dir = Files.createDirectories(work.resolve("ssh"));
+      ssh = new SshTransfer(Tools.find("sshd").orElseThrow(), Tools.find("ssh").orElseThrow(),
+          Tools.find("ssh-keygen").orElseThrow(), dir, children);
+    }
+    Path out = work.resolve("ssh-out.bin");
+    try {
+      Measured m = ssh.run(image.file(), out, timeoutMillis(image.bytes()));
+      sshDetail = m.detail();
+      return checkedCopy(Transfer.SSH, image, out, m, m.detail());
+    } finally {
+      Files.deleteIfExists(out);
+    }
+  }
+
+  /** A baseline's row, once its output has the image's size and digest. */
+  private static Row checkedCopy(Transfer t, MemoryImage.Written image, Path out, Measured m,
+      String detail) throws IOException {
+    String kind = image.kind().key;
+    long size = Files.exists(out) ? Files.size(out) : -1;
+    // Sha256.ofFile reads a short file as if zero-padded: the size must be checked first.
+    if (size != image.bytes()) {
+      return Row.without(t, kind, image.bytes(), Row.Status.FAILED, "the received file has "
+          + size + " bytes, the image " + image.bytes());
+    }
+    if (!Sha256.ofFile(out, size).equals(image.sha256())) {
+      return Row.without(t, kind, image.bytes(), Row.Status.FAILED,
+          "the received file differs from the image (SHA-256)");
+    }
+    return Row.measured(t, kind, image.bytes(), m.wallNanos(), m.cpuNanos(), -1,
+        detail.isEmpty() ? "copy matches" : detail + ", copy matches");
+  }
+
+  /** Generous: a transfer slower than 2 MiB/s is broken, not slow. */
+  private static long timeoutMillis(long bytes) {
+    return Math.max(120_000, bytes / (2 * BenchOptions.MIB) * 1000);
+  }
+
+  private void requireSpace(long bytes) throws IOException {
+    long free = Files.getFileStore(work).getUsableSpace();
+    if (free < bytes) {
+      throw new IOException(String.format(Locale.ROOT, "%s has %.1f GiB free, the run needs "
+          + "about %.1f GiB; use a smaller --size or set TMPDIR", work.getParent(),
+          free / (double) (1L << 30), bytes / (double) (1L << 30)));
+    }
+  }
+
+  private void progress(String what) {
+    if (showProgress) {
+      System.err.println("bench/stream: " + what + "...");
+    }
+  }
+
+  private static void deleteTree(Path root) {
+    if (!Files.exists(root)) {
+      return;
+    }
+    try {
+      Files.walkFileTree(root, new SimpleFileVisitor<>() {
+        @Override
+        public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+          Files.deleteIfExists(file);
+          return FileVisitResult.CONTINUE;
+        }
+
+        @Override
+        public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
+          Files.deleteIfExists(dir);
+          return FileVisitResult.CONTINUE;
+        }
+      });
+    } catch (IOException e) {
+      // Runs from the shutdown hook too: say what is left rather than throw.
+      System.err.println("bench/stream: could not delete all of " + root + ": " + e);
+    }
+  }
+}

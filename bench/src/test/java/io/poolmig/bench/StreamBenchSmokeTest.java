@@ -1,0 +1,64 @@
+package io.poolmig.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.poolmig.hypervisor.DomainInfo;
+import io.poolmig.stream.Sha256;
+import io.poolmig.stream.StreamOptions;
+import java.nio.file.Path;
+import java.util.EnumSet;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The cheap end of bench/stream: options, the images, and one poolmig transfer of each kind. */
+class StreamBenchSmokeTest {
+
+  private static final long MIB = 1 << 20;
+
+  @Test
+  void parsesSizesAndRows() throws Exception {
+    BenchOptions o = BenchOptions.parse(new String[] {"--size", "256M", "--rows=ssh,socat-tcp",
+        "--json", "--no-live"});
+    assertEquals(256 * MIB, o.imageBytes());
+    assertEquals(EnumSet.of(Transfer.SOCAT_TCP, Transfer.SSH), o.rows());
+    assertTrue(o.json());
+    assertEquals(1L << 30, BenchOptions.parse(new String[0]).imageBytes());
+    assertEquals(2 * MIB, BenchOptions.parseSize("--size", "2MiB"));
+    assertThrows(BenchOptions.UsageException.class,
+        () -> BenchOptions.parse(new String[] {"--size", "3K"}));
+    assertThrows(BenchOptions.UsageException.class,
+        () -> BenchOptions.parse(new String[] {"--rows", "ftp"}));
+    assertThrows(BenchOptions.HelpRequested.class,
+        () -> BenchOptions.parse(new String[] {"--help"}));
+  }
+
+  @Test
+  void imagesAreDeterministicAndMixed(@TempDir Path dir) throws Exception {
+    MemoryImage.Written a = MemoryImage.write(MemoryImage.Kind.MIX, dir.resolve("a"), 4 * MIB, 7);
+    MemoryImage.Written b = MemoryImage.write(MemoryImage.Kind.MIX, dir.resolve("b"), 4 * MIB, 7);
+    assertEquals(a.sha256(), b.sha256());
+    assertEquals(a.sha256(), Sha256.ofFile(a.file(), a.bytes()));
+    assertEquals(1024, a.zeroPages() + a.randomPages() + a.textPages());
+    assertTrue(a.zeroPages() > 350 && a.zeroPages() < 570, "about 45 % zero pages");
+    assertTrue(a.textPages() > 230 && a.textPages() < 390, "about 30 % text pages");
+  }
+
+  @Test
+  void poolmigMovesTheImageIntact(@TempDir Path dir) throws Exception {
+    MemoryImage.Written image =
+        MemoryImage.write(MemoryImage.Kind.MIX, dir.resolve("image"), 2 * MIB, 1);
+    try (PoolmigLink link = PoolmigLink.open(dir.resolve("hosts"), 64 * MIB, false)) {
+      DomainInfo vm = link.importImage("smoke", image, false);
+      for (StreamOptions o : new StreamOptions[] {StreamOptions.DEFAULT,
+          new StreamOptions(true, 0)}) {
+        PoolmigLink.Transferred t = link.transfer(vm.uuid(), o, false);
+        assertTrue(t.digestsMatch());
+        assertEquals(image.sha256(), t.saved().contentDigest());
+        assertTrue(t.restoredAtMillis() > 0);
+        link.discardCopy(vm.uuid());
+      }
+    }
+  }
+}
