@@ -8,6 +8,7 @@ import io.poolmig.hypervisor.DomainInfo;
 import io.poolmig.hypervisor.DomainState;
 import io.poolmig.hypervisor.sim.SimHost;
 import io.poolmig.hypervisor.sim.SimHostConfig;
+import io.poolmig.stream.HeldOpenInput;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.RandomAccessFile;
@@ -19,7 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CountDownLatch;
+
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
@@ -129,7 +130,7 @@ class SaveRestoreCliTest {
   void restoreFromAPipeShowsTheVmOnlyOnceThePipeCloses() throws Exception {
     byte[] stream = Files.readAllBytes(saveToFile());
 
-    HeldOpen stdin = new HeldOpen(stream);
+    HeldOpenInput stdin = new HeldOpenInput(stream);
     CompletableFuture<CliRun> restore = restoreFrom(stdin);
     assertTrue(stdin.drained.await(60, TimeUnit.SECONDS), "restore read the whole checkpoint");
     assertTrue(listDomains(hostB).isEmpty(), "no VM while the pipe is open");
@@ -143,7 +144,7 @@ class SaveRestoreCliTest {
     // More data down the same kind of pipe after END: the VM never shows.
     Path hostC = tmp.resolve("host-c");
     long freeC = free(hostC);
-    HeldOpen longer = new HeldOpen(stream);
+    HeldOpenInput longer = new HeldOpenInput(stream);
     CompletableFuture<CliRun> refused = CompletableFuture.supplyAsync(() -> CliRun.withInput(
         longer, Map.of(), "restore", "-f", "-", "--state-dir", hostC.toString()));
     assertTrue(longer.drained.await(60, TimeUnit.SECONDS));
@@ -158,64 +159,6 @@ class SaveRestoreCliTest {
   private CompletableFuture<CliRun> restoreFrom(InputStream stdin) {
     return CompletableFuture.supplyAsync(() -> CliRun.withInput(stdin, Map.of(), "restore", "-f",
         "-", "--state-dir", hostB.toString()));
-  }
-
-  /**
-   * Standard input from a writer that sent {@code data} and keeps the pipe open: counts
-   * {@link #drained} down when asked for more, then waits until {@link #end} says what follows.
-   */
-  private static final class HeldOpen extends InputStream {
-    final CountDownLatch drained = new CountDownLatch(1);
-    private final CompletableFuture<byte[]> tail = new CompletableFuture<>();
-    private byte[] data;
-    private int pos;
-    private boolean tailTaken;
-
-    HeldOpen(byte[] data) {
-      this.data = data;
-    }
-
-    void end(byte[] trailing) {
-      tail.complete(trailing);
-    }
-
-    @Override
-    public int read() throws IOException {
-      byte[] one = new byte[1];
-      return read(one, 0, 1) < 0 ? -1 : one[0] & 0xFF;
-    }
-
-    @Override
-    public synchronized int read(byte[] b, int off, int len) throws IOException {
-      if (len == 0) {
-        return 0;
-      }
-      if (pos == data.length) {
-        if (tailTaken) {
-          return -1;
-        }
-        drained.countDown();
-        try {
-          data = tail.get(60, TimeUnit.SECONDS);
-        } catch (Exception e) {
-          throw new IOException("the test never closed the pipe", e);
-        }
-        pos = 0;
-        tailTaken = true;
-        if (data.length == 0) {
-          return -1;
-        }
-      }
-      int n = Math.min(len, data.length - pos);
-      System.arraycopy(data, pos, b, off, n);
-      pos += n;
-      return n;
-    }
-
-    @Override
-    public synchronized int available() {
-      return data.length - pos;
-    }
   }
 
   @Test

@@ -25,6 +25,7 @@ import io.poolmig.stream.CheckpointFormat;
 import io.poolmig.stream.CheckpointHeader;
 import io.poolmig.stream.CheckpointReader;
 import io.poolmig.stream.CheckpointWriter;
+import io.poolmig.stream.HeldOpenInput;
 import io.poolmig.stream.Json;
 import io.poolmig.stream.Sha256;
 import io.poolmig.stream.StreamLimits;
@@ -482,7 +483,7 @@ class SimHostTest {
     long free = b.memory().freeBytes();
 
     // END has arrived but the input stays open: staged, not a domain, until the input ends.
-    HeldOpen in = new HeldOpen(stream);
+    HeldOpenInput in = new HeldOpenInput(stream);
     CompletableFuture<RestoredDomain> restore = restoreAsync(b, in);
     assertTrue(in.drained.await(10, TimeUnit.SECONDS), "the reader took the whole stream");
     assertFalse(restore.isDone(), "the restore waits for the end of its input");
@@ -500,7 +501,7 @@ class SimHostTest {
     // Data after END: the domain never shows, and nothing of it stays.
     for (byte[] garbage : List.of(new byte[] {0}, "trailing garbage".getBytes(
         StandardCharsets.US_ASCII), stream)) {
-      HeldOpen longer = new HeldOpen(stream);
+      HeldOpenInput longer = new HeldOpenInput(stream);
       CompletableFuture<RestoredDomain> refused = restoreAsync(b, longer);
       assertTrue(longer.drained.await(10, TimeUnit.SECONDS));
       assertTrue(b.listDomains().isEmpty(), "no domain while the input may go on");
@@ -518,7 +519,7 @@ class SimHostTest {
     }
 
     // The same stream from a plain (network) reader commits at END: its input goes on by design.
-    HeldOpen network = new HeldOpen(stream);
+    HeldOpenInput network = new HeldOpenInput(stream);
     CompletableFuture<RestoredDomain> received = CompletableFuture.supplyAsync(() -> {
       try {
         CheckpointReader reader = new CheckpointReader(network, StreamLimits.DEFAULT);
@@ -544,64 +545,6 @@ class SimHostTest {
     t.setDaemon(true);
     t.start();
     return done;
-  }
-
-  /**
-   * A pipe that delivers {@code data}, then stays open: it counts {@link #drained} down when asked
-   * for more, and waits until {@link #end} says what follows before its end.
-   */
-  static final class HeldOpen extends InputStream {
-    final CountDownLatch drained = new CountDownLatch(1);
-    private final CompletableFuture<byte[]> tail = new CompletableFuture<>();
-    private byte[] data;
-    private int pos;
-    private boolean tailTaken;
-
-    HeldOpen(byte[] data) {
-      this.data = data;
-    }
-
-    void end(byte[] trailing) {
-      tail.complete(trailing);
-    }
-
-    @Override
-    public int read() throws IOException {
-      byte[] one = new byte[1];
-      return read(one, 0, 1) < 0 ? -1 : one[0] & 0xFF;
-    }
-
-    @Override
-    public synchronized int read(byte[] b, int off, int len) throws IOException {
-      if (len == 0) {
-        return 0;
-      }
-      if (pos == data.length) {
-        if (tailTaken) {
-          return -1;
-        }
-        drained.countDown();
-        try {
-          data = tail.get(30, TimeUnit.SECONDS);
-        } catch (Exception e) {
-          throw new IOException("the test never ended the input", e);
-        }
-        pos = 0;
-        tailTaken = true;
-        if (data.length == 0) {
-          return -1;
-        }
-      }
-      int n = Math.min(len, data.length - pos);
-      System.arraycopy(data, pos, b, off, n);
-      pos += n;
-      return n;
-    }
-
-    @Override
-    public synchronized int available() {
-      return data.length - pos; // 0 once drained: a buffered reader must not wait for more
-    }
   }
 
   @Test
