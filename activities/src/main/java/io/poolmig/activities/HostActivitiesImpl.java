@@ -10,6 +10,7 @@ import io.poolmig.hypervisor.HostMemory;
 import io.poolmig.hypervisor.Hypervisor;
 import io.poolmig.hypervisor.HypervisorException;
 import io.poolmig.hypervisor.InsufficientMemoryException;
+import io.poolmig.hypervisor.NotConvergingException;
 import io.poolmig.hypervisor.RestoredDomain;
 import io.poolmig.hypervisor.SaveRequest;
 import io.poolmig.hypervisor.SaveResult;
@@ -524,6 +525,8 @@ public final class HostActivitiesImpl implements HostActivities, ReceiveHandler 
           FailureTypes.INSUFFICIENT_MEMORY);
     } catch (CheckpointRejectedException e) {
       throw ApplicationFailure.newFailure(e.getMessage(), FailureTypes.CHECKPOINT_REJECTED);
+    } catch (NotConvergingException e) {
+      throw ApplicationFailure.newNonRetryableFailure(e.getMessage(), FailureTypes.NOT_CONVERGING);
     } catch (HypervisorException e) {
       throw ApplicationFailure.newFailure(e.getMessage(), "HypervisorError");
     } catch (IOException e) {

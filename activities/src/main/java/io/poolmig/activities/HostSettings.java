@@ -13,6 +13,8 @@ import java.nio.file.Path;
  *     long for the target's verdict
  * @param stallTimeoutMillis a stream that moves no byte for this long is cut by its sender, and
  *     the attempt fails
+ * @param maxDowntimeMillis a live stream that has not converged after {@code maxRounds} fails
+ *     rather than pause its VM for longer than this ({@link SaveRequest#maxDowntimeMillis()})
  * @param tickets derives the receive tickets from the pool key
  */
 public record HostSettings(
@@ -24,6 +26,7 @@ public record HostSettings(
     int connectTimeoutMillis,
     int idleTimeoutMillis,
     int stallTimeoutMillis,
+    long maxDowntimeMillis,
     ReceiveTickets tickets) {
 
   public HostSettings {
@@ -37,21 +40,32 @@ public record HostSettings(
     if (tickets == null) {
       throw new IllegalArgumentException("the pool key is required");
     }
+    if (maxRounds < 1 || maxRounds > SaveRequest.MAX_ROUNDS) {
+      throw new IllegalArgumentException("maxRounds must be between 1 and "
+          + SaveRequest.MAX_ROUNDS + ", was " + maxRounds);
+    }
   }
 
   public HostSettings withStreamOptions(StreamOptions options) {
     return new HostSettings(hostName, stateDir, advertisedEndpoint, options, maxRounds,
-        connectTimeoutMillis, idleTimeoutMillis, stallTimeoutMillis, tickets);
+        connectTimeoutMillis, idleTimeoutMillis, stallTimeoutMillis, maxDowntimeMillis, tickets);
   }
 
   public HostSettings withStallTimeoutMillis(int millis) {
     return new HostSettings(hostName, stateDir, advertisedEndpoint, streamOptions, maxRounds,
-        connectTimeoutMillis, idleTimeoutMillis, millis, tickets);
+        connectTimeoutMillis, idleTimeoutMillis, millis, maxDowntimeMillis, tickets);
+  }
+
+  /** The same settings with another number of pre-copy rounds. */
+  public HostSettings withMaxRounds(int rounds) {
+    return new HostSettings(hostName, stateDir, advertisedEndpoint, streamOptions, rounds,
+        connectTimeoutMillis, idleTimeoutMillis, stallTimeoutMillis, maxDowntimeMillis, tickets);
   }
 
   public static HostSettings defaults(String hostName, Path stateDir, String advertisedEndpoint,
       byte[] poolKey) {
     return new HostSettings(hostName, stateDir, advertisedEndpoint, StreamOptions.DEFAULT,
-        SaveRequest.DEFAULT_MAX_ROUNDS, 10_000, 60_000, 15_000, new ReceiveTickets(poolKey));
+        SaveRequest.DEFAULT_MAX_ROUNDS, 10_000, 60_000, 15_000,
+        SaveRequest.DEFAULT_MAX_DOWNTIME_MILLIS, new ReceiveTickets(poolKey));
   }
 }

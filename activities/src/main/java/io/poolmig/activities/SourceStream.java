@@ -79,7 +79,7 @@ final class SourceStream {
     try (client; Watch watch = new Watch(mid, client, request.vm().memoryBytes())) {
       CheckpointWriter writer = new CheckpointWriter(watch.output(), settings.streamOptions());
       SaveRequest save = new SaveRequest(mid, settings.hostName(), request.live(),
-          settings.maxRounds(), () -> guardPause(mid, watch));
+          settings.maxRounds(), () -> guardPause(mid, watch), settings.maxDowntimeMillis());
       SaveResult saved;
       try {
         saved = hypervisor.save(d.uuid(), save, writer, watch::progress);

@@ -11,11 +11,20 @@ import io.poolmig.stream.StreamLimits;
  * @param maxRounds live pre-copy rounds before the domain is paused regardless of convergence,
  *     1..{@link #MAX_ROUNDS}
  * @param pauseGuard asked, under the adapter's state lock, right before the domain is paused
+ * @param maxDowntimeMillis for a live save that has not converged after {@code maxRounds}: the
+ *     longest the final round may be expected to take (what is still dirty, at the rate the link
+ *     moved the last round); beyond it the save fails with {@link NotConvergingException} and
+ *     never pauses the domain. 0 for no limit (the domain is paused whatever is left).
  */
 public record SaveRequest(String migrationId, String sourceHost, boolean live, int maxRounds,
-    PauseGuard pauseGuard) {
+    PauseGuard pauseGuard, long maxDowntimeMillis) {
 
   public static final int DEFAULT_MAX_ROUNDS = 8;
+  /**
+   * A guest paused for longer than a couple of seconds loses its TCP peers' patience and its
+   * clock's trust; an operator would rather keep it where it is and hear why.
+   */
+  public static final long DEFAULT_MAX_DOWNTIME_MILLIS = 2_000;
   /**
    * Most rounds a save may take. Each round may send all of memory, plus 8 bytes of batch entry
    * per page; a reader refuses a stream longer than {@code StreamLimits.DEFAULT} allows for the
@@ -32,6 +41,16 @@ public record SaveRequest(String migrationId, String sourceHost, boolean live, i
     if (pauseGuard == null) {
       pauseGuard = PauseGuard.ALWAYS;
     }
+    if (maxDowntimeMillis < 0) {
+      throw new IllegalArgumentException("maxDowntimeMillis must be >= 0, was "
+          + maxDowntimeMillis);
+    }
+  }
+
+  /** A save that pauses the domain after its rounds whatever is left. */
+  public SaveRequest(String migrationId, String sourceHost, boolean live, int maxRounds,
+      PauseGuard pauseGuard) {
+    this(migrationId, sourceHost, live, maxRounds, pauseGuard, 0);
   }
 
   public SaveRequest(String migrationId, String sourceHost, boolean live, int maxRounds) {

@@ -520,6 +520,33 @@ class HostActivitiesTest {
     assertEquals(List.of("host-a"), hostsRunning(vm));
   }
 
+  /**
+   * A guest that dirties memory faster than the link moves it: after its pre-copy rounds the
+   * stream gives up before the pause, says why, and is not retried; the VM never stopped.
+   */
+  @Test
+  void aGuestDirtyingFasterThanTheLinkIsNeverPausedAndTheStreamSaysWhy() throws Exception {
+    a.close();
+    // 8 MiB that the guest rewrites all the time, over 2 MB/s: the last round would take ~4 s,
+    // twice the default allowance.
+    a = new Host("host-a", dirA, 256 * MIB, s -> s.withMaxRounds(2)
+        .withStreamOptions(new StreamOptions(false, 2_000_000)));
+    DomainInfo vm = a.hv.create("busy-1", 8 * MIB, 1, 20_000);
+    String mid = UUID.randomUUID().toString();
+    ReceiveTicket ticket = b.stub.prepareTarget(mid, ref(vm), "host-a");
+    ApplicationFailure f = failure(() -> a.stub.streamCheckpoint(request(mid, ref(vm), true),
+        ticket));
+    assertEquals(FailureTypes.NOT_CONVERGING, f.getType(), f.getOriginalMessage());
+    assertTrue(f.isNonRetryable(), "a new attempt would meet the same guest");
+    assertTrue(f.getOriginalMessage().contains("busy-1 does not converge")
+        && f.getOriginalMessage().contains("written again during the last round")
+        && f.getOriginalMessage().contains("MiB/s"), f.getOriginalMessage());
+    assertEquals(DomainState.RUNNING, a.state(vm), "the guest was never paused");
+    b.stub.abortTarget(mid);
+    Await.until(() -> entries(dirB.resolve("incoming")) == 0, "the target discards its receive");
+    assertEquals(List.of("host-a"), hostsRunning(vm));
+  }
+
   /** Observation 7: a target that stops reading fails the attempt within the stall timeout. */
   @Test
   void aTargetThatStopsReadingFailsTheAttemptInsteadOfHangingIt() throws Exception {
@@ -711,11 +738,16 @@ class HostActivitiesTest {
     }
 
     Host(String name, Path stateDir, long memoryBytes, int stallMillis) throws IOException {
+      this(name, stateDir, memoryBytes, s -> s.withStallTimeoutMillis(stallMillis));
+    }
+
+    Host(String name, Path stateDir, long memoryBytes,
+        java.util.function.UnaryOperator<HostSettings> settings) throws IOException {
       hv = SimHost.open(new SimHostConfig(stateDir, memoryBytes, true, 20));
       endpoint = ReceiveEndpoint.start(new InetSocketAddress("127.0.0.1", 0), handler,
           StreamLimits.DEFAULT, EndpointLimits.DEFAULT);
-      impl = new HostActivitiesImpl(HostSettings.defaults(name, stateDir,
-          "127.0.0.1:" + endpoint.port(), POOL_KEY).withStallTimeoutMillis(stallMillis), hv);
+      impl = new HostActivitiesImpl(settings.apply(HostSettings.defaults(name, stateDir,
+          "127.0.0.1:" + endpoint.port(), POOL_KEY)), hv);
       handler.delegate = impl;
       env = TestActivityEnvironment.newInstance();
       env.registerActivitiesImplementations(impl);

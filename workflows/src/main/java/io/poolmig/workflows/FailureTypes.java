@@ -15,11 +15,16 @@ public final class FailureTypes {
   public static final String CHECKPOINT_REJECTED = "CheckpointRejected";
   /** The restored VM is not what the source sent. Not retried. */
   public static final String VERIFY_FAILED = "VerifyFailed";
+  /**
+   * A live stream gave up before pausing its VM: the guest dirties memory faster than the link
+   * moves it within the allowed downtime. Not retried; the VM runs on its source.
+   */
+  public static final String NOT_CONVERGING = "NotConverging";
   /** The migration rolled back; the VM runs on its source. */
   public static final String ROLLED_BACK = "MigrationRolledBack";
 
   static final String[] NON_RETRYABLE = {
-    INSUFFICIENT_MEMORY, VM_NOT_FOUND, VM_CONFLICT, VM_STATE, VERIFY_FAILED
+    INSUFFICIENT_MEMORY, VM_NOT_FOUND, VM_CONFLICT, VM_STATE, VERIFY_FAILED, NOT_CONVERGING
   };
 
   private FailureTypes() {}

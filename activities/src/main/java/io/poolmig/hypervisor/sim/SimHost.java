@@ -10,6 +10,7 @@ import io.poolmig.hypervisor.HostMemory;
 import io.poolmig.hypervisor.Hypervisor;
 import io.poolmig.hypervisor.HypervisorException;
 import io.poolmig.hypervisor.InsufficientMemoryException;
+import io.poolmig.hypervisor.NotConvergingException;
 import io.poolmig.hypervisor.RestoredDomain;
 import io.poolmig.hypervisor.SaveProgress;
 import io.poolmig.hypervisor.SaveRequest;
@@ -37,6 +38,7 @@ import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.regex.Pattern;
@@ -328,8 +330,13 @@ public final class SimHost implements Hypervisor {
         pending = vcpus.takeDirty(r);
         round++;
         int dirty = pending.cardinality();
-        sender.noteDirty(dirty, System.nanoTime() - roundStart);
-        if (dirty < CONVERGED_PAGES || round >= request.maxRounds() - 1) {
+        long roundNanos = System.nanoTime() - roundStart;
+        sender.noteDirty(dirty, roundNanos);
+        if (dirty < CONVERGED_PAGES) {
+          break;
+        }
+        if (round >= request.maxRounds() - 1) {
+          refuseIfTooSlow(r, request, round, dirty, sent, roundNanos);
           break;
         }
       }
@@ -346,6 +353,32 @@ public final class SimHost implements Hypervisor {
     } finally {
       vcpus.stopDirtyLog(r);
     }
+  }
+
+  /**
+   * After the last pre-copy round of a save that did not converge: the final round would move
+   * {@code dirty} pages at the rate the link moved the last round; if that takes longer than the
+   * request allows, the save stops here, with the domain still running.
+   */
+  private static void refuseIfTooSlow(SimDomainRecord r, SaveRequest request, int rounds,
+      int dirty, long lastRoundPages, long lastRoundNanos) {
+    if (request.maxDowntimeMillis() == 0 || lastRoundPages == 0 || lastRoundNanos == 0) {
+      return;
+    }
+    double linkBytesPerSecond = lastRoundPages * (double) PAGE * 1e9 / lastRoundNanos;
+    long expectedMillis = (long) (dirty * (double) PAGE / linkBytesPerSecond * 1000);
+    if (expectedMillis <= request.maxDowntimeMillis()) {
+      return;
+    }
+    // The dirty set saturates at the whole memory, so it bounds the guest's write rate from
+    // below only: say what was measured, not a rate.
+    throw new NotConvergingException(String.format(Locale.ROOT, "%s does not converge: after %d "
+        + "pre-copy round(s), %.1f of its %d MiB were written again during the last round "
+        + "(%.1f s at %.1f MiB/s over the link), so the final round would pause it about %d ms, "
+        + "more than the %d ms allowed; it was never paused and runs on. Migrate it when it "
+        + "writes less, or over a faster link", r.name(), rounds,
+        dirty * (double) PAGE / (1 << 20), r.memoryBytes() >> 20, lastRoundNanos / 1e9,
+        linkBytesPerSecond / (1 << 20), expectedMillis, request.maxDowntimeMillis()));
   }
 
   /**

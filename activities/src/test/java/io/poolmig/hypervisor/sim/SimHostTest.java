@@ -17,6 +17,7 @@ import io.poolmig.hypervisor.DomainState;
 import io.poolmig.hypervisor.DomainStateException;
 import io.poolmig.hypervisor.HypervisorException;
 import io.poolmig.hypervisor.InsufficientMemoryException;
+import io.poolmig.hypervisor.NotConvergingException;
 import io.poolmig.hypervisor.RestoredDomain;
 import io.poolmig.hypervisor.SaveProgress;
 import io.poolmig.hypervisor.SaveRequest;
@@ -333,6 +334,26 @@ class SimHostTest {
     awaitDigestChange(b, d.uuid(), saved.contentDigest());
     assertEquals(saved.contentDigest(), a.memoryDigest(d.uuid()).orElseThrow(),
         "the paused source stays as it was");
+  }
+
+  @Test
+  void aLiveSaveThatCannotConvergeFailsBeforeThePause(@TempDir Path dirA) throws Exception {
+    SimHost a = worker(dirA, 256 * MIB);
+    DomainInfo d = a.create("racer", 8 * MIB, 1, 20_000);
+    NotConvergingException e = assertThrows(NotConvergingException.class,
+        () -> a.save(d.uuid(), new SaveRequest("mig-racer", "host-a", true, 2,
+            SaveRequest.PauseGuard.ALWAYS, 100),
+            new CheckpointWriter(OutputStream.nullOutputStream(),
+                new StreamOptions(false, 8_000_000)), SaveProgress.NONE));
+    assertTrue(e.getMessage().contains("racer does not converge"), e.getMessage());
+    assertTrue(e.getMessage().contains("more than the 100 ms allowed"), e.getMessage());
+    assertEquals(DomainState.RUNNING, a.domain(d.uuid()).state(), "never paused");
+    // The dirty log was stopped: a later save starts afresh and completes.
+    SaveResult saved = a.save(d.uuid(), new SaveRequest("mig-racer-2", "host-a", true, 2),
+        new CheckpointWriter(OutputStream.nullOutputStream(), StreamOptions.DEFAULT),
+        SaveProgress.NONE);
+    assertEquals(DomainState.PAUSED, a.domain(d.uuid()).state());
+    assertEquals(a.memoryDigest(d.uuid()).orElseThrow(), saved.contentDigest());
   }
 
   @Test
