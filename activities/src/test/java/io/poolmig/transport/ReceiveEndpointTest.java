@@ -164,11 +164,11 @@ class ReceiveEndpointTest {
 
   @Test
   void aSecondConcurrentStreamForTheSameMigrationIsRefused() throws Exception {
+    byte[] stream = checkpoint("mig-7");
     try (ReceiveClient first = open("mig-7")) {
       ReceiveClient.RefusedException e = assertThrows(ReceiveClient.RefusedException.class,
           () -> open("mig-7"));
       assertTrue(e.getMessage().contains("already"), e.getMessage());
-      byte[] stream = checkpoint("mig-7");
       first.stream().write(stream);
       first.stream().flush();
       assertEquals(sha256(PAYLOAD), first.awaitRestored());
@@ -368,8 +368,10 @@ class ReceiveEndpointTest {
   }
 
   private String sendGood(String migrationId) throws IOException {
+    // Built before connecting: on a busy machine building it may outlast the idle timeout.
+    byte[] stream = checkpoint(migrationId);
     try (ReceiveClient client = open(migrationId)) {
-      client.stream().write(checkpoint(migrationId));
+      client.stream().write(stream);
       client.stream().flush();
       return client.awaitRestored();
     }

@@ -35,6 +35,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.BitSet;
 import java.util.Comparator;
 import java.util.List;
@@ -404,7 +405,6 @@ public final class SimHost implements Hypervisor {
     private final long startNanos;
     private final long[] entries = new long[BATCH];
     private final byte[] data = new byte[BATCH * PAGE];
-    private final byte[] page = new byte[PAGE];
     private long dirtyBytesPerSecond;
 
     Sender(SimDomainRecord domain, CheckpointWriter out, SaveProgress progress, long startNanos) {
@@ -418,22 +418,33 @@ public final class SimHost implements Hypervisor {
       dirtyBytesPerSecond = roundNanos == 0 ? 0 : (long) (pages * (double) PAGE * 1e9 / roundNanos);
     }
 
+    /**
+     * Sends the pages set in {@code pfns}: each run of consecutive pages is read with one call
+     * per batch, straight into the batch's data area, and zero pages are squeezed out of it in
+     * place.
+     */
     long send(int round, BitSet pfns, long dirtyRate) throws IOException {
       long remaining = (long) pfns.cardinality() * PAGE;
       long sent = 0;
       int count = 0;
       int filled = 0;
-      ByteBuffer buf = ByteBuffer.wrap(page);
       try (FileChannel ch = FileChannel.open(memoryFile(domain), StandardOpenOption.READ)) {
-        for (int pfn = pfns.nextSetBit(0); pfn >= 0; pfn = pfns.nextSetBit(pfn + 1)) {
-          buf.clear();
-          readFully(ch, buf, (long) pfn * PAGE);
-          if (java.util.Arrays.equals(page, ZERO_PAGE)) {
-            entries[count++] = pfn | CheckpointFormat.PAGE_ZERO;
-          } else {
-            entries[count++] = pfn;
-            System.arraycopy(page, 0, data, filled, PAGE);
-            filled += PAGE;
+        int pfn = pfns.nextSetBit(0);
+        while (pfn >= 0) {
+          int runEnd = pfns.nextClearBit(pfn);
+          int pages = Math.min(runEnd - pfn, BATCH - count);
+          readFully(ch, ByteBuffer.wrap(data, filled, pages * PAGE), (long) pfn * PAGE);
+          int from = filled;
+          for (int i = 0; i < pages; i++, from += PAGE) {
+            if (Arrays.mismatch(data, from, from + PAGE, ZERO_PAGE, 0, PAGE) < 0) {
+              entries[count++] = (pfn + i) | CheckpointFormat.PAGE_ZERO;
+            } else {
+              entries[count++] = pfn + i;
+              if (from != filled) {
+                System.arraycopy(data, from, data, filled, PAGE);
+              }
+              filled += PAGE;
+            }
           }
           if (count == BATCH) {
             out.writePageBatch(entries, count, data, filled);
@@ -443,6 +454,7 @@ public final class SimHost implements Hypervisor {
             count = 0;
             filled = 0;
           }
+          pfn = pfn + pages < runEnd ? pfn + pages : pfns.nextSetBit(runEnd);
         }
         if (count > 0) {
           out.writePageBatch(entries, count, data, filled);
@@ -534,18 +546,27 @@ public final class SimHost implements Hypervisor {
           return end;
         } else if (rec instanceof CheckpointRecord.PageBatch batch) {
           int dataOffset = 0;
-          for (int i = 0; i < batch.count(); i++) {
+          int i = 0;
+          while (i < batch.count()) {
             long pfn = batch.pfn(i);
             if (batch.isZero(i)) {
               if (written.get((int) pfn)) {
                 writeFully(ch, ByteBuffer.wrap(ZERO_PAGE), pfn * PAGE);
                 written.clear((int) pfn);
               }
-            } else {
-              writeFully(ch, ByteBuffer.wrap(batch.data(), dataOffset, PAGE), pfn * PAGE);
-              dataOffset += PAGE;
-              written.set((int) pfn);
+              i++;
+              continue;
             }
+            // A run of data pages at consecutive frames lies contiguous in the batch: one write.
+            int run = 1;
+            while (i + run < batch.count() && !batch.isZero(i + run)
+                && batch.pfn(i + run) == pfn + run) {
+              run++;
+            }
+            writeFully(ch, ByteBuffer.wrap(batch.data(), dataOffset, run * PAGE), pfn * PAGE);
+            written.set((int) pfn, (int) pfn + run);
+            dataOffset += run * PAGE;
+            i += run;
           }
         } else if (rec instanceof CheckpointRecord.Opaque) {
           throw new CheckpointFormatException("a simulated host's checkpoint of " + domain.name()
@@ -699,12 +720,17 @@ public final class SimHost implements Hypervisor {
     }
   }
 
+  /** Fills {@code buf}'s remaining bytes from {@code position} on; past the file's end, zeros. */
   static void readFully(FileChannel ch, ByteBuffer buf, long position) throws IOException {
+    long pos = position;
     while (buf.hasRemaining()) {
-      int n = ch.read(buf, position + buf.position());
+      int n = ch.read(buf, pos);
       if (n < 0) {
-        java.util.Arrays.fill(buf.array(), buf.position(), buf.limit(), (byte) 0);
+        Arrays.fill(buf.array(), buf.arrayOffset() + buf.position(),
+            buf.arrayOffset() + buf.limit(), (byte) 0);
         buf.position(buf.limit());
+      } else {
+        pos += n;
       }
     }
   }
