@@ -44,7 +44,7 @@ import org.junit.jupiter.api.Test;
 class ReceiveEndpointTest {
 
   private static final int IDLE_MILLIS = 1_500;
-  private static final int HANDSHAKE_MILLIS = 3_000;
+  private static final int HANDSHAKE_MILLIS = 10_000;
   private static final ReceiveTickets TICKETS = new ReceiveTickets(
       "the test pool's key, 32 bytes.!!".getBytes(StandardCharsets.US_ASCII));
   private static final String HOST = "host-t";
@@ -104,16 +104,21 @@ class ReceiveEndpointTest {
 
   @Test
   void aSilentConnectionIsDroppedAtTheHandshakeDeadline() throws Exception {
+    endpoint.close();
+    endpoint = ReceiveEndpoint.start(new InetSocketAddress("127.0.0.1", 0), handler,
+        StreamLimits.DEFAULT, new EndpointLimits(8, Duration.ofMillis(1_000),
+            Duration.ofMillis(IDLE_MILLIS)));
+    address = "127.0.0.1:" + endpoint.port();
     try (Socket s = connect()) {
       long started = System.nanoTime();
       s.getOutputStream().write("PMIG".getBytes(StandardCharsets.US_ASCII)); // then nothing
       s.getOutputStream().flush();
       assertDropped(s);
       long millis = (System.nanoTime() - started) / 1_000_000;
-      assertTrue(millis >= HANDSHAKE_MILLIS / 2, "dropped after " + millis + " ms");
+      assertTrue(millis >= 500, "dropped after " + millis + " ms");
     }
     assertTrue(handler.admitted.isEmpty());
-    assertEquals(sha256(PAYLOAD), sendGood("mig-3"));
+    awaitTrue(() -> endpoint.openConnections() == 0, "the slot is given back");
   }
 
   @Test
@@ -220,7 +225,7 @@ class ReceiveEndpointTest {
   void aTrickleOfBytesCannotOutlastTheHandshakeDeadline() throws Exception {
     endpoint.close();
     endpoint = ReceiveEndpoint.start(new InetSocketAddress("127.0.0.1", 0), handler,
-        StreamLimits.DEFAULT, new EndpointLimits(8, Duration.ofMillis(800),
+        StreamLimits.DEFAULT, new EndpointLimits(8, Duration.ofMillis(2_000),
             Duration.ofMillis(IDLE_MILLIS)));
     address = "127.0.0.1:" + endpoint.port();
     try (Socket s = connect()) {
@@ -248,11 +253,10 @@ class ReceiveEndpointTest {
       long millis = (System.nanoTime() - started) / 1_000_000;
       trickle.interrupt();
       trickle.join();
-      assertTrue(millis < 5_000, "a trickling peer held its connection for " + millis + " ms");
+      assertTrue(millis < 10_000, "a trickling peer held its connection for " + millis + " ms");
     }
     awaitTrue(() -> endpoint.openConnections() == 0, "the slot is given back");
     assertTrue(handler.admitted.isEmpty());
-    assertEquals(sha256(PAYLOAD), sendGood("mig-11"));
   }
 
   @Test
