@@ -164,10 +164,11 @@ public final class StreamBench {
           + "image (the sim cannot create a VM from given memory); wall = connect to B's final "
           + "status; CPU = this JVM's (both hosts, GC, JIT); a " + Report.size(WARM_UP_BYTES)
           + " warm-up transfer of each kind ran first");
-      report.note("limits, poolmig: the sim reads and writes memory one 4 KiB page per system "
-          + "call; writer and reader SHA-256 the stream; each host SHA-256s the memory once "
-          + "more, after the last page (source) and after END (target): two passes on the "
-          + "critical path; sender and receiver share the cores");
+      report.note("limits, poolmig: SHA-256 four times over the data: writer and reader hash "
+          + "the stream, and each host hashes the whole memory once more, after the last page "
+          + "(source) and after END (target), two passes on the critical path; the sim reads a "
+          + "run of pages with one call per 4 MiB batch, and sender and receiver share the "
+          + "cores");
     }
     if (rows.contains(Transfer.POOLMIG_TLS)) {
       report.note("poolmig TLS: not built yet (docs/architecture.md, Not yet built), shown so "
