@@ -71,6 +71,7 @@ public final class SimHost implements Hypervisor {
   private final Path stateDir;
   private final Path domainsDir;
   private final Path incomingDir;
+  private final Path discardedDir;
   private final long totalMemoryBytes;
   private final StateLock lock;
   private final Reservations reservations;
@@ -80,6 +81,7 @@ public final class SimHost implements Hypervisor {
     this.stateDir = stateDir;
     this.domainsDir = stateDir.resolve("domains");
     this.incomingDir = stateDir.resolve("incoming");
+    this.discardedDir = stateDir.resolve("discarded");
     this.totalMemoryBytes = totalMemoryBytes;
     this.lock = new StateLock(stateDir.resolve(".lock"));
     this.reservations = new Reservations(stateDir);
@@ -92,6 +94,7 @@ public final class SimHost implements Hypervisor {
     try {
       Files.createDirectories(dir.resolve("domains"));
       Files.createDirectories(dir.resolve("incoming"));
+      Files.createDirectories(dir.resolve("discarded"));
       long total = readOrInitTotal(dir, config.totalMemoryBytes());
       GuestVcpus vcpus = config.runGuests() ? GuestVcpus.claim(dir, config.tickMillis()) : null;
       SimHost host = new SimHost(dir, total, vcpus);
@@ -252,15 +255,27 @@ public final class SimHost implements Hypervisor {
 
   @Override
   public void destroy(String uuid) {
-    lock.locked(() -> {
+    // Deleting a large, fragmented memory file can take seconds: under the host lock the domain
+    // only moves aside (one rename), and its files are deleted after the lock is released.
+    Path discarded = lock.locked(() -> {
       Optional<SimDomainRecord> r = findRecord(uuid);
-      if (r.isPresent()) {
-        if (vcpus != null) {
-          vcpus.forget(r.get());
-        }
-        StateFiles.deleteTree(domainsDir.resolve(r.get().uuid()));
+      if (r.isEmpty()) {
+        return null;
       }
+      if (vcpus != null) {
+        vcpus.forget(r.get());
+      }
+      Path aside = discardedDir.resolve(r.get().uuid() + "-" + UUID.randomUUID());
+      try {
+        Files.move(domainsDir.resolve(r.get().uuid()), aside, StandardCopyOption.ATOMIC_MOVE);
+      } catch (IOException e) {
+        throw new HypervisorException("cannot destroy domain " + r.get().name() + ": " + e, e);
+      }
+      return aside;
     });
+    if (discarded != null) {
+      StateFiles.deleteTree(discarded);
+    }
   }
 
   @Override
@@ -663,12 +678,15 @@ public final class SimHost implements Hypervisor {
   }
 
   private void discardAbandonedIncoming() {
-    // A restore that was cut short by a crash left a staging directory: nothing of it is a domain.
+    // A restore that was cut short by a crash left a staging directory, a destroy cut short left
+    // its domain set aside: nothing of either is a domain.
     lock.locked(() -> {
-      try (Stream<Path> dirs = Files.list(incomingDir)) {
-        dirs.forEach(StateFiles::deleteTree);
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
+      for (Path dir : List.of(incomingDir, discardedDir)) {
+        try (Stream<Path> dirs = Files.list(dir)) {
+          dirs.forEach(StateFiles::deleteTree);
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
       }
     });
   }

@@ -655,7 +655,20 @@ class SimHostTest {
     assertTrue(host.findDomain(d.uuid()).isEmpty());
     assertFalse(Files.exists(dir.resolve("domains").resolve(d.uuid())));
     assertEquals(free + 8 * MIB, host.memory().freeBytes());
+    try (Stream<Path> aside = Files.list(dir.resolve("discarded"))) {
+      assertEquals(0, aside.count(), "the memory set aside under the lock is deleted after it");
+    }
     host.destroy(d.uuid()); // a missing domain is not an error
+  }
+
+  @Test
+  void aDestroyCutShortIsFinishedByTheNextWorker(@TempDir Path dir) throws IOException {
+    Path leftover = dir.resolve("discarded").resolve("0b6f1e9c-cut-short");
+    Files.createDirectories(leftover);
+    Files.write(leftover.resolve("memory.img"), new byte[PAGE]);
+    SimHost host = worker(dir, 256 * MIB);
+    assertFalse(Files.exists(leftover), "the worker finishes what a crash left set aside");
+    assertEquals(256 * MIB, host.memory().freeBytes());
   }
 
   @Test
