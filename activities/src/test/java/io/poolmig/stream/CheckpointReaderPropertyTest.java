@@ -158,12 +158,12 @@ class CheckpointReaderPropertyTest {
         if (opaque) {
           byte[] all = reader.opaqueInput().readAllBytes();
           out.add("opaque " + sha256(all, all.length));
-          out.add(describe(reader.end()));
+          out.add(CheckpointStreamTest.describe(reader.end()));
           return out;
         }
         while (true) {
           CheckpointRecord r = reader.next();
-          out.add(describe(r));
+          out.add(CheckpointStreamTest.describe(r));
           if (r instanceof CheckpointRecord.End) {
             return out;
           }
@@ -181,23 +181,6 @@ class CheckpointReaderPropertyTest {
       // exception of a library, a timeout — is a bug of the reader.
       return fail("the reader failed with " + t + " instead of a CheckpointFormatException", t);
     }
-  }
-
-  private static String describe(CheckpointRecord record) {
-    if (record instanceof CheckpointRecord.PageBatch b) {
-      StringBuilder s = new StringBuilder("pages");
-      int nonZero = 0;
-      for (int i = 0; i < b.count(); i++) {
-        s.append(' ').append(b.pfn(i)).append(b.isZero(i) ? "z" : "");
-        nonZero += b.isZero(i) ? 0 : 1;
-      }
-      return s + " data " + sha256(b.data(), nonZero * PAGE);
-    } else if (record instanceof CheckpointRecord.RoundEnd r) {
-      return "round " + r.round() + " of " + r.pages();
-    } else if (record instanceof CheckpointRecord.Opaque o) {
-      return "opaque " + sha256(o.data(), o.length());
-    }
-    return String.valueOf(record); // END: byte count and both digests
   }
 
   // ---- valid checkpoints ----
@@ -271,7 +254,7 @@ class CheckpointReaderPropertyTest {
           writer.writeOpaque(chunk, 0, chunk.length);
           opaque.update(chunk);
           if (!opaqueOnly) {
-            expected.add("opaque " + sha256(chunk, chunk.length));
+            expected.add("opaque " + chunk.length + " " + sha256(chunk, chunk.length));
           }
         }
       }

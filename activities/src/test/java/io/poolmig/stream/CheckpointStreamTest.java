@@ -908,7 +908,8 @@ class CheckpointStreamTest {
     }
   }
 
-  private static String describe(CheckpointRecord record) {
+  /** A record as text: frames, zero flags and a digest of the data, to compare reads. */
+  static String describe(CheckpointRecord record) {
     if (record instanceof CheckpointRecord.PageBatch b) {
       StringBuilder s = new StringBuilder("pages");
       int nonZero = 0;

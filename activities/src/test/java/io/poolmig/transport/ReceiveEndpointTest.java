@@ -64,6 +64,14 @@ class ReceiveEndpointTest {
     address = "127.0.0.1:" + endpoint.port();
   }
 
+  /** Replaces the test's endpoint by one with other limits (the same handler). */
+  private void restartWith(EndpointLimits limits) throws IOException {
+    endpoint.close();
+    endpoint = ReceiveEndpoint.start(new InetSocketAddress("127.0.0.1", 0), handler,
+        StreamLimits.DEFAULT, limits);
+    address = "127.0.0.1:" + endpoint.port();
+  }
+
   @AfterEach
   void stop() {
     endpoint.close();
@@ -104,11 +112,7 @@ class ReceiveEndpointTest {
 
   @Test
   void aSilentConnectionIsDroppedAtTheHandshakeDeadline() throws Exception {
-    endpoint.close();
-    endpoint = ReceiveEndpoint.start(new InetSocketAddress("127.0.0.1", 0), handler,
-        StreamLimits.DEFAULT, new EndpointLimits(8, Duration.ofMillis(1_000),
-            Duration.ofMillis(IDLE_MILLIS)));
-    address = "127.0.0.1:" + endpoint.port();
+    restartWith(new EndpointLimits(8, Duration.ofMillis(1_000), Duration.ofMillis(IDLE_MILLIS)));
     try (Socket s = connect()) {
       long started = System.nanoTime();
       s.getOutputStream().write("PMIG".getBytes(StandardCharsets.US_ASCII)); // then nothing
@@ -223,11 +227,7 @@ class ReceiveEndpointTest {
 
   @Test
   void aTrickleOfBytesCannotOutlastTheHandshakeDeadline() throws Exception {
-    endpoint.close();
-    endpoint = ReceiveEndpoint.start(new InetSocketAddress("127.0.0.1", 0), handler,
-        StreamLimits.DEFAULT, new EndpointLimits(8, Duration.ofMillis(2_000),
-            Duration.ofMillis(IDLE_MILLIS)));
-    address = "127.0.0.1:" + endpoint.port();
+    restartWith(new EndpointLimits(8, Duration.ofMillis(2_000), Duration.ofMillis(IDLE_MILLIS)));
     try (Socket s = connect()) {
       DataOutputStream out = new DataOutputStream(s.getOutputStream());
       out.write("PMIGRECV".getBytes(StandardCharsets.US_ASCII));
@@ -261,11 +261,7 @@ class ReceiveEndpointTest {
 
   @Test
   void aConnectionBeyondTheSlotsIsClosedAtOnceAndTheSlotComesBack() throws Exception {
-    endpoint.close();
-    endpoint = ReceiveEndpoint.start(new InetSocketAddress("127.0.0.1", 0), handler,
-        StreamLimits.DEFAULT, new EndpointLimits(1, Duration.ofSeconds(30),
-            Duration.ofSeconds(30)));
-    address = "127.0.0.1:" + endpoint.port();
+    restartWith(new EndpointLimits(1, Duration.ofSeconds(30), Duration.ofSeconds(30)));
     try (Socket idle = connect()) {
       awaitTrue(() -> endpoint.openConnections() == 1, "the idle connection holds the slot");
       long started = System.nanoTime();
@@ -282,12 +278,8 @@ class ReceiveEndpointTest {
   /** 1,000 idle connections cost at most the slots' threads, and only until the deadline. */
   @Test
   void aThousandIdleConnectionsHoldNoMoreThreadsThanTheSlots() throws Exception {
-    endpoint.close();
     int slots = 16;
-    endpoint = ReceiveEndpoint.start(new InetSocketAddress("127.0.0.1", 0), handler,
-        StreamLimits.DEFAULT, new EndpointLimits(slots, Duration.ofMillis(1_500),
-            Duration.ofSeconds(30)));
-    address = "127.0.0.1:" + endpoint.port();
+    restartWith(new EndpointLimits(slots, Duration.ofMillis(1_500), Duration.ofSeconds(30)));
     String prefix = "receive-" + endpoint.port() + "-";
     List<Socket> idle = new ArrayList<>();
     int mostThreads = 0;

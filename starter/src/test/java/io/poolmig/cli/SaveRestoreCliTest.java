@@ -95,7 +95,10 @@ class SaveRestoreCliTest {
     long freeBefore = free(hostB);
     CliRun restored = run("restore", "-f", ckpt.toString(), "--state-dir", hostB.toString());
     assertEquals(ExitCode.FAILED.code, restored.exitCode(), restored.toString());
-    assertTrue(restored.err().contains("corrupt"), restored.toString());
+    // The flipped byte lands in page data (a digest mismatch) or, now and then, in a record's
+    // framing (a format error naming the offset): both are refusals of a corrupt file.
+    assertTrue(restored.err().contains("corrupt") || restored.err().contains("(at byte "),
+        restored.toString());
     assertNothingOn(hostB, freeBefore);
   }
 
