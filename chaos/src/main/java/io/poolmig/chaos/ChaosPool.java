@@ -133,6 +133,8 @@ final class ChaosPool implements AutoCloseable {
       java = trainClassArchive(java, settings.workDir(), env, db, progress);
       WorkerNode control = new WorkerNode("control", java, List.of("worker", "--control"), env,
           settings.workDir().resolve("logs").resolve("control.log"));
+      // Killed with the rest if the pool does not come up: no worker outlives a failed start.
+      opened.add(control::kill);
       control.start(null);
       TemporalConnection temporal = connectPatiently(address);
       progress.printf("Temporal %s on %s, control worker pid %d, PostgreSQL relay %s%n",
