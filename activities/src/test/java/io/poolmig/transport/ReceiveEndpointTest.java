@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.poolmig.Await;
 import io.poolmig.stream.CheckpointFormat;
 import io.poolmig.stream.CheckpointHeader;
 import io.poolmig.stream.CheckpointReader;
@@ -122,7 +123,7 @@ class ReceiveEndpointTest {
       assertTrue(millis >= 500, "dropped after " + millis + " ms");
     }
     assertTrue(handler.admitted.isEmpty());
-    awaitTrue(() -> endpoint.openConnections() == 0, "the slot is given back");
+    Await.until(() -> endpoint.openConnections() == 0, "the slot is given back");
   }
 
   @Test
@@ -255,7 +256,7 @@ class ReceiveEndpointTest {
       trickle.join();
       assertTrue(millis < 10_000, "a trickling peer held its connection for " + millis + " ms");
     }
-    awaitTrue(() -> endpoint.openConnections() == 0, "the slot is given back");
+    Await.until(() -> endpoint.openConnections() == 0, "the slot is given back");
     assertTrue(handler.admitted.isEmpty());
   }
 
@@ -263,7 +264,7 @@ class ReceiveEndpointTest {
   void aConnectionBeyondTheSlotsIsClosedAtOnceAndTheSlotComesBack() throws Exception {
     restartWith(new EndpointLimits(1, Duration.ofSeconds(30), Duration.ofSeconds(30)));
     try (Socket idle = connect()) {
-      awaitTrue(() -> endpoint.openConnections() == 1, "the idle connection holds the slot");
+      Await.until(() -> endpoint.openConnections() == 1, "the idle connection holds the slot");
       long started = System.nanoTime();
       IOException busy = assertThrows(IOException.class, () -> open("mig-12"));
       long millis = (System.nanoTime() - started) / 1_000_000;
@@ -271,7 +272,7 @@ class ReceiveEndpointTest {
       assertTrue(millis < 10_000, "refused after " + millis + " ms, not at once");
       assertEquals(1, endpoint.refusedBusy());
     }
-    awaitTrue(() -> endpoint.openConnections() == 0, "the idle connection's slot is given back");
+    Await.until(() -> endpoint.openConnections() == 0, "the idle connection's slot is given back");
     assertEquals(sha256(PAYLOAD), sendGood("mig-12"));
   }
 
@@ -296,7 +297,7 @@ class ReceiveEndpointTest {
           mostThreads = Math.max(mostThreads, liveThreads(prefix));
         }
       }
-      awaitTrue(() -> endpoint.served() + endpoint.refusedBusy() == 1_000,
+      Await.until(() -> endpoint.served() + endpoint.refusedBusy() == 1_000,
           "the endpoint has seen every connection");
       assertTrue(endpoint.refusedBusy() > 0, "some connections found every slot taken");
       mostThreads = Math.max(mostThreads, liveThreads(prefix));
@@ -304,7 +305,7 @@ class ReceiveEndpointTest {
           "served with " + endpoint.largestThreadCount() + " threads");
       // the connection threads and the one that enforces handshake deadlines
       assertTrue(mostThreads <= slots + 1, mostThreads + " endpoint threads alive at once");
-      awaitTrue(() -> endpoint.openConnections() == 0,
+      Await.until(() -> endpoint.openConnections() == 0,
           "every idle connection is dropped at its handshake deadline");
     } finally {
       for (Socket s : idle) {
@@ -326,7 +327,7 @@ class ReceiveEndpointTest {
     };
     try (ReceiveEndpoint failing = ReceiveEndpoint.start(exhausted, handler, StreamLimits.DEFAULT,
         EndpointLimits.DEFAULT)) {
-      awaitTrue(() -> calls.size() >= 6, "the acceptor keeps trying");
+      Await.until(() -> calls.size() >= 6, "the acceptor keeps trying");
       // 50 + 100 + 200 + 400 + 800 ms of back-off lie between the first and the sixth try.
       long millis = (calls.get(5) - calls.get(0)) / 1_000_000;
       assertTrue(millis >= 1_500, "six accepts within " + millis + " ms: the acceptor spins");
@@ -376,15 +377,6 @@ class ReceiveEndpointTest {
   private static int liveThreads(String prefix) {
     return (int) Thread.getAllStackTraces().keySet().stream()
         .filter(t -> t.getName().startsWith(prefix)).count();
-  }
-
-  private static void awaitTrue(java.util.function.BooleanSupplier condition, String what)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    while (!condition.getAsBoolean()) {
-      assertTrue(System.nanoTime() < deadline, "timed out waiting until " + what);
-      Thread.sleep(20);
-    }
   }
 
   private Socket connect() throws IOException {
