@@ -2,7 +2,6 @@ package io.poolmig.chaos;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import io.poolmig.cli.EmbeddedPool;
 import io.poolmig.db.DbConfig;
@@ -25,7 +24,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -63,13 +61,14 @@ class DatabaseOutageDowntimeTest {
         assertEquals(MigrationResult.COMMITTED, storeUp.status());
 
         WorkflowStub during = start(pool.client(), ref, "host-a", "host-b");
-        awaitTrue(() -> "stream checkpoint".equals(progress(during).phase()), 30,
-            "the stream to start");
+        Await.require(() -> "stream checkpoint".equals(progress(during).phase()),
+            Duration.ofSeconds(30), "the stream starts");
         relay.refuseNew();
         relay.cutAll();
         long cutAt = System.nanoTime();
-        awaitTrue(() -> b.findDomain(vm.uuid()).map(d -> d.state() == DomainState.RUNNING)
-            .orElse(false), 25, "the guest to resume on host-b while the store is down");
+        Await.require(() -> b.findDomain(vm.uuid()).map(d -> d.state() == DomainState.RUNNING)
+            .orElse(false), Duration.ofSeconds(25),
+            "the guest resumes on host-b while the store is down");
         long resumedAfterMillis = (System.nanoTime() - cutAt) / 1_000_000;
         assertTrue(resumedAfterMillis < OUTAGE.toMillis(), "resumed after " + resumedAfterMillis
             + " ms of outage");
@@ -114,17 +113,5 @@ class DatabaseOutageDowntimeTest {
 
   private static MigrationProgress progress(WorkflowStub stub) {
     return stub.query("progress", MigrationProgress.class);
-  }
-
-  private static void awaitTrue(BooleanSupplier condition, int seconds, String what)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-    while (System.nanoTime() < deadline) {
-      if (condition.getAsBoolean()) {
-        return;
-      }
-      Thread.sleep(10);
-    }
-    fail("timed out waiting for " + what);
   }
 }
