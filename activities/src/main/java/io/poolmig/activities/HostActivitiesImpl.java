@@ -207,11 +207,16 @@ public final class HostActivitiesImpl implements HostActivities, ReceiveHandler 
     TargetMigration m = ledger.target(migrationId).orElseThrow();
     try {
       CheckpointHeader header = reader.readHeader();
+      // The whole of what verify checks of the configuration, before a byte is staged: a
+      // checkpoint that is not the VM this migration prepared for is refused here.
       if (!migrationId.equals(header.migrationId()) || !m.vm().uuid().equals(header.vm().uuid())
-          || m.vm().memoryBytes() != header.vm().memoryBytes()) {
+          || m.vm().memoryBytes() != header.vm().memoryBytes()
+          || !m.vm().name().equals(header.vm().name()) || m.vm().vcpus() != header.vm().vcpus()) {
         throw new CheckpointRejectedException("checkpoint of " + header.vm().name() + " ("
-            + header.vm().uuid() + ") does not match migration " + migrationId + " of "
-            + m.vm().name());
+            + header.vm().uuid() + ", " + (header.vm().memoryBytes() >> 20) + " MiB, "
+            + header.vm().vcpus() + " vCPU(s)) does not match migration " + migrationId + " of "
+            + m.vm().name() + " (" + m.vm().uuid() + ", " + (m.vm().memoryBytes() >> 20)
+            + " MiB, " + m.vm().vcpus() + " vCPU(s))");
       }
       RestoredDomain restored = hypervisor.restore(header, reader);
       Optional<TargetMigration> after = ledger.updateTarget(migrationId,
@@ -321,7 +326,10 @@ public final class HostActivitiesImpl implements HostActivities, ReceiveHandler 
             + (d.memoryBytes() >> 20) + " MiB " + d.vcpus() + " vCPU(s), expected " + vm.name()
             + " " + (vm.memoryBytes() >> 20) + " MiB " + vm.vcpus() + " vCPU(s)");
       }
-      String actual = hypervisor.memoryDigest(vm.uuid()).orElse(m.contentDigest());
+      // The root this host computed from the pages it wrote, as they arrived: no pass over the
+      // memory here, while the guest is paused. The source's fenced copy is checked in full
+      // after the commit (destroySource).
+      String actual = m.contentDigest();
       if (!contentDigest.equals(actual)) {
         throw verifyFailed("restored VM " + vm.name() + " has digest " + actual
             + ", the source sent " + contentDigest);

@@ -115,7 +115,7 @@ final class SourceStream {
       // One clock reading for the pause, kept in the ledger, whichever attempt took it.
       long pausedAt = ledger.pausedAt(mid) != 0 ? ledger.pausedAt(mid) : saved.pausedAtMillis();
       return new StreamResult(saved.contentDigest(),
-          hypervisor.memoryDigest(d.uuid()).isPresent(), saved.streamBytes(), saved.rounds(),
+          hypervisor.digestsMemory(), saved.streamBytes(), saved.rounds(),
           saved.pagesSent(), pausedAt, saved.downtimeMillis(),
           (System.nanoTime() - started) / 1_000_000, m.wasRunning(), saved.live());
     }

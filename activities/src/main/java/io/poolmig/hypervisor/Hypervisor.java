@@ -89,10 +89,18 @@ public interface Hypervisor extends AutoCloseable {
   RestoredDomain restore(CheckpointHeader header, CheckpointReader in);
 
   /**
-   * SHA-256 of the domain's memory as it is now, where the adapter can read guest memory (the
-   * simulated host); empty where it cannot (libxl, whose stream digest stands in for it).
+   * The {@link io.poolmig.stream.PageTree} root of the domain's memory as it is now (one pass over
+   * all of it), where the adapter can read guest memory (the simulated host); empty where it
+   * cannot (libxl, whose stream digest stands in for it).
    */
   Optional<String> memoryDigest(String uuid);
+
+  /**
+   * Whether a checkpoint's content digest is a digest of guest memory ({@link #memoryDigest}
+   * reproduces it) rather than of the hypervisor's own stream. Costs nothing, unlike asking
+   * {@link #memoryDigest}.
+   */
+  boolean digestsMemory();
 
   @Override
   void close();

@@ -54,14 +54,17 @@ public final class CheckpointReader implements AutoCloseable {
   private final InputStream in;
   private final StreamLimits limits;
   private final boolean wholeInput;
-  private final MessageDigest digest = Sha256.newDigest();
+  /** v1's stream digest over every byte; dropped once the preamble says v2. */
+  private MessageDigest digest = Sha256.newDigest();
+  /** v2's seal: the SHA-256 of the HEADER's body. */
+  private byte[] headerSeal;
+  private int version;
   private final byte[] recordHeader = new byte[RECORD_HEADER_BYTES];
   // Pure Java: hostile LZ4 blocks meet the JVM's bounds checks, not native memory (class comment).
   private final LZ4SafeDecompressor lz4 = LZ4Factory.safeInstance().safeDecompressor();
   private byte[] body = new byte[1 << 16];
   private byte[] inflated = new byte[0];
   private long[] entries = new long[MAX_PAGES_PER_BATCH];
-  private byte[] pageData = new byte[0];
   private long offset;
   /** Bytes the stream may carry; known once the HEADER announced the memory. */
   private long cap = Long.MAX_VALUE;
@@ -109,10 +112,14 @@ public final class CheckpointReader implements AutoCloseable {
       throw new CheckpointFormatException("not a poolmig checkpoint (bad magic)");
     }
     int version = ByteBuffer.wrap(preamble, 8, 4).getInt();
-    if (version != VERSION) {
+    if (version < OLDEST_READABLE || version > VERSION) {
       throw new CheckpointFormatException(
           "checkpoint format version " + version + " is not supported (this poolmig reads "
-              + VERSION + ")");
+              + OLDEST_READABLE + " to " + VERSION + ")");
+    }
+    this.version = version;
+    if (version >= 2) {
+      digest = null; // v2 hashes the pages once, in the consumer's PageTree, not the stream
     }
     if (ByteBuffer.wrap(preamble, 12, 4).getInt() != 0) {
       throw new CheckpointFormatException(at("preamble's reserved word is not zero"));
@@ -139,6 +146,11 @@ public final class CheckpointReader implements AutoCloseable {
       throw new CheckpointFormatException(at("HEADER is not valid JSON: " + e.getMessage()), e);
     }
     validate(parsed, version);
+    if (version >= 2) {
+      MessageDigest sha = Sha256.newDigest();
+      sha.update(body, 0, n);
+      headerSeal = sha.digest();
+    }
     cap = limits.maxStreamBytes(parsed.vm().memoryBytes());
     header = parsed;
     return header;
@@ -157,7 +169,7 @@ public final class CheckpointReader implements AutoCloseable {
     }
     long coveredBefore = offset;
     MessageDigest digestBefore = null;
-    if (peekType() == TYPE_END) {
+    if (digest != null && peekType() == TYPE_END) {
       digestBefore = cloneDigest();
     }
     int type = readRecordHeader();
@@ -331,11 +343,8 @@ public final class CheckpointReader implements AutoCloseable {
       }
     }
     requireLength(n, 8 + count * 8 + nonZero * PAGE_SIZE, "PAGE_BATCH");
-    if (pageData.length < nonZero * PAGE_SIZE) {
-      pageData = new byte[MAX_PAGES_PER_BATCH * PAGE_SIZE]; // once, on the first data page
-    }
-    b.get(pageData, 0, nonZero * PAGE_SIZE);
-    return new CheckpointRecord.PageBatch(count, entries, pageData);
+    // The pages stay where they were read: no copy per batch.
+    return new CheckpointRecord.PageBatch(count, entries, data, b.position());
   }
 
   private CheckpointRecord.End endRecord(byte[] data, int n, long covered,
@@ -351,14 +360,20 @@ public final class CheckpointReader implements AutoCloseable {
       throw new CheckpointFormatException(
           "checkpoint corrupted: END announces " + announced + " bytes, " + covered + " were read");
     }
-    // The stream digest covers the bytes before END, then END's byte count and content digest.
-    digestBefore.update(data, 0, 8);
-    digestBefore.update(content);
-    if (!MessageDigest.isEqual(streamDigest, digestBefore.digest())) {
+    if (version == 1) {
+      // v1's stream digest covers the bytes before END, then END's byte count and content digest.
+      digestBefore.update(data, 0, 8);
+      digestBefore.update(content);
+      if (!MessageDigest.isEqual(streamDigest, digestBefore.digest())) {
+        throw new CheckpointFormatException(
+            "checkpoint corrupted: SHA-256 of the stream does not match its END record");
+      }
+    } else if (!MessageDigest.isEqual(streamDigest, headerSeal)) {
       throw new CheckpointFormatException(
-          "checkpoint corrupted: SHA-256 of the stream does not match its END record");
+          "checkpoint corrupted: its HEADER does not match the digest in its END record");
     }
-    return new CheckpointRecord.End(announced, Sha256.hex(streamDigest), Sha256.hex(content));
+    return new CheckpointRecord.End(version, announced, Sha256.hex(streamDigest),
+        Sha256.hex(content));
   }
 
   private int inflate(int n) throws IOException {
@@ -464,7 +479,9 @@ public final class CheckpointReader implements AutoCloseable {
       }
       done += n;
     }
-    digest.update(buffer, from, length);
+    if (digest != null) {
+      digest.update(buffer, from, length);
+    }
     offset += length;
   }
 

@@ -6,9 +6,16 @@ public sealed interface CheckpointRecord {
   /**
    * Pages of guest memory. {@code entries[i]} is a page number, or'ed with
    * {@link CheckpointFormat#PAGE_ZERO} for an all-zero page; {@code data} holds the non-zero pages
-   * in entry order. The arrays are reused by the reader: consume before the next call.
+   * in entry order from {@code dataOffset}. The arrays are reused by the reader: consume before
+   * the next call.
    */
-  record PageBatch(int count, long[] entries, byte[] data) implements CheckpointRecord {
+  record PageBatch(int count, long[] entries, byte[] data, int dataOffset)
+      implements CheckpointRecord {
+
+    /** A batch whose pages start at the beginning of {@code data}. */
+    public PageBatch(int count, long[] entries, byte[] data) {
+      this(count, entries, data, 0);
+    }
 
     public long pfn(int i) {
       return entries[i] & CheckpointFormat.PFN_MASK;
@@ -26,10 +33,13 @@ public sealed interface CheckpointRecord {
   record RoundEnd(int round, long pages) implements CheckpointRecord {}
 
   /**
-   * The last record; the reader has already checked byte count and stream digest.
+   * The last record; the reader has already checked byte count and seal.
    *
+   * @param formatVersion the stream's format: it says how the content digest is made (v2: a
+   *     {@link PageTree} root for memory pages; v1: the SHA-256 of the whole memory)
+   * @param seal v2: SHA-256 of the HEADER's body; v1: SHA-256 of the stream
    * @param contentDigest SHA-256 hex the receiver must reproduce
    */
-  record End(long streamBytes, String streamDigest, String contentDigest)
+  record End(int formatVersion, long streamBytes, String seal, String contentDigest)
       implements CheckpointRecord {}
 }

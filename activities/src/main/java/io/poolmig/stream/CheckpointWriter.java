@@ -14,7 +14,12 @@ import net.jpountz.lz4.LZ4Factory;
 
 /**
  * Writes one checkpoint stream: {@link #writeHeader} first, then page batches or opaque chunks and
- * round markers, then {@link #writeEnd}, which seals the stream with its byte count and SHA-256.
+ * round markers, then {@link #writeEnd}, which seals the stream with its byte count, the digest of
+ * its HEADER and the content digest.
+ *
+ * <p>It writes format v2, in which the bytes of the pages are hashed once, by whoever produces the
+ * content digest ({@link PageTree}), and not again here. {@link #ofVersion} writes v1, which
+ * hashes every byte; it exists so that readers of files saved by an earlier poolmig stay tested.
  *
  * <p>Not thread-safe: one writer per stream. The writer does not close the underlying stream
  * unless {@link #close} is called; a stream closed without {@link #writeEnd} is truncated by
@@ -27,20 +32,41 @@ public final class CheckpointWriter implements AutoCloseable {
 
   private final OutputStream out;
   private final StreamOptions options;
-  private final MessageDigest digest = Sha256.newDigest();
+  private final int version;
+  /** v1: every byte before END; v2: the HEADER's body. */
+  private final MessageDigest seal = Sha256.newDigest();
   private final LZ4Compressor lz4;
   private final long startNanos = System.nanoTime();
   private final byte[] recordHeader = new byte[RECORD_HEADER_BYTES];
   private byte[] compressBuffer = new byte[0];
+  private byte[] entryBytes = new byte[0];
+  private byte[] batchBody = new byte[0];
   private long bytesWritten;
   private boolean headerWritten;
   private boolean ended;
   private OpaqueOutput opaque;
 
+  /** A writer of the current format, {@link CheckpointFormat#VERSION}. */
   public CheckpointWriter(OutputStream out, StreamOptions options) {
+    this(CheckpointFormat.VERSION, out, options);
+  }
+
+  private CheckpointWriter(int version, OutputStream out, StreamOptions options) {
+    this.version = version;
     this.out = new BufferedOutputStream(out, 1 << 16);
     this.options = options;
     this.lz4 = options.lz4() ? LZ4Factory.fastestInstance().fastCompressor() : null;
+  }
+
+  /**
+   * A writer of format {@code version}, 1 or 2. The header is written as given: a reader refuses
+   * one whose {@code formatVersion} is not the preamble's.
+   */
+  public static CheckpointWriter ofVersion(int version, OutputStream out, StreamOptions options) {
+    if (version < CheckpointFormat.OLDEST_READABLE || version > CheckpointFormat.VERSION) {
+      throw new IllegalArgumentException("no checkpoint format version " + version);
+    }
+    return new CheckpointWriter(version, out, options);
   }
 
   public long bytesWritten() {
@@ -52,9 +78,12 @@ public final class CheckpointWriter implements AutoCloseable {
       throw new IllegalStateException("header already written");
     }
     ByteBuffer preamble = ByteBuffer.allocate(PREAMBLE_BYTES);
-    preamble.put(MAGIC).putInt(VERSION).putInt(0);
+    preamble.put(MAGIC).putInt(version).putInt(0);
     emit(preamble.array(), 0, PREAMBLE_BYTES);
     byte[] json = Json.write(header);
+    if (version >= 2) {
+      seal.update(json);
+    }
     writeRecord(TYPE_HEADER, 0, json, 0, json.length);
     headerWritten = true;
   }
@@ -73,13 +102,33 @@ public final class CheckpointWriter implements AutoCloseable {
     if (count < 1 || count > MAX_PAGES_PER_BATCH) {
       throw new IllegalArgumentException("page batch of " + count + " pages");
     }
-    ByteBuffer body = ByteBuffer.allocate(8 + count * 8 + dataLength);
-    body.putInt(count).putInt(0);
-    for (int i = 0; i < count; i++) {
-      body.putLong(entries[i]);
+    int length = 8 + count * 8 + dataLength;
+    if (entryBytes.length < 8 + count * 8) {
+      entryBytes = new byte[8 + MAX_PAGES_PER_BATCH * 8];
     }
-    body.put(data, 0, dataLength);
-    writeMaybeCompressed(TYPE_PAGE_BATCH, body.array(), body.position());
+    ByteBuffer head = ByteBuffer.wrap(entryBytes);
+    head.putInt(count).putInt(0);
+    for (int i = 0; i < count; i++) {
+      head.putLong(entries[i]);
+    }
+    if (lz4 != null) {
+      // LZ4 needs the body in one piece: assembled in a buffer kept for the stream.
+      if (batchBody.length < length) {
+        batchBody = new byte[8 + MAX_PAGES_PER_BATCH * (8 + PAGE_SIZE)];
+      }
+      System.arraycopy(entryBytes, 0, batchBody, 0, head.position());
+      System.arraycopy(data, 0, batchBody, head.position(), dataLength);
+      writeMaybeCompressed(TYPE_PAGE_BATCH, batchBody, length);
+      return;
+    }
+    // Uncompressed, the pages go from the caller's array to the stream as they are.
+    ByteBuffer.wrap(recordHeader).putShort((short) TYPE_PAGE_BATCH).putShort((short) 0)
+        .putInt(length);
+    emit(recordHeader, 0, RECORD_HEADER_BYTES);
+    emit(entryBytes, 0, head.position());
+    emit(data, 0, dataLength);
+    emit(ZEROS, 0, padding(length));
+    pace();
   }
 
   public void writeOpaque(byte[] data, int offset, int length) throws IOException {
@@ -113,10 +162,10 @@ public final class CheckpointWriter implements AutoCloseable {
   }
 
   /**
-   * Seals the stream: the byte count of everything before the END record, the SHA-256 of those
-   * bytes followed by END's byte count and content digest (so END itself cannot be altered
-   * unnoticed), and the content digest the receiver must reproduce. Flushes; returns the total
-   * bytes written.
+   * Seals the stream: the byte count of everything before the END record, the seal (v2: the
+   * SHA-256 of the HEADER's body; v1: the SHA-256 of every byte before END followed by END's byte
+   * count and content digest), and the content digest the receiver must reproduce. Flushes;
+   * returns the total bytes written.
    */
   public long writeEnd(String contentDigestHex) throws IOException {
     requireBody();
@@ -128,11 +177,12 @@ public final class CheckpointWriter implements AutoCloseable {
       throw new IllegalArgumentException("content digest must be SHA-256");
     }
     long covered = bytesWritten;
-    digest.update(ByteBuffer.allocate(8).putLong(covered).array());
-    digest.update(content);
-    byte[] streamDigest = digest.digest();
+    if (version == 1) {
+      seal.update(ByteBuffer.allocate(8).putLong(covered).array());
+      seal.update(content);
+    }
     ByteBuffer body = ByteBuffer.allocate(END_BODY_BYTES);
-    body.putLong(covered).put(streamDigest).put(content);
+    body.putLong(covered).put(seal.digest()).put(content);
     writeRecord(TYPE_END, 0, body.array(), 0, END_BODY_BYTES);
     out.flush();
     ended = true;
@@ -184,7 +234,9 @@ public final class CheckpointWriter implements AutoCloseable {
 
   private void emit(byte[] bytes, int offset, int length) throws IOException {
     out.write(bytes, offset, length);
-    digest.update(bytes, offset, length);
+    if (version == 1) {
+      seal.update(bytes, offset, length);
+    }
     bytesWritten += length;
   }
 

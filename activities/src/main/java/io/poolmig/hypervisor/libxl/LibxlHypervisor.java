@@ -773,6 +773,11 @@ public final class LibxlHypervisor implements Hypervisor {
   }
 
   @Override
+  public boolean digestsMemory() {
+    return false;
+  }
+
+  @Override
   public Optional<String> memoryDigest(String uuid) {
     return Optional.empty();
   }

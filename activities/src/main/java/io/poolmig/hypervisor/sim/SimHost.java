@@ -25,6 +25,7 @@ import io.poolmig.stream.CheckpointReader;
 import io.poolmig.stream.CheckpointRecord;
 import io.poolmig.stream.CheckpointWriter;
 import io.poolmig.stream.Json;
+import io.poolmig.stream.PageTree;
 import io.poolmig.stream.Sha256;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -279,10 +280,15 @@ public final class SimHost implements Hypervisor {
   }
 
   @Override
+  public boolean digestsMemory() {
+    return true;
+  }
+
+  @Override
   public Optional<String> memoryDigest(String uuid) {
     SimDomainRecord r = record(uuid);
     try {
-      return Optional.of(Sha256.ofFile(memoryFile(r), r.memoryBytes()));
+      return Optional.of(PageTree.ofFile(memoryFile(r), r.memoryBytes()));
     } catch (IOException e) {
       throw new HypervisorException("cannot read memory of domain " + r.name() + ": " + e, e);
     }
@@ -320,7 +326,7 @@ public final class SimHost implements Hypervisor {
     Sender sender = new Sender(r, out, progress, pausedAt);
     long sent = sender.send(0, all, 0);
     out.writeRoundEnd(0, sent);
-    String digest = Sha256.ofFile(memoryFile(r), r.memoryBytes());
+    String digest = sender.tree.rootHex();
     out.writeEnd(digest);
     return new SaveResult(digest, out.bytesWritten(), 1, sent, millisSince(pausedAt),
         pausedAtMillis, false);
@@ -362,7 +368,9 @@ public final class SimHost implements Hypervisor {
       long sent = sender.send(round, pending, 0);
       out.writeRoundEnd(round, sent);
       totalPages += sent;
-      String digest = Sha256.ofFile(memoryFile(r), r.memoryBytes());
+      // Every page was hashed as it was sent, the last ones during this final round: the digest
+      // of the memory at pause is now a matter of the chunks those pages changed.
+      String digest = sender.tree.rootHex();
       out.writeEnd(digest);
       return new SaveResult(digest, out.bytesWritten(), round + 1, totalPages,
           millisSince(pausedAt), pausedAtMillis, true);
@@ -420,6 +428,8 @@ public final class SimHost implements Hypervisor {
     private final long startNanos;
     private final long[] entries = new long[BATCH];
     private final byte[] data = new byte[BATCH * PAGE];
+    /** The memory as sent: every page hashed once as it goes, the last version of each counts. */
+    final PageTree tree;
     private long dirtyBytesPerSecond;
 
     Sender(SimDomainRecord domain, CheckpointWriter out, SaveProgress progress, long startNanos) {
@@ -427,6 +437,7 @@ public final class SimHost implements Hypervisor {
       this.out = out;
       this.progress = progress;
       this.startNanos = startNanos;
+      this.tree = new PageTree(domain.pages());
     }
 
     void noteDirty(int pages, long roundNanos) {
@@ -451,10 +462,12 @@ public final class SimHost implements Hypervisor {
           readFully(ch, ByteBuffer.wrap(data, filled, pages * PAGE), (long) pfn * PAGE);
           int from = filled;
           for (int i = 0; i < pages; i++, from += PAGE) {
-            if (Arrays.mismatch(data, from, from + PAGE, ZERO_PAGE, 0, PAGE) < 0) {
+            if (PageTree.isZeroPage(data, from)) {
               entries[count++] = (pfn + i) | CheckpointFormat.PAGE_ZERO;
+              tree.zero(pfn + i);
             } else {
               entries[count++] = pfn + i;
+              tree.page(pfn + i, data, from);
               if (from != filled) {
                 System.arraycopy(data, from, data, filled, PAGE);
               }
@@ -523,11 +536,14 @@ public final class SimHost implements Hypervisor {
       return dir;
     });
     try {
-      CheckpointRecord.End end = receivePages(incoming, staging.resolve("memory.img"), in);
-      String digest = Sha256.ofFile(staging.resolve("memory.img"), incoming.memoryBytes());
+      PageTree tree = new PageTree(incoming.pages());
+      CheckpointRecord.End end = receivePages(incoming, staging.resolve("memory.img"), in, tree);
+      // v2: the pages were hashed as they were written; v1 digests the whole memory image.
+      String digest = end.formatVersion() >= 2 ? tree.rootHex()
+          : Sha256.ofFile(staging.resolve("memory.img"), incoming.memoryBytes());
       if (!digest.equals(end.contentDigest())) {
         throw new CheckpointRejectedException("memory of " + incoming.name()
-            + " after restore has SHA-256 " + digest + ", the source sent " + end.contentDigest());
+            + " after restore has digest " + digest + ", the source sent " + end.contentDigest());
       }
       SimDomainRecord restored = incoming.withState(DomainState.PAUSED);
       lock.locked(() -> {
@@ -552,7 +568,7 @@ public final class SimHost implements Hypervisor {
   }
 
   private CheckpointRecord.End receivePages(SimDomainRecord domain, Path memory,
-      CheckpointReader in) throws IOException {
+      CheckpointReader in, PageTree tree) throws IOException {
     BitSet written = new BitSet();
     try (FileChannel ch = FileChannel.open(memory, StandardOpenOption.WRITE)) {
       while (true) {
@@ -560,7 +576,7 @@ public final class SimHost implements Hypervisor {
         if (rec instanceof CheckpointRecord.End end) {
           return end;
         } else if (rec instanceof CheckpointRecord.PageBatch batch) {
-          int dataOffset = 0;
+          int dataOffset = batch.dataOffset();
           int i = 0;
           while (i < batch.count()) {
             long pfn = batch.pfn(i);
@@ -569,6 +585,7 @@ public final class SimHost implements Hypervisor {
                 writeFully(ch, ByteBuffer.wrap(ZERO_PAGE), pfn * PAGE);
                 written.clear((int) pfn);
               }
+              tree.zero(pfn);
               i++;
               continue;
             }
@@ -579,6 +596,7 @@ public final class SimHost implements Hypervisor {
               run++;
             }
             writeFully(ch, ByteBuffer.wrap(batch.data(), dataOffset, run * PAGE), pfn * PAGE);
+            tree.pages(pfn, run, batch.data(), dataOffset);
             written.set((int) pfn, (int) pfn + run);
             dataOffset += run * PAGE;
             i += run;

@@ -28,6 +28,7 @@ import io.poolmig.stream.CheckpointReader;
 import io.poolmig.stream.CheckpointWriter;
 import io.poolmig.stream.HeldOpenInput;
 import io.poolmig.stream.Json;
+import io.poolmig.stream.PageTree;
 import io.poolmig.stream.Sha256;
 import io.poolmig.stream.StreamLimits;
 import io.poolmig.stream.StreamOptions;
@@ -43,7 +44,6 @@ import java.io.PipedOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -119,7 +119,7 @@ class SimHostTest {
     // The content is a pure function of the seed the domain's configuration carries.
     long seed = Json.MAPPER.readTree(d.config()).get("seed").asLong();
     byte[] file = Files.readAllBytes(memory);
-    MessageDigest expected = Sha256.newDigest();
+    PageTree expected = new PageTree(16 * MIB / PAGE);
     byte[] page = new byte[PAGE];
     int populated = 0;
     for (long pfn = 0; pfn < 16 * MIB / PAGE; pfn++) {
@@ -128,12 +128,12 @@ class SimHostTest {
         PageContent.fill(page, 0, seed, pfn, 0);
         populated++;
       }
-      expected.update(page);
+      expected.page(pfn, page, 0);
       int at = (int) pfn * PAGE;
       assertArrayEquals(page, Arrays.copyOfRange(file, at, at + PAGE), "page " + pfn);
     }
     assertTrue(populated > 1500 && populated < 3000, populated + " of 4096 pages hold data");
-    String digest = Sha256.hex(expected.digest());
+    String digest = expected.rootHex();
     assertEquals(digest, host.memoryDigest(d.uuid()).orElseThrow());
 
     DomainInfo other = host.create("vm-b", 16 * MIB, 1, 0);
@@ -406,7 +406,7 @@ class SimHostTest {
     assertRejected(b, truncated, "truncated");
     byte[] flipped = stream.clone();
     flipped[stream.length - 80 - 24 - 100] ^= 0x10; // in the last page of data
-    assertRejected(b, flipped, "corrupted");
+    assertRejected(b, flipped, "the source sent"); // the memory's PageTree root differs
     byte[] wrongContent = stream.clone();
     wrongContent[stream.length - 1] ^= 0x01; // the content digest in END
     assertRejected(b, wrongContent, "");
@@ -692,6 +692,46 @@ class SimHostTest {
     assertEquals(15, new SaveRequest("m", "h", true, 15).maxRounds());
     assertThrows(IllegalArgumentException.class, () -> new SaveRequest("m", "h", true, 16));
     assertThrows(IllegalArgumentException.class, () -> new SaveRequest("m", "h", true, 0));
+  }
+
+  @Test
+  void aVersion1CheckpointSavedByAnEarlierPoolmigStillRestores(@TempDir Path dirA,
+      @TempDir Path dirB) throws Exception {
+    SimHost a = tool(dirA, 256 * MIB);
+    SimHost b = tool(dirB, 256 * MIB);
+    DomainInfo d = a.create("vm-old", 4 * MIB, 1, 0);
+    // v1 as an earlier poolmig wrote it: every page, then the SHA-256 of the whole memory.
+    Path memory = dirA.resolve("domains").resolve(d.uuid()).resolve("memory.img");
+    byte[] image = Arrays.copyOf(Files.readAllBytes(memory), (int) d.memoryBytes());
+    ByteArrayOutputStream sink = new ByteArrayOutputStream();
+    CheckpointWriter w = CheckpointWriter.ofVersion(1, sink, StreamOptions.DEFAULT);
+    CheckpointHeader v2 = headerOf(d, "sim");
+    w.writeHeader(new CheckpointHeader(1, v2.migrationId(), v2.sourceHost(), v2.hypervisor(),
+        v2.vm(), v2.pageSize(), v2.domainConfig(), v2.createdAtMillis()));
+    int pages = image.length / PAGE;
+    for (int from = 0; from < pages; from += CheckpointFormat.MAX_PAGES_PER_BATCH) {
+      int count = Math.min(CheckpointFormat.MAX_PAGES_PER_BATCH, pages - from);
+      long[] entries = new long[count];
+      for (int i = 0; i < count; i++) {
+        entries[i] = from + i;
+      }
+      w.writePageBatch(entries, count, Arrays.copyOfRange(image, from * PAGE,
+          (from + count) * PAGE), count * PAGE);
+    }
+    w.writeEnd(Sha256.hex(Sha256.newDigest().digest(image)));
+    byte[] stream = sink.toByteArray();
+
+    CheckpointReader reader = reader(stream);
+    assertEquals(1, reader.readHeader().formatVersion());
+    RestoredDomain restored = b.restore(reader.readHeader(), reader);
+    assertEquals(Sha256.hex(Sha256.newDigest().digest(image)), restored.contentDigest(),
+        "a v1 checkpoint is checked against the whole memory's SHA-256, as it was written");
+    assertEquals(a.memoryDigest(d.uuid()), b.memoryDigest(d.uuid()), "the same memory arrived");
+
+    // And its whole-memory digest still refuses a page that is not what END promised.
+    stream[stream.length - 80 - 200] ^= 0x01;
+    SimHost c = tool(Files.createTempDirectory(dirB, "c"), 256 * MIB);
+    assertRejected(c, stream, "corrupted");
   }
 
   // ---- helpers ----

@@ -1,0 +1,115 @@
+package io.poolmig.stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class PageTreeTest {
+
+  private static final int PAGE = CheckpointFormat.PAGE_SIZE;
+
+  @Test
+  void theRootDependsOnTheContentsNotOnTheOrderOrHistoryOfUpdates(@TempDir Path dir)
+      throws IOException {
+    // 1,300 pages: two whole chunks and a short one.
+    int pages = 2 * PageTree.CHUNK_PAGES + 276;
+    SplittableRandom random = new SplittableRandom(7);
+    byte[][] memory = new byte[pages][];
+    for (int p = 0; p < pages; p++) {
+      memory[p] = random.nextInt(3) == 0 ? null : page(random);
+    }
+    Path image = writeImage(dir.resolve("memory.img"), memory);
+
+    PageTree inOrder = new PageTree(pages);
+    for (int p = 0; p < pages; p++) {
+      record(inOrder, p, memory[p]);
+    }
+    // Shuffled, with stale contents first that later rounds overwrite, and roots taken between.
+    PageTree shuffled = new PageTree(pages);
+    List<Integer> order = new ArrayList<>();
+    for (int p = 0; p < pages; p++) {
+      order.add(p);
+    }
+    Collections.shuffle(order, new java.util.Random(3));
+    for (int p : order) {
+      record(shuffled, p, page(random));
+    }
+    String stale = shuffled.rootHex();
+    for (int p : order) {
+      record(shuffled, p, memory[p]);
+    }
+    assertNotEquals(stale, shuffled.rootHex());
+    assertEquals(inOrder.rootHex(), shuffled.rootHex());
+    assertEquals(inOrder.rootHex(), PageTree.ofFile(image, (long) pages * PAGE),
+        "a tree built from the image on disk agrees with one built page by page");
+  }
+
+  @Test
+  void everyPageCountsAndAZeroPageIsAHole(@TempDir Path dir) throws IOException {
+    int pages = PageTree.CHUNK_PAGES + 1;
+    PageTree tree = new PageTree(pages);
+    String empty = tree.rootHex();
+    assertEquals(empty, PageTree.ofFile(writeImage(dir.resolve("sparse.img"),
+        new byte[pages][]), (long) pages * PAGE), "an all-hole image is all zero pages");
+    byte[] page = new byte[PAGE];
+    page[PAGE - 1] = 1;
+    for (int p : new int[] {0, PageTree.CHUNK_PAGES - 1, PageTree.CHUNK_PAGES}) {
+      tree.page(p, page, 0);
+      assertNotEquals(empty, tree.rootHex(), "page " + p + " changes the root");
+      tree.zero(p);
+      assertEquals(empty, tree.rootHex(), "zeroing page " + p + " restores the root");
+      tree.page(p, new byte[PAGE], 0);
+      assertEquals(empty, tree.rootHex(), "a page of zeros is a zero page");
+    }
+    assertNotEquals(new PageTree(pages + 1).rootHex(), empty, "the size is part of the root");
+  }
+
+  @Test
+  void pagesOutsideTheTreeAreRefused() {
+    PageTree tree = new PageTree(4);
+    assertThrows(IllegalArgumentException.class, () -> tree.zero(4));
+    assertThrows(IllegalArgumentException.class, () -> tree.page(-1, new byte[PAGE], 0));
+    assertThrows(IllegalArgumentException.class, () -> new PageTree(0));
+  }
+
+  private static void record(PageTree tree, int pfn, byte[] contents) {
+    if (contents == null) {
+      tree.zero(pfn);
+    } else {
+      tree.page(pfn, contents, 0);
+    }
+  }
+
+  private static byte[] page(SplittableRandom random) {
+    byte[] page = new byte[PAGE];
+    random.nextBytes(page);
+    return page;
+  }
+
+  /** A sparse image: null pages are holes. */
+  private static Path writeImage(Path file, byte[][] memory) throws IOException {
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW,
+        StandardOpenOption.WRITE)) {
+      for (int p = 0; p < memory.length; p++) {
+        if (memory[p] != null) {
+          ch.write(ByteBuffer.wrap(memory[p]), (long) p * PAGE);
+        }
+      }
+    }
+    assertEquals(true, Files.size(file) <= (long) memory.length * PAGE);
+    return file;
+  }
+}
