@@ -406,10 +406,15 @@ public final class HostActivitiesImpl implements HostActivities, ReceiveHandler 
         SourceMigration over = found.map(s -> SourceMigration.REINSTATED.equals(s.status()) ? s
                 : s.with(SourceMigration.ROLLED_BACK, s.attempt()))
             .orElse(new SourceMigration(migrationId, vmUuid, null, false,
-                SourceMigration.ROLLED_BACK, 0, System.currentTimeMillis()));
+                SourceMigration.ROLLED_BACK, 0, System.currentTimeMillis(), null));
         ledger.putSource(over);
         return over;
       });
+      // A copy fenced at the handover, before any decision: the rollback lifts that fence.
+      if (hypervisor.findDomain(vmUuid).map(d -> d.isFenced()
+          && migrationId.equals(d.fencedBy())).orElse(false)) {
+        hypervisor.unfence(vmUuid, migrationId);
+      }
       return resumeIfItRan(m, vmUuid);
     });
   }
@@ -468,7 +473,7 @@ public final class HostActivitiesImpl implements HostActivities, ReceiveHandler 
     return mapped(() -> {
       SourceMigration m = ledger.locked(() -> {
         SourceMigration s = ledger.source(migrationId).orElse(new SourceMigration(migrationId,
-            vmUuid, null, false, SourceMigration.STREAMING, 0, System.currentTimeMillis()));
+            vmUuid, null, false, SourceMigration.STREAMING, 0, System.currentTimeMillis(), null));
         SourceMigration back = s.with(SourceMigration.REINSTATED, s.attempt());
         ledger.putSource(back);
         return back;
@@ -483,22 +488,48 @@ public final class HostActivitiesImpl implements HostActivities, ReceiveHandler 
   }
 
   @Override
-  public void destroySource(String migrationId, String vmUuid) {
+  public String destroySource(String migrationId, String vmUuid) {
     CrashPoints.reach("destroy:before");
-    mapped(() -> {
+    return mapped(() -> {
+      Optional<SourceMigration> m = ledger.updateSource(migrationId,
+          s -> SourceMigration.HANDED_OVER.equals(s.status())
+              ? s.with(SourceMigration.COMMITTED, s.attempt()) : s);
       Optional<DomainInfo> d = hypervisor.findDomain(vmUuid);
       if (d.isEmpty()) {
-        return null;
+        return "the fenced copy was gone already";
       }
       if (!d.get().isFenced() || !migrationId.equals(d.get().fencedBy())) {
         throw ApplicationFailure.newNonRetryableFailure("refusing to destroy VM " + d.get().name()
             + " on " + settings.hostName() + ": it was not fenced by migration " + migrationId,
             FailureTypes.VM_STATE);
       }
+      String recheck = recheck(d.get(), m.map(SourceMigration::contentDigest).orElse(null));
       hypervisor.destroy(vmUuid);
-      return null;
+      return recheck + "destroyed";
     });
   }
+
+  /**
+   * Reads the whole fenced copy once more and compares its digest with the one the target
+   * verified: the stream proved that the target holds what was sent; this proves that what was
+   * sent is the memory the guest left with (no write escaped the rounds).
+   */
+  private String recheck(DomainInfo copy, String verified) {
+    if (verified == null || !hypervisor.digestsMemory()) {
+      return "";
+    }
+    String now = hypervisor.memoryDigest(copy.uuid()).orElseThrow();
+    if (!now.equals(verified)) {
+      log.error("migration re-check failed on {}: fenced copy of {} has digest {}, the target "
+          + "verified {}", settings.hostName(), copy.name(), now, verified);
+      throw ApplicationFailure.newNonRetryableFailure("re-check failed: the fenced copy of "
+          + copy.name() + " on " + settings.hostName() + " has memory digest " + now
+          + ", the target verified " + verified + ": the VM on the target may not be the one "
+          + "that left; the fenced copy is left in place for inspection", FailureTypes.VM_STATE);
+    }
+    return "re-checked in full (memory digest " + now.substring(0, 12) + " matches), ";
+  }
+
 
   // ---- failures ----
 

@@ -5,9 +5,12 @@ package io.poolmig.activities;
  *
  * @param wasRunning whether the VM ran when the migration first touched it: it resumes (after a
  *     rollback, or on the target) only then
- * @param status {@code streaming} until the workflow decides; then {@code committed} (fenced),
- *     {@code rolled_back} (resumed) or {@code reinstated} (the target's copy never ran)
+ * @param status {@code streaming} while attempts stream; {@code handed_over} once the target
+ *     confirmed the digest and the source fenced its paused copy, waiting for the decision; then
+ *     {@code committed} (the copy stays fenced until destroyed), {@code rolled_back} (fence
+ *     lifted, resumed) or {@code reinstated} (the target's copy never ran)
  * @param attempt the stream attempt that may act; an earlier one still running is superseded
+ * @param contentDigest the digest the target confirmed at the handover, else null
  */
 record SourceMigration(
     String migrationId,
@@ -16,19 +19,27 @@ record SourceMigration(
     boolean wasRunning,
     String status,
     int attempt,
-    long createdAtMillis) {
+    long createdAtMillis,
+    String contentDigest) {
 
   static final String STREAMING = "streaming";
+  static final String HANDED_OVER = "handed_over";
   static final String COMMITTED = "committed";
   static final String ROLLED_BACK = "rolled_back";
   static final String REINSTATED = "reinstated";
 
   SourceMigration with(String newStatus, int newAttempt) {
     return new SourceMigration(migrationId, vmUuid, vmName, wasRunning, newStatus, newAttempt,
-        createdAtMillis);
+        createdAtMillis, contentDigest);
   }
 
+  SourceMigration handedOver(String digest) {
+    return new SourceMigration(migrationId, vmUuid, vmName, wasRunning, HANDED_OVER, attempt,
+        createdAtMillis, digest);
+  }
+
+  /** Decided one way or the other: no attempt streams the VM again. */
   boolean isFinal() {
-    return !STREAMING.equals(status);
+    return !STREAMING.equals(status) && !HANDED_OVER.equals(status);
   }
 }

@@ -57,7 +57,7 @@ final class SourceStream {
   StreamResult run(MigrationRequest request, ReceiveTicket ticket) throws IOException {
     String mid = request.migrationId();
     DomainInfo d = hypervisor.domain(request.vm().uuid());
-    if (d.isFenced()) {
+    if (d.isFenced() && !mid.equals(d.fencedBy())) {
       throw ApplicationFailure.newNonRetryableFailure("VM " + d.name()
           + " has already migrated away (" + d.fencedBy() + ")", FailureTypes.VM_STATE);
     }
@@ -76,6 +76,7 @@ final class SourceStream {
       throw ApplicationFailure.newFailure("stream of " + d.name() + " to " + ticket.targetHost()
           + " failed: " + e.getMessage(), "StreamFailed");
     }
+    StreamResult result;
     try (client; Watch watch = new Watch(mid, client, request.vm().memoryBytes())) {
       CheckpointWriter writer = new CheckpointWriter(watch.output(), settings.streamOptions());
       SaveRequest save = new SaveRequest(mid, settings.hostName(), request.live(),
@@ -114,11 +115,33 @@ final class SourceStream {
       CrashPoints.reach("stream:after");
       // One clock reading for the pause, kept in the ledger, whichever attempt took it.
       long pausedAt = ledger.pausedAt(mid) != 0 ? ledger.pausedAt(mid) : saved.pausedAtMillis();
-      return new StreamResult(saved.contentDigest(),
+      result = new StreamResult(saved.contentDigest(),
           hypervisor.digestsMemory(), saved.streamBytes(), saved.rounds(),
           saved.pagesSent(), pausedAt, saved.downtimeMillis(),
           (System.nanoTime() - started) / 1_000_000, m.wasRunning(), saved.live());
     }
+    handOver(mid, d.uuid(), result.contentDigest());
+    return result;
+  }
+
+  /**
+   * The target holds a copy it verified against this host's digest: the paused copy here is
+   * fenced for this migration before the activity returns, so that once the workflow records its
+   * decision, resuming the target is the one step left between the pause and the guest running.
+   * Until the decision the fence is provisional: a rollback ({@code resumeSource}) lifts it.
+   */
+  private void handOver(String mid, String vmUuid, String digest) {
+    ledger.locked(() -> {
+      if (!ledger.isCurrent(mid, attempt)) {
+        throw ApplicationFailure.newNonRetryableFailure("attempt " + attempt + " of migration "
+            + mid + " may no longer hand the VM over: the migration moved on without it",
+            FailureTypes.VM_STATE);
+      }
+      ledger.putSource(ledger.source(mid).orElseThrow().handedOver(digest));
+      return null;
+    });
+    hypervisor.fence(vmUuid, mid);
+    CrashPoints.reach("fence:after");
   }
 
   /** Makes this attempt the one that may act for the migration, or refuses. */
@@ -137,7 +160,7 @@ final class SourceStream {
       });
       SourceMigration m = existing.orElse(new SourceMigration(mid, d.uuid(), d.name(),
           d.state() == DomainState.RUNNING, SourceMigration.STREAMING, 0,
-          System.currentTimeMillis()));
+          System.currentTimeMillis(), null));
       // The epoch comes from the host's own ledger, not from Temporal's attempt count: it rises
       // with every attempt that reaches the host, whoever started it.
       SourceMigration current = m.with(SourceMigration.STREAMING, m.attempt() + 1);
@@ -169,13 +192,15 @@ final class SourceStream {
   private StreamResult fromEarlierAttempt(MigrationRequest request, SourceMigration m,
       String targetDigest, long started) {
     DomainInfo d = hypervisor.domain(request.vm().uuid());
-    Optional<String> now = d.state() == DomainState.PAUSED
-        ? hypervisor.memoryDigest(d.uuid()) : Optional.empty();
+    boolean unchanged = d.state() == DomainState.PAUSED
+        || d.isFenced() && m.migrationId().equals(d.fencedBy());
+    Optional<String> now = unchanged ? hypervisor.memoryDigest(d.uuid()) : Optional.empty();
     if (now.isEmpty() || !now.get().equals(targetDigest)) {
       throw ApplicationFailure.newNonRetryableFailure("target holds the copy an earlier attempt "
           + "sent (sha256 " + targetDigest + "), and " + d.name() + " is no longer the VM that "
           + "copy was taken from (" + d.state().label() + ")", FailureTypes.VM_STATE);
     }
+    handOver(m.migrationId(), d.uuid(), targetDigest);
     return new StreamResult(targetDigest, true, 0, 0, 0, ledger.pausedAt(m.migrationId()), 0,
         (System.nanoTime() - started) / 1_000_000, m.wasRunning(),
         request.live() && m.wasRunning());

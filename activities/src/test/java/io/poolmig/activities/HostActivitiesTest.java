@@ -112,7 +112,8 @@ class HostActivitiesTest {
     assertTrue(ticket.nonce().matches("[0-9a-f]{64}"), ticket.nonce());
 
     StreamResult streamed = a.stub.streamCheckpoint(request(mid, ref, true), ticket);
-    assertEquals(DomainState.PAUSED, a.state(vm), "the source is paused after the stream");
+    assertEquals(DomainState.FENCED, a.state(vm),
+        "the source fenced its paused copy once the target confirmed the digest (the handover)");
     assertEquals(DomainState.PAUSED, b.state(vm), "the target restored it paused");
     String departed = a.hv.memoryDigest(vm.uuid()).orElseThrow();
     assertEquals(departed, streamed.contentDigest(), "the digest is the source's memory at pause");
@@ -133,7 +134,9 @@ class HostActivitiesTest {
     assertEquals(DomainState.RUNNING, b.state(vm));
     assertTrue(resumedAt >= streamed.pausedAtMillis() && streamed.pausedAtMillis() > 0,
         "the hosts timestamp the pause and the resume: " + streamed);
-    a.stub.destroySource(mid, vm.uuid());
+    String destroyed = a.stub.destroySource(mid, vm.uuid());
+    assertTrue(destroyed.startsWith("re-checked in full (memory digest "
+        + departed.substring(0, 12)), destroyed);
     assertTrue(a.hv.findDomain(vm.uuid()).isEmpty());
 
     // Retries after commit change nothing.
@@ -289,7 +292,7 @@ class HostActivitiesTest {
     assertEquals(free - 32 * MIB, b.stub.inventory().freeMemoryBytes());
     a.stub.streamCheckpoint(request(mid, ref(vm), true), ticket);
     assertEquals(free - 32 * MIB, b.stub.inventory().freeMemoryBytes());
-    assertEquals(DomainState.PAUSED, a.state(vm));
+    assertEquals(DomainState.FENCED, a.state(vm), "handed over, not yet decided");
 
     b.stub.abortTarget(mid);
     assertTrue(b.hv.findDomain(vm.uuid()).isEmpty(), "the received copy is destroyed");
@@ -298,7 +301,7 @@ class HostActivitiesTest {
     b.stub.abortTarget(mid); // idempotent
 
     a.stub.resumeSource(mid, vm.uuid());
-    assertEquals(DomainState.RUNNING, a.state(vm), "the source runs again");
+    assertEquals(DomainState.RUNNING, a.state(vm), "the rollback lifts the handover's fence");
     a.stub.resumeSource(mid, vm.uuid());
     assertEquals(DomainState.RUNNING, a.state(vm));
     assertEquals(List.of("host-a"), hostsRunning(vm));

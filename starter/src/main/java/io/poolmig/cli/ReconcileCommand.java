@@ -69,7 +69,8 @@ final class ReconcileCommand implements Callable<Integer> {
 
   static final String AUDIT_STEP = "RECONCILE";
   /** Ledger statuses of a migration a host still holds open. */
-  static final Set<String> OPEN_LEDGER = Set.of("streaming", "prepared", "receiving", "received");
+  static final Set<String> OPEN_LEDGER = Set.of("streaming", "handed_over", "prepared", "receiving",
+      "received");
 
   @ParentCommand Poolmig root;
 

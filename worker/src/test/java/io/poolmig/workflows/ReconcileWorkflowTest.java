@@ -156,8 +156,9 @@ class ReconcileWorkflowTest {
     }
 
     @Override
-    public void destroySource(String migrationId, String vmUuid) {
+    public String destroySource(String migrationId, String vmUuid) {
       call("destroySource", migrationId, vmUuid);
+      return "destroyed";
     }
   }
 }

@@ -56,8 +56,10 @@ public interface HostActivities {
   void verifyTarget(String migrationId, VmRef vm, String contentDigest);
 
   /**
-   * Source side, after the commit decision: marks the paused copy migrated-away so nothing
-   * resumes it. A VM already gone from the host is reported as {@link FailureTypes#VM_NOT_FOUND}.
+   * Source side, after the commit decision: marks the migration committed and the paused copy
+   * migrated-away so nothing resumes it (a copy the stream already fenced at its handover stays
+   * so). A VM already gone from the host is reported as {@link FailureTypes#VM_NOT_FOUND}. Only
+   * workflows started before the handover fence call it.
    */
   void fenceSource(String migrationId, String vmUuid);
 
@@ -76,6 +78,12 @@ public interface HostActivities {
    */
   String reinstateSource(String migrationId, String vmUuid);
 
-  /** Source side, after commit: destroys the fenced copy; only a copy fenced by this migration. */
-  void destroySource(String migrationId, String vmUuid);
+  /**
+   * Source side, after commit: marks the migration committed, re-checks the fenced copy's whole
+   * memory against the digest the target verified (where the host can read guest memory: this is
+   * the full, independent check kept off the guest's downtime), then destroys the copy; only a
+   * copy fenced by this migration. A copy that fails the re-check is left in place and the step
+   * fails with {@link FailureTypes#VM_STATE}. Returns what it did.
+   */
+  String destroySource(String migrationId, String vmUuid);
 }

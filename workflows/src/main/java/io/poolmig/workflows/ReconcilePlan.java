@@ -97,6 +97,11 @@ public final class ReconcilePlan {
 
   static final Set<String> OPEN_TARGET = Set.of("prepared", "receiving", "received");
   static final String SOURCE_STREAMING = "streaming";
+  /**
+   * Source states before the decision: streaming, or handed over (the target confirmed the
+   * digest and the source fenced its copy; the workflow had not decided yet).
+   */
+  static final Set<String> SOURCE_OPEN = Set.of(SOURCE_STREAMING, "handed_over");
 
   private final List<HostInventory> hosts;
   private final Set<String> running;
@@ -156,7 +161,7 @@ public final class ReconcilePlan {
       }
     });
     sources.forEach((mid, s) -> {
-      if (!running.contains(mid) && SOURCE_STREAMING.equals(s.entry().status())) {
+      if (!running.contains(mid) && SOURCE_OPEN.contains(s.entry().status())) {
         sourceLeftover(mid, s).ifPresent(out::add);
       }
     });
@@ -201,20 +206,21 @@ public final class ReconcilePlan {
       Entry source = sources.get(mid);
       boolean received = "received".equals(e.status()) || hasCopy(t.host(), uuid);
       if (!received) {
-        return finding(Kind.TARGET_LEFTOVER, mid, t.host(), uuid, what + "; the decision was "
-                + "taken (its copy on " + src + " is fenced) but " + t.host() + " never received"
+        return finding(Kind.TARGET_LEFTOVER, mid, t.host(), uuid, what + "; its copy on "
+                + src + " is fenced (handed over or decided) but " + t.host() + " never received"
                 + " a whole copy: the fenced copy is the VM",
             FixAction.abortTarget(t.host(), mid, uuid),
             FixAction.reinstateSource(src, mid, uuid));
       }
       if (source == null) {
-        return finding(Kind.TARGET_LEFTOVER, mid, t.host(), uuid, what + "; the decision was "
-            + "taken (its copy on " + src + " is fenced) but " + src + "'s ledger does not say "
+        return finding(Kind.TARGET_LEFTOVER, mid, t.host(), uuid, what + "; its copy on "
+            + src + " is fenced (handed over or decided) but " + src + "'s ledger does not say "
             + "whether the VM ran before: resume it on " + t.host() + " (`unpause`) or reinstate "
             + "it on " + src + " by hand");
       }
-      return finding(Kind.TARGET_LEFTOVER, mid, t.host(), uuid, what + "; the decision was taken "
-              + "(its copy on " + src + " is fenced) and the copy on " + t.host() + " has not "
+      return finding(Kind.TARGET_LEFTOVER, mid, t.host(), uuid, what + "; its copy on "
+              + src + " is fenced (handed over or decided: the target verified what it holds) "
+              + "and the copy on " + t.host() + " has not "
               + "run yet",
           FixAction.unpauseTarget(t.host(), mid, uuid, source.entry().vmWasRunning()),
           FixAction.destroySource(src, mid, uuid));
@@ -315,7 +321,7 @@ public final class ReconcilePlan {
         continue;
       }
       boolean source = LedgerEntry.SOURCE.equals(e.role());
-      if (source && (SOURCE_STREAMING.equals(e.status()) || !e.vmWasRunning())) {
+      if (source && (SOURCE_OPEN.contains(e.status()) || !e.vmWasRunning())) {
         return true; // paused for the stream, or paused before the migration and left so
       }
       if (!source && (OPEN_TARGET.contains(e.status()) || "committed".equals(e.status()))) {
@@ -364,7 +370,7 @@ public final class ReconcilePlan {
           continue;
         }
         boolean isSource = LedgerEntry.SOURCE.equals(e.role());
-        if (isSource ? SOURCE_STREAMING.equals(e.status()) : OPEN_TARGET.contains(e.status())) {
+        if (isSource ? SOURCE_OPEN.contains(e.status()) : OPEN_TARGET.contains(e.status())) {
           return Optional.empty();
         }
         if (isSource) {

@@ -290,7 +290,7 @@ final class FakeHost implements HostActivities {
           throw ApplicationFailure.newFailure(
               vm.name() + " is not on " + name, FailureTypes.VM_NOT_FOUND);
         }
-        if (FENCED.equals(domain.state)) {
+        if (FENCED.equals(domain.state) && !migrationId.equals(domain.migrationId)) {
           throw ApplicationFailure.newFailure(
               vm.name() + " is fenced on " + name, FailureTypes.VM_STATE);
         }
@@ -333,7 +333,7 @@ final class FakeHost implements HostActivities {
         }
         fault("streamCheckpoint", When.AFTER);
         if (received[0]) {
-          if (!PAUSED.equals(domain.state)
+          if (RUNNING.equals(domain.state)
               || !domain.digest.equals(target.domain(vm.uuid()).digest)) {
             throw ApplicationFailure.newNonRetryableFailure("target holds an earlier attempt's "
                 + "copy that differs from " + vm.name(), FailureTypes.VM_STATE);
@@ -341,6 +341,10 @@ final class FakeHost implements HostActivities {
         } else {
           target.finishReceive(migrationId, vm.uuid(), domain.digest);
         }
+        // The handover: the target confirmed the digest; the paused copy is fenced until a
+        // rollback lifts it.
+        domain.state = FENCED;
+        pool.changed(name, domain.name, FENCED);
         return new StreamResult(domain.digest, true, vm.memoryBytes() + 64 * FakePool.MIB, 2,
             vm.memoryBytes() / 4096, PAUSED_AT, 15, 250, wasRunning, wasRunning);
       }
@@ -361,6 +365,9 @@ final class FakeHost implements HostActivities {
         if (domain == null) {
           throw ApplicationFailure.newNonRetryableFailure(
               vmUuid + " is not on " + name, FailureTypes.VM_NOT_FOUND);
+        }
+        if (FENCED.equals(domain.state) && migrationId.equals(domain.migrationId)) {
+          domain.state = PAUSED; // fenced at the handover, before any decision: lifted
         }
         if (FENCED.equals(domain.state)) {
           throw ApplicationFailure.newNonRetryableFailure(domain.name + " is fenced on " + name
@@ -491,10 +498,11 @@ final class FakeHost implements HostActivities {
   }
 
   @Override
-  public void destroySource(String migrationId, String vmUuid) {
-    run("destroySource", gate -> {
+  public String destroySource(String migrationId, String vmUuid) {
+    return call("destroySource", gate -> {
       fault("destroySource", When.BEFORE);
       synchronized (pool) {
+        over.putIfAbsent(migrationId, "committed");
         Domain domain = domains.get(vmUuid);
         if (domain != null) {
           if (!FENCED.equals(domain.state) || !migrationId.equals(domain.migrationId)) {
@@ -506,6 +514,7 @@ final class FakeHost implements HostActivities {
         }
       }
       fault("destroySource", When.AFTER);
+      return "destroyed";
     });
   }
 
@@ -543,8 +552,16 @@ final class FakeHost implements HostActivities {
           + over.get(migrationId) + " on " + name + "; the copy is discarded",
           FailureTypes.CHECKPOINT_REJECTED);
     }
+    if (corruptRestores) {
+      // As a real target does at END: the memory it wrote does not reproduce the digest sent.
+      domains.remove(vmUuid);
+      pool.changed(name, domain.name, "discarded");
+      throw ApplicationFailure.newFailure("memory of " + domain.name + " after restore on " + name
+          + " has digest " + FakePool.digestOf("bit flip in " + sentDigest) + ", the source sent "
+          + sentDigest, FailureTypes.CHECKPOINT_REJECTED);
+    }
     domain.state = PAUSED;
-    domain.digest = corruptRestores ? FakePool.digestOf("bit flip in " + sentDigest) : sentDigest;
+    domain.digest = sentDigest;
     pool.changed(name, domain.name, "restored paused");
   }
 

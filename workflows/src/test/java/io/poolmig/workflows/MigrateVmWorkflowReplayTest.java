@@ -50,7 +50,11 @@ class MigrateVmWorkflowReplayTest {
   @CsvSource({
       "migrate-vm-committed.json, EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED",
       "migrate-vm-rolled-back.json, EVENT_TYPE_WORKFLOW_EXECUTION_FAILED",
-      "migrate-vm-reinstated.json, EVENT_TYPE_WORKFLOW_EXECUTION_FAILED"})
+      "migrate-vm-reinstated.json, EVENT_TYPE_WORKFLOW_EXECUTION_FAILED",
+      // Since the handover fence (MigrateVmWorkflowImpl.VERIFIED_AT_END, version 1).
+      "migrate-vm-handover-committed.json, EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED",
+      "migrate-vm-handover-rolled-back.json, EVENT_TYPE_WORKFLOW_EXECUTION_FAILED",
+      "migrate-vm-handover-reinstated.json, EVENT_TYPE_WORKFLOW_EXECUTION_FAILED"})
   void recordedHistoryReplays(String fixture, EventType lastEvent) throws Exception {
     WorkflowExecutionHistory history = WorkflowExecutionHistory.fromJson(read(fixture));
 
@@ -61,21 +65,24 @@ class MigrateVmWorkflowReplayTest {
     WorkflowReplayer.replayWorkflowExecution(history, MigrateVmWorkflowImpl.class);
   }
 
-  /** Writes the fixtures from a fresh run of each scenario. Off unless explicitly asked for. */
+  /**
+   * Writes the current version's fixtures from a fresh run of each scenario; earlier versions'
+   * fixtures stay as recorded, so their histories keep replaying. Off unless explicitly asked for.
+   */
   @Test
   @EnabledIfSystemProperty(named = "poolmig.regenerateHistories", matches = "true")
   void regenerateHistories() throws Exception {
     Files.createDirectories(FIXTURE_DIR);
     try (MigrationHarness h = new MigrationHarness()) {
       h.newWorkflow().migrate(MigrationHarness.request("mig-fixture-committed"));
-      write("migrate-vm-committed.json",
+      write("migrate-vm-handover-committed.json",
           h.client().fetchHistory(MigrationHarness.workflowId()));
     }
     try (MigrationHarness h = new MigrationHarness()) {
       h.target.corruptRestores();
       assertThrows(WorkflowFailedException.class,
           () -> h.newWorkflow().migrate(MigrationHarness.request("mig-fixture-rolled-back")));
-      write("migrate-vm-rolled-back.json",
+      write("migrate-vm-handover-rolled-back.json",
           h.client().fetchHistory(MigrationHarness.workflowId()));
     }
     try (MigrationHarness h = new MigrationHarness()) {
@@ -84,7 +91,7 @@ class MigrateVmWorkflowReplayTest {
               FailureTypes.VM_NOT_FOUND));
       assertThrows(WorkflowFailedException.class,
           () -> h.newWorkflow().migrate(MigrationHarness.request("mig-fixture-reinstated")));
-      write("migrate-vm-reinstated.json",
+      write("migrate-vm-handover-reinstated.json",
           h.client().fetchHistory(MigrationHarness.workflowId()));
     }
   }
