@@ -46,8 +46,8 @@ final class ReceiveRoute {
       return ReceiveClient.openTls(ticket.tlsEndpoint(), settings.tls(), ticket.targetHost(), mid,
           attempt, secret, settings.connectTimeoutMillis(), settings.idleTimeoutMillis());
     } catch (TlsRefusedException e) {
-      throw refused("TLS handshake from " + settings.hostName() + " to " + ticket.targetHost()
-          + " (" + ticket.tlsEndpoint() + ") refused: " + e.getMessage() + "; nothing was paused");
+      throw refused("TLS stream from " + settings.hostName() + " to " + ticket.targetHost()
+          + " (" + ticket.tlsEndpoint() + "): " + e.getMessage() + "; nothing was paused");
     }
   }
 
