@@ -19,13 +19,23 @@ import java.net.Socket;
 public final class ReceiveClient implements AutoCloseable {
 
   private final Socket raw;
+  private final Socket socket;
   private final InputStream in;
   private final OutputStream out;
 
   private ReceiveClient(Socket raw, Socket socket) throws IOException {
     this.raw = raw;
+    this.socket = socket;
     this.in = new BufferedInputStream(socket.getInputStream());
     this.out = socket.getOutputStream();
+  }
+
+  /** "plain TCP", or the TLS protocol and cipher suite the connection negotiated. */
+  public String security() {
+    if (socket instanceof javax.net.ssl.SSLSocket ssl) {
+      return ssl.getSession().getProtocol() + " " + ssl.getSession().getCipherSuite();
+    }
+    return "plain TCP";
   }
 
   /**
