@@ -173,6 +173,31 @@ final class PemFiles {
     return o == null ? "nothing" : o.getClass().getSimpleName();
   }
 
+  /**
+   * Refuses a key file that its group or others may read or write: whoever can read it can be
+   * this host to the pool.
+   */
+  static void requirePrivate(Path keyFile) {
+    Set<PosixFilePermission> mode;
+    try {
+      mode = Files.getPosixFilePermissions(keyFile);
+    } catch (NoSuchFileException e) {
+      return; // reading it says that it is missing, and what to do
+    } catch (IOException | UnsupportedOperationException e) {
+      throw new TlsConfigException("cannot check who may read " + keyFile + ": "
+          + e.getMessage(), e);
+    }
+    Set<PosixFilePermission> open = java.util.EnumSet.copyOf(mode);
+    open.retainAll(java.util.EnumSet.of(PosixFilePermission.GROUP_READ,
+        PosixFilePermission.GROUP_WRITE, PosixFilePermission.OTHERS_READ,
+        PosixFilePermission.OTHERS_WRITE));
+    if (!open.isEmpty()) {
+      throw new TlsConfigException(keyFile + " may be read or written by others (mode "
+          + PosixFilePermissions.toString(mode) + "); restrict it with `chmod 600 " + keyFile
+          + "`");
+    }
+  }
+
   /** Refuses to replace {@code file} unless {@code force}. */
   static void refuseExisting(Path file, boolean force, String hint) {
     if (!force && Files.exists(file)) {

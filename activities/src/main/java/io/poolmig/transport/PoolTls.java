@@ -76,7 +76,8 @@ public final class PoolTls {
   /**
    * Loads {@code host}'s TLS from {@code dir}: {@code ca.crt}, {@code <host>.crt},
    * {@code <host>.key}. Checks that the key is the certificate's, that the certificate names the
-   * host, is valid now and was issued by the CA in {@code ca.crt}.
+   * host, is valid now and was issued by the CA in {@code ca.crt}, and that no one but its owner
+   * may read the key (as ssh does).
    *
    * @throws TlsConfigException naming the file at fault and what to do
    */
@@ -88,7 +89,9 @@ public final class PoolTls {
     X509Certificate ca = PemFiles.readCertificate(caFile, "copy the pool CA's certificate "
         + "there (ca.crt of the directory of `poolmig ca init`)");
     X509Certificate cert = PemFiles.readCertificate(certFile, todo);
-    PrivateKey key = PemFiles.readKey(PoolCa.hostKey(dir, host), todo);
+    Path keyFile = PoolCa.hostKey(dir, host);
+    PemFiles.requirePrivate(keyFile);
+    PrivateKey key = PemFiles.readKey(keyFile, todo);
     if (!issuedBy(cert, ca)) {
       throw new TlsConfigException(certFile + " (" + subjectName(cert) + ", issued by "
           + cert.getIssuerX500Principal().getName() + ") was not issued by the pool CA in "

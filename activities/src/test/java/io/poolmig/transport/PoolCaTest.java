@@ -133,6 +133,15 @@ class PoolCaTest {
         () -> PoolTls.load(dir, "host-e"));
     assertTrue(wrongKey.getMessage().contains("does not belong to"), wrongKey.getMessage());
     assertFalse(wrongKey.getMessage().contains("PRIVATE KEY"), "no key material in messages");
+
+    // A key others may read.
+    PoolCa.open(dir).issue("host-f", PoolCa.DEFAULT_HOST_VALIDITY, false);
+    Files.setPosixFilePermissions(dir.resolve("host-f.key"),
+        PosixFilePermissions.fromString("rw-r--r--"));
+    TlsConfigException readable = assertThrows(TlsConfigException.class,
+        () -> PoolTls.load(dir, "host-f"));
+    assertTrue(readable.getMessage().contains("chmod 600 " + dir.resolve("host-f.key")),
+        readable.getMessage());
   }
 
   private static String mode(Path file) throws Exception {

@@ -72,7 +72,8 @@ final class MigrateCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    String how = transport != null ? transport : root.defaultTransport();
+    String how = (transport != null ? transport : root.defaultTransport()).trim()
+        .toLowerCase(java.util.Locale.ROOT);
     if (!MigrationRequest.TCP.equals(how) && !MigrationRequest.TLS.equals(how)) {
       throw new PoolmigException(ExitCode.USAGE, "unknown transport '" + how + "'"
           + (transport == null ? " in " + Poolmig.ENV_TRANSPORT : "") + ": use tcp or tls");
