@@ -157,7 +157,7 @@ public final class HostActivitiesImpl implements HostActivities, ReceiveHandler 
 
   private ReceiveTicket ticket(TargetMigration m) {
     return new ReceiveTicket(m.migrationId(), settings.hostName(), settings.advertisedEndpoint(),
-        m.nonce());
+        m.nonce(), settings.advertisedTlsEndpoint());
   }
 
   @Override

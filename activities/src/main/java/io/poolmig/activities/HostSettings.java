@@ -2,6 +2,7 @@ package io.poolmig.activities;
 
 import io.poolmig.hypervisor.SaveRequest;
 import io.poolmig.stream.StreamOptions;
+import io.poolmig.transport.PoolTls;
 import io.poolmig.transport.ReceiveTickets;
 import java.nio.file.Path;
 
@@ -16,6 +17,10 @@ import java.nio.file.Path;
  * @param maxDowntimeMillis a live stream that has not converged after {@code maxRounds} fails
  *     rather than pause its VM for longer than this ({@link SaveRequest#maxDowntimeMillis()})
  * @param tickets derives the receive tickets from the pool key
+ * @param advertisedTlsEndpoint host:port where peers reach this host's TLS receive endpoint;
+ *     null when the host has no certificate
+ * @param tls this host's certificate and the pool CA, for the TLS streams it sends; null when
+ *     the host has none
  */
 public record HostSettings(
     String hostName,
@@ -27,7 +32,9 @@ public record HostSettings(
     int idleTimeoutMillis,
     int stallTimeoutMillis,
     long maxDowntimeMillis,
-    ReceiveTickets tickets) {
+    ReceiveTickets tickets,
+    String advertisedTlsEndpoint,
+    PoolTls tls) {
 
   public HostSettings {
     if (hostName == null || !hostName.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,62}")) {
@@ -36,6 +43,10 @@ public record HostSettings(
     }
     if (advertisedEndpoint == null || !advertisedEndpoint.contains(":")) {
       throw new IllegalArgumentException("advertised endpoint must be host:port");
+    }
+    if (advertisedTlsEndpoint != null && (tls == null || !advertisedTlsEndpoint.contains(":"))) {
+      throw new IllegalArgumentException("a TLS endpoint needs this host's certificate and must "
+          + "be host:port");
     }
     if (tickets == null) {
       throw new IllegalArgumentException("the pool key is required");
@@ -48,24 +59,37 @@ public record HostSettings(
 
   public HostSettings withStreamOptions(StreamOptions options) {
     return new HostSettings(hostName, stateDir, advertisedEndpoint, options, maxRounds,
-        connectTimeoutMillis, idleTimeoutMillis, stallTimeoutMillis, maxDowntimeMillis, tickets);
+        connectTimeoutMillis, idleTimeoutMillis, stallTimeoutMillis, maxDowntimeMillis, tickets,
+        advertisedTlsEndpoint, tls);
   }
 
   public HostSettings withStallTimeoutMillis(int millis) {
     return new HostSettings(hostName, stateDir, advertisedEndpoint, streamOptions, maxRounds,
-        connectTimeoutMillis, idleTimeoutMillis, millis, maxDowntimeMillis, tickets);
+        connectTimeoutMillis, idleTimeoutMillis, millis, maxDowntimeMillis, tickets,
+        advertisedTlsEndpoint, tls);
   }
 
   /** The same settings with another number of pre-copy rounds. */
   public HostSettings withMaxRounds(int rounds) {
     return new HostSettings(hostName, stateDir, advertisedEndpoint, streamOptions, rounds,
-        connectTimeoutMillis, idleTimeoutMillis, stallTimeoutMillis, maxDowntimeMillis, tickets);
+        connectTimeoutMillis, idleTimeoutMillis, stallTimeoutMillis, maxDowntimeMillis, tickets,
+        advertisedTlsEndpoint, tls);
+  }
+
+  /**
+   * The same settings with TLS: {@code tls} for the streams this host sends, and
+   * {@code advertisedTlsEndpoint} (null: none) for those it receives.
+   */
+  public HostSettings withTls(PoolTls tls, String advertisedTlsEndpoint) {
+    return new HostSettings(hostName, stateDir, advertisedEndpoint, streamOptions, maxRounds,
+        connectTimeoutMillis, idleTimeoutMillis, stallTimeoutMillis, maxDowntimeMillis, tickets,
+        advertisedTlsEndpoint, tls);
   }
 
   public static HostSettings defaults(String hostName, Path stateDir, String advertisedEndpoint,
       byte[] poolKey) {
     return new HostSettings(hostName, stateDir, advertisedEndpoint, StreamOptions.DEFAULT,
         SaveRequest.DEFAULT_MAX_ROUNDS, 10_000, 60_000, 15_000,
-        SaveRequest.DEFAULT_MAX_DOWNTIME_MILLIS, new ReceiveTickets(poolKey));
+        SaveRequest.DEFAULT_MAX_DOWNTIME_MILLIS, new ReceiveTickets(poolKey), null, null);
   }
 }

@@ -66,8 +66,7 @@ final class SourceStream {
     byte[] secret = settings.tickets().ticket(mid, ticket.targetHost(), ticket.nonce(), attempt);
     ReceiveClient client;
     try {
-      client = ReceiveClient.open(ticket.endpoint(), mid, attempt, secret,
-          settings.connectTimeoutMillis(), settings.idleTimeoutMillis());
+      client = ReceiveRoute.open(settings, request, ticket, attempt, secret);
     } catch (ReceiveClient.AlreadyReceivedException e) {
       return fromEarlierAttempt(request, m, e.contentDigest(), started);
     } catch (ReceiveClient.RefusedException e) {

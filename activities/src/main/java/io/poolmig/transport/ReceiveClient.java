@@ -9,50 +9,103 @@ import java.net.Socket;
 
 /**
  * The sending side of a receive connection: connect, answer the target's challenge with the
- * attempt's ticket, stream, read the target's verdict. One connection per attempt.
+ * attempt's ticket, stream, read the target's verdict. One connection per attempt, plain TCP or,
+ * with {@link #openTls}, TLS 1.3 with the pool's certificates.
  *
  * <p>{@link #close} may be called from another thread to cut a stream short (a watchdog, a
- * cancellation): the writer then fails at once.
+ * cancellation): the writer then fails at once. It closes the TCP socket under TLS too, which
+ * never waits on the TLS layer's locks.
  */
 public final class ReceiveClient implements AutoCloseable {
 
+  private final Socket raw;
   private final Socket socket;
   private final InputStream in;
   private final OutputStream out;
 
-  private ReceiveClient(Socket socket) throws IOException {
+  private ReceiveClient(Socket raw, Socket socket) throws IOException {
+    this.raw = raw;
     this.socket = socket;
     this.in = new BufferedInputStream(socket.getInputStream());
     this.out = socket.getOutputStream();
   }
 
+  /** "plain TCP", or the TLS protocol and cipher suite the connection negotiated. */
+  public String security() {
+    if (socket instanceof javax.net.ssl.SSLSocket ssl) {
+      return ssl.getSession().getProtocol() + " " + ssl.getSession().getCipherSuite();
+    }
+    return "plain TCP";
+  }
+
   /**
-   * Connects to {@code endpoint} (host:port) and proves the ticket of {@code attempt}.
+   * Connects to {@code endpoint} (host:port) over plain TCP and proves the ticket of
+   * {@code attempt}.
    *
    * @throws RefusedException if the target refused the ticket
    * @throws AlreadyReceivedException if the target holds an earlier attempt's copy
    */
   public static ReceiveClient open(String endpoint, String migrationId, int attempt,
       byte[] ticket, int connectTimeoutMillis, int idleTimeoutMillis) throws IOException {
+    return open(endpoint, null, null, migrationId, attempt, ticket, connectTimeoutMillis,
+        idleTimeoutMillis);
+  }
+
+  /**
+   * Connects to the TLS {@code endpoint} (host:port), presents {@code tls}'s certificate, admits
+   * the receiver only if the pool CA certified it as {@code targetHost} (the pool host name the
+   * migration targets, whatever the endpoint's address), then proves the ticket as
+   * {@link #open} does. The TLS handshake must finish within {@code connectTimeoutMillis}.
+   *
+   * @throws TlsRefusedException if either side refused the other's certificate
+   */
+  public static ReceiveClient openTls(String endpoint, PoolTls tls, String targetHost,
+      String migrationId, int attempt, byte[] ticket, int connectTimeoutMillis,
+      int idleTimeoutMillis) throws IOException {
+    if (tls == null || targetHost == null) {
+      throw new IllegalArgumentException("TLS needs this host's certificates and the target");
+    }
+    return open(endpoint, tls, targetHost, migrationId, attempt, ticket, connectTimeoutMillis,
+        idleTimeoutMillis);
+  }
+
+  private static ReceiveClient open(String endpoint, PoolTls tls, String targetHost,
+      String migrationId, int attempt, byte[] ticket, int connectTimeoutMillis,
+      int idleTimeoutMillis) throws IOException {
     InetSocketAddress address = parse(endpoint);
-    Socket socket = new Socket();
+    Socket raw = new Socket();
     try {
       ReceiveClient client;
       byte[] challenge;
       try {
-        socket.connect(address, connectTimeoutMillis);
-        socket.setSoTimeout(idleTimeoutMillis);
-        socket.setTcpNoDelay(true);
-        client = new ReceiveClient(socket);
+        raw.connect(address, connectTimeoutMillis);
+        raw.setTcpNoDelay(true);
+        Socket socket = raw;
+        if (tls != null) {
+          raw.setSoTimeout(connectTimeoutMillis);
+          socket = tls.connect(raw, targetHost);
+        }
+        raw.setSoTimeout(idleTimeoutMillis);
+        client = new ReceiveClient(raw, socket);
         ReceiveProtocol.writeOpening(client.out);
         challenge = ReceiveProtocol.readChallenge(client.in);
+      } catch (javax.net.ssl.SSLException e) {
+        // In TLS 1.3 the receiver judges the sender's certificate after the sender's side of the
+        // handshake is done: its refusal arrives as an alert on the first read.
+        IOException classified = tls == null ? e : tls.classify(e, targetHost);
+        if (classified instanceof TlsRefusedException refused) {
+          throw refused;
+        }
+        throw new IOException("TLS handshake with " + endpoint + " failed (is it a poolmig TLS "
+            + "endpoint?): " + e.getMessage(), e);
       } catch (java.io.EOFException | java.net.SocketException e) {
         if (e instanceof java.net.ConnectException || e instanceof java.net.NoRouteToHostException) {
           throw e;
         }
         // A listener that accepted and hung up at once: an endpoint with every slot taken.
         throw new IOException("the endpoint closed the connection before its challenge (all its "
-            + "connection slots taken, or not a poolmig endpoint): " + e.getMessage(), e);
+            + "connection slots taken, or not a poolmig endpoint" + (tls == null ? ""
+                : ", or not one that speaks TLS") + "): " + e.getMessage(), e);
       }
       ReceiveProtocol.writeHello(client.out, new ReceiveProtocol.Hello(migrationId, attempt,
           java.util.HexFormat.of().formatHex(ReceiveTickets.proof(ticket, challenge))));
@@ -66,8 +119,9 @@ public final class ReceiveClient implements AutoCloseable {
       }
       return client;
     } catch (IOException e) {
-      socket.close();
-      if (e instanceof RefusedException || e instanceof AlreadyReceivedException) {
+      raw.close();
+      if (e instanceof RefusedException || e instanceof AlreadyReceivedException
+          || e instanceof TlsRefusedException) {
         throw e;
       }
       throw new IOException("cannot stream to " + endpoint + ": " + e.getMessage(), e);
@@ -94,7 +148,7 @@ public final class ReceiveClient implements AutoCloseable {
    */
   public java.util.Optional<String> targetReason() {
     try {
-      socket.setSoTimeout(2000);
+      raw.setSoTimeout(2000);
       ReceiveProtocol.Status status = ReceiveProtocol.readStatus(in);
       return status.ok() ? java.util.Optional.empty() : java.util.Optional.of(status.message());
     } catch (IOException e) {
@@ -104,7 +158,7 @@ public final class ReceiveClient implements AutoCloseable {
 
   @Override
   public void close() throws IOException {
-    socket.close();
+    raw.close();
   }
 
   public static InetSocketAddress parse(String endpoint) {

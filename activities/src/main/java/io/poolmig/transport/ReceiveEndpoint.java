@@ -26,9 +26,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The receive endpoint every worker runs: accepts plain TCP connections, challenges each, admits
- * only a HELLO whose proof the {@link ReceiveHandler} accepts, hands the checkpoint to it, and
- * answers with the digest it reproduced.
+ * The receive endpoint every worker runs: accepts TCP connections, challenges each, admits only
+ * a HELLO whose proof the {@link ReceiveHandler} accepts, hands the checkpoint to it, and answers
+ * with the digest it reproduced. Started with a {@link PoolTls}, it runs the same protocol inside
+ * TLS 1.3 and first admits only senders whose certificate the pool CA issued.
  *
  * <p>Contract: at most {@link EndpointLimits#maxConnections()} connections are served at once, each
  * on its own thread; one accepted beyond that is closed at once (the sender retries). A connection
@@ -37,7 +38,10 @@ import org.slf4j.LoggerFactory;
  * had. When accepting fails (file descriptors exhausted, say) the acceptor backs off up to 1 s
  * rather than spin on the connection the kernel keeps queued.
  *
- * <p>Hazard: no TLS yet; the challenge keeps strangers and replays out, but the checkpoint itself
+ * <p>The handshake deadline runs from accept to an admitted HELLO and so covers the TLS handshake
+ * too; the timer closes the raw socket, which ends a TLS handshake as surely as a plain read.
+ *
+ * <p>Hazard: without TLS the challenge keeps strangers and replays out, but the checkpoint itself
  * travels in the clear. A peer that keeps every slot busy with fresh handshakes delays real
  * senders by up to a handshake timeout per attempt; the slots bound what that costs the host.
  */
@@ -53,6 +57,8 @@ public final class ReceiveEndpoint implements AutoCloseable {
   private final ReceiveHandler handler;
   private final StreamLimits streamLimits;
   private final EndpointLimits limits;
+  /** Null for plain TCP. */
+  private final PoolTls tls;
   private final Semaphore slots;
   private final ThreadPoolExecutor connections;
   private final ScheduledExecutorService handshakeDeadlines;
@@ -63,11 +69,12 @@ public final class ReceiveEndpoint implements AutoCloseable {
   private final AtomicLong acceptFailures = new AtomicLong();
 
   private ReceiveEndpoint(ServerSocket server, ReceiveHandler handler, StreamLimits streamLimits,
-      EndpointLimits limits) {
+      EndpointLimits limits, PoolTls tls) {
     this.server = server;
     this.handler = handler;
     this.streamLimits = streamLimits;
     this.limits = limits;
+    this.tls = tls;
     this.slots = new Semaphore(limits.maxConnections());
     int port = server.getLocalPort();
     AtomicInteger n = new AtomicInteger();
@@ -82,29 +89,50 @@ public final class ReceiveEndpoint implements AutoCloseable {
     this.acceptor = daemon(this::acceptLoop, "receive-endpoint-" + port);
   }
 
-  /** Binds {@code listen} (port 0 picks a free one) and starts accepting. */
+  /** Binds {@code listen} (port 0 picks a free one) and starts accepting plain TCP. */
   public static ReceiveEndpoint start(InetSocketAddress listen, ReceiveHandler handler,
       StreamLimits streamLimits, EndpointLimits limits) throws IOException {
+    return start(listen, handler, streamLimits, limits, null);
+  }
+
+  /**
+   * Binds {@code listen} (port 0 picks a free one) and starts accepting; with {@code tls}, every
+   * connection is a mutually authenticated TLS 1.3 one, else plain TCP.
+   */
+  public static ReceiveEndpoint start(InetSocketAddress listen, ReceiveHandler handler,
+      StreamLimits streamLimits, EndpointLimits limits, PoolTls tls) throws IOException {
     ServerSocket server = new ServerSocket();
     server.setReuseAddress(true);
     try {
       server.bind(listen);
     } catch (IOException e) {
       server.close();
-      throw new IOException("cannot listen for checkpoints on " + listen.getHostString() + ":"
-          + listen.getPort() + ": " + e.getMessage(), e);
+      throw new IOException("cannot listen for " + (tls == null ? "" : "TLS ") + "checkpoints on "
+          + listen.getHostString() + ":" + listen.getPort() + ": " + e.getMessage(), e);
     }
-    return start(server, handler, streamLimits, limits);
+    return start(server, handler, streamLimits, limits, tls);
   }
 
   /** Starts accepting on a bound server socket, which the endpoint owns from now on. */
   static ReceiveEndpoint start(ServerSocket bound, ReceiveHandler handler,
       StreamLimits streamLimits, EndpointLimits limits) {
-    ReceiveEndpoint endpoint = new ReceiveEndpoint(bound, handler, streamLimits, limits);
+    return start(bound, handler, streamLimits, limits, null);
+  }
+
+  static ReceiveEndpoint start(ServerSocket bound, ReceiveHandler handler,
+      StreamLimits streamLimits, EndpointLimits limits, PoolTls tls) {
+    ReceiveEndpoint endpoint = new ReceiveEndpoint(bound, handler, streamLimits, limits, tls);
     endpoint.acceptor.start();
-    log.info("receive endpoint listening on {} (at most {} connections)",
-        bound.getLocalSocketAddress(), limits.maxConnections());
+    log.info("receive endpoint listening on {} ({}, at most {} connections)",
+        bound.getLocalSocketAddress(), tls == null ? "plain TCP"
+            : "TLS 1.3 as " + tls.hostName() + ", clients of " + tls.caName(),
+        limits.maxConnections());
     return endpoint;
+  }
+
+  /** Whether connections here are TLS. */
+  public boolean tls() {
+    return tls != null;
   }
 
   public int port() {
@@ -195,17 +223,32 @@ public final class ReceiveEndpoint implements AutoCloseable {
     }
   }
 
-  private void serve(Socket socket) {
-    String peer = String.valueOf(socket.getRemoteSocketAddress());
+  private void serve(Socket raw) {
+    String peer = String.valueOf(raw.getRemoteSocketAddress());
     // A per-read timeout alone would let a peer trickle a byte per period for ever.
     AtomicBoolean handshakeExpired = new AtomicBoolean();
     ScheduledFuture<?> deadline = handshakeDeadlines.schedule(() -> {
       handshakeExpired.set(true);
-      closeAbruptly(socket);
+      closeAbruptly(raw);
     }, limits.handshakeMillis(), TimeUnit.MILLISECONDS);
-    try (socket) {
-      socket.setSoTimeout(limits.handshakeMillis());
-      socket.setTcpNoDelay(true);
+    javax.net.ssl.SSLSocket ssl = null;
+    try (raw) {
+      raw.setSoTimeout(limits.handshakeMillis());
+      raw.setTcpNoDelay(true);
+      Socket socket = raw;
+      if (tls != null) {
+        try {
+          ssl = tls.accept(raw);
+        } catch (IOException e) {
+          log.warn("refused TLS connection from {} to {}: {}", peer, tls.hostName(),
+              handshakeExpired.get()
+                  ? "no TLS handshake within " + limits.handshakeTimeout().toMillis() + " ms"
+                  : tlsRefusal(e));
+          return;
+        }
+        socket = ssl;
+        peer = peer + " (" + PoolTls.peerName(ssl) + ")";
+      }
       InputStream in = socket.getInputStream();
       OutputStream out = new BufferedOutputStream(socket.getOutputStream());
       ReceiveProtocol.Hello hello;
@@ -266,7 +309,29 @@ public final class ReceiveEndpoint implements AutoCloseable {
       log.warn("connection from {} failed: {}", peer, e.toString());
     } finally {
       deadline.cancel(false);
+      if (ssl != null) {
+        try {
+          ssl.close(); // close_notify, before the raw socket goes
+        } catch (IOException ignored) {
+          // the raw socket is closed anyway
+        }
+      }
     }
+  }
+
+  /** Why a TLS handshake failed, in the words an operator needs. */
+  private static String tlsRefusal(IOException e) {
+    if (e instanceof TlsRefusedException) {
+      return e.getMessage();
+    }
+    String m = String.valueOf(e.getMessage());
+    if (m.contains("nsupported or unrecognized SSL message")) {
+      return "not a TLS client (a plain-TCP sender on the TLS port?): " + m;
+    }
+    if (m.contains("Empty client certificate chain") || m.contains("certificate_required")) {
+      return "the sender presented no certificate: " + m;
+    }
+    return e.toString();
   }
 
   private static void closeAbruptly(Socket socket) {

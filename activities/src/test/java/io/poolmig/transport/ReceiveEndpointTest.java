@@ -46,11 +46,11 @@ class ReceiveEndpointTest {
 
   private static final int IDLE_MILLIS = 1_500;
   private static final int HANDSHAKE_MILLIS = 10_000;
-  private static final ReceiveTickets TICKETS = new ReceiveTickets(
+  static final ReceiveTickets TICKETS = new ReceiveTickets(
       "the test pool's key, 32 bytes.!!".getBytes(StandardCharsets.US_ASCII));
-  private static final String HOST = "host-t";
-  private static final String NONCE = "c0ffee";
-  private static final byte[] PAYLOAD = payload();
+  static final String HOST = "host-t";
+  static final String NONCE = "c0ffee";
+  static final byte[] PAYLOAD = payload();
 
   private RecordingHandler handler;
   private ReceiveEndpoint endpoint;
@@ -390,7 +390,7 @@ class ReceiveEndpointTest {
    * The endpoint closes the connection without a status frame (EOF, or a reset for unread bytes);
    * at most its challenge went out.
    */
-  private static void assertDropped(Socket s) throws IOException {
+  static void assertDropped(Socket s) throws IOException {
     InputStream in = s.getInputStream();
     int read = 0;
     try {
@@ -426,7 +426,7 @@ class ReceiveEndpointTest {
   }
 
   /** A checkpoint of opaque content, large enough to span many socket writes. */
-  private static byte[] checkpoint(String migrationId) throws IOException {
+  static byte[] checkpoint(String migrationId) throws IOException {
     ByteArrayOutputStream sink = new ByteArrayOutputStream();
     CheckpointWriter writer = new CheckpointWriter(sink, StreamOptions.DEFAULT);
     writer.writeHeader(new CheckpointHeader(CheckpointFormat.VERSION, migrationId, "host-a",
@@ -445,15 +445,16 @@ class ReceiveEndpointTest {
     return b;
   }
 
-  private static String sha256(byte[] bytes) {
+  static String sha256(byte[] bytes) {
     return Sha256.hex(Sha256.newDigest().digest(bytes));
   }
 
   /**
    * A handler with the claim semantics of a host: one receive per migration at a time, every
    * claim released; it reads the whole checkpoint and answers with the digest of its content.
+   * The TLS endpoint tests use it too.
    */
-  private static final class RecordingHandler implements ReceiveHandler {
+  static final class RecordingHandler implements ReceiveHandler {
     final Set<String> claims = ConcurrentHashMap.newKeySet();
     final List<String> admitted = new java.util.concurrent.CopyOnWriteArrayList<>();
     final BlockingQueue<String> released = new LinkedBlockingQueue<>();

@@ -11,6 +11,8 @@ import io.poolmig.stream.CheckpointWriter;
 import io.poolmig.stream.StreamLimits;
 import io.poolmig.stream.StreamOptions;
 import io.poolmig.transport.EndpointLimits;
+import io.poolmig.transport.PoolCa;
+import io.poolmig.transport.PoolTls;
 import io.poolmig.transport.ReceiveClient;
 import io.poolmig.transport.ReceiveEndpoint;
 import io.poolmig.transport.ReceiveTickets;
@@ -26,7 +28,8 @@ import java.util.UUID;
  * Two simulated hosts in this JVM joined by poolmig's real data plane: host A saves a VM through
  * a {@link CheckpointWriter} into a {@link ReceiveClient}, host B's {@link ReceiveEndpoint}
  * admits it with a one-time ticket and restores it. This is what a migration's stream step does,
- * minus Temporal, the ledgers and the heartbeat watch.
+ * minus Temporal, the ledgers and the heartbeat watch. Host B runs a second endpoint over TLS
+ * 1.3, with certificates of a pool CA made for the link under its directory, for the TLS rows.
  *
  * <p>Contract: {@link #transfer} moves one VM and returns only once host B has answered with the
  * digest it reproduced; the restored copy stays on B (paused) until {@link #discardCopy}. The
@@ -48,14 +51,20 @@ final class PoolmigLink implements AutoCloseable {
   private final ReceiveTickets tickets;
   private final BenchReceiver receiver;
   private final ReceiveEndpoint endpoint;
+  private final ReceiveEndpoint tlsEndpoint;
+  private final PoolTls sourceTls;
+  private volatile String security = "";
 
   private PoolmigLink(SimHost source, SimHost target, ReceiveTickets tickets,
-      BenchReceiver receiver, ReceiveEndpoint endpoint) {
+      BenchReceiver receiver, ReceiveEndpoint endpoint, ReceiveEndpoint tlsEndpoint,
+      PoolTls sourceTls) {
     this.source = source;
     this.target = target;
     this.tickets = tickets;
     this.receiver = receiver;
     this.endpoint = endpoint;
+    this.tlsEndpoint = tlsEndpoint;
+    this.sourceTls = sourceTls;
   }
 
   /**
@@ -68,17 +77,30 @@ final class PoolmigLink implements AutoCloseable {
     SimHost a = SimHost.open(new SimHostConfig(dir.resolve("host-a"), hostMemoryBytes, runGuests,
         100));
     SimHost b = null;
+    ReceiveEndpoint endpoint = null;
     try {
       b = SimHost.open(new SimHostConfig(dir.resolve("host-b"), hostMemoryBytes, false, 100));
       byte[] poolKey = new byte[ReceiveTickets.KEY_BYTES];
       new SecureRandom().nextBytes(poolKey);
       ReceiveTickets tickets = new ReceiveTickets(poolKey);
       BenchReceiver receiver = new BenchReceiver(b, TARGET, tickets);
-      ReceiveEndpoint endpoint = ReceiveEndpoint.start(new InetSocketAddress("127.0.0.1", 0),
-          receiver, StreamLimits.DEFAULT,
-          EndpointLimits.DEFAULT.withIdleTimeout(java.time.Duration.ofMillis(IDLE_TIMEOUT_MILLIS)));
-      return new PoolmigLink(a, b, tickets, receiver, endpoint);
+      EndpointLimits limits =
+          EndpointLimits.DEFAULT.withIdleTimeout(java.time.Duration.ofMillis(IDLE_TIMEOUT_MILLIS));
+      endpoint = ReceiveEndpoint.start(new InetSocketAddress("127.0.0.1", 0), receiver,
+          StreamLimits.DEFAULT, limits);
+      // What `poolmig ca init` and `poolmig ca issue` make, and what a worker loads.
+      Path pki = dir.resolve("pki");
+      PoolCa ca = PoolCa.init(pki, PoolCa.DEFAULT_CA_VALIDITY, false);
+      ca.issue(SOURCE, PoolCa.DEFAULT_HOST_VALIDITY, false);
+      ca.issue(TARGET, PoolCa.DEFAULT_HOST_VALIDITY, false);
+      ReceiveEndpoint tlsEndpoint = ReceiveEndpoint.start(new InetSocketAddress("127.0.0.1", 0),
+          receiver, StreamLimits.DEFAULT, limits, PoolTls.load(pki, TARGET));
+      return new PoolmigLink(a, b, tickets, receiver, endpoint, tlsEndpoint,
+          PoolTls.load(pki, SOURCE));
     } catch (IOException | RuntimeException e) {
+      if (endpoint != null) {
+        endpoint.close();
+      }
       a.close();
       if (b != null) {
         b.close();
@@ -140,8 +162,17 @@ final class PoolmigLink implements AutoCloseable {
     }
   }
 
-  /** Saves VM {@code uuid} of host A into host B over the receive endpoint. */
+  /** Saves VM {@code uuid} of host A into host B over the plain receive endpoint. */
   Transferred transfer(String uuid, StreamOptions options, boolean live) throws IOException {
+    return transfer(uuid, options, live, false);
+  }
+
+  /**
+   * Saves VM {@code uuid} of host A into host B over the receive endpoint, the TLS one if
+   * {@code tls}; the TLS handshake is inside the timed span, as it is inside a migration's.
+   */
+  Transferred transfer(String uuid, StreamOptions options, boolean live, boolean tls)
+      throws IOException {
     String migrationId = UUID.randomUUID().toString();
     String nonce = receiver.expect(migrationId);
     byte[] ticket = tickets.ticket(migrationId, TARGET, nonce, 1);
@@ -149,8 +180,12 @@ final class PoolmigLink implements AutoCloseable {
     long t0 = System.nanoTime();
     SaveResult saved;
     String confirmed;
-    try (ReceiveClient client = ReceiveClient.open("127.0.0.1:" + endpoint.port(), migrationId,
-        1, ticket, CONNECT_TIMEOUT_MILLIS, IDLE_TIMEOUT_MILLIS)) {
+    try (ReceiveClient client = tls
+        ? ReceiveClient.openTls("127.0.0.1:" + tlsEndpoint.port(), sourceTls, TARGET,
+            migrationId, 1, ticket, CONNECT_TIMEOUT_MILLIS, IDLE_TIMEOUT_MILLIS)
+        : ReceiveClient.open("127.0.0.1:" + endpoint.port(), migrationId, 1, ticket,
+            CONNECT_TIMEOUT_MILLIS, IDLE_TIMEOUT_MILLIS)) {
+      security = client.security();
       CheckpointWriter writer = new CheckpointWriter(client.stream(), options);
       try {
         saved = source.save(uuid, new SaveRequest(migrationId, SOURCE, live,
@@ -167,6 +202,11 @@ final class PoolmigLink implements AutoCloseable {
     return new Transferred(wall, cpu, saved, confirmed, receiver.restoredAtMillis(migrationId));
   }
 
+  /** What the last transfer's connection negotiated: plain TCP, or TLS's protocol and cipher. */
+  String lastSecurity() {
+    return security;
+  }
+
   /** Destroys host B's copy of {@code uuid}, so that the next transfer of it can land. */
   void discardCopy(String uuid) {
     target.destroy(uuid);
@@ -174,6 +214,7 @@ final class PoolmigLink implements AutoCloseable {
 
   @Override
   public void close() {
+    tlsEndpoint.close();
     endpoint.close();
     source.close();
     target.close();

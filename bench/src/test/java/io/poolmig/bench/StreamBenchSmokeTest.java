@@ -12,7 +12,10 @@ import java.util.EnumSet;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The cheap end of bench/stream: options, the images, and one poolmig transfer of each kind. */
+/**
+ * The cheap end of bench/stream: options, the images, and one poolmig transfer of each kind
+ * (plain, LZ4, TLS).
+ */
 class StreamBenchSmokeTest {
 
   private static final long MIB = 1 << 20;
@@ -51,9 +54,10 @@ class StreamBenchSmokeTest {
         MemoryImage.write(MemoryImage.Kind.MIX, dir.resolve("image"), 2 * MIB, 1);
     try (PoolmigLink link = PoolmigLink.open(dir.resolve("hosts"), 64 * MIB, false)) {
       DomainInfo vm = link.importImage("smoke", image, false);
-      for (StreamOptions o : new StreamOptions[] {StreamOptions.DEFAULT,
-          new StreamOptions(true, 0)}) {
-        PoolmigLink.Transferred t = link.transfer(vm.uuid(), o, false);
+      for (int i = 0; i < 3; i++) {
+        StreamOptions o = i == 1 ? new StreamOptions(true, 0) : StreamOptions.DEFAULT;
+        PoolmigLink.Transferred t = link.transfer(vm.uuid(), o, false, i == 2);
+        assertEquals(i == 2, link.lastSecurity().startsWith("TLSv1.3"), link.lastSecurity());
         assertTrue(t.digestsMatch());
         assertEquals(image.sha256(), t.saved().contentDigest());
         assertTrue(t.restoredAtMillis() > 0);

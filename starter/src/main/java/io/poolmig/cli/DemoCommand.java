@@ -3,6 +3,7 @@ package io.poolmig.cli;
 import io.poolmig.db.HistoryQuery;
 import io.poolmig.hypervisor.StateFiles;
 import io.poolmig.workflows.MigrationProgress;
+import io.poolmig.workflows.MigrationRequest;
 import io.poolmig.workflows.MigrationResult;
 import io.poolmig.workflows.OperatorAction;
 import io.temporal.api.common.v1.WorkflowExecution;
@@ -40,13 +41,16 @@ final class DemoCommand implements Callable<Integer> {
       VmsCommand.print(root, service.inventory());
 
       header("1. a live migration: poolmig migrate web-1 --to host-b");
-      migrate(service, "web-1", "host-b", "rebalance before patching host-a", "  ");
+      migrate(service, "web-1", "host-b", "rebalance before patching host-a", "  ",
+          MigrationRequest.TCP);
 
-      header("2. two at once: db-1 and web-2 to host-c");
+      header("2. two at once: db-1 and web-2 to host-c, web-2 over TLS (--transport tls)");
       CompletableFuture<Void> db = CompletableFuture.runAsync(() ->
-          migrate(service, "db-1", "host-c", "drain host-a", "  [db-1]  "));
+          migrate(service, "db-1", "host-c", "drain host-a", "  [db-1]  ",
+              MigrationRequest.TCP));
       CompletableFuture<Void> web = CompletableFuture.runAsync(() ->
-          migrate(service, "web-2", "host-c", "drain host-a", "  [web-2] "));
+          migrate(service, "web-2", "host-c", "drain host-a", "  [web-2] ",
+              MigrationRequest.TLS));
       CompletableFuture.allOf(db, web).join();
 
       header("3. requests that are refused before anything changes");
@@ -84,13 +88,14 @@ final class DemoCommand implements Callable<Integer> {
   }
 
   private void migrate(PoolService service, String vm, String target, String reason,
-      String prefix) {
-    PoolService.Started started = service.startMigration(order(vm, target, reason));
+      String prefix, String transport) {
+    PoolService.Started started = service.startMigration(
+        new PoolService.MigrateOrder(vm, target, true, "demo", reason, transport));
     StepPrinter printer = new StepPrinter(root.out, prefix);
     synchronized (root.out) {
-      root.out.printf("%smigrating %s %s -> %s (%s, live)%n", prefix, vm,
+      root.out.printf("%smigrating %s %s -> %s (%s, live, %s)%n", prefix, vm,
           started.request().sourceHost(), target,
-          Sizes.format(started.request().vm().memoryBytes()));
+          Sizes.format(started.request().vm().memoryBytes()), transport);
     }
     MigrationResult result = service.follow(started.workflowId(), printer::event,
         printer::progress);

@@ -35,8 +35,9 @@ final class DemoPool {
         root.home().resolve("pgdata"), temporalPort, HOST_MEMORY));
     root.out.printf("  Temporal   %s%n", pool.temporalAddress());
     for (HostWorker h : pool.hosts()) {
-      root.out.printf("  %-10s %s of memory, receives checkpoints on %s%n", h.hostName(),
-          Sizes.format(h.hypervisor().memory().totalBytes()), h.advertisedEndpoint());
+      root.out.printf("  %-10s %s of memory, receives checkpoints on %s (TLS: %s)%n",
+          h.hostName(), Sizes.format(h.hypervisor().memory().totalBytes()),
+          h.advertisedEndpoint(), h.advertisedTlsEndpoint());
     }
     root.out.flush();
     return pool;

@@ -3,6 +3,8 @@ package io.poolmig.cli;
 import io.poolmig.db.Database;
 import io.poolmig.db.DbConfig;
 import io.poolmig.stream.StreamOptions;
+import io.poolmig.transport.PoolCa;
+import io.poolmig.transport.PoolTls;
 import io.poolmig.worker.ControlWorker;
 import io.poolmig.worker.HostWorker;
 import io.poolmig.worker.HostWorkerConfig;
@@ -27,7 +29,10 @@ import java.util.Map;
  * worker, and simulated hosts each with its own worker and receive endpoint on loopback.
  *
  * <p>Nothing here differs from the production shape but where the processes run: the hosts talk
- * to Temporal over gRPC and to each other over TCP exactly as separate workers would. One thing
+ * to Temporal over gRPC and to each other over TCP (or TLS) exactly as separate workers would.
+ * The pool has its own CA in {@code <stateRoot>/pki}, created on first start, and every host a
+ * certificate from it (issued when missing), so {@code migrate --transport tls} works here too.
+ * One thing
  * does: the dev server keeps its workflows in memory, so migrations in flight when it stops are
  * lost; {@code poolmig reconcile --fix} settles what they left after a restart.
  */
@@ -94,11 +99,17 @@ public final class EmbeddedPool implements AutoCloseable {
       WorkerFactory factory = WorkerFactory.newInstance(temporal.client());
       ControlWorker.register(factory, database.auditStore());
       Map<String, HostWorker> hosts = new LinkedHashMap<>();
+      Path pki = pkiDir(options.stateRoot());
+      PoolCa ca = options.hosts().isEmpty() ? null : openOrCreateCa(pki);
       for (String name : options.hosts()) {
+        if (!PoolTls.presentIn(pki, name)) {
+          ca.issue(name, PoolCa.DEFAULT_HOST_VALIDITY, false);
+        }
         HostWorker host = HostWorker.start(new HostWorkerConfig(name, "sim",
             options.stateRoot().resolve(name), new InetSocketAddress("127.0.0.1", 0),
-            null, options.hostMemoryBytes(), options.streamOptions()), factory,
-            database.poolRegistry());
+            null, options.hostMemoryBytes(), options.streamOptions())
+                .withTls(PoolTls.load(pki, name), new InetSocketAddress("127.0.0.1", 0), null),
+            factory, database.poolRegistry());
         started.add(host);
         hosts.put(name, host);
       }
@@ -108,6 +119,19 @@ public final class EmbeddedPool implements AutoCloseable {
       closeAll(started);
       throw e;
     }
+  }
+
+  /** Where the embedded pool keeps its CA and its hosts' certificates. */
+  public static Path pkiDir(Path stateRoot) {
+    return stateRoot.resolve("pki");
+  }
+
+  /** The pool's CA: the one an earlier start created, else a new one. */
+  private static PoolCa openOrCreateCa(Path pki) {
+    if (Files.exists(pki.resolve(PoolCa.CA_KEY)) || Files.exists(pki.resolve(PoolCa.CA_CERT))) {
+      return PoolCa.open(pki);
+    }
+    return PoolCa.init(pki, PoolCa.DEFAULT_CA_VALIDITY, false);
   }
 
   private static EmbeddedPostgres startPostgres(Path dataDir) {

@@ -117,9 +117,20 @@ final class PoolService {
     return found.get(0);
   }
 
-  /** What an operator asked for. */
+  /**
+   * What an operator asked for.
+   *
+   * @param transport {@code tcp} or {@code tls} ({@link MigrationRequest#TCP}, {@link
+   *     MigrationRequest#TLS})
+   */
   record MigrateOrder(String vm, String targetHost, boolean live, String requestedBy,
-      String reason) {}
+      String reason, String transport) {
+
+    /** A migration over plain TCP. */
+    MigrateOrder(String vm, String targetHost, boolean live, String requestedBy, String reason) {
+      this(vm, targetHost, live, requestedBy, reason, MigrationRequest.TCP);
+    }
+  }
 
   /** A started migration. */
   record Started(String workflowId, MigrationRequest request) {}
@@ -156,7 +167,8 @@ final class PoolService {
           + Sizes.format(Math.max(0, targetInventory.freeMemoryBytes())) + " free");
     }
     MigrationRequest request = new MigrationRequest(UUID.randomUUID().toString(),
-        UUID.randomUUID().toString(), vm.ref(), located.host().host(), order.targetHost(), "tcp",
+        UUID.randomUUID().toString(), vm.ref(), located.host().host(), order.targetHost(),
+        order.transport(),
         order.live(), order.requestedBy(), order.reason());
     String workflowId = TaskQueues.migrationWorkflowId(vm.uuid());
     MigrateVmWorkflow wf = client.newWorkflowStub(MigrateVmWorkflow.class,

@@ -12,8 +12,10 @@ import io.poolmig.hypervisor.DomainStateException;
 import io.poolmig.hypervisor.HypervisorException;
 import io.poolmig.hypervisor.InsufficientMemoryException;
 import io.poolmig.hypervisor.libxl.LibxlUnavailableException;
+import io.poolmig.transport.TlsConfigException;
 import io.poolmig.worker.TemporalConnection;
 import io.poolmig.workflows.Failures;
+import io.poolmig.workflows.MigrationRequest;
 import io.temporal.client.WorkflowException;
 import io.temporal.client.WorkflowExecutionAlreadyStarted;
 import io.temporal.client.WorkflowFailedException;
@@ -54,6 +56,7 @@ import picocli.CommandLine.Spec;
       RestoreCommand.class,
       CreateCommand.class,
       WorkerCommand.class,
+      CaCommand.class,
       CommandLine.HelpCommand.class
     },
     footer = {
@@ -62,7 +65,10 @@ import picocli.CommandLine.Spec;
       "  POOLMIG_TEMPORAL_ADDRESS  Temporal frontend (default 127.0.0.1:7233)",
       "  POOLMIG_DB_URL            PostgreSQL of the audit store and pool registry",
       "  POOLMIG_STATE_DIR         the local host's state directory, for save/restore/create",
-      "  POOLMIG_HOME              where demo and dev keep their data (default ~/.poolmig)",
+      "  POOLMIG_HOME              where demo and dev keep their data, and the default TLS "
+          + "directory ($POOLMIG_HOME/pki) (default ~/.poolmig)",
+      "  POOLMIG_TRANSPORT         the pool's default for `migrate --transport`: tcp (default) "
+          + "or tls",
       "",
       "Exit codes: 0 ok, 2 bad input, 3 refused by the pool's state (or findings left by "
           + "reconcile), 4 operation failed (rolled back, checkpoint rejected), 5 service "
@@ -123,6 +129,12 @@ public final class Poolmig implements Runnable {
   static ExitCode exitCodeOf(Throwable e) {
     if (e instanceof PoolmigException p) {
       return p.exitCode();
+    }
+    if (e instanceof TlsConfigException.AlreadyExists) {
+      return ExitCode.REFUSED;
+    }
+    if (e instanceof TlsConfigException) {
+      return ExitCode.USAGE;
     }
     if (e instanceof TemporalConnection.TemporalUnavailableException
         || e instanceof AuditStoreException || e instanceof LibxlUnavailableException) {
@@ -237,6 +249,19 @@ public final class Poolmig implements Runnable {
     return home != null && !home.isBlank() ? Path.of(home)
         : Path.of(System.getProperty("user.home"), ".poolmig");
   }
+
+  /** The TLS directory (pool CA, host certificates): the option, else $POOLMIG_HOME/pki. */
+  Path pkiDir(Path option) {
+    return option != null ? option : home().resolve("pki");
+  }
+
+  /** The pool's default transport for migrations: POOLMIG_TRANSPORT, else tcp. */
+  String defaultTransport() {
+    String fromEnv = env.get(ENV_TRANSPORT);
+    return fromEnv == null || fromEnv.isBlank() ? MigrationRequest.TCP : fromEnv.trim();
+  }
+
+  static final String ENV_TRANSPORT = "POOLMIG_TRANSPORT";
 
   /** The local host's state directory: the option, else POOLMIG_STATE_DIR. */
   Path stateDir(Path option) {

@@ -8,6 +8,7 @@ import io.poolmig.worker.ControlWorker;
 import io.poolmig.worker.HostWorker;
 import io.poolmig.worker.HostWorkerConfig;
 import io.poolmig.worker.TemporalConnection;
+import io.poolmig.transport.PoolTls;
 import io.poolmig.transport.ReceiveClient;
 import io.temporal.worker.WorkerFactory;
 import java.net.InetSocketAddress;
@@ -23,6 +24,15 @@ import picocli.CommandLine.ParentCommand;
       "Runs this host's worker: serves the host's task queue host/<NAME> with its hypervisor, "
           + "receives checkpoints on --listen, and registers the host in the pool. With "
           + "--control it also serves the workflows and the audit store (one or more per pool).",
+      "",
+      "With a certificate of the pool CA (`poolmig ca issue HOST`: ca.crt, HOST.crt and HOST.key "
+          + "in --tls-dir, or in $POOLMIG_HOME/pki) the worker also receives over TLS 1.3 on "
+          + "--tls-listen (default port 8005), admitting only senders with a certificate of the "
+          + "same CA, and can send `migrate --transport tls` streams. Plain TCP on --listen stays "
+          + "on: it is the faster choice on a trusted network (the checkpoint travels in the "
+          + "clear, authorised by a one-time ticket). A --tls-dir that does not hold this host's "
+          + "certificate is an error, never a silent fallback to TCP.",
+      "",
       "Runs until interrupted (Ctrl-C, SIGTERM)."
     },
     footer = {
@@ -31,6 +41,7 @@ import picocli.CommandLine.ParentCommand;
       "  poolmig worker --host host-a --state-dir /var/lib/poolmig --listen 0.0.0.0:8004",
       "  poolmig worker --host xen-07 --hypervisor libxl --state-dir /var/lib/poolmig \\",
       "      --listen 0.0.0.0:8004 --advertise xen-07.pool.example:8004",
+      "  poolmig worker --host host-a --state-dir /var/lib/poolmig --tls-dir /etc/poolmig/pki",
       "  poolmig worker --control"
     },
     mixinStandardHelpOptions = true)
@@ -73,6 +84,20 @@ final class WorkerCommand implements Callable<Integer> {
   @Option(names = "--control", description = "also serve the workflows and the audit store")
   boolean control;
 
+  @Option(names = "--tls-dir", paramLabel = "DIR",
+      description = "ca.crt, HOST.crt and HOST.key for the TLS endpoint (default: "
+          + "$POOLMIG_HOME/pki if it holds this host's certificate; else no TLS)")
+  Path tlsDir;
+
+  @Option(names = "--tls-listen", paramLabel = "ADDR:PORT",
+      description = "TLS receive endpoint (default: the address of --listen, port 8005)")
+  String tlsListen;
+
+  @Option(names = "--tls-advertise", paramLabel = "HOST:PORT",
+      description = "where other hosts reach the TLS endpoint (default: the host of --advertise "
+          + "with the TLS port)")
+  String tlsAdvertise;
+
   @Override
   public Integer call() throws InterruptedException {
     if (hostName == null && !control) {
@@ -86,6 +111,11 @@ final class WorkerCommand implements Callable<Integer> {
       hostConfig = new HostWorkerConfig(hostName, hypervisor, root.stateDir(stateDir),
           listenAddress, advertise, memory,
           new StreamOptions(lz4, bandwidth == null ? 0 : bandwidth));
+      PoolTls tls = tls(hostName);
+      if (tls != null) {
+        hostConfig = hostConfig.withTls(tls,
+            tlsListen == null ? null : ReceiveClient.parse(tlsListen), tlsAdvertise);
+      }
       // The local hypervisor first: a host that cannot serve says so before anything connects.
       local = HostWorker.openHypervisor(hostConfig);
     }
@@ -115,7 +145,8 @@ final class WorkerCommand implements Callable<Integer> {
         factory.start();
         root.out.printf("worker running: %s%s, Temporal %s, audit store %s%n",
             host == null ? "" : "host " + host.hostName() + " (" + hypervisor + ", receives on "
-                + host.advertisedEndpoint() + ")",
+                + host.advertisedEndpoint() + (host.advertisedTlsEndpoint() == null ? ", no TLS"
+                    : " and over TLS on " + host.advertisedTlsEndpoint()) + ")",
             control ? (host == null ? "control" : " + control") : "", temporal.address(),
             dbConfig.maskedUrl());
         root.out.flush();
@@ -130,6 +161,24 @@ final class WorkerCommand implements Callable<Integer> {
     } finally {
       closeQuietly(local);
     }
+  }
+
+  /**
+   * This host's TLS: from --tls-dir, which must then hold it, else from the default directory if
+   * anything of this host's is there (a half-installed certificate is an error there too), else
+   * none.
+   */
+  private PoolTls tls(String host) {
+    Path dir = root.pkiDir(tlsDir);
+    if (tlsDir == null && !PoolTls.presentIn(dir, host)) {
+      if (tlsListen != null || tlsAdvertise != null) {
+        throw new PoolmigException(ExitCode.USAGE, "--tls-listen and --tls-advertise need this "
+            + "host's certificate: none for " + host + " in " + dir + "; pass --tls-dir DIR "
+            + "(`poolmig ca issue " + host + "` makes one)");
+      }
+      return null;
+    }
+    return PoolTls.load(dir, host);
   }
 
   private static void closeQuietly(Hypervisor hypervisor) {

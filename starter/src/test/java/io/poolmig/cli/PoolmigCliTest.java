@@ -18,7 +18,7 @@ class PoolmigCliTest {
     CliRun help = CliRun.of(Map.of(), "--help");
     assertEquals(0, help.exitCode(), help.toString());
     for (String command : List.of("demo", "dev", "migrate", "status", "abort", "resolve",
-        "reconcile", "hosts", "vms", "history", "save", "restore", "create", "worker")) {
+        "reconcile", "hosts", "vms", "history", "save", "restore", "create", "worker", "ca")) {
       assertTrue(help.out().contains("  " + command + " "), command + " missing:\n" + help.out());
     }
     assertTrue(help.out().contains("Exit codes:"), help.out());
@@ -28,7 +28,7 @@ class PoolmigCliTest {
   @Test
   void everyCommandHasExamples() {
     for (String command : List.of("demo", "dev", "migrate", "status", "abort", "resolve",
-        "reconcile", "hosts", "vms", "history", "save", "restore", "create", "worker")) {
+        "reconcile", "hosts", "vms", "history", "save", "restore", "create", "worker", "ca")) {
       CliRun help = CliRun.of(Map.of(), command, "--help");
       assertEquals(0, help.exitCode(), help.toString());
       assertTrue(help.out().contains("Example"), command + " has no examples:\n" + help.out());

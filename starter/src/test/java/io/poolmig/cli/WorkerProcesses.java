@@ -15,11 +15,12 @@ import java.util.concurrent.TimeUnit;
 /**
  * Host workers as separate OS processes, as the crash drills need them: started with this test
  * JVM's class path, returned once they print that they run, their output drained from then on,
- * and killed (SIGKILL) at the end.
+ * kept for {@link #output} and killed (SIGKILL) at the end.
  */
 final class WorkerProcesses implements AutoCloseable {
 
   private final List<Process> started = new ArrayList<>();
+  private final Map<Process, StringBuffer> outputs = new java.util.concurrent.ConcurrentHashMap<>();
 
   /**
    * Starts {@code poolmig worker --host HOST --state-dir DIR --listen 127.0.0.1:0 EXTRA...}.
@@ -44,13 +45,22 @@ final class WorkerProcesses implements AutoCloseable {
     started.add(p);
     BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(),
         StandardCharsets.UTF_8));
-    StringBuilder seen = new StringBuilder();
+    StringBuffer seen = new StringBuffer();
+    outputs.put(p, seen);
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     for (String line; (line = out.readLine()) != null; ) {
       seen.append(line).append('\n');
       if (line.startsWith("worker running")) {
         // keep draining its output so the process never blocks on a full pipe
-        Thread drain = new Thread(() -> out.lines().forEach(l -> { }), "drain-" + host);
+        Thread drain = new Thread(() -> {
+          try {
+            for (String more; (more = out.readLine()) != null; ) {
+              seen.append(more).append('\n');
+            }
+          } catch (IOException gone) {
+            // the worker was killed
+          }
+        }, "drain-" + host);
         drain.setDaemon(true);
         drain.start();
         return p;
@@ -61,6 +71,12 @@ final class WorkerProcesses implements AutoCloseable {
     }
     fail("the worker of " + host + " did not start:\n" + seen);
     return p;
+  }
+
+  /** What {@code worker} printed so far, its logs included. */
+  String output(Process worker) {
+    StringBuffer seen = outputs.get(worker);
+    return seen == null ? "" : seen.toString();
   }
 
   @Override

@@ -24,9 +24,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The worker of one host: opens its hypervisor, starts its receive endpoint, registers the host
- * in the pool registry (and touches it every 30 s), and serves {@code host/<name>} with that
- * host's activities. The caller starts the {@link WorkerFactory}. The pool key that derives the
+ * The worker of one host: opens its hypervisor, starts its receive endpoint (plain TCP, and a
+ * second one over TLS when the host has a certificate), registers the host in the pool registry
+ * (and touches it every 30 s), and serves {@code host/<name>} with that host's activities. The caller starts the {@link WorkerFactory}. The pool key that derives the
  * receive tickets is read from the registry once, at start: nothing on the stream's path waits on
  * the database.
  *
@@ -41,14 +41,20 @@ public final class HostWorker implements AutoCloseable {
   private final Hypervisor hypervisor;
   private final ReceiveEndpoint endpoint;
   private final String advertised;
+  /** Null when the host has no certificate. */
+  private final ReceiveEndpoint tlsEndpoint;
+  private final String advertisedTls;
   private final ScheduledExecutorService registryTicker;
 
   private HostWorker(HostWorkerConfig config, Hypervisor hypervisor, ReceiveEndpoint endpoint,
-      String advertised, ScheduledExecutorService registryTicker) {
+      String advertised, ReceiveEndpoint tlsEndpoint, String advertisedTls,
+      ScheduledExecutorService registryTicker) {
     this.config = config;
     this.hypervisor = hypervisor;
     this.endpoint = endpoint;
     this.advertised = advertised;
+    this.tlsEndpoint = tlsEndpoint;
+    this.advertisedTls = advertisedTls;
     this.registryTicker = registryTicker;
   }
 
@@ -68,6 +74,7 @@ public final class HostWorker implements AutoCloseable {
   public static HostWorker start(HostWorkerConfig config, Hypervisor hypervisor,
       WorkerFactory factory, PoolRegistry registry) {
     ReceiveEndpoint endpoint = null;
+    ReceiveEndpoint tlsEndpoint = null;
     try {
       // The endpoint needs the activities' bookkeeping and the activities need the endpoint's
       // port: bind first, then build the activities with the advertised address.
@@ -75,9 +82,17 @@ public final class HostWorker implements AutoCloseable {
       endpoint = ReceiveEndpoint.start(config.listen(), handler, StreamLimits.DEFAULT,
           EndpointLimits.DEFAULT);
       String advertised = config.advertisedEndpoint(endpoint.port());
+      String advertisedTls = null;
+      if (config.tls() != null) {
+        // The same handler and limits: TLS changes who may connect, not what a connection gets.
+        tlsEndpoint = ReceiveEndpoint.start(config.tlsListen(), handler, StreamLimits.DEFAULT,
+            EndpointLimits.DEFAULT, config.tls());
+        advertisedTls = config.advertisedTlsEndpoint(tlsEndpoint.port());
+      }
       HostActivitiesImpl activities = new HostActivitiesImpl(
           HostSettings.defaults(config.hostName(), config.stateDir(), advertised,
-              registry.poolKey()).withStreamOptions(config.streamOptions()), hypervisor);
+              registry.poolKey()).withStreamOptions(config.streamOptions())
+              .withTls(config.tls(), advertisedTls), hypervisor);
       handler.delegate = activities;
 
       // Heartbeats carry the stream's progress: let operators see it every second.
@@ -98,18 +113,21 @@ public final class HostWorker implements AutoCloseable {
       });
       ticker.scheduleWithFixedDelay(() -> touch(registry, config.hostName()), 30, 30,
           TimeUnit.SECONDS);
-      log.info("host {} ({}) serves {} and receives on {}", config.hostName(), hypervisor.kind(),
-          TaskQueues.host(config.hostName()), advertised);
-      return new HostWorker(config, hypervisor, endpoint, advertised, ticker);
-    } catch (IOException e) {
-      hypervisor.close();
-      throw new UncheckedIOException(e);
-    } catch (RuntimeException e) {
+      log.info("host {} ({}) serves {} and receives on {}{}", config.hostName(),
+          hypervisor.kind(), TaskQueues.host(config.hostName()), advertised,
+          advertisedTls == null ? " (no TLS: no certificate)" : " and over TLS on "
+              + advertisedTls + " (clients of " + config.tls().caName() + ")");
+      return new HostWorker(config, hypervisor, endpoint, advertised, tlsEndpoint,
+          advertisedTls, ticker);
+    } catch (IOException | RuntimeException e) {
+      if (tlsEndpoint != null) {
+        tlsEndpoint.close();
+      }
       if (endpoint != null) {
         endpoint.close();
       }
       hypervisor.close();
-      throw e;
+      throw e instanceof IOException io ? new UncheckedIOException(io) : (RuntimeException) e;
     }
   }
 
@@ -129,6 +147,11 @@ public final class HostWorker implements AutoCloseable {
     return advertised;
   }
 
+  /** Where peers reach the TLS endpoint, or null when the host has no certificate. */
+  public String advertisedTlsEndpoint() {
+    return advertisedTls;
+  }
+
   public Hypervisor hypervisor() {
     return hypervisor;
   }
@@ -139,12 +162,18 @@ public final class HostWorker implements AutoCloseable {
    */
   public void stopReceiving() {
     endpoint.close();
+    if (tlsEndpoint != null) {
+      tlsEndpoint.close();
+    }
   }
 
   @Override
   public void close() {
     registryTicker.shutdownNow();
     endpoint.close();
+    if (tlsEndpoint != null) {
+      tlsEndpoint.close();
+    }
     hypervisor.close();
   }
 

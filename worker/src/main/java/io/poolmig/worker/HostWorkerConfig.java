@@ -1,6 +1,7 @@
 package io.poolmig.worker;
 
 import io.poolmig.stream.StreamOptions;
+import io.poolmig.transport.PoolTls;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 
@@ -11,6 +12,12 @@ import java.nio.file.Path;
  * @param advertise host:port peers use to reach the endpoint; null: derived from {@code listen}
  * @param simTotalMemoryBytes memory of a simulated host on first use
  * @param streamOptions how this host sends checkpoints: LZ4, bandwidth cap
+ * @param tls this host's certificate and the pool CA; null: no TLS endpoint, and no TLS streams
+ *     sent from here
+ * @param tlsListen where the TLS receive endpoint binds; null: the address of {@code listen},
+ *     port {@value #DEFAULT_TLS_PORT} (0 when {@code listen} asks for any free port)
+ * @param tlsAdvertise host:port peers use to reach the TLS endpoint; null: the host part of
+ *     {@code advertise} (or what {@code listen} derives) with the bound TLS port
  */
 public record HostWorkerConfig(
     String hostName,
@@ -19,9 +26,21 @@ public record HostWorkerConfig(
     InetSocketAddress listen,
     String advertise,
     long simTotalMemoryBytes,
-    StreamOptions streamOptions) {
+    StreamOptions streamOptions,
+    PoolTls tls,
+    InetSocketAddress tlsListen,
+    String tlsAdvertise) {
 
   public static final int DEFAULT_RECEIVE_PORT = 8004;
+  public static final int DEFAULT_TLS_PORT = 8005;
+
+  /** A host without TLS. */
+  public HostWorkerConfig(String hostName, String hypervisor, Path stateDir,
+      InetSocketAddress listen, String advertise, long simTotalMemoryBytes,
+      StreamOptions streamOptions) {
+    this(hostName, hypervisor, stateDir, listen, advertise, simTotalMemoryBytes, streamOptions,
+        null, null, null);
+  }
 
   public HostWorkerConfig {
     if (hostName == null || !hostName.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,62}")) {
@@ -37,6 +56,23 @@ public record HostWorkerConfig(
     if (streamOptions == null) {
       streamOptions = StreamOptions.DEFAULT;
     }
+    if (tls == null && (tlsListen != null || tlsAdvertise != null)) {
+      throw new IllegalArgumentException("a TLS endpoint needs a certificate (--tls-dir)");
+    }
+    if (tls != null && !tls.hostName().equals(hostName)) {
+      throw new IllegalArgumentException("the TLS certificate is " + tls.hostName()
+          + "'s, not " + hostName + "'s");
+    }
+    if (tls != null && tlsListen == null) {
+      tlsListen = new InetSocketAddress(listen.getAddress(),
+          listen.getPort() == 0 ? 0 : DEFAULT_TLS_PORT);
+    }
+  }
+
+  /** The same host with TLS; see the record's parameters. */
+  public HostWorkerConfig withTls(PoolTls tls, InetSocketAddress tlsListen, String tlsAdvertise) {
+    return new HostWorkerConfig(hostName, hypervisor, stateDir, listen, advertise,
+        simTotalMemoryBytes, streamOptions, tls, tlsListen, tlsAdvertise);
   }
 
   /** The endpoint to advertise once the actual port is known. */
@@ -46,6 +82,19 @@ public record HostWorkerConfig(
     }
     String host = listen.getAddress() != null && listen.getAddress().isAnyLocalAddress()
         ? localHostName() : listen.getHostString();
+    return host + ":" + boundPort;
+  }
+
+  /** The TLS endpoint to advertise once its actual port is known. */
+  String advertisedTlsEndpoint(int boundPort) {
+    if (tlsAdvertise != null) {
+      return tlsAdvertise;
+    }
+    if (advertise != null) {
+      return advertise.substring(0, advertise.lastIndexOf(':')) + ":" + boundPort;
+    }
+    String host = tlsListen.getAddress() != null && tlsListen.getAddress().isAnyLocalAddress()
+        ? localHostName() : tlsListen.getHostString();
     return host + ":" + boundPort;
   }
 

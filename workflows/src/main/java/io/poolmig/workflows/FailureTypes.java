@@ -20,6 +20,12 @@ public final class FailureTypes {
    * moves it within the allowed downtime. Not retried; the VM runs on its source.
    */
   public static final String NOT_CONVERGING = "NotConverging";
+  /**
+   * The migration asked for TLS and a host cannot provide it, or one side of the TLS handshake
+   * refused the other's certificate (not issued by the pool CA, not naming the target host).
+   * Raised non-retryable: certificates do not change within a stream's retries.
+   */
+  public static final String TLS_REFUSED = "TlsRefused";
   /** The migration rolled back; the VM runs on its source. */
   public static final String ROLLED_BACK = "MigrationRolledBack";
 

@@ -136,7 +136,9 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
         ReceiveTicket ticket = step(MigrationStep.PREPARE_TARGET, ActivityStubs.STEP_BUDGET,
             () -> target.prepareTarget(req.migrationId(), req.vm(), req.sourceHost()),
             t -> "reserved " + mib(req.vm().memoryBytes()) + " on " + req.targetHost()
-                + ", receive endpoint " + t.endpoint());
+                + ", receive endpoint " + (MigrationRequest.TLS.equals(req.transport())
+                    ? (t.tlsEndpoint() != null ? t.tlsEndpoint() + " (TLS)" : "none for TLS")
+                    : t.endpoint()));
         streamed[0] = step(MigrationStep.STREAM_CHECKPOINT,
             ActivityStubs.streamBudget(req.vm().memoryBytes()),
             () -> sourceStream.streamCheckpoint(req, ticket),

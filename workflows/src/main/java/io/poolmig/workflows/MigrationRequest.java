@@ -4,7 +4,7 @@ package io.poolmig.workflows;
  * One VM to move.
  *
  * @param migrationId unique per attempt; activities are idempotent per migration id
- * @param transport how the checkpoint travels: {@code tcp} for now
+ * @param transport how the checkpoint travels: {@code tcp} (default) or {@code tls}
  * @param live pre-copy while the VM runs, pause only for the last round
  * @param requestedBy who asked (an operator's name or an automation's)
  * @param reason why, for the audit trail
@@ -34,9 +34,18 @@ public record MigrationRequest(
           "VM " + vm.name() + " is already on " + targetHost + ": source and target are the same");
     }
     if (transport == null) {
-      transport = "tcp";
+      transport = TCP;
+    }
+    if (!TCP.equals(transport) && !TLS.equals(transport)) {
+      throw new IllegalArgumentException("transport must be " + TCP + " or " + TLS + ", was '"
+          + transport + "'");
     }
   }
+
+  /** Plain TCP to the target's receive endpoint, authorised by the one-time ticket. */
+  public static final String TCP = "tcp";
+  /** The same protocol inside mutually authenticated TLS 1.3, with the pool CA's certificates. */
+  public static final String TLS = "tls";
 
   private static void require(String value, String name) {
     if (value == null || value.isBlank()) {

@@ -6,6 +6,15 @@ package io.poolmig.workflows;
  * from it with the pool key, which never travels through Temporal (see the receive protocol), so
  * the history holds nothing a reader could replay.
  *
- * @param endpoint host:port of the target's receive endpoint
+ * @param endpoint host:port of the target's plain-TCP receive endpoint
+ * @param tlsEndpoint host:port of the target's TLS receive endpoint; null when the target has no
+ *     certificate (and in the histories of migrations prepared before TLS existed)
  */
-public record ReceiveTicket(String migrationId, String targetHost, String endpoint, String nonce) {}
+public record ReceiveTicket(String migrationId, String targetHost, String endpoint, String nonce,
+    String tlsEndpoint) {
+
+  /** A ticket of a target without a TLS endpoint. */
+  public ReceiveTicket(String migrationId, String targetHost, String endpoint, String nonce) {
+    this(migrationId, targetHost, endpoint, nonce, null);
+  }
+}
