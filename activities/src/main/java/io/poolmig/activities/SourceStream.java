@@ -79,7 +79,17 @@ final class SourceStream {
     try (client; Watch watch = new Watch(mid, client, request.vm().memoryBytes())) {
       CheckpointWriter writer = new CheckpointWriter(watch.output(), settings.streamOptions());
       SaveRequest save = new SaveRequest(mid, settings.hostName(), request.live(),
-          settings.maxRounds(), () -> guardPause(mid, watch), settings.maxDowntimeMillis());
+          settings.maxRounds(), new SaveRequest.PauseGuard() {
+            @Override
+            public void beforePause() {
+              guardPause(mid, watch);
+            }
+
+            @Override
+            public void awaitDelivered(int round) {
+              awaitTarget(client, round, ticket.targetHost());
+            }
+          }, settings.maxDowntimeMillis());
       SaveResult saved;
       try {
         saved = hypervisor.save(d.uuid(), save, writer, watch::progress);
@@ -167,6 +177,18 @@ final class SourceStream {
       attempt = current.attempt();
       return current;
     });
+  }
+
+  /** Before the pause: the target has consumed every pre-copy round, so only the last is left. */
+  private void awaitTarget(ReceiveClient client, int round, String targetHost) {
+    try {
+      client.awaitRound(round, (int) settings.stallTimeoutMillis());
+    } catch (ReceiveClient.RefusedException e) {
+      throw ApplicationFailure.newFailure(e.getMessage(), FailureTypes.CHECKPOINT_REJECTED);
+    } catch (IOException e) {
+      throw ApplicationFailure.newFailure(targetHost + " has not consumed the pre-copy rounds: "
+          + e.getMessage() + "; the VM was not paused", "StreamStalled");
+    }
   }
 
   /** Runs under the hypervisor's lock right before the pause. */

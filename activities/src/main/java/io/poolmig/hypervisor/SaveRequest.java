@@ -68,5 +68,13 @@ public record SaveRequest(String migrationId, String sourceHost, boolean live, i
     PauseGuard ALWAYS = () -> {};
 
     void beforePause();
+
+    /**
+     * Called by a live save before its final round, outside any lock, once the ROUND_END of its
+     * last pre-copy round {@code round} is written and flushed; returns when the receiver has
+     * consumed the stream up to it, so that the pause starts with only the final round left to
+     * move, not a backlog in buffers. Throws to stop the save; the domain then keeps running.
+     */
+    default void awaitDelivered(int round) {}
   }
 }

@@ -71,6 +71,19 @@ public final class CheckpointReader implements AutoCloseable {
   private int roundMarkers;
   private CheckpointHeader header;
   private CheckpointRecord.End end;
+  private RoundListener roundListener;
+
+  /** Told of each ROUND_END as it is read, once every record before it was consumed. */
+  @FunctionalInterface
+  public interface RoundListener {
+    void roundEnded(int round, long bytesRead) throws IOException;
+  }
+
+  /** Sets the listener of ROUND_END records; returns this reader. */
+  public CheckpointReader onRoundEnd(RoundListener listener) {
+    this.roundListener = listener;
+    return this;
+  }
 
   /** A reader of a stream that may go on after its END record (a receive connection). */
   public CheckpointReader(InputStream in, StreamLimits limits) {
@@ -212,7 +225,12 @@ public final class CheckpointReader implements AutoCloseable {
         ByteBuffer b = ByteBuffer.wrap(data, 0, n);
         int round = b.getInt();
         requireReservedZero(b.getInt(), "ROUND_END");
-        return new CheckpointRecord.RoundEnd(round, b.getLong());
+        CheckpointRecord.RoundEnd roundEnd = new CheckpointRecord.RoundEnd(round, b.getLong());
+        if (roundListener != null) {
+          // The consumer asked for this record: it has consumed every one before it.
+          roundListener.roundEnded(round, offset);
+        }
+        return roundEnd;
       }
       case TYPE_END: {
         CheckpointRecord.End e = endRecord(data, n, coveredBefore, digestBefore);

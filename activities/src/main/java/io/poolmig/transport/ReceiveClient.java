@@ -133,9 +133,37 @@ public final class ReceiveClient implements AutoCloseable {
     return out;
   }
 
+  /**
+   * Waits until the target has consumed the stream up to the ROUND_END of {@code round} (the
+   * writer must have flushed it), or fails after {@code timeoutMillis}.
+   */
+  public void awaitRound(int round, int timeoutMillis) throws IOException {
+    int idle = raw.getSoTimeout();
+    raw.setSoTimeout(timeoutMillis);
+    try {
+      while (true) {
+        ReceiveProtocol.Status status = ReceiveProtocol.readStatus(in);
+        if (status.code() != ReceiveProtocol.ROUND_RECEIVED) {
+          throw new RefusedException("target stopped the checkpoint: " + status.message());
+        }
+        if (Integer.parseInt(status.message()) >= round) {
+          return;
+        }
+      }
+    } catch (java.net.SocketTimeoutException e) {
+      throw new IOException("the target did not catch up with round " + round + " within "
+          + timeoutMillis + " ms", e);
+    } finally {
+      raw.setSoTimeout(idle);
+    }
+  }
+
   /** Waits for the target's verdict after the END record; returns the digest it reproduced. */
   public String awaitRestored() throws IOException {
     ReceiveProtocol.Status status = ReceiveProtocol.readStatus(in);
+    while (status.code() == ReceiveProtocol.ROUND_RECEIVED) {
+      status = ReceiveProtocol.readStatus(in); // rounds the sender did not wait for
+    }
     if (!status.ok()) {
       throw new RefusedException("target could not restore the checkpoint: " + status.message());
     }
@@ -150,6 +178,9 @@ public final class ReceiveClient implements AutoCloseable {
     try {
       raw.setSoTimeout(2000);
       ReceiveProtocol.Status status = ReceiveProtocol.readStatus(in);
+      while (status.code() == ReceiveProtocol.ROUND_RECEIVED) {
+        status = ReceiveProtocol.readStatus(in);
+      }
       return status.ok() ? java.util.Optional.empty() : java.util.Optional.of(status.message());
     } catch (IOException e) {
       return java.util.Optional.empty();

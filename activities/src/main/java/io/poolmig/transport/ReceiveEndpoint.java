@@ -293,7 +293,9 @@ public final class ReceiveEndpoint implements AutoCloseable {
             null, 0));
         ReceiveHandler.Received received =
             handler.receive(hello.migrationId(), hello.attempt(),
-                new CheckpointReader(in, streamLimits));
+                new CheckpointReader(in, streamLimits).onRoundEnd((round, bytes) ->
+                    ReceiveProtocol.writeStatus(out, new ReceiveProtocol.Status(
+                        ReceiveProtocol.ROUND_RECEIVED, Integer.toString(round), null, bytes))));
         ReceiveProtocol.writeStatus(out, new ReceiveProtocol.Status(ReceiveProtocol.OK,
             "restored paused", received.contentDigest(), received.streamBytes()));
         log.info("received migration {} from {}: {} bytes", hello.migrationId(), peer,

@@ -11,24 +11,29 @@ import java.util.Arrays;
 import java.util.Map;
 
 /**
- * The few frames around a checkpoint on a receive connection (version 2). The sender opens with
+ * The few frames around a checkpoint on a receive connection (version 3). The sender opens with
  * the magic {@code PMIGRECV} and the version; the receiver sends a fresh 32-byte challenge
  * ({@code u32 length, bytes}); the sender answers with {@code HELLO} (JSON: migration id, attempt,
  * and the proof {@code HMAC(ticket of that attempt, challenge)}, see {@link ReceiveTickets}); the
  * receiver answers with a status frame: ok (the checkpoint follows), refused, or already received
  * (an earlier attempt's copy is there; its digest travels in the frame and the connection ends).
  * After the END record the receiver answers with a final status frame carrying the digest it
- * reproduced. A status frame is {@code u32 code, u32 length, JSON}; JSON bodies are capped at
- * 64 KiB.
+ * reproduced. While the checkpoint streams, the receiver answers each ROUND_END record it has
+ * consumed — every page before it written — with a {@link #ROUND_RECEIVED} frame (its round in
+ * {@code message}, the bytes read so far in {@code streamBytes}): a live sender waits for the last
+ * pre-copy round's before it pauses the guest, so the pause never waits for a backlog in the
+ * sockets' buffers (version 3; version 2 had no such frame). A status frame is
+ * {@code u32 code, u32 length, JSON}; JSON bodies are capped at 64 KiB.
  */
 final class ReceiveProtocol {
 
   static final byte[] MAGIC = "PMIGRECV".getBytes(StandardCharsets.US_ASCII);
-  static final int VERSION = 2;
+  static final int VERSION = 3;
   static final int OK = 0;
   static final int REFUSED = 1;
   static final int FAILED = 2;
   static final int ALREADY_RECEIVED = 3;
+  static final int ROUND_RECEIVED = 4;
   private static final int MAX_JSON = 64 << 10;
 
   private ReceiveProtocol() {}

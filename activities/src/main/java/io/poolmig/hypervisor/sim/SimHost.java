@@ -362,6 +362,8 @@ public final class SimHost implements Hypervisor {
           break;
         }
       }
+      out.flush();
+      request.pauseGuard().awaitDelivered(round - 1);
       long pausedAtMillis = pauseGuarded(r, request);
       long pausedAt = System.nanoTime();
       pending.or(vcpus.takeDirty(r));
