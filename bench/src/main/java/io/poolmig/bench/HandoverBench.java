@@ -84,16 +84,6 @@ public final class HandoverBench {
             WorkflowOptions.newBuilder().setTaskQueue(TaskQueues.CONTROL)
                 .setWorkflowId(TaskQueues.migrationWorkflowId(vm.uuid())).build());
         MigrationResult r = wf.migrate(request);
-        if (System.getenv("HANDOVER_TRACE") != null) {
-          var history = pool.client().fetchHistory(TaskQueues.migrationWorkflowId(vm.uuid()));
-          for (var e : history.getEvents()) {
-            System.err.printf("%d %s %s%n", e.getEventTime().getSeconds() * 1000
-                + e.getEventTime().getNanos() / 1_000_000, e.getEventType(),
-                e.hasActivityTaskScheduledEventAttributes() ? e
-                    .getActivityTaskScheduledEventAttributes().getActivityType().getName() : "");
-          }
-          System.err.println("result " + r);
-        }
         results.add(new Run(run, from, to, r.downtimeMillis(), r.streamDowntimeMillis(),
             r.rounds(), r.bytesSent(), r.durationMillis()));
       }
