@@ -30,7 +30,16 @@ public final class AuditActivitiesImpl implements AuditActivities {
         MigrationStart.KIND_MIGRATE, UUID.fromString(r.migrationId()), workflowId,
         UUID.fromString(r.vm().uuid()), r.vm().name(), r.sourceHost(), r.targetHost(),
         r.transport(), r.live(), r.vm().memoryBytes(), r.requestedBy(), r.reason(),
-        Instant.ofEpochMilli(atMillis)));
+        Instant.ofEpochMilli(atMillis), optionsJson(r)));
+  }
+
+  private static String optionsJson(MigrationRequest r) {
+    try {
+      return io.poolmig.stream.Json.MAPPER.writeValueAsString(r.options());
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalStateException("options of migration " + r.migrationId()
+          + " do not serialize", e);
+    }
   }
 
   @Override

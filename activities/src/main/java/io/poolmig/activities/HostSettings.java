@@ -1,6 +1,5 @@
 package io.poolmig.activities;
 
-import io.poolmig.hypervisor.SaveRequest;
 import io.poolmig.stream.StreamOptions;
 import io.poolmig.transport.PoolTls;
 import io.poolmig.transport.ReceiveTickets;
@@ -14,8 +13,8 @@ import java.nio.file.Path;
  *     long for the target's verdict
  * @param stallTimeoutMillis a stream that moves no byte for this long is cut by its sender, and
  *     the attempt fails
- * @param maxDowntimeMillis a live stream that has not converged after {@code maxRounds} fails
- *     rather than pause its VM for longer than this ({@link SaveRequest#maxDowntimeMillis()})
+ * @param streamOptions this host's caps on what it sends: a bandwidth limit no migration exceeds,
+ *     LZ4 on every stream; each migration's own options apply within them
  * @param tickets derives the receive tickets from the pool key
  * @param advertisedTlsEndpoint host:port where peers reach this host's TLS receive endpoint;
  *     null when the host has no certificate
@@ -27,11 +26,9 @@ public record HostSettings(
     Path stateDir,
     String advertisedEndpoint,
     StreamOptions streamOptions,
-    int maxRounds,
     int connectTimeoutMillis,
     int idleTimeoutMillis,
     int stallTimeoutMillis,
-    long maxDowntimeMillis,
     ReceiveTickets tickets,
     String advertisedTlsEndpoint,
     PoolTls tls) {
@@ -51,28 +48,17 @@ public record HostSettings(
     if (tickets == null) {
       throw new IllegalArgumentException("the pool key is required");
     }
-    if (maxRounds < 1 || maxRounds > SaveRequest.MAX_ROUNDS) {
-      throw new IllegalArgumentException("maxRounds must be between 1 and "
-          + SaveRequest.MAX_ROUNDS + ", was " + maxRounds);
-    }
   }
 
   public HostSettings withStreamOptions(StreamOptions options) {
-    return new HostSettings(hostName, stateDir, advertisedEndpoint, options, maxRounds,
-        connectTimeoutMillis, idleTimeoutMillis, stallTimeoutMillis, maxDowntimeMillis, tickets,
+    return new HostSettings(hostName, stateDir, advertisedEndpoint, options,
+        connectTimeoutMillis, idleTimeoutMillis, stallTimeoutMillis, tickets,
         advertisedTlsEndpoint, tls);
   }
 
   public HostSettings withStallTimeoutMillis(int millis) {
-    return new HostSettings(hostName, stateDir, advertisedEndpoint, streamOptions, maxRounds,
-        connectTimeoutMillis, idleTimeoutMillis, millis, maxDowntimeMillis, tickets,
-        advertisedTlsEndpoint, tls);
-  }
-
-  /** The same settings with another number of pre-copy rounds. */
-  public HostSettings withMaxRounds(int rounds) {
-    return new HostSettings(hostName, stateDir, advertisedEndpoint, streamOptions, rounds,
-        connectTimeoutMillis, idleTimeoutMillis, stallTimeoutMillis, maxDowntimeMillis, tickets,
+    return new HostSettings(hostName, stateDir, advertisedEndpoint, streamOptions,
+        connectTimeoutMillis, idleTimeoutMillis, millis, tickets,
         advertisedTlsEndpoint, tls);
   }
 
@@ -81,15 +67,14 @@ public record HostSettings(
    * {@code advertisedTlsEndpoint} (null: none) for those it receives.
    */
   public HostSettings withTls(PoolTls tls, String advertisedTlsEndpoint) {
-    return new HostSettings(hostName, stateDir, advertisedEndpoint, streamOptions, maxRounds,
-        connectTimeoutMillis, idleTimeoutMillis, stallTimeoutMillis, maxDowntimeMillis, tickets,
+    return new HostSettings(hostName, stateDir, advertisedEndpoint, streamOptions,
+        connectTimeoutMillis, idleTimeoutMillis, stallTimeoutMillis, tickets,
         advertisedTlsEndpoint, tls);
   }
 
   public static HostSettings defaults(String hostName, Path stateDir, String advertisedEndpoint,
       byte[] poolKey) {
     return new HostSettings(hostName, stateDir, advertisedEndpoint, StreamOptions.DEFAULT,
-        SaveRequest.DEFAULT_MAX_ROUNDS, 10_000, 60_000, 15_000,
-        SaveRequest.DEFAULT_MAX_DOWNTIME_MILLIS, new ReceiveTickets(poolKey), null, null);
+        10_000, 60_000, 15_000, new ReceiveTickets(poolKey), null, null);
   }
 }

@@ -8,8 +8,10 @@ import io.poolmig.hypervisor.SaveProgress;
 import io.poolmig.hypervisor.SaveRequest;
 import io.poolmig.hypervisor.SaveResult;
 import io.poolmig.stream.CheckpointWriter;
+import io.poolmig.stream.StreamOptions;
 import io.poolmig.transport.ReceiveClient;
 import io.poolmig.workflows.FailureTypes;
+import io.poolmig.workflows.MigrationOptions;
 import io.poolmig.workflows.MigrationRequest;
 import io.poolmig.workflows.ReceiveTicket;
 import io.poolmig.workflows.StreamProgress;
@@ -76,10 +78,12 @@ final class SourceStream {
           + " failed: " + e.getMessage(), "StreamFailed");
     }
     StreamResult result;
-    try (client; Watch watch = new Watch(mid, client, request.vm().memoryBytes())) {
-      CheckpointWriter writer = new CheckpointWriter(watch.output(), settings.streamOptions());
+    MigrationOptions options = request.options();
+    try (client; Watch watch = new Watch(mid, client, request.vm().memoryBytes(),
+        options.progressTimeoutSeconds())) {
+      CheckpointWriter writer = new CheckpointWriter(watch.output(), streamOptions(options));
       SaveRequest save = new SaveRequest(mid, settings.hostName(), request.live(),
-          settings.maxRounds(), new SaveRequest.PauseGuard() {
+          options.maxRounds(), new SaveRequest.PauseGuard() {
             @Override
             public void beforePause() {
               guardPause(mid, watch);
@@ -89,7 +93,7 @@ final class SourceStream {
             public void awaitDelivered(int round) {
               awaitTarget(client, round, ticket.targetHost());
             }
-          }, settings.maxDowntimeMillis());
+          }, options.maxDowntimeMillis());
       SaveResult saved;
       try {
         saved = hypervisor.save(d.uuid(), save, writer, watch::progress);
@@ -179,6 +183,15 @@ final class SourceStream {
     });
   }
 
+  /** The migration's wishes within this host's caps: the lower bandwidth, LZ4 if either asks. */
+  private StreamOptions streamOptions(MigrationOptions wanted) {
+    StreamOptions host = settings.streamOptions();
+    long cap = host.bytesPerSecond() == 0 ? wanted.bandwidthBytesPerSecond()
+        : wanted.bandwidthBytesPerSecond() == 0 ? host.bytesPerSecond()
+        : Math.min(host.bytesPerSecond(), wanted.bandwidthBytesPerSecond());
+    return new StreamOptions(host.lz4() || wanted.lz4(), cap);
+  }
+
   /** Before the pause: the target has consumed every pre-copy round, so only the last is left. */
   private void awaitTarget(ReceiveClient client, int round, String targetHost) {
     try {
@@ -234,6 +247,8 @@ final class SourceStream {
     private final long memoryBytes;
     private final ScheduledExecutorService ticker;
     private final TimedOutput output;
+    private final long progressTimeoutNanos;
+    private volatile long lastAdvanceNanos = System.nanoTime();
     private volatile StreamProgress latest = new StreamProgress(0, 0, 0, 0, 0);
     private volatile boolean paused;
     private volatile boolean sent;
@@ -241,7 +256,8 @@ final class SourceStream {
     private volatile long lastHeartbeatNanos;
     private boolean midReached;
 
-    Watch(String mid, ReceiveClient client, long memoryBytes) {
+    Watch(String mid, ReceiveClient client, long memoryBytes, long progressTimeoutSeconds) {
+      this.progressTimeoutNanos = progressTimeoutSeconds * 1_000_000_000L;
       this.mid = mid;
       this.client = client;
       this.memoryBytes = memoryBytes;
@@ -259,6 +275,9 @@ final class SourceStream {
     }
 
     void progress(SaveProgress.Snapshot s) {
+      if (s.bytesSent() > latest.bytesSent()) {
+        lastAdvanceNanos = System.nanoTime();
+      }
       latest = new StreamProgress(s.round(), s.bytesSent(), s.remainingBytes(),
           s.dirtyBytesPerSecond(), s.bytesPerSecond());
       if (!midReached && s.round() == 0 && s.bytesSent() >= memoryBytes / 4) {
@@ -309,6 +328,11 @@ final class SourceStream {
       if (!ledger.isCurrent(mid, attempt)) {
         halt(ApplicationFailure.newNonRetryableFailure("attempt " + attempt + " of migration "
             + mid + " stopped: the migration moved on without it", FailureTypes.VM_STATE));
+      } else if (!sent && System.nanoTime() - lastAdvanceNanos > progressTimeoutNanos) {
+        halt(ApplicationFailure.newNonRetryableFailure("the stream made no progress for "
+            + progressTimeoutNanos / 1_000_000_000L + " s (the migration's progress timeout): "
+            + latest.bytesSent() / (1 << 20) + " MiB sent, " + latest.remainingBytes() / (1 << 20)
+            + " MiB left in round " + latest.round(), "ProgressTimeout"));
       } else if (!sent && output.blockedNanos() > settings.stallTimeoutMillis() * 1_000_000L) {
         halt(ApplicationFailure.newFailure("the stream made no progress for "
             + settings.stallTimeoutMillis() / 1000 + " s: the target stopped reading",

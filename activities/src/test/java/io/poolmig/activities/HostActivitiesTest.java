@@ -27,6 +27,7 @@ import io.poolmig.workflows.DomainSummary;
 import io.poolmig.workflows.FailureTypes;
 import io.poolmig.workflows.HostActivities;
 import io.poolmig.workflows.HostInventory;
+import io.poolmig.workflows.MigrationOptions;
 import io.poolmig.workflows.MigrationRequest;
 import io.poolmig.workflows.ReceiveTicket;
 import io.poolmig.workflows.StreamProgress;
@@ -529,16 +530,14 @@ class HostActivitiesTest {
    */
   @Test
   void aGuestDirtyingFasterThanTheLinkIsNeverPausedAndTheStreamSaysWhy() throws Exception {
-    a.close();
     // 8 MiB that the guest rewrites all the time, over 2 MB/s: the last round would take ~4 s,
-    // twice the default allowance.
-    a = new Host("host-a", dirA, 256 * MIB, s -> s.withMaxRounds(2)
-        .withStreamOptions(new StreamOptions(false, 2_000_000)));
+    // twice the allowance. The limits are the migration's own.
+    MigrationOptions options = new MigrationOptions(2_000, 2, 2_000_000, false, 150, 800);
     DomainInfo vm = a.hv.create("busy-1", 8 * MIB, 1, 20_000);
     String mid = UUID.randomUUID().toString();
     ReceiveTicket ticket = b.stub.prepareTarget(mid, ref(vm), "host-a");
-    ApplicationFailure f = failure(() -> a.stub.streamCheckpoint(request(mid, ref(vm), true),
-        ticket));
+    ApplicationFailure f = failure(() -> a.stub.streamCheckpoint(request(mid, ref(vm), true,
+        options), ticket));
     assertEquals(FailureTypes.NOT_CONVERGING, f.getType(), f.getOriginalMessage());
     assertTrue(f.isNonRetryable(), "a new attempt would meet the same guest");
     assertTrue(f.getOriginalMessage().contains("busy-1 does not converge")
@@ -829,8 +828,13 @@ class HostActivitiesTest {
   }
 
   private static MigrationRequest request(String migrationId, VmRef vm, boolean live) {
+    return request(migrationId, vm, live, null);
+  }
+
+  private static MigrationRequest request(String migrationId, VmRef vm, boolean live,
+      MigrationOptions options) {
     return new MigrationRequest(migrationId, UUID.randomUUID().toString(), vm, "host-a", "host-b",
-        "tcp", live, "host-activities-test", "testing");
+        "tcp", live, "host-activities-test", "testing", options);
   }
 
   /** Hosts on which the VM exists and is not fenced. */

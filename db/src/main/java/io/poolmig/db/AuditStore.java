@@ -43,8 +43,8 @@ public final class AuditStore {
   private static final String INSERT_MIGRATION =
       "insert into migrations (id, job_id, workflow_id, vm_uuid, vm_name, source_host,"
           + " target_host, transport, live, status, memory_bytes, started_at, requested_by,"
-          + " reason)"
-          + " values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)"
+          + " reason, options)"
+          + " values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?::jsonb)"
           + " on conflict (id) do nothing";
 
   private static final String INSERT_EVENT =
@@ -124,6 +124,7 @@ public final class AuditStore {
             Jdbc.setInstant(ps, 11, s.startedAt());
             ps.setString(12, s.requestedBy());
             ps.setString(13, s.reason());
+            ps.setString(14, s.optionsJson());
             ps.executeUpdate();
           }
           return null;

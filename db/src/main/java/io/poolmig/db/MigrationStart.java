@@ -23,6 +23,7 @@ import java.util.UUID;
  * @param requestedBy who asked for the job
  * @param reason why, or {@code null}
  * @param startedAt when the migration started; also the job's creation time if this creates it
+ * @param optionsJson the limits the migration runs under, as a JSON object, or {@code null}
  */
 public record MigrationStart(
     UUID jobId,
@@ -38,7 +39,8 @@ public record MigrationStart(
     Long memoryBytes,
     String requestedBy,
     String reason,
-    Instant startedAt) {
+    Instant startedAt,
+    String optionsJson) {
 
   public static final String KIND_MIGRATE = "migrate";
   public static final String KIND_EVACUATE = "evacuate";
@@ -57,5 +59,13 @@ public record MigrationStart(
     Checks.requireNonNegative(memoryBytes, "memoryBytes");
     Checks.requireText(requestedBy, "requestedBy");
     Objects.requireNonNull(startedAt, "startedAt");
+  }
+
+  /** A start without recorded options. */
+  public MigrationStart(UUID jobId, String jobKind, UUID migrationId, String workflowId,
+      UUID vmUuid, String vmName, String sourceHost, String targetHost, String transport,
+      boolean live, Long memoryBytes, String requestedBy, String reason, Instant startedAt) {
+    this(jobId, jobKind, migrationId, workflowId, vmUuid, vmName, sourceHost, targetHost,
+        transport, live, memoryBytes, requestedBy, reason, startedAt, null);
   }
 }

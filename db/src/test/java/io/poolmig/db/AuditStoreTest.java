@@ -88,6 +88,23 @@ class AuditStoreTest {
   }
 
   @Test
+  void theLimitsAMigrationRunsUnderAreKeptWithIt() throws SQLException {
+    MigrationStart plain = start(unique("vm"), "src", "dst", at(0));
+    MigrationStart s = new MigrationStart(plain.jobId(), plain.jobKind(), plain.migrationId(),
+        plain.workflowId(), plain.vmUuid(), plain.vmName(), plain.sourceHost(), plain.targetHost(),
+        plain.transport(), plain.live(), plain.memoryBytes(), plain.requestedBy(), plain.reason(),
+        plain.startedAt(), "{\"maxDowntimeMillis\":500,\"maxRounds\":4,\"lz4\":true}");
+    store.migrationStarted(s);
+    assertEquals(List.of("500", "4", "true"), row("select options->>'maxDowntimeMillis', "
+        + "options->>'maxRounds', options->>'lz4' from migrations where id = ?",
+        s.migrationId()));
+    MigrationStart old = start(unique("vm"), "src", "dst", at(0));
+    store.migrationStarted(old);
+    assertEquals(List.of("null"), row(
+        "select options from migrations where id = ?", old.migrationId()));
+  }
+
+  @Test
   void migrationsOfOneEvacuationShareTheirJob() throws SQLException {
     UUID job = UUID.randomUUID();
     MigrationStart a = start(job, MigrationStart.KIND_EVACUATE, unique("vm"), "h", "x", at(10));

@@ -93,20 +93,12 @@ final class HistoryCommand implements Callable<Integer> {
     if (since == null) {
       return null;
     }
-    String s = since.trim().toLowerCase(Locale.ROOT);
     try {
-      if (s.matches("\\d+[smhd]")) {
-        long n = Long.parseLong(s.substring(0, s.length() - 1));
-        Duration d = switch (s.charAt(s.length() - 1)) {
-          case 's' -> Duration.ofSeconds(n);
-          case 'm' -> Duration.ofMinutes(n);
-          case 'h' -> Duration.ofHours(n);
-          default -> Duration.ofDays(n);
-        };
-        return now.minus(d);
+      if (since.trim().matches("\\d+[smhdSMHD]")) {
+        return now.minus(Durations.parse(since));
       }
       return OffsetDateTime.parse(since.trim()).toInstant();
-    } catch (DateTimeParseException | NumberFormatException e) {
+    } catch (DateTimeParseException | picocli.CommandLine.TypeConversionException e) {
       throw new PoolmigException(ExitCode.USAGE, "--since '" + since
           + "' is neither a duration (30m, 24h, 7d) nor an ISO-8601 instant "
           + "(2026-11-01T00:00:00Z)");

@@ -1,5 +1,6 @@
 package io.poolmig.cli;
 
+import io.poolmig.workflows.MigrationOptions;
 import io.poolmig.workflows.MigrationRequest;
 import io.poolmig.workflows.MigrationResult;
 import java.io.PrintWriter;
@@ -27,6 +28,13 @@ import picocli.CommandLine.ParentCommand;
           + "one-time ticket. A tls migration to a host without TLS rolls back before the VM is "
           + "paused. Default: $POOLMIG_TRANSPORT, else tcp.",
       "",
+      "Limits, per migration and kept in the audit store: --max-downtime (a guest that "
+          + "writes faster than the link can take is never paused; the migration rolls back "
+          + "and says how fast it wrote), --max-rounds, --bandwidth and --lz4 (within the "
+          + "source worker's own --bandwidth/--lz4), --progress-timeout (no byte moved) and "
+          + "--completion-timeout-per-gib (the whole stream, retries included). Defaults as "
+          + "Nova and KubeVirt use: 150 s without progress, 800 s per GiB.",
+      "",
       "Exit: 0 committed; 2 bad input; 3 refused (not enough memory, VM already in flight); "
           + "4 rolled back or failed (the message says where the VM runs); 5 a service is "
           + "unreachable."
@@ -37,6 +45,7 @@ import picocli.CommandLine.ParentCommand;
       "  poolmig migrate web-1 --to host-b --reason \"rebalance before patching\"",
       "  poolmig migrate 5f0c...-uuid --to host-c --no-live",
       "  poolmig migrate db-1 --to host-c --transport tls   # across an untrusted network",
+      "  poolmig migrate db-1 --to host-c --max-downtime 300ms --bandwidth 200M --lz4",
       "  poolmig migrate web-1 --to host-b --detach   # start it and return",
       "  poolmig status web-1                         # then follow it",
       "  poolmig abort web-1 --reason \"wrong host\"   # or roll it back before commit"
@@ -70,6 +79,33 @@ final class MigrateCommand implements Callable<Integer> {
       description = "how the checkpoint travels (default: $POOLMIG_TRANSPORT, else tcp)")
   String transport;
 
+  @Option(names = "--max-downtime", paramLabel = "DURATION", converter = Durations.class,
+      description = "longest pause the guest may see, e.g. 500ms, 2s; 0 for no limit "
+          + "(default 2s)")
+  Long maxDowntimeMillis;
+
+  @Option(names = "--max-rounds", paramLabel = "N",
+      description = "pre-copy rounds before the final pause, 1-" + MigrationOptions.MAX_ROUNDS
+          + " (default 8)")
+  Integer maxRounds;
+
+  @Option(names = "--bandwidth", paramLabel = "RATE",
+      description = "cap on the stream per second, e.g. 200M; 0 for none (default: none)")
+  String bandwidth;
+
+  @Option(names = "--lz4", description = "compress the stream where it helps")
+  boolean lz4;
+
+  @Option(names = "--progress-timeout", paramLabel = "DURATION", converter = Durations.class,
+      description = "roll back when the stream moves nothing for this long (default 150s)")
+  Long progressTimeoutMillis;
+
+  @Option(names = "--completion-timeout-per-gib", paramLabel = "DURATION",
+      converter = Durations.class,
+      description = "roll back when the stream takes longer than this per GiB of memory, "
+          + "retries included (default 800s)")
+  Long completionTimeoutPerGibMillis;
+
   @Override
   public Integer call() {
     String how = (transport != null ? transport : root.defaultTransport()).trim()
@@ -78,11 +114,12 @@ final class MigrateCommand implements Callable<Integer> {
       throw new PoolmigException(ExitCode.USAGE, "unknown transport '" + how + "'"
           + (transport == null ? " in " + Poolmig.ENV_TRANSPORT : "") + ": use tcp or tls");
     }
+    MigrationOptions limits = options();
     try (Poolmig.PoolSession session = root.connect()) {
       PoolService pool = session.pool();
       PoolService.Started started = pool.startMigration(new PoolService.MigrateOrder(vm, target,
           !noLive, requestedBy != null ? requestedBy : System.getProperty("user.name"),
-          reason, how));
+          reason, how, limits));
       var r = started.request();
       // From the moment it runs, a signal that stops this command says the migration goes on.
       GoesOnNotice notice = detach ? null : new GoesOnNotice(root.err, r.migrationId());
@@ -107,6 +144,26 @@ final class MigrateCommand implements Callable<Integer> {
           notice.close();
         }
       }
+    }
+  }
+
+  /** The limits asked for, over the defaults; bad values are the operator's to fix (exit 2). */
+  MigrationOptions options() {
+    MigrationOptions d = MigrationOptions.DEFAULTS;
+    try {
+      return new MigrationOptions(
+          maxDowntimeMillis != null ? maxDowntimeMillis : d.maxDowntimeMillis(),
+          maxRounds != null ? maxRounds : d.maxRounds(),
+          bandwidth == null || bandwidth.trim().equals("0") ? d.bandwidthBytesPerSecond()
+              : Sizes.parse(bandwidth),
+          lz4 || d.lz4(),
+          progressTimeoutMillis != null ? Math.max(1, progressTimeoutMillis / 1000)
+              : d.progressTimeoutSeconds(),
+          completionTimeoutPerGibMillis != null
+              ? Math.max(1, completionTimeoutPerGibMillis / 1000)
+              : d.completionTimeoutPerGibSeconds());
+    } catch (IllegalArgumentException e) {
+      throw new PoolmigException(ExitCode.USAGE, e.getMessage());
     }
   }
 

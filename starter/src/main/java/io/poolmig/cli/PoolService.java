@@ -9,6 +9,7 @@ import io.poolmig.workflows.FailureTypes;
 import io.poolmig.workflows.HostInventory;
 import io.poolmig.workflows.MigrateVmWorkflow;
 import io.poolmig.workflows.MigrationProgress;
+import io.poolmig.workflows.MigrationOptions;
 import io.poolmig.workflows.MigrationRequest;
 import io.poolmig.workflows.MigrationResult;
 import io.poolmig.workflows.OperatorAction;
@@ -124,11 +125,17 @@ final class PoolService {
    *     MigrationRequest#TLS})
    */
   record MigrateOrder(String vm, String targetHost, boolean live, String requestedBy,
-      String reason, String transport) {
+      String reason, String transport, MigrationOptions options) {
 
-    /** A migration over plain TCP. */
+    /** A migration over plain TCP with the default options. */
     MigrateOrder(String vm, String targetHost, boolean live, String requestedBy, String reason) {
       this(vm, targetHost, live, requestedBy, reason, MigrationRequest.TCP);
+    }
+
+    /** A migration with the default options. */
+    MigrateOrder(String vm, String targetHost, boolean live, String requestedBy, String reason,
+        String transport) {
+      this(vm, targetHost, live, requestedBy, reason, transport, MigrationOptions.DEFAULTS);
     }
   }
 
@@ -168,8 +175,7 @@ final class PoolService {
     }
     MigrationRequest request = new MigrationRequest(UUID.randomUUID().toString(),
         UUID.randomUUID().toString(), vm.ref(), located.host().host(), order.targetHost(),
-        order.transport(),
-        order.live(), order.requestedBy(), order.reason());
+        order.transport(), order.live(), order.requestedBy(), order.reason(), order.options());
     String workflowId = TaskQueues.migrationWorkflowId(vm.uuid());
     MigrateVmWorkflow wf = client.newWorkflowStub(MigrateVmWorkflow.class,
         WorkflowOptions.newBuilder()

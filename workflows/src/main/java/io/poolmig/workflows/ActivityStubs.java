@@ -61,18 +61,21 @@ public final class ActivityStubs {
   }
 
   /** The checkpoint stream: heartbeating, retried as new attempts within its budget. */
-  public static HostActivities stream(String host, long memoryBytes) {
+  public static HostActivities stream(String host, long memoryBytes, MigrationOptions options) {
     return stub(host, ActivityOptions.newBuilder()
         .setStartToCloseTimeout(Duration.ofHours(2))
         .setScheduleToStartTimeout(STREAM_PICKUP)
-        .setScheduleToCloseTimeout(streamBudget(memoryBytes))
+        .setScheduleToCloseTimeout(streamBudget(memoryBytes, options))
         .setHeartbeatTimeout(STREAM_HEARTBEAT)
         .setRetryOptions(STEP_RETRY)
         .setCancellationType(ActivityCancellationType.WAIT_CANCELLATION_COMPLETED));
   }
 
-  static Duration streamBudget(long memoryBytes) {
-    return STREAM_BASE_BUDGET.plusSeconds(memoryBytes / (10L << 20));
+  /** The migration's completion timeout for its memory, never less than the base budget. */
+  static Duration streamBudget(long memoryBytes, MigrationOptions options) {
+    Duration perGib = Duration.ofMillis((long) Math.ceil(
+        options.completionTimeoutPerGibSeconds() * 1000.0 * memoryBytes / (1L << 30)));
+    return perGib.compareTo(STREAM_BASE_BUDGET) > 0 ? perGib : STREAM_BASE_BUDGET;
   }
 
   /** Cleaning the target in a rollback: bounded; what is left is reconcile's. */

@@ -128,7 +128,8 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
     }
 
     HostActivities target = ActivityStubs.step(req.targetHost());
-    HostActivities sourceStream = ActivityStubs.stream(req.sourceHost(), req.vm().memoryBytes());
+    HostActivities sourceStream = ActivityStubs.stream(req.sourceHost(), req.vm().memoryBytes(),
+        req.options());
     StreamResult[] streamed = new StreamResult[1];
     TemporalFailure[] failure = new TemporalFailure[1];
     beforeCommit = Workflow.newCancellationScope(() -> {
@@ -139,8 +140,8 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
                 + ", receive endpoint " + (MigrationRequest.TLS.equals(req.transport())
                     ? (t.tlsEndpoint() != null ? t.tlsEndpoint() + " (TLS)" : "none for TLS")
                     : t.endpoint()));
-        streamed[0] = step(MigrationStep.STREAM_CHECKPOINT,
-            ActivityStubs.streamBudget(req.vm().memoryBytes()),
+        streamed[0] = step(MigrationStep.STREAM_CHECKPOINT, req.options().describe(),
+            ActivityStubs.streamBudget(req.vm().memoryBytes(), req.options()),
             () -> sourceStream.streamCheckpoint(req, ticket),
             s -> String.format("%s in %d round(s)%s, stream downtime %d ms, sha256 %s",
                 mib(s.bytesSent()), s.rounds(), s.live() ? " live"
@@ -477,8 +478,14 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
    */
   private <T> T step(MigrationStep step, Duration deadline, Supplier<T> action,
       Function<T, String> done) {
+    return step(step, null, deadline, action, done);
+  }
+
+  /** {@link #step}, with what the STARTED event should say. */
+  private <T> T step(MigrationStep step, String startedDetail, Duration deadline,
+      Supplier<T> action, Function<T, String> done) {
     phase = step.name().toLowerCase(Locale.ROOT).replace('_', ' ');
-    record(step, StepEvent.STARTED, null);
+    record(step, StepEvent.STARTED, startedDetail);
     List<Promise<T>> attempt = new ArrayList<>(1);
     CancellationScope scope = Workflow.newCancellationScope(
         () -> attempt.add(Async.function(action::get)));

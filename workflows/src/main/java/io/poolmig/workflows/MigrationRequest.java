@@ -8,6 +8,8 @@ package io.poolmig.workflows;
  * @param live pre-copy while the VM runs, pause only for the last round
  * @param requestedBy who asked (an operator's name or an automation's)
  * @param reason why, for the audit trail
+ * @param options downtime, rounds, bandwidth, compression and time limits; {@code null} (a
+ *     request from before they existed) means {@link MigrationOptions#DEFAULTS}
  */
 public record MigrationRequest(
     String migrationId,
@@ -18,7 +20,8 @@ public record MigrationRequest(
     String transport,
     boolean live,
     String requestedBy,
-    String reason) {
+    String reason,
+    MigrationOptions options) {
 
   public MigrationRequest {
     require(migrationId, "migrationId");
@@ -36,10 +39,20 @@ public record MigrationRequest(
     if (transport == null) {
       transport = TCP;
     }
+    if (options == null) {
+      options = MigrationOptions.DEFAULTS;
+    }
     if (!TCP.equals(transport) && !TLS.equals(transport)) {
       throw new IllegalArgumentException("transport must be " + TCP + " or " + TLS + ", was '"
           + transport + "'");
     }
+  }
+
+  /** A request with the default options. */
+  public MigrationRequest(String migrationId, String jobId, VmRef vm, String sourceHost,
+      String targetHost, String transport, boolean live, String requestedBy, String reason) {
+    this(migrationId, jobId, vm, sourceHost, targetHost, transport, live, requestedBy, reason,
+        null);
   }
 
   /** Plain TCP to the target's receive endpoint, authorised by the one-time ticket. */

@@ -50,6 +50,27 @@ class MigrateVmWorkflowTest {
   }
 
   @Test
+  void theMigrationsLimitsGoIntoItsTrailAndBoundItsStream() {
+    MigrationOptions limits = new MigrationOptions(300, 4, 100L << 20, true, 60, 400);
+    MigrationRequest plain = MigrationHarness.request(MID);
+    MigrationRequest request = new MigrationRequest(plain.migrationId(), plain.jobId(),
+        plain.vm(), plain.sourceHost(), plain.targetHost(), plain.transport(), plain.live(),
+        plain.requestedBy(), plain.reason(), limits);
+
+    assertEquals(MigrationResult.COMMITTED, h.newWorkflow().migrate(request).status());
+    assertEquals(limits.describe(), detailOf(h.audit.steps(), MigrationStep.STREAM_CHECKPOINT,
+        StepEvent.STARTED));
+    assertEquals(limits, h.audit.entries().stream().filter(RecordingAudit.Started.class::isInstance)
+        .map(e -> ((RecordingAudit.Started) e).request().options()).findFirst().orElseThrow(),
+        "the audit activity gets them");
+    // 400 s per GiB of a 2 GiB VM; never less than the base budget for a small one.
+    assertEquals(java.time.Duration.ofSeconds(800),
+        ActivityStubs.streamBudget(2L << 30, limits));
+    assertEquals(ActivityStubs.STREAM_BASE_BUDGET, ActivityStubs.streamBudget(64L << 20, limits));
+    assertEquals(MigrationOptions.DEFAULTS, plain.options(), "a request without options");
+  }
+
+  @Test
   void happyPathMovesTheVmAndCommits() {
     MigrationResult result = h.newWorkflow().migrate(MigrationHarness.request(MID));
 

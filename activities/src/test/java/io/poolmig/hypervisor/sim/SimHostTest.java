@@ -690,6 +690,12 @@ class SimHostTest {
     assertTrue(SaveRequest.DEFAULT_MAX_ROUNDS <= SaveRequest.MAX_ROUNDS);
     assertTrue(SaveRequest.MAX_ROUNDS < StreamLimits.DEFAULT.maxRoundMarkers());
     assertEquals(15, new SaveRequest("m", "h", true, 15).maxRounds());
+    // What a migration may ask for is what a save accepts, with the same defaults.
+    assertEquals(SaveRequest.MAX_ROUNDS, io.poolmig.workflows.MigrationOptions.MAX_ROUNDS);
+    assertEquals(SaveRequest.DEFAULT_MAX_ROUNDS,
+        io.poolmig.workflows.MigrationOptions.DEFAULTS.maxRounds());
+    assertEquals(SaveRequest.DEFAULT_MAX_DOWNTIME_MILLIS,
+        io.poolmig.workflows.MigrationOptions.DEFAULTS.maxDowntimeMillis());
     assertThrows(IllegalArgumentException.class, () -> new SaveRequest("m", "h", true, 16));
     assertThrows(IllegalArgumentException.class, () -> new SaveRequest("m", "h", true, 0));
   }
