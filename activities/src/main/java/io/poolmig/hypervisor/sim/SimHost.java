@@ -544,8 +544,9 @@ public final class SimHost implements Hypervisor {
       String digest = end.formatVersion() >= 2 ? tree.rootHex()
           : Sha256.ofFile(staging.resolve("memory.img"), incoming.memoryBytes());
       if (!digest.equals(end.contentDigest())) {
-        throw new CheckpointRejectedException("memory of " + incoming.name()
-            + " after restore has digest " + digest + ", the source sent " + end.contentDigest());
+        throw new CheckpointRejectedException("checkpoint corrupted: memory of "
+            + incoming.name() + " after restore has digest " + digest + ", the source sent "
+            + end.contentDigest());
       }
       SimDomainRecord restored = incoming.withState(DomainState.PAUSED);
       lock.locked(() -> {
