@@ -68,9 +68,10 @@ final class SourceStream {
     byte[] secret = settings.tickets().ticket(mid, ticket.targetHost(), ticket.nonce(), attempt);
     ReceiveClient client;
     try {
-      client = ReceiveRoute.open(settings, request, ticket, attempt, secret);
+      client = whileHeartbeating(() -> ReceiveRoute.open(settings, request, ticket, attempt,
+          secret));
     } catch (ReceiveClient.AlreadyReceivedException e) {
-      return fromEarlierAttempt(request, m, e.contentDigest(), started);
+      return whileHeartbeating(() -> fromEarlierAttempt(request, m, e.contentDigest(), started));
     } catch (ReceiveClient.RefusedException e) {
       throw ApplicationFailure.newFailure(e.getMessage(), FailureTypes.CHECKPOINT_REJECTED);
     } catch (IOException e) {
@@ -155,6 +156,37 @@ final class SourceStream {
     });
     hypervisor.fence(vmUuid, mid);
     CrashPoints.reach("fence:after");
+  }
+
+  /** What runs while no {@link Watch} heartbeats yet: connecting, re-checking an earlier copy. */
+  @FunctionalInterface
+  private interface Quiet<T> {
+    T run() throws IOException;
+  }
+
+  /**
+   * Runs {@code work} while heartbeating every second, so that a connect, a TLS handshake or a
+   * digest of a large VM never outlasts the activity's heartbeat timeout; a cancellation shows
+   * at the next heartbeat after it, from the watch.
+   */
+  private <T> T whileHeartbeating(Quiet<T> work) throws IOException {
+    ScheduledExecutorService beat = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "stream-connect-" + settings.hostName());
+      t.setDaemon(true);
+      return t;
+    });
+    beat.scheduleWithFixedDelay(() -> {
+      try {
+        context.heartbeat(new StreamProgress(0, 0, 0, 0, 0));
+      } catch (RuntimeException e) {
+        // cancelled or unreachable: the watch that follows acts on it
+      }
+    }, 0, 1, TimeUnit.SECONDS);
+    try {
+      return work.run();
+    } finally {
+      beat.shutdownNow();
+    }
   }
 
   /** Makes this attempt the one that may act for the migration, or refuses. */

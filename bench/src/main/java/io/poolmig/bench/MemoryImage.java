@@ -1,5 +1,6 @@
 package io.poolmig.bench;
 
+import io.poolmig.stream.PageTree;
 import io.poolmig.stream.Sha256;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -58,8 +59,10 @@ final class MemoryImage {
    * What was written.
    *
    * @param sha256 digest of all {@code bytes} bytes, holes as zeros: what every copy must have
+   * @param memoryDigest the image's {@link PageTree} root: what poolmig's stream must carry
    */
-  record Written(Kind kind, Path file, long bytes, String sha256, long zeroPages,
+  record Written(Kind kind, Path file, long bytes, String sha256, String memoryDigest,
+      long zeroPages,
       long randomPages, long textPages) {}
 
   private static final String[] WORDS = ("the of and to in is that for it as was with be by on "
@@ -81,6 +84,7 @@ final class MemoryImage {
     }
     SplittableRandom random = new SplittableRandom(seed ^ kind.ordinal());
     MessageDigest md = Sha256.newDigest();
+    PageTree tree = new PageTree(bytes / PAGE);
     ByteBuffer run = ByteBuffer.allocate(BUFFER_PAGES * PAGE).order(ByteOrder.LITTLE_ENDIAN);
     byte[] zero = new byte[PAGE];
     long pages = bytes / PAGE;
@@ -97,6 +101,7 @@ final class MemoryImage {
           flush(ch, run, runStart);
           runStart = (pfn + 1) * PAGE;
           md.update(zero);
+          tree.zero(pfn);
           zeros++;
           continue;
         }
@@ -109,6 +114,7 @@ final class MemoryImage {
           texts++;
         }
         md.update(run.array(), at, PAGE);
+        tree.page(pfn, run.array(), at);
         if (!run.hasRemaining()) {
           flush(ch, run, runStart);
           runStart = (pfn + 1) * PAGE;
@@ -119,7 +125,8 @@ final class MemoryImage {
         ch.write(ByteBuffer.allocate(1), bytes - 1); // a sparse tail of zero pages
       }
     }
-    return new Written(kind, file, bytes, Sha256.hex(md.digest()), zeros, randoms, texts);
+    return new Written(kind, file, bytes, Sha256.hex(md.digest()), tree.rootHex(), zeros,
+        randoms, texts);
   }
 
   private static void flush(FileChannel ch, ByteBuffer run, long position) throws IOException {

@@ -188,8 +188,22 @@ final class PoolmigLink implements AutoCloseable {
       security = client.security();
       CheckpointWriter writer = new CheckpointWriter(client.stream(), options);
       try {
+        // As a migration's source does: the pause waits until B has consumed the pre-copy.
+        SaveRequest.PauseGuard caughtUp = new SaveRequest.PauseGuard() {
+          @Override
+          public void beforePause() {}
+
+          @Override
+          public void awaitDelivered(int round) {
+            try {
+              client.awaitRound(round, 15_000);
+            } catch (IOException e) {
+              throw new java.io.UncheckedIOException(e);
+            }
+          }
+        };
         saved = source.save(uuid, new SaveRequest(migrationId, SOURCE, live,
-            SaveRequest.DEFAULT_MAX_ROUNDS), writer, SaveProgress.NONE);
+            SaveRequest.DEFAULT_MAX_ROUNDS, caughtUp), writer, SaveProgress.NONE);
       } catch (HypervisorException e) {
         // A broken pipe says little; the target usually said why it stopped reading.
         String why = client.targetReason().map(r -> " (host B: " + r + ")").orElse("");

@@ -16,7 +16,8 @@ import picocli.CommandLine.ParentCommand;
       "",
       "Examples:",
       "  poolmig create web-1 --memory 256M --state-dir /var/lib/poolmig",
-      "  poolmig create db-1 --memory 1G --vcpus 2 --dirty-rate 5000"
+      "  poolmig create db-1 --memory 1G --vcpus 2 --dirty-rate 5000",
+      "  poolmig create big-1 --memory 8G --populated 3   # a large guest that touched little"
     },
     mixinStandardHelpOptions = true)
 final class CreateCommand implements Callable<Integer> {
@@ -39,10 +40,15 @@ final class CreateCommand implements Callable<Integer> {
       description = "4 KiB pages the running guest writes per second (default ${DEFAULT-VALUE})")
   int dirtyRate;
 
+  @Option(names = "--populated", defaultValue = "55", paramLabel = "PERCENT",
+      description = "share of the memory that holds data from the start; the rest are holes "
+          + "(default 55)")
+  int populated;
+
   @Override
   public Integer call() {
     try (SimHost sim = host.openSim(root)) {
-      DomainInfo d = sim.create(name, memory, vcpus, dirtyRate);
+      DomainInfo d = sim.create(name, memory, vcpus, dirtyRate, populated);
       root.out.printf("created %s (%s): %s, %d vCPU(s), running%n", d.name(), d.uuid(),
           Sizes.format(d.memoryBytes()), d.vcpus());
       return ExitCode.OK.code;

@@ -29,10 +29,18 @@ final class WorkerProcesses implements AutoCloseable {
    */
   Process start(Map<String, String> env, String host, Path stateDir, String crashAt,
       String... extraArgs) throws IOException {
-    List<String> cmd = new ArrayList<>(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-cp", System.getProperty("java.class.path"), "io.poolmig.cli.Poolmig", "worker",
-        "--host", host, "--state-dir", stateDir.toString(), "--listen", "127.0.0.1:0"));
+    return start(List.of(), env, host, stateDir, crashAt, extraArgs);
+  }
+
+  /** {@link #start}, with options for the worker's JVM (a heap limit, say). */
+  Process start(List<String> jvmOptions, Map<String, String> env, String host, Path stateDir,
+      String crashAt, String... extraArgs) throws IOException {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    cmd.addAll(jvmOptions);
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.poolmig.cli.Poolmig",
+        "worker", "--host", host, "--state-dir", stateDir.toString(), "--listen",
+        "127.0.0.1:0"));
     cmd.addAll(List.of(extraArgs));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
     pb.environment().putAll(env);

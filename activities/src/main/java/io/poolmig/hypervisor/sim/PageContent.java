@@ -12,9 +12,17 @@ final class PageContent {
 
   private PageContent() {}
 
+  /** Of a fresh domain's pages, the share that holds data unless its creator says otherwise. */
+  static final int DEFAULT_POPULATED_PERCENT = 55;
+
   /** True if a fresh domain's page holds data. */
   static boolean initiallyPopulated(long seed, long pfn) {
-    return Long.remainderUnsigned(mix(seed ^ (pfn * 0x9E3779B97F4A7C15L)), 100) < 55;
+    return initiallyPopulated(seed, pfn, DEFAULT_POPULATED_PERCENT);
+  }
+
+  /** True if a fresh domain's page holds data, about {@code percent} % of them doing so. */
+  static boolean initiallyPopulated(long seed, long pfn, int percent) {
+    return Long.remainderUnsigned(mix(seed ^ (pfn * 0x9E3779B97F4A7C15L)), 100) < percent;
   }
 
   /** Fills {@code PAGE} bytes at {@code offset} with the content of page {@code pfn}. */

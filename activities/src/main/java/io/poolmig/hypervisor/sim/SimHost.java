@@ -167,6 +167,20 @@ public final class SimHost implements Hypervisor {
    * @param dirtyPagesPerSecond how fast the running guest writes its memory
    */
   public DomainInfo create(String name, long memoryBytes, int vcpuCount, int dirtyPagesPerSecond) {
+    return create(name, memoryBytes, vcpuCount, dirtyPagesPerSecond,
+        PageContent.DEFAULT_POPULATED_PERCENT);
+  }
+
+  /**
+   * Creates and starts a domain of which about {@code populatedPercent} % of the pages hold data
+   * from the start (the rest are holes: a guest that has not touched them yet).
+   */
+  public DomainInfo create(String name, long memoryBytes, int vcpuCount, int dirtyPagesPerSecond,
+      int populatedPercent) {
+    if (populatedPercent < 0 || populatedPercent > 100) {
+      throw new IllegalArgumentException("populated share must be 0-100 %, was "
+          + populatedPercent);
+    }
     if (!NAME.matcher(name).matches()) {
       throw new IllegalArgumentException("invalid domain name '" + name
           + "': use letters, digits, '.', '_' and '-' (at most 64)");
@@ -191,7 +205,7 @@ public final class SimHost implements Hypervisor {
       Path dir = domainsDir.resolve(uuid);
       try {
         Files.createDirectories(dir);
-        writeInitialMemory(dir.resolve("memory.img"), record);
+        writeInitialMemory(dir.resolve("memory.img"), record, populatedPercent);
         writeRecord(record);
       } catch (IOException e) {
         StateFiles.deleteTree(dir);
@@ -743,12 +757,13 @@ public final class SimHost implements Hypervisor {
     StateFiles.writeJson(domainsDir.resolve(r.uuid()).resolve("domain.json"), r);
   }
 
-  private void writeInitialMemory(Path file, SimDomainRecord r) throws IOException {
+  private void writeInitialMemory(Path file, SimDomainRecord r, int populatedPercent)
+      throws IOException {
     byte[] page = new byte[PAGE];
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW,
         StandardOpenOption.WRITE)) {
       for (long pfn = 0; pfn < r.pages(); pfn++) {
-        if (PageContent.initiallyPopulated(r.seed(), pfn)) {
+        if (PageContent.initiallyPopulated(r.seed(), pfn, populatedPercent)) {
           PageContent.fill(page, 0, r.seed(), pfn, 0);
           writeFully(ch, ByteBuffer.wrap(page), pfn * PAGE);
         }
