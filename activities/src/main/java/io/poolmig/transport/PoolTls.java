@@ -414,41 +414,28 @@ public final class PoolTls {
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
         throws CertificateException {
-      try {
-        pkix.checkClientTrusted(chain, authType, socket);
-      } catch (CertificateException e) {
-        throw notPool("the sender's certificate", chain, e);
-      }
+      fromPool("the sender's certificate", chain,
+          () -> pkix.checkClientTrusted(chain, authType, socket));
     }
 
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
         throws CertificateException {
-      try {
-        pkix.checkClientTrusted(chain, authType, engine);
-      } catch (CertificateException e) {
-        throw notPool("the sender's certificate", chain, e);
-      }
+      fromPool("the sender's certificate", chain,
+          () -> pkix.checkClientTrusted(chain, authType, engine));
     }
 
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType)
         throws CertificateException {
-      try {
-        pkix.checkClientTrusted(chain, authType);
-      } catch (CertificateException e) {
-        throw notPool("the sender's certificate", chain, e);
-      }
+      fromPool("the sender's certificate", chain, () -> pkix.checkClientTrusted(chain, authType));
     }
 
     @Override
     public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket)
         throws CertificateException {
-      try {
-        pkix.checkServerTrusted(chain, authType, socket);
-      } catch (CertificateException e) {
-        throw notPool("the receiver's certificate", chain, e);
-      }
+      fromPool("the receiver's certificate", chain,
+          () -> pkix.checkServerTrusted(chain, authType, socket));
       String expected = socket instanceof SSLSocket ssl && ssl.getHandshakeSession() != null
           ? ssl.getHandshakeSession().getPeerHost() : null;
       requireNames(chain[0], expected);
@@ -457,12 +444,24 @@ public final class PoolTls {
     @Override
     public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
         throws CertificateException {
-      try {
-        pkix.checkServerTrusted(chain, authType, engine);
-      } catch (CertificateException e) {
-        throw notPool("the receiver's certificate", chain, e);
-      }
+      fromPool("the receiver's certificate", chain,
+          () -> pkix.checkServerTrusted(chain, authType, engine));
       requireNames(chain[0], engine == null ? null : engine.getPeerHost());
+    }
+
+    /** One PKIX check against the pool CA; its failure names whose certificate and why. */
+    @FunctionalInterface
+    private interface PkixCheck {
+      void run() throws CertificateException;
+    }
+
+    private void fromPool(String whose, X509Certificate[] chain, PkixCheck check)
+        throws CertificateException {
+      try {
+        check.run();
+      } catch (CertificateException e) {
+        throw notPool(whose, chain, e);
+      }
     }
 
     @Override

@@ -2,7 +2,6 @@ package io.poolmig.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.poolmig.db.HistoryQuery;
@@ -194,11 +193,7 @@ class EndToEndMigrationTest {
   }
 
   private static MigrationRow onlyRow(String vm) {
-    List<MigrationRow> rows = pool.database().auditStore().history(
-        new HistoryQuery(vm, null, null, null, 10));
-    assertEquals(1, rows.size(), rows.toString());
-    assertNotNull(rows.get(0).finishedAt());
-    return rows.get(0);
+    return testPool.onlyRow(vm);
   }
 
   private static Hypervisor hv(String host) {

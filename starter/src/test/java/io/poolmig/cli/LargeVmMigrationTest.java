@@ -3,7 +3,6 @@ package io.poolmig.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.poolmig.db.HistoryQuery;
 import io.poolmig.db.MigrationRow;
 import io.poolmig.db.StepEventRow;
 import io.poolmig.hypervisor.DomainInfo;
@@ -87,7 +86,6 @@ class LargeVmMigrationTest {
   }
 
   private MigrationRow row(String vm) {
-    return testPool.pool.database().auditStore()
-        .history(new HistoryQuery(vm, null, null, null, 5)).get(0);
+    return testPool.onlyRow(vm);
   }
 }

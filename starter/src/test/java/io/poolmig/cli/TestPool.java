@@ -1,5 +1,7 @@
 package io.poolmig.cli;
 
+import io.poolmig.db.HistoryQuery;
+import io.poolmig.db.MigrationRow;
 import io.poolmig.db.TestDatabase;
 import io.poolmig.stream.StreamOptions;
 import java.nio.file.Path;
@@ -51,6 +53,16 @@ final class TestPool implements AutoCloseable {
       }
       throw e;
     }
+  }
+
+  /** The one audit row of {@code vm}'s migrations, which has ended. */
+  MigrationRow onlyRow(String vm) {
+    List<MigrationRow> rows = pool.database().auditStore().history(
+        new HistoryQuery(vm, null, null, null, 10));
+    org.junit.jupiter.api.Assertions.assertEquals(1, rows.size(), rows.toString());
+    org.junit.jupiter.api.Assertions.assertNotNull(rows.get(0).finishedAt(),
+        "the migration of " + vm + " has ended in the audit store");
+    return rows.get(0);
   }
 
   @Override

@@ -2,11 +2,9 @@ package io.poolmig.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.poolmig.Await;
-import io.poolmig.db.HistoryQuery;
 import io.poolmig.db.MigrationRow;
 import io.poolmig.db.StepEventRow;
 import io.poolmig.hypervisor.DomainInfo;
@@ -191,11 +189,7 @@ class TlsMigrationTest {
   }
 
   private static MigrationRow onlyRow(String vm) {
-    List<MigrationRow> rows = pool.database().auditStore().history(
-        new HistoryQuery(vm, null, null, null, 10));
-    assertEquals(1, rows.size(), rows.toString());
-    assertNotNull(rows.get(0).finishedAt());
-    return rows.get(0);
+    return testPool.onlyRow(vm);
   }
 
   private static StepEventRow failedStream(MigrationRow row) {
