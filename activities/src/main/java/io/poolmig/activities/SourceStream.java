@@ -181,7 +181,7 @@ final class SourceStream {
       } catch (RuntimeException e) {
         // cancelled or unreachable: the watch that follows acts on it
       }
-    }, 0, 1, TimeUnit.SECONDS);
+    }, 1, 1, TimeUnit.SECONDS); // a quick connect sends none: the watch's progress goes first
     try {
       return work.run();
     } finally {
