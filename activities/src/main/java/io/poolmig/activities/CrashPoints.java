@@ -10,7 +10,9 @@ import java.util.stream.Collectors;
  * it at an exact step instead of at a lucky moment. Points: {@code prepare:after},
  * {@code stream:mid} (half of the first round sent), {@code stream:final-round} (just after the
  * pause), {@code stream:after} (the target confirmed the copy; the reply is lost),
- * {@code verify:before}, {@code fence:after}, {@code unpause:before}, {@code destroy:before}.
+ * {@code receive:verified} (the target, once it has verified and recorded a copy at END),
+ * {@code verify:before} (workflows from before the handover), {@code fence:after},
+ * {@code unpause:before}, {@code destroy:before}.
  *
  * <p>Unset, it does nothing. Hazard: never set it on a production worker.
  */

@@ -230,6 +230,7 @@ public final class HostActivitiesImpl implements HostActivities, ReceiveHandler 
             + " while its checkpoint arrived; the copy is discarded");
       }
       hypervisor.release(migrationId); // where the restore did not take the reservation over
+      CrashPoints.reach("receive:verified");
       return new Received(restored.contentDigest(), restored.streamBytes());
     } catch (Exception e) {
       Optional<TargetMigration> back = ledger.updateTarget(migrationId,

@@ -26,13 +26,14 @@ final class CrashPoints {
   static final String STREAM_MID = "stream:mid";
   static final String STREAM_FINAL_ROUND = "stream:final-round";
   static final String STREAM_AFTER = "stream:after";
-  static final String VERIFY_BEFORE = "verify:before";
+  /** The target verified the copy at END and recorded it, before it answered the source. */
+  static final String RECEIVE_VERIFIED = "receive:verified";
   static final String FENCE_AFTER = "fence:after";
   static final String UNPAUSE_BEFORE = "unpause:before";
   static final String DESTROY_BEFORE = "destroy:before";
 
   static final List<String> ALL = List.of(PREPARE_AFTER, STREAM_MID, STREAM_FINAL_ROUND,
-      STREAM_AFTER, VERIFY_BEFORE, FENCE_AFTER, UNPAUSE_BEFORE, DESTROY_BEFORE);
+      STREAM_AFTER, RECEIVE_VERIFIED, FENCE_AFTER, UNPAUSE_BEFORE, DESTROY_BEFORE);
 
   private static final byte[] MARK = WorkerNode.CRASH_ENV.getBytes(StandardCharsets.US_ASCII);
 

@@ -43,7 +43,7 @@ final class Scenarios {
   static final List<KillFault.Point> TARGET_POINTS = List.of(
       new KillFault.Point(CrashPoints.PREPARE_AFTER,
           Trigger.auditStep("PREPARE_TARGET", "completed")),
-      new KillFault.Point(CrashPoints.VERIFY_BEFORE, Trigger.auditStep("VERIFY", "started")),
+      new KillFault.Point(CrashPoints.RECEIVE_VERIFIED, Trigger.restoredOnTarget()),
       new KillFault.Point(CrashPoints.UNPAUSE_BEFORE, Trigger.vmState(SOURCE, "fenced")));
 
   /** How long a run whose worker never returns may take before it counts as stuck. */
