@@ -210,7 +210,7 @@ final class ScenarioRun {
           new IllegalStateException("VM " + name + " vanished right after its creation"));
       ctx.vm(name, d.uuid());
       String digest = sim.memoryDigest(d.uuid()).orElseThrow();
-      ctx.log("created %s (%s) on %s, sha256 %s", name, d.uuid(), ctx.source(), digest);
+      ctx.log("created %s (%s) on %s, memory digest %s", name, d.uuid(), ctx.source(), digest);
       return digest;
     }
   }

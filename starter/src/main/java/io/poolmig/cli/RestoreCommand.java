@@ -84,7 +84,7 @@ final class RestoreCommand implements Callable<Integer> {
       if (!paused) {
         sim.unpause(restored.domain().uuid());
       }
-      root.out.printf("restored %s (%s): %s, sha256 %s, %s%n", restored.domain().name(),
+      root.out.printf("restored %s (%s): %s, memory digest %s, %s%n", restored.domain().name(),
           restored.domain().uuid(), Sizes.format(restored.domain().memoryBytes()),
           restored.contentDigest(), paused ? "paused" : "running");
       return ExitCode.OK.code;

@@ -107,7 +107,7 @@ final class SaveCommand implements Callable<Integer> {
     } else {
       sim.destroy(d.uuid());
     }
-    root.err.printf("saved %s (%s): %s checkpoint, sha256 %s%s%n", d.name(), d.uuid(),
+    root.err.printf("saved %s (%s): %s checkpoint, memory digest %s%s%n", d.name(), d.uuid(),
         Sizes.format(result.streamBytes()), result.contentDigest(),
         keepRunning ? "" : "; domain destroyed");
     root.err.flush();

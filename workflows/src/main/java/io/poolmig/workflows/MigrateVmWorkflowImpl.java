@@ -143,7 +143,7 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
         streamed[0] = step(MigrationStep.STREAM_CHECKPOINT, req.options().describe(),
             ActivityStubs.streamBudget(req.vm().memoryBytes(), req.options()),
             () -> sourceStream.streamCheckpoint(req, ticket),
-            s -> String.format("%s in %d round(s)%s, stream downtime %d ms, sha256 %s",
+            s -> String.format("%s in %d round(s)%s, stream downtime %d ms, digest %s",
                 mib(s.bytesSent()), s.rounds(), s.live() ? " live"
                     : s.wasRunning() ? ", paused copy" : ", paused copy (the VM was paused)",
                 s.streamDowntimeMillis(), shortDigest(s.contentDigest())));
