@@ -48,37 +48,29 @@ class ReconcilePlanTest {
         "never act on a migration whose workflow runs");
   }
 
+  /**
+   * The source fenced its copy — after the decision ({@code committed}), or at the handover
+   * before the workflow recorded one ({@code handed_over}; either outcome keeps one copy of the
+   * same, verified memory) — and the workflow is gone: the plan finishes the move.
+   */
   @Test
   void aReceivedCopyWhoseSourceIsFencedTakesOverAndTheFencedCopyGoes() {
-    for (boolean wasRunning : List.of(true, false)) {
-      List<HostInventory> pool = List.of(
-          host("host-a", List.of(fenced(VM, "web-1", MID)),
-              List.of(source(MID, VM, "committed", wasRunning))),
-          host("host-b", List.of(paused(VM, "web-1")), List.of(target(MID, VM, "received"))));
-      Finding f = only(ReconcilePlan.plan(pool, Set.of(), List.of()));
-      assertEquals(Kind.TARGET_LEFTOVER, f.kind());
-      assertEquals(List.of(FixAction.unpauseTarget("host-b", MID, VM, wasRunning),
-          FixAction.destroySource("host-a", MID, VM)), f.fixes());
-      assertTrue(f.description().contains("is fenced (handed over or decided"),
-          f.description());
+    for (String sourceStatus : List.of("committed", "handed_over")) {
+      for (boolean wasRunning : List.of(true, false)) {
+        List<HostInventory> pool = List.of(
+            host("host-a", List.of(fenced(VM, "web-1", MID)),
+                List.of(source(MID, VM, sourceStatus, wasRunning))),
+            host("host-b", List.of(paused(VM, "web-1")), List.of(target(MID, VM, "received"))));
+        Finding f = only(ReconcilePlan.plan(pool, Set.of(), List.of()));
+        assertEquals(Kind.TARGET_LEFTOVER, f.kind());
+        assertEquals(List.of(FixAction.unpauseTarget("host-b", MID, VM, wasRunning),
+            FixAction.destroySource("host-a", MID, VM)), f.fixes(), sourceStatus);
+        assertTrue(f.description().contains("is fenced (handed over or decided"),
+            f.description());
+        assertTrue(ReconcilePlan.plan(pool, Set.of(MID), List.of()).isEmpty(),
+            "a migration whose workflow runs is left to it");
+      }
     }
-  }
-
-  @Test
-  void aCopyHandedOverBeforeTheDecisionIsCommittedWhenItsWorkflowIsGone() {
-    // The target verified what it holds and the source fenced its copy; the workflow vanished
-    // before it recorded its decision. Either outcome keeps one copy of the same memory; the
-    // plan finishes the move the hosts already prepared.
-    List<HostInventory> pool = List.of(
-        host("host-a", List.of(fenced(VM, "web-1", MID)),
-            List.of(source(MID, VM, "handed_over", true))),
-        host("host-b", List.of(paused(VM, "web-1")), List.of(target(MID, VM, "received"))));
-    Finding f = only(ReconcilePlan.plan(pool, Set.of(), List.of()));
-    assertEquals(Kind.TARGET_LEFTOVER, f.kind());
-    assertEquals(List.of(FixAction.unpauseTarget("host-b", MID, VM, true),
-        FixAction.destroySource("host-a", MID, VM)), f.fixes());
-    assertTrue(ReconcilePlan.plan(pool, Set.of(MID), List.of()).isEmpty(),
-        "a migration whose workflow runs is left to it");
   }
 
   @Test
