@@ -106,6 +106,31 @@ class InvariantCheckerTest {
   }
 
   @Test
+  void aCopyFencedAtAHandoverThatRolledBackIsNotFencedForGood() throws IOException {
+    // The source fenced its copy as the stream ended, then died for good before the decision; the
+    // migration rolled back with the source declared lost. That fence is lifted by a rollback or
+    // by reconcile once the host returns: the VM is left on the dead host, not lost.
+    DomainInfo vm = create("host-a", "web-1");
+    ExpectedVm expected = expected(vm, "host-a");
+    fence("host-a", vm, "m1");
+    List<AuditMigration> rolledBack = List.of(migration("m1", vm, "host-a", "host-b",
+        AuditMigration.ROLLED_BACK, "host-a confirmed lost by the operator"));
+    Report onDeadHost = check(List.of(readLost("host-a")), expected, rolledBack, Set.of());
+    assertEquals(0, onDeadHost.count(Kind.LOST), onDeadHost.findings().toString());
+    assertEquals(1, onDeadHost.count(Kind.NOTE), onDeadHost.findings().toString());
+
+    Report onLiveHost = check(List.of(read("host-a")), expected, rolledBack, Set.of());
+    assertEquals(0, onLiveHost.count(Kind.LOST), onLiveHost.findings().toString());
+    assertTrue(only(onLiveHost, Kind.STUCK).message().contains("fenced copy left"),
+        "a fence a rollback should have lifted is a leftover: " + onLiveHost.findings());
+
+    List<AuditMigration> committed = List.of(migration("m1", vm, "host-a", "host-b",
+        AuditMigration.COMMITTED, null));
+    assertEquals(1, check(List.of(readLost("host-a")), expected, committed, Set.of())
+        .count(Kind.LOST), "fenced by a commit: the copy never runs again");
+  }
+
+  @Test
   void aStagingDirectoryLeftBehindIsStuck() throws IOException {
     DomainInfo vm = create("host-a", "web-1");
     ExpectedVm expected = expected(vm, "host-a");
