@@ -52,8 +52,12 @@ public final class PoolCa {
 
   public static final String CA_CERT = "ca.crt";
   public static final String CA_KEY = "ca.key";
-  public static final Duration DEFAULT_CA_VALIDITY = Duration.ofDays(3650);
-  public static final Duration DEFAULT_HOST_VALIDITY = Duration.ofDays(825);
+  /** Days a CA is valid unless asked otherwise (a constant, for the CLI's option default). */
+  public static final int DEFAULT_CA_DAYS = 3650;
+  /** Days a host certificate is valid unless asked otherwise. */
+  public static final int DEFAULT_HOST_DAYS = 825;
+  public static final Duration DEFAULT_CA_VALIDITY = Duration.ofDays(DEFAULT_CA_DAYS);
+  public static final Duration DEFAULT_HOST_VALIDITY = Duration.ofDays(DEFAULT_HOST_DAYS);
 
   /** Pool host names that can also be a certificate's DNS name (no '_', which X.509 refuses). */
   private static final Pattern DNS_HOST =

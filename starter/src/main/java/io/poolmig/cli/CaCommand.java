@@ -70,7 +70,7 @@ final class CaCommand implements Runnable {
         description = "where the CA is kept (default: $POOLMIG_HOME/pki)")
     Path dir;
 
-    @Option(names = "--days", defaultValue = "3650", paramLabel = "N",
+    @Option(names = "--days", defaultValue = "" + PoolCa.DEFAULT_CA_DAYS, paramLabel = "N",
         description = "how long the CA certificate is valid (default ${DEFAULT-VALUE})")
     int days;
 
@@ -125,7 +125,7 @@ final class CaCommand implements Runnable {
         description = "where the CA is kept (default: $POOLMIG_HOME/pki)")
     Path dir;
 
-    @Option(names = "--days", defaultValue = "825", paramLabel = "N",
+    @Option(names = "--days", defaultValue = "" + PoolCa.DEFAULT_HOST_DAYS, paramLabel = "N",
         description = "how long the certificate is valid (default ${DEFAULT-VALUE}; never past "
             + "the CA's own expiry)")
     int days;
