@@ -12,11 +12,6 @@ public sealed interface CheckpointRecord {
   record PageBatch(int count, long[] entries, byte[] data, int dataOffset)
       implements CheckpointRecord {
 
-    /** A batch whose pages start at the beginning of {@code data}. */
-    public PageBatch(int count, long[] entries, byte[] data) {
-      this(count, entries, data, 0);
-    }
-
     public long pfn(int i) {
       return entries[i] & CheckpointFormat.PFN_MASK;
     }

@@ -68,10 +68,6 @@ public final class PageTree {
     this.shortZeroChunkDigest = lastPages == CHUNK_PAGES ? zeroChunkDigest : zeroChunk(lastPages);
   }
 
-  public long pages() {
-    return pages;
-  }
-
   /** Records the contents of page {@code pfn}: {@code PAGE_SIZE} bytes of {@code data}. */
   public void page(long pfn, byte[] data, int offset) {
     byte[] chunk = chunkFor(pfn, true);
