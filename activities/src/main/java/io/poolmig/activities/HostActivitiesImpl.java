@@ -97,7 +97,7 @@ public final class HostActivitiesImpl implements HostActivities, ReceiveHandler 
     for (TargetMigration m : ledger.targets()) {
       if (m.vm() != null) {
         migrations.add(new LedgerEntry(m.migrationId(), LedgerEntry.TARGET, m.vm().uuid(),
-            m.vm().name(), m.vm().memoryBytes(), m.status(), m.holdsReservation(), false,
+            m.vm().name(), m.vm().memoryBytes(), m.status(), m.holdsReservation(), m.guestRan(),
             m.createdAtMillis()));
       }
     }
@@ -146,7 +146,7 @@ public final class HostActivitiesImpl implements HostActivities, ReceiveHandler 
       RANDOM.nextBytes(nonce);
       TargetMigration m = new TargetMigration(migrationId, vm, sourceHost,
           HexFormat.of().formatHex(nonce), TargetMigration.PREPARED, 0, null, 0,
-          System.currentTimeMillis());
+          System.currentTimeMillis(), false);
       ledger.putTarget(m);
       log.info("prepared migration {}: reserved {} MiB for {}", migrationId,
           vm.memoryBytes() >> 20, vm.name());
@@ -161,8 +161,8 @@ public final class HostActivitiesImpl implements HostActivities, ReceiveHandler 
   }
 
   @Override
-  public Admission admit(String migrationId, int attempt, byte[] challenge, byte[] proof)
-      throws TicketRefusedException {
+  public Admission admit(String migrationId, int attempt, boolean guestRan, byte[] challenge,
+      byte[] proof) throws TicketRefusedException {
     Optional<TargetMigration> found = safeTarget(migrationId);
     if (found.isEmpty() || found.get().vm() == null || !verify(found.get(), attempt, challenge,
         proof)) {
@@ -185,7 +185,7 @@ public final class HostActivitiesImpl implements HostActivities, ReceiveHandler 
         refusal[0] = "attempt " + m.attempt() + " of migration " + migrationId
             + " is still being received";
       } else {
-        ledger.putTarget(m.receiving(attempt));
+        ledger.putTarget(m.receiving(attempt, guestRan));
         return Admission.RECEIVE;
       }
       return null;
@@ -265,7 +265,7 @@ public final class HostActivitiesImpl implements HostActivities, ReceiveHandler 
         if (m.isEmpty()) {
           // A tombstone: a prepare that arrives late must not reserve for an aborted migration.
           ledger.putTarget(new TargetMigration(migrationId, null, null, null,
-              TargetMigration.ABORTED, 0, null, 0, System.currentTimeMillis()));
+              TargetMigration.ABORTED, 0, null, 0, System.currentTimeMillis(), false));
           return null;
         }
         if (TargetMigration.COMMITTED.equals(m.get().status())) {

@@ -25,11 +25,11 @@ final class ReceiveRoute {
   private ReceiveRoute() {}
 
   static ReceiveClient open(HostSettings settings, MigrationRequest request, ReceiveTicket ticket,
-      int attempt, byte[] secret) throws IOException {
+      ReceiveClient.Claim claim) throws IOException {
     String mid = request.migrationId();
     if (!MigrationRequest.TLS.equals(request.transport())) {
-      return ReceiveClient.open(ticket.endpoint(), mid, attempt, secret,
-          settings.connectTimeoutMillis(), settings.idleTimeoutMillis());
+      return ReceiveClient.open(ticket.endpoint(), claim, settings.connectTimeoutMillis(),
+          settings.idleTimeoutMillis());
     }
     if (ticket.tlsEndpoint() == null) {
       throw refused("migration " + mid + " asks for TLS, but " + ticket.targetHost()
@@ -43,8 +43,8 @@ final class ReceiveRoute {
           + settings.hostName() + "` and restart its worker with --tls-dir); nothing was paused");
     }
     try {
-      return ReceiveClient.openTls(ticket.tlsEndpoint(), settings.tls(), ticket.targetHost(), mid,
-          attempt, secret, settings.connectTimeoutMillis(), settings.idleTimeoutMillis());
+      return ReceiveClient.openTls(ticket.tlsEndpoint(), settings.tls(), ticket.targetHost(),
+          claim, settings.connectTimeoutMillis(), settings.idleTimeoutMillis());
     } catch (TlsRefusedException e) {
       throw refused("TLS stream from " + settings.hostName() + " to " + ticket.targetHost()
           + " (" + ticket.tlsEndpoint() + "): " + e.getMessage() + "; nothing was paused");

@@ -68,8 +68,8 @@ final class SourceStream {
     byte[] secret = settings.tickets().ticket(mid, ticket.targetHost(), ticket.nonce(), attempt);
     ReceiveClient client;
     try {
-      client = whileHeartbeating(() -> ReceiveRoute.open(settings, request, ticket, attempt,
-          secret));
+      client = whileHeartbeating(() -> ReceiveRoute.open(settings, request, ticket,
+          new ReceiveClient.Claim(mid, attempt, secret, m.wasRunning())));
     } catch (ReceiveClient.AlreadyReceivedException e) {
       return whileHeartbeating(() -> fromEarlierAttempt(request, m, e.contentDigest(), started));
     } catch (ReceiveClient.RefusedException e) {

@@ -1,5 +1,6 @@
 package io.poolmig.activities;
 
+import io.poolmig.workflows.LedgerEntry;
 import io.poolmig.workflows.VmRef;
 
 /**
@@ -13,6 +14,8 @@ import io.poolmig.workflows.VmRef;
  *     restored paused), {@code committed} or {@code aborted}
  * @param attempt the last stream attempt admitted; a ticket of it or an earlier one is spent
  * @param resumedAtMillis this host's clock when the committed copy was resumed, else 0
+ * @param guestRan the source's word, with the stream attempt it admitted, that the guest ran
+ *     before the migration: a copy this host takes over without its source resumes only then
  */
 record TargetMigration(
     String migrationId,
@@ -23,37 +26,38 @@ record TargetMigration(
     int attempt,
     String contentDigest,
     long resumedAtMillis,
-    long createdAtMillis) {
+    long createdAtMillis,
+    boolean guestRan) {
 
   static final String PREPARED = "prepared";
   static final String RECEIVING = "receiving";
-  static final String RECEIVED = "received";
+  static final String RECEIVED = LedgerEntry.RECEIVED;
   static final String COMMITTED = "committed";
   static final String ABORTED = "aborted";
 
   TargetMigration with(String newStatus) {
     return new TargetMigration(migrationId, vm, sourceHost, nonce, newStatus, attempt,
-        contentDigest, resumedAtMillis, createdAtMillis);
+        contentDigest, resumedAtMillis, createdAtMillis, guestRan);
   }
 
-  TargetMigration receiving(int admitted) {
+  TargetMigration receiving(int admitted, boolean ran) {
     return new TargetMigration(migrationId, vm, sourceHost, nonce, RECEIVING, admitted, null, 0,
-        createdAtMillis);
+        createdAtMillis, ran);
   }
 
   TargetMigration admitted(int admitted) {
     return new TargetMigration(migrationId, vm, sourceHost, nonce, status, admitted,
-        contentDigest, resumedAtMillis, createdAtMillis);
+        contentDigest, resumedAtMillis, createdAtMillis, guestRan);
   }
 
   TargetMigration received(String digest) {
     return new TargetMigration(migrationId, vm, sourceHost, nonce, RECEIVED, attempt, digest, 0,
-        createdAtMillis);
+        createdAtMillis, guestRan);
   }
 
   TargetMigration resumedAt(long millis) {
     return new TargetMigration(migrationId, vm, sourceHost, nonce, status, attempt, contentDigest,
-        millis, createdAtMillis);
+        millis, createdAtMillis, guestRan);
   }
 
   /** Whether the memory reservation of this migration may still be held on the host. */

@@ -39,16 +39,23 @@ public final class ReceiveClient implements AutoCloseable {
   }
 
   /**
-   * Connects to {@code endpoint} (host:port) over plain TCP and proves the ticket of
-   * {@code attempt}.
+   * What a sender claims when it connects: one attempt of one migration, proven with that
+   * attempt's ticket, and whether the guest ran before the migration touched it — the target keeps
+   * that with the copy it receives, so that a copy it must take over without its source (the
+   * source confirmed dead before the decision) resumes only a guest that ran.
+   */
+  public record Claim(String migrationId, int attempt, byte[] ticket, boolean guestRan) {}
+
+  /**
+   * Connects to {@code endpoint} (host:port) over plain TCP and proves the ticket of the
+   * claim's attempt.
    *
    * @throws RefusedException if the target refused the ticket
    * @throws AlreadyReceivedException if the target holds an earlier attempt's copy
    */
-  public static ReceiveClient open(String endpoint, String migrationId, int attempt,
-      byte[] ticket, int connectTimeoutMillis, int idleTimeoutMillis) throws IOException {
-    return open(endpoint, null, null, migrationId, attempt, ticket, connectTimeoutMillis,
-        idleTimeoutMillis);
+  public static ReceiveClient open(String endpoint, Claim claim, int connectTimeoutMillis,
+      int idleTimeoutMillis) throws IOException {
+    return open(endpoint, null, null, claim, connectTimeoutMillis, idleTimeoutMillis);
   }
 
   /**
@@ -60,18 +67,15 @@ public final class ReceiveClient implements AutoCloseable {
    * @throws TlsRefusedException if either side refused the other's certificate
    */
   public static ReceiveClient openTls(String endpoint, PoolTls tls, String targetHost,
-      String migrationId, int attempt, byte[] ticket, int connectTimeoutMillis,
-      int idleTimeoutMillis) throws IOException {
+      Claim claim, int connectTimeoutMillis, int idleTimeoutMillis) throws IOException {
     if (tls == null || targetHost == null) {
       throw new IllegalArgumentException("TLS needs this host's certificates and the target");
     }
-    return open(endpoint, tls, targetHost, migrationId, attempt, ticket, connectTimeoutMillis,
-        idleTimeoutMillis);
+    return open(endpoint, tls, targetHost, claim, connectTimeoutMillis, idleTimeoutMillis);
   }
 
   private static ReceiveClient open(String endpoint, PoolTls tls, String targetHost,
-      String migrationId, int attempt, byte[] ticket, int connectTimeoutMillis,
-      int idleTimeoutMillis) throws IOException {
+      Claim claim, int connectTimeoutMillis, int idleTimeoutMillis) throws IOException {
     InetSocketAddress address = parse(endpoint);
     Socket raw = new Socket();
     try {
@@ -107,8 +111,9 @@ public final class ReceiveClient implements AutoCloseable {
             + "connection slots taken, or not a poolmig endpoint" + (tls == null ? ""
                 : ", or not one that speaks TLS") + "): " + e.getMessage(), e);
       }
-      ReceiveProtocol.writeHello(client.out, new ReceiveProtocol.Hello(migrationId, attempt,
-          java.util.HexFormat.of().formatHex(ReceiveTickets.proof(ticket, challenge))));
+      ReceiveProtocol.writeHello(client.out, new ReceiveProtocol.Hello(claim.migrationId(),
+          claim.attempt(), java.util.HexFormat.of().formatHex(
+              ReceiveTickets.proof(claim.ticket(), challenge)), claim.guestRan()));
       ReceiveProtocol.Status status = ReceiveProtocol.readStatus(client.in);
       if (status.code() == ReceiveProtocol.ALREADY_RECEIVED) {
         throw new AlreadyReceivedException(status.contentDigest());

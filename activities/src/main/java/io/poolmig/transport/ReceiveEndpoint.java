@@ -274,7 +274,8 @@ public final class ReceiveEndpoint implements AutoCloseable {
       socket.setSoTimeout(limits.idleMillis());
       ReceiveHandler.Admission admission;
       try {
-        admission = handler.admit(hello.migrationId(), hello.attempt(), challenge, proof);
+        admission = handler.admit(hello.migrationId(), hello.attempt(), hello.guestRan(),
+            challenge, proof);
       } catch (ReceiveHandler.TicketRefusedException e) {
         log.warn("refused checkpoint from {} for migration {}: {}", peer, hello.migrationId(),
             e.getMessage());

@@ -12,10 +12,12 @@ public interface ReceiveHandler {
    * Checks that {@code proof} answers {@code challenge} with the ticket of this attempt, and
    * claims the migration for one receive. A migration whose copy has already arrived is not
    * claimed: its digest is returned instead, and nothing of the copy is touched. Throws
-   * {@link TicketRefusedException} with the reason to send back.
+   * {@link TicketRefusedException} with the reason to send back. {@code guestRan} is the sender's
+   * word that the guest ran before the migration: kept with the copy, it says whether the copy
+   * resumes if this host must take it over on its own.
    */
-  Admission admit(String migrationId, int attempt, byte[] challenge, byte[] proof)
-      throws TicketRefusedException;
+  Admission admit(String migrationId, int attempt, boolean guestRan, byte[] challenge,
+      byte[] proof) throws TicketRefusedException;
 
   /**
    * Restores the checkpoint (header not yet read) as a paused domain and returns the content

@@ -11,10 +11,11 @@ import java.util.Arrays;
 import java.util.Map;
 
 /**
- * The few frames around a checkpoint on a receive connection (version 3). The sender opens with
+ * The few frames around a checkpoint on a receive connection (version 4). The sender opens with
  * the magic {@code PMIGRECV} and the version; the receiver sends a fresh 32-byte challenge
  * ({@code u32 length, bytes}); the sender answers with {@code HELLO} (JSON: migration id, attempt,
- * and the proof {@code HMAC(ticket of that attempt, challenge)}, see {@link ReceiveTickets}); the
+ * the proof {@code HMAC(ticket of that attempt, challenge)}, see {@link ReceiveTickets}, and
+ * {@code guestRan}, whether the guest ran before the migration touched it; version 4); the
  * receiver answers with a status frame: ok (the checkpoint follows), refused, or already received
  * (an earlier attempt's copy is there; its digest travels in the frame and the connection ends).
  * After the END record the receiver answers with a final status frame carrying the digest it
@@ -28,7 +29,7 @@ import java.util.Map;
 final class ReceiveProtocol {
 
   static final byte[] MAGIC = "PMIGRECV".getBytes(StandardCharsets.US_ASCII);
-  static final int VERSION = 3;
+  static final int VERSION = 4;
   static final int OK = 0;
   static final int REFUSED = 1;
   static final int FAILED = 2;
@@ -38,7 +39,7 @@ final class ReceiveProtocol {
 
   private ReceiveProtocol() {}
 
-  record Hello(String migrationId, int attempt, String proof) {}
+  record Hello(String migrationId, int attempt, String proof, boolean guestRan) {}
 
   record Status(int code, String message, String contentDigest, long streamBytes) {
     boolean ok() {

@@ -27,6 +27,7 @@ import io.poolmig.workflows.DomainSummary;
 import io.poolmig.workflows.FailureTypes;
 import io.poolmig.workflows.HostActivities;
 import io.poolmig.workflows.HostInventory;
+import io.poolmig.workflows.LedgerEntry;
 import io.poolmig.workflows.MigrationOptions;
 import io.poolmig.workflows.MigrationRequest;
 import io.poolmig.workflows.ReceiveTicket;
@@ -124,6 +125,9 @@ class HostActivitiesTest {
     assertTrue(streamed.rounds() >= 2, "a live stream has pre-copy rounds: " + streamed.rounds());
     assertTrue(streamed.pagesSent() >= 32 * MIB / 4096);
     assertTrue(streamed.bytesSent() > 0 && streamed.durationMillis() >= 0);
+    assertTrue(targetEntry(b, mid).vmWasRunning(),
+        "the target keeps the source's word that the guest ran, for a take-over without it");
+    assertEquals(LedgerEntry.RECEIVED, targetEntry(b, mid).status());
 
     b.stub.verifyTarget(mid, ref, streamed.contentDigest());
     a.stub.fenceSource(mid, vm.uuid());
@@ -385,6 +389,7 @@ class HostActivitiesTest {
     ReceiveTicket ticket = b.stub.prepareTarget(mid, ref(vm), "host-a");
     StreamResult streamed = a.stub.streamCheckpoint(request(mid, ref(vm), true), ticket);
     assertEquals(1, streamed.rounds(), "a paused VM is saved without pre-copy");
+    assertFalse(targetEntry(b, mid).vmWasRunning(), "a take-over would leave it paused");
     b.stub.abortTarget(mid);
     a.stub.resumeSource(mid, vm.uuid());
     assertEquals(DomainState.PAUSED, a.state(vm), "the migration did not pause it");
@@ -463,8 +468,9 @@ class HostActivitiesTest {
     try (ReceiveEndpoint impatient = ReceiveEndpoint.start(new InetSocketAddress("127.0.0.1", 0),
             b.impl, StreamLimits.DEFAULT,
             EndpointLimits.DEFAULT.withIdleTimeout(Duration.ofMillis(500)));
-        ReceiveClient stalled = ReceiveClient.open("127.0.0.1:" + impatient.port(), mid,
-            1, TICKETS.ticket(mid, "host-b", ticket.nonce(), 1), 2_000, 10_000)) {
+        ReceiveClient stalled = ReceiveClient.open("127.0.0.1:" + impatient.port(),
+            new ReceiveClient.Claim(mid, 1, TICKETS.ticket(mid, "host-b", ticket.nonce(), 1),
+                true), 2_000, 10_000)) {
       stalled.stream().write(stream, 0, stream.length / 2);
       stalled.stream().flush();
       Await.until(() -> entries(dirB.resolve("incoming")) == 1, "the target stages the VM");
@@ -589,16 +595,18 @@ class HostActivitiesTest {
 
     String endpoint = "127.0.0.1:" + b.endpoint.port();
     // The spent ticket of attempt 1, presented again: refused.
-    assertThrows(ReceiveClient.RefusedException.class, () -> ReceiveClient.open(endpoint, mid, 1,
-        TICKETS.ticket(mid, "host-b", ticket.nonce(), 1), 2_000, 5_000));
+    assertThrows(ReceiveClient.RefusedException.class, () -> ReceiveClient.open(endpoint,
+        new ReceiveClient.Claim(mid, 1, TICKETS.ticket(mid, "host-b", ticket.nonce(), 1), true),
+        2_000, 5_000));
     // A new attempt: the copy is reported, not replaced.
     ReceiveClient.AlreadyReceivedException held = assertThrows(
-        ReceiveClient.AlreadyReceivedException.class, () -> ReceiveClient.open(endpoint, mid, 2,
-            TICKETS.ticket(mid, "host-b", ticket.nonce(), 2), 2_000, 5_000));
+        ReceiveClient.AlreadyReceivedException.class, () -> ReceiveClient.open(endpoint,
+            new ReceiveClient.Claim(mid, 2, TICKETS.ticket(mid, "host-b", ticket.nonce(), 2),
+                true), 2_000, 5_000));
     assertEquals(streamed.contentDigest(), held.contentDigest());
     // Without the pool key nothing gets in.
-    assertThrows(ReceiveClient.RefusedException.class, () -> ReceiveClient.open(endpoint, mid, 3,
-        new byte[32], 2_000, 5_000));
+    assertThrows(ReceiveClient.RefusedException.class, () -> ReceiveClient.open(endpoint,
+        new ReceiveClient.Claim(mid, 3, new byte[32], true), 2_000, 5_000));
 
     assertEquals(DomainState.PAUSED, b.state(vm));
     assertEquals(streamed.contentDigest(), b.hv.memoryDigest(vm.uuid()).orElseThrow());
@@ -798,9 +806,9 @@ class HostActivitiesTest {
     }
 
     @Override
-    public Admission admit(String migrationId, int attempt, byte[] challenge, byte[] proof)
-        throws TicketRefusedException {
-      return target().admit(migrationId, attempt, challenge, proof);
+    public Admission admit(String migrationId, int attempt, boolean guestRan, byte[] challenge,
+        byte[] proof) throws TicketRefusedException {
+      return target().admit(migrationId, attempt, guestRan, challenge, proof);
     }
 
     @Override
@@ -883,5 +891,11 @@ class HostActivitiesTest {
       Thread.sleep(20);
     }
     throw new AssertionError("the memory of " + uuid + " did not change on its new host");
+  }
+
+  private static LedgerEntry targetEntry(Host host, String mid) {
+    return host.stub.inventory().migrations().stream()
+        .filter(e -> LedgerEntry.TARGET.equals(e.role()) && mid.equals(e.migrationId()))
+        .findFirst().orElseThrow(() -> new AssertionError("no target entry of " + mid));
   }
 }

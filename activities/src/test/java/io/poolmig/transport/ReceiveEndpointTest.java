@@ -151,7 +151,8 @@ class ReceiveEndpointTest {
   @Test
   void aWrongTicketIsRefusedWithItsReason() throws Exception {
     ReceiveClient.RefusedException e = assertThrows(ReceiveClient.RefusedException.class,
-        () -> ReceiveClient.open(address, "mig-4", 1, new byte[32], 2_000, 5_000));
+        () -> ReceiveClient.open(address,
+            new ReceiveClient.Claim("mig-4", 1, new byte[32], false), 2_000, 5_000));
     assertTrue(e.getMessage().contains("wrong ticket"), e.getMessage());
     assertTrue(e.getMessage().contains(address), e.getMessage());
     assertNull(handler.released.poll(200, TimeUnit.MILLISECONDS), "nothing was claimed");
@@ -218,7 +219,8 @@ class ReceiveEndpointTest {
       byte[] challenge = ReceiveProtocol.readChallenge(s.getInputStream());
       ByteArrayOutputStream hello = new ByteArrayOutputStream();
       ReceiveProtocol.writeHello(hello, new ReceiveProtocol.Hello("mig-9", 1,
-          java.util.HexFormat.of().formatHex(ReceiveTickets.proof(ticket("mig-9"), challenge))));
+          java.util.HexFormat.of().formatHex(ReceiveTickets.proof(ticket("mig-9"), challenge)),
+          false));
       recorded = hello.toByteArray();
       out.write(recorded);
       out.flush();
@@ -379,7 +381,8 @@ class ReceiveEndpointTest {
   // ---- helpers ----
 
   private ReceiveClient open(String migrationId) throws IOException {
-    return ReceiveClient.open(address, migrationId, 1, ticket(migrationId), 2_000, 10_000);
+    return ReceiveClient.open(address,
+        new ReceiveClient.Claim(migrationId, 1, ticket(migrationId), false), 2_000, 10_000);
   }
 
   private static byte[] ticket(String migrationId) {
@@ -490,8 +493,8 @@ class ReceiveEndpointTest {
     volatile java.util.concurrent.Semaphore recordByRecord;
 
     @Override
-    public Admission admit(String migrationId, int attempt, byte[] challenge, byte[] proof)
-        throws TicketRefusedException {
+    public Admission admit(String migrationId, int attempt, boolean guestRan, byte[] challenge,
+        byte[] proof) throws TicketRefusedException {
       if (!TICKETS.verify(migrationId, HOST, NONCE, attempt, challenge, proof)) {
         throw new TicketRefusedException("unknown migration or wrong ticket");
       }

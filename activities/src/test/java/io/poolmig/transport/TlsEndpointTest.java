@@ -111,7 +111,8 @@ class TlsEndpointTest {
   @Test
   void aPlainTcpSenderIsRefused() throws Exception {
     IOException e = assertThrows(IOException.class, () -> ReceiveClient.open(address,
-        "mig-tls-3", 1, TICKETS.ticket("mig-tls-3", HOST, NONCE, 1), 2_000, 5_000));
+        new ReceiveClient.Claim("mig-tls-3", 1, TICKETS.ticket("mig-tls-3", HOST, NONCE, 1),
+            false), 2_000, 5_000));
     assertTrue(!(e instanceof ReceiveClient.RefusedException), e.toString());
     assertTrue(handler.admitted.isEmpty());
     Await.until(() -> logs.list.stream().anyMatch(l -> l.getFormattedMessage()
@@ -153,7 +154,8 @@ class TlsEndpointTest {
         handler, StreamLimits.DEFAULT, EndpointLimits.DEFAULT, stranger)) {
       TlsRefusedException e = assertThrows(TlsRefusedException.class,
           () -> ReceiveClient.openTls("127.0.0.1:" + impostor.port(), senderTls, HOST,
-              "mig-tls-5", 1, TICKETS.ticket("mig-tls-5", HOST, NONCE, 1), 2_000, 5_000));
+              new ReceiveClient.Claim("mig-tls-5", 1, TICKETS.ticket("mig-tls-5", HOST, NONCE,
+                  1), false), 2_000, 5_000));
       assertTrue(e.getMessage().contains("the receiver's certificate"), e.getMessage());
       assertTrue(e.getMessage().contains("is not trusted by the pool CA"), e.getMessage());
     }
@@ -162,8 +164,9 @@ class TlsEndpointTest {
 
   private String send(PoolTls tls, String target, String migrationId) throws IOException {
     byte[] stream = checkpoint(migrationId);
-    try (ReceiveClient client = ReceiveClient.openTls(address, tls, target, migrationId, 1,
-        TICKETS.ticket(migrationId, HOST, NONCE, 1), 2_000, 10_000)) {
+    try (ReceiveClient client = ReceiveClient.openTls(address, tls, target,
+        new ReceiveClient.Claim(migrationId, 1, TICKETS.ticket(migrationId, HOST, NONCE, 1),
+            false), 2_000, 10_000)) {
       client.stream().write(stream);
       client.stream().flush();
       return client.awaitRestored();

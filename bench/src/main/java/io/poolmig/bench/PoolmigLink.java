@@ -175,15 +175,16 @@ final class PoolmigLink implements AutoCloseable {
       throws IOException {
     String migrationId = UUID.randomUUID().toString();
     String nonce = receiver.expect(migrationId);
-    byte[] ticket = tickets.ticket(migrationId, TARGET, nonce, 1);
+    ReceiveClient.Claim claim = new ReceiveClient.Claim(migrationId, 1,
+        tickets.ticket(migrationId, TARGET, nonce, 1), live);
     long cpu0 = ProcessCpu.jvmNanos();
     long t0 = System.nanoTime();
     SaveResult saved;
     String confirmed;
     try (ReceiveClient client = tls
         ? ReceiveClient.openTls("127.0.0.1:" + tlsEndpoint.port(), sourceTls, TARGET,
-            migrationId, 1, ticket, CONNECT_TIMEOUT_MILLIS, IDLE_TIMEOUT_MILLIS)
-        : ReceiveClient.open("127.0.0.1:" + endpoint.port(), migrationId, 1, ticket,
+            claim, CONNECT_TIMEOUT_MILLIS, IDLE_TIMEOUT_MILLIS)
+        : ReceiveClient.open("127.0.0.1:" + endpoint.port(), claim,
             CONNECT_TIMEOUT_MILLIS, IDLE_TIMEOUT_MILLIS)) {
       security = client.security();
       CheckpointWriter writer = new CheckpointWriter(client.stream(), options);

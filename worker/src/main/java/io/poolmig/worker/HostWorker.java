@@ -190,9 +190,9 @@ public final class HostWorker implements AutoCloseable {
     }
 
     @Override
-    public Admission admit(String migrationId, int attempt, byte[] challenge, byte[] proof)
-        throws TicketRefusedException {
-      return target().admit(migrationId, attempt, challenge, proof);
+    public Admission admit(String migrationId, int attempt, boolean guestRan, byte[] challenge,
+        byte[] proof) throws TicketRefusedException {
+      return target().admit(migrationId, attempt, guestRan, challenge, proof);
     }
 
     @Override

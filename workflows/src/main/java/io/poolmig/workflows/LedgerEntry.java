@@ -7,8 +7,8 @@ package io.poolmig.workflows;
  * @param status source: streaming, committed, rolled_back, reinstated; target: prepared,
  *     receiving, received, committed, aborted
  * @param holdsMemory whether it still holds a memory reservation on this host
- * @param vmWasRunning source: whether the VM ran before this migration touched it (it resumes
- *     only then); target: false
+ * @param vmWasRunning whether the VM ran before this migration touched it (it resumes only
+ *     then); on a target, as the source said when its stream was admitted (false before that)
  */
 public record LedgerEntry(
     String migrationId,
@@ -23,4 +23,6 @@ public record LedgerEntry(
 
   public static final String SOURCE = "source";
   public static final String TARGET = "target";
+  /** A target's copy that arrived whole and matched the source's digest: it may be taken over. */
+  public static final String RECEIVED = "received";
 }
