@@ -65,12 +65,13 @@ public final class AuditActivitiesImpl implements AuditActivities {
     };
     // What was measured stays measured: a migration that rolled back or failed after its stream
     // keeps its bytes, rounds and stream downtime; one that never streamed has none.
-    boolean measured = MigrationOutcome.COMMITTED.equals(status) || r.bytesSent() > 0
-        || r.rounds() > 0;
+    // A copy taken over without its source has no figures: they went down with the source.
+    boolean measured = r.bytesSent() > 0 || r.rounds() > 0;
+    boolean downtimeKnown = r.downtimeMillis() != MigrationResult.UNKNOWN_DOWNTIME
+        && (MigrationOutcome.COMMITTED.equals(status) || r.downtimeMillis() > 0);
     store.migrationFinished(new MigrationOutcome(UUID.fromString(r.migrationId()), status,
         measured ? r.bytesSent() : null, measured ? r.rounds() : null,
-        MigrationOutcome.COMMITTED.equals(status) || r.downtimeMillis() > 0
-            ? r.downtimeMillis() : null,
+        downtimeKnown ? r.downtimeMillis() : null,
         measured ? r.streamDowntimeMillis() : null,
         r.memoryDigest(), r.runsOn(), r.error(), Instant.ofEpochMilli(atMillis)));
   }

@@ -48,6 +48,11 @@ final class Scenarios {
 
   /** How long a run whose worker never returns may take before it counts as stuck. */
   static final Duration NEVER_DEADLINE = Duration.ofMinutes(8);
+  /**
+   * A source dead after its handover: the stream step waits out its budget (2 min 15 s for a
+   * small VM) for the source to return, the rollback asks for the operator 20 s later.
+   */
+  static final Duration HANDOVER_NEVER_DEADLINE = Duration.ofMinutes(4);
 
   private Scenarios() {}
 
@@ -58,9 +63,10 @@ final class Scenarios {
 
   /**
    * The catalogue; {@code quick} for the short matrix: a worker that never returns is killed
-   * only after the commit decision, where the migration asks for resolution within about 75 s —
-   * before it, the migration's own budgets (2 min to prepare, 5 min and more to stream, 2 min to
-   * clean up) decide, and a run takes up to {@link #NEVER_DEADLINE}.
+   * only after the commit decision, where the migration asks for resolution within about 75 s,
+   * or right after the source's handover fence — before that, the migration's own budgets (2 min
+   * to prepare, 5 min and more to stream, 2 min to clean up) decide, and a run takes up to
+   * {@link #NEVER_DEADLINE}.
    */
   static List<Scenario> all(boolean quick) {
     List<Scenario> s = new ArrayList<>();
@@ -81,10 +87,15 @@ final class Scenarios {
     s.add(kill("kill-target-random", TARGET,
         new KillFault.Point(null, Trigger.randomDelay(RANDOM_KILL_WINDOW_MILLIS)), true));
 
+    s.add(new Scenario("kill-source-handover-never", Scope.LANE, "SIGKILL of the source worker "
+        + "right after its handover fence (the target holds a verified copy, nothing is decided "
+        + "yet), never restarted: once the source is confirmed lost the target takes its copy "
+        + "over", () -> new KillFault(SOURCE, List.of(SOURCE_POINTS.get(3)), false),
+        HANDOVER_NEVER_DEADLINE));
     if (quick) {
-      s.add(new Scenario("kill-source-never", Scope.LANE, "SIGKILL of the source worker at a "
-          + "random one of its points after the commit decision, never restarted",
-          () -> new KillFault(SOURCE, SOURCE_POINTS.subList(3, 5), false)));
+      s.add(new Scenario("kill-source-never", Scope.LANE, "SIGKILL of the source worker at its "
+          + "point after the commit decision, never restarted",
+          () -> new KillFault(SOURCE, SOURCE_POINTS.subList(4, 5), false)));
       s.add(new Scenario("kill-target-never", Scope.LANE, "SIGKILL of the target worker at "
           + "its point after the commit decision, never restarted",
           () -> new KillFault(TARGET, TARGET_POINTS.subList(2, 3), false)));

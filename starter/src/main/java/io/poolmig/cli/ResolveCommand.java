@@ -18,7 +18,9 @@ import picocli.CommandLine.ParentCommand;
       "",
       "--target-lost: the target host is dead; its copy never runs, and the VM is given back to "
           + "its source. --source-lost: the source host is dead; the migration finishes without "
-          + "it (its fenced copy never runs again).",
+          + "it (its copy never runs again): after the decision the VM runs on the target; during "
+          + "a rollback the target takes over the copy it verified, if it holds one, and "
+          + "otherwise the VM went down with its source.",
       "",
       "WARNING: confirm only a host you know is powered off or fenced (IPMI, PDU, hypervisor "
           + "console). A host that is merely unreachable over the network may still run the VM; "

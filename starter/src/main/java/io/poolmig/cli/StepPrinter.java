@@ -56,6 +56,12 @@ final class StepPrinter {
    */
   static String summary(MigrationResult r) {
     String where = r.runsOn() != null ? r.runsOn() : r.targetHost();
+    if (MigrationResult.COMMITTED.equals(r.status())
+        && r.downtimeMillis() == MigrationResult.UNKNOWN_DOWNTIME) {
+      return String.format(Locale.ROOT, "%s is now on %s, which took its verified copy over "
+          + "after %s was confirmed lost; total %.1f s", r.vmName(), where, r.sourceHost(),
+          r.durationMillis() / 1000.0);
+    }
     if (MigrationResult.COMMITTED.equals(r.status())) {
       return String.format(Locale.ROOT, "%s now runs on %s: %s sent in %d round(s), guest "
           + "downtime %d ms (stream %d ms), total %.1f s", r.vmName(), where,

@@ -132,6 +132,29 @@ class ReconcilePlanTest {
     assertFalse(only(gone).fixable(), "the VM left the source some other way: " + gone);
   }
 
+  /**
+   * The source died before it fenced its paused copy, and its target took the verified copy over
+   * once an operator confirmed the source lost. When the host returns, its ledger still says
+   * streaming: resuming that copy would run the VM twice.
+   */
+  @Test
+  void aSourceThatReturnsAfterItsTargetTookTheVmOverNeverResumes() {
+    List<HostInventory> pool = List.of(
+        host("host-a", List.of(paused(VM, "web-1")), List.of(source(MID, VM, "streaming", true))),
+        host("host-b", List.of(running(VM, "web-1")), List.of(target(MID, VM, "committed"))));
+    List<Finding> findings = ReconcilePlan.plan(pool, Set.of(), List.of());
+    Finding leftover = findings.stream().filter(f -> f.kind() == Kind.SOURCE_LEFTOVER)
+        .findFirst().orElseThrow(() -> new AssertionError(findings));
+    assertFalse(leftover.fixable(), leftover.toString());
+    assertTrue(leftover.description().contains("host-b took web-1"), leftover.description());
+    assertTrue(findings.stream().noneMatch(f -> f.fixes().contains(
+        FixAction.resumeSource("host-a", MID, VM))), findings.toString());
+
+    List<Finding> blind = ReconcilePlan.plan(List.of(pool.get(0),
+        HostInventory.unreachable("host-b", "timed out")), Set.of(), List.of());
+    assertTrue(blind.stream().noneMatch(Finding::fixable), blind.toString());
+  }
+
   @Test
   void aFencedCopyIsDestroyedWhenTheVmRunsElsewhere() {
     List<HostInventory> pool = List.of(

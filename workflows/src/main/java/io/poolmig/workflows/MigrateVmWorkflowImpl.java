@@ -23,8 +23,9 @@ import org.slf4j.Logger;
  * The state machine of one migration; see {@link MigrateVmWorkflow} for the contract.
  *
  * <p>Two rules shape it. Before the decision, a failure or an abort cancels the running step and
- * waits until the host has really stopped it, then resumes the source and cleans the target in
- * parallel, so a reachable source comes back at once whatever the target does. After the
+ * waits until the host has really stopped it, then resumes the source, and only then cleans the
+ * target: a copy the target verified is the VM's last one if the source turns out to be dead
+ * (an operator confirms it), and the target then takes it over. After the
  * decision, every step runs until it succeeds, until its host reports a state that settles the
  * outcome (a target copy that vanished gives the VM back to its source), or until an operator
  * confirms a silent host dead; meanwhile the migration is visibly waiting.
@@ -43,6 +44,12 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
    * Histories without the marker replay the verify and fence steps.
    */
   static final String VERIFIED_AT_END = "verified-at-end";
+  /**
+   * Version 1: a rollback cleans the target only once the source has resumed the VM; when an
+   * operator confirms the source lost instead, a copy the target verified is taken over (the VM
+   * moves after all). Histories without the marker resume and clean in parallel.
+   */
+  static final String TAKE_OVER_WITHOUT_SOURCE = "take-over-without-source";
   private static final Duration RETRY_PAUSE = Duration.ofSeconds(15);
   /** How long a cancelled or overdue step is waited for before the rollback goes ahead. */
   private static final Duration STEP_GRACE = Duration.ofSeconds(75);
@@ -193,15 +200,30 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
     phase = "rolling back";
     log.info("migration of {} rolls back: {}", req.vm().name(), why);
     record(MigrationStep.ROLLBACK, StepEvent.STARTED, why);
-    // Source first for availability, target in parallel: neither waits for the other.
-    Promise<Outcome<String>> resumed = Async.function(() -> persist(MigrationStep.ROLLBACK,
+    Supplier<Outcome<String>> resume = () -> persist(MigrationStep.ROLLBACK,
         "resume " + req.vm().name() + " on " + req.sourceHost(), req.sourceHost(), QUICK_PATIENCE,
         () -> ActivityStubs.quick(req.sourceHost()).resumeSource(req.migrationId(),
             req.vm().uuid()),
-        OperatorAction.SOURCE_LOST));
-    Promise<String> cleaned = Async.function(() -> cleanTarget());
-    Outcome<String> source = resumed.get();
-    String targetDone = cleaned.get();
+        OperatorAction.SOURCE_LOST);
+    Outcome<String> source;
+    String targetDone;
+    if (Workflow.getVersion(TAKE_OVER_WITHOUT_SOURCE, Workflow.DEFAULT_VERSION, 1) == 1) {
+      // The source first, and the target's copy kept until the source has the VM back.
+      source = resume.get();
+      if (source.resolved()) {
+        MigrationResult taken = takeOver(why);
+        if (taken != null) {
+          return taken;
+        }
+      }
+      targetDone = targetLost ? req.targetHost() + " confirmed lost by the operator too"
+          : cleanTarget();
+    } else {
+      Promise<Outcome<String>> resumed = Async.function(resume::get);
+      Promise<String> cleaned = Async.function(() -> cleanTarget());
+      source = resumed.get();
+      targetDone = cleaned.get();
+    }
     String sourceDone = source.done() ? req.sourceHost() + ": " + source.value()
         : source.resolved() ? req.sourceHost() + " confirmed lost by the operator; "
             + req.vm().name() + " went with it"
@@ -212,6 +234,59 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
     return finish(result(MigrationResult.ROLLED_BACK, null, 0, runsOn, why), failure(
         "migration of " + req.vm().name() + " to " + req.targetHost() + " rolled back: " + why
             + (runsOn != null ? "; the VM runs on " + runsOn : "; " + sourceDone)));
+  }
+
+  /**
+   * The source was confirmed lost before the decision. If the target holds this migration's
+   * copy, verified at the stream's END, the VM moves after all: the decision is taken now and the
+   * target resumes the copy if the source had said the guest ran. Returns null, with nothing
+   * decided, when the target holds no verified copy (the VM went down with its source).
+   */
+  private MigrationResult takeOver(String why) {
+    MigrationRequest req = request;
+    String vm = req.vm().name();
+    Outcome<HostInventory> asked = persist(MigrationStep.ROLLBACK, "ask " + req.targetHost()
+        + " for the copy it received", req.targetHost(), QUICK_PATIENCE,
+        () -> ActivityStubs.quick(req.targetHost()).inventory(), OperatorAction.TARGET_LOST);
+    if (!asked.done()) {
+      return null;
+    }
+    LedgerEntry copy = asked.value().migrations().stream()
+        .filter(e -> LedgerEntry.TARGET.equals(e.role())
+            && req.migrationId().equals(e.migrationId()))
+        .findFirst().orElse(null);
+    if (copy == null || !LedgerEntry.RECEIVED.equals(copy.status())) {
+      return null;
+    }
+    decided = true;
+    phase = "committing";
+    record(MigrationStep.COMMIT, StepEvent.STARTED, "decided after " + req.sourceHost()
+        + " was confirmed lost (" + why + "): " + req.targetHost() + " holds the copy of " + vm
+        + " it verified as the stream ended, and takes it over");
+    Outcome<Long> resumed = persist(MigrationStep.COMMIT, (copy.vmWasRunning() ? "resume "
+        : "take over ") + vm + " on " + req.targetHost(), req.targetHost(), QUICK_PATIENCE,
+        () -> ActivityStubs.quick(req.targetHost()).unpauseTarget(req.migrationId(),
+            req.vm().uuid(), copy.vmWasRunning()),
+        OperatorAction.TARGET_LOST);
+    if (!resumed.done()) {
+      String lost = resumed.resolved()
+          ? req.targetHost() + " confirmed lost by the operator too"
+          : req.targetHost() + " could not take the copy over: " + resumed.error();
+      String none = lost + "; " + vm + " has no copy left in the pool";
+      record(MigrationStep.COMMIT, StepEvent.FAILED, none);
+      return finish(result(MigrationResult.FAILED, null, 0, null, why + "; " + none),
+          failure(vm + ": " + why + "; " + none));
+    }
+    record(MigrationStep.COMMIT, StepEvent.COMPLETED, vm + (copy.vmWasRunning()
+        ? " runs on " + req.targetHost() : " is on " + req.targetHost() + ", paused as it was")
+        + "; its downtime is unknown: the pause was timed by " + req.sourceHost());
+    record(MigrationStep.DESTROY_SOURCE, StepEvent.FAILED, req.sourceHost()
+        + " confirmed lost by the operator; if it returns, `poolmig reconcile --fix` removes its "
+        + "copy, which never runs again");
+    log.info("{} taken over by {} after {} was confirmed lost", vm, req.targetHost(),
+        req.sourceHost());
+    return finish(result(MigrationResult.COMMITTED, null, MigrationResult.UNKNOWN_DOWNTIME,
+        req.targetHost(), null), null);
   }
 
   /** Aborts on the target within the cleanup budget; says what happened either way. */

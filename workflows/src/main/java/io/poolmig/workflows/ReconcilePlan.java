@@ -101,6 +101,7 @@ public final class ReconcilePlan {
    * Source states before the decision: streaming, or handed over (the target confirmed the
    * digest and the source fenced its copy; the workflow had not decided yet).
    */
+  private static final String COMMITTED = "committed";
   static final Set<String> SOURCE_OPEN = Set.of(SOURCE_STREAMING, "handed_over");
 
   private final List<HostInventory> hosts;
@@ -204,7 +205,7 @@ public final class ReconcilePlan {
     if (fenced.isPresent()) {
       String src = fenced.get().host();
       Entry source = sources.get(mid);
-      boolean received = "received".equals(e.status()) || hasCopy(t.host(), uuid);
+      boolean received = LedgerEntry.RECEIVED.equals(e.status()) || hasCopy(t.host(), uuid);
       if (!received) {
         return finding(Kind.TARGET_LEFTOVER, mid, t.host(), uuid, what + "; its copy on "
                 + src + " is fenced (handed over or decided) but " + t.host() + " never received"
@@ -254,6 +255,19 @@ public final class ReconcilePlan {
     }
     if (here.get().domain().fenced()) {
       return Optional.empty(); // decided: the target and fenced-copy rules deal with it
+    }
+    // A target may have taken the VM over while this host was confirmed lost: then the decision
+    // was taken without it, and its copy must never run again.
+    Entry target = targets.get(mid);
+    if (target != null && COMMITTED.equals(target.entry().status())) {
+      return Optional.of(finding(Kind.SOURCE_LEFTOVER, mid, s.host(), e.vmUuid(), what
+          + "; " + target.host() + " took " + name(e) + " over while " + s.host() + " was "
+          + "confirmed lost: the copy here never runs again; destroy it by hand"));
+    }
+    if (target == null && !allReachable) {
+      return Optional.of(finding(Kind.SOURCE_LEFTOVER, mid, s.host(), e.vmUuid(), what
+          + "; its target did not answer and may have taken " + name(e) + " over: reconcile "
+          + "again once every host answers"));
     }
     return Optional.of(finding(Kind.SOURCE_LEFTOVER, mid, s.host(), e.vmUuid(), what
         + "; the decision was not taken: " + name(e) + " stays on " + s.host()
@@ -324,7 +338,7 @@ public final class ReconcilePlan {
       if (source && (SOURCE_OPEN.contains(e.status()) || !e.vmWasRunning())) {
         return true; // paused for the stream, or paused before the migration and left so
       }
-      if (!source && (OPEN_TARGET.contains(e.status()) || "committed".equals(e.status()))) {
+      if (!source && (OPEN_TARGET.contains(e.status()) || COMMITTED.equals(e.status()))) {
         return true; // a received copy, or one that arrived paused as it left
       }
     }
@@ -393,7 +407,7 @@ public final class ReconcilePlan {
     String where = runsOn.size() == 1 ? runsOn.get(0) : null;
     String seen = runsOn.isEmpty() ? m.vmName() + " is on no host"
         : m.vmName() + " is on " + String.join(" and ", runsOn);
-    if (target != null && "committed".equals(target.status())) {
+    if (target != null && COMMITTED.equals(target.status())) {
       return Optional.of(new AuditVerdict(MigrationResult.COMMITTED, where,
           m.targetHost() + " committed it; " + seen));
     }

@@ -45,7 +45,10 @@ final class FakeHost implements HostActivities {
     String digest;
     /** The migration that paused (source) or received (target) this copy; null otherwise. */
     String migrationId;
-    /** Source side: whether the VM ran when its migration paused it. */
+    /**
+     * Source side: whether the VM ran when its migration paused it. Target side: whether the
+     * source said so when it streamed the copy.
+     */
     boolean ranBefore;
 
     Domain(VmRef vm, String state, String digest, String migrationId) {
@@ -115,6 +118,9 @@ final class FakeHost implements HostActivities {
   /** Host ledger: migrations this host was told are over, and how. */
   private final Map<String, String> over = new HashMap<>();
   private final List<String> calls = new ArrayList<>();
+  /** Set by {@link #dieAt}: once the host reaches it, the host is down for good. */
+  private String deathPoint;
+  private boolean down;
   private final Map<String, Fault> faults = new HashMap<>();
   private final Map<String, Gate> gates = new ConcurrentHashMap<>();
   private boolean corruptRestores;
@@ -153,6 +159,28 @@ final class FakeHost implements HostActivities {
   void failNext(String method, int times, When when, Supplier<RuntimeException> failure) {
     synchronized (pool) {
       faults.put(method, new Fault(when, times, failure));
+    }
+  }
+
+  /**
+   * The host goes down for good when it reaches {@code point} (e.g. {@code
+   * streamCheckpoint:handedOver}, after the handover fence): that call and every later one fail
+   * as a powered-off host's would, and what it did before stays as it was.
+   */
+  void dieAt(String point) {
+    synchronized (pool) {
+      deathPoint = point;
+    }
+  }
+
+  private void reach(String point) {
+    synchronized (pool) {
+      if (point.equals(deathPoint)) {
+        down = true;
+      }
+      if (down) {
+        throw new IllegalStateException(name + " is down (powered off)");
+      }
     }
   }
 
@@ -213,8 +241,20 @@ final class FakeHost implements HostActivities {
             .map(d -> new DomainSummary(d.uuid, d.name, d.memoryBytes, d.vcpus, d.state,
                 FENCED.equals(d.state) ? d.migrationId : null))
             .toList();
+        List<LedgerEntry> ledger = new ArrayList<>();
+        for (ReceiveTicket t : tickets.values()) {
+          Domain copy = domains.values().stream()
+              .filter(d -> t.migrationId().equals(d.migrationId)).findFirst().orElse(null);
+          String status = over.containsKey(t.migrationId()) ? over.get(t.migrationId())
+              : copy == null ? "prepared" : RECEIVING.equals(copy.state) ? "receiving"
+              : LedgerEntry.RECEIVED;
+          ledger.add(new LedgerEntry(t.migrationId(), LedgerEntry.TARGET,
+              copy == null ? null : copy.uuid, copy == null ? null : copy.name,
+              copy == null ? 0 : copy.memoryBytes, status, true, copy != null && copy.ranBefore,
+              0));
+        }
         return new HostInventory(name, "fake", totalMemoryBytes, freeMemory(), summaries,
-            List.of(), null);
+            ledger, null);
       }
     });
   }
@@ -339,12 +379,13 @@ final class FakeHost implements HostActivities {
                 + "copy that differs from " + vm.name(), FailureTypes.VM_STATE);
           }
         } else {
-          target.finishReceive(migrationId, vm.uuid(), domain.digest);
+          target.finishReceive(migrationId, vm.uuid(), domain.digest, wasRunning);
         }
         // The handover: the target confirmed the digest; the paused copy is fenced until a
         // rollback lifts it.
         domain.state = FENCED;
         pool.changed(name, domain.name, FENCED);
+        reach("streamCheckpoint:handedOver");
         return new StreamResult(domain.digest, true, vm.memoryBytes() + 64 * FakePool.MIB, 2,
             vm.memoryBytes() / 4096, PAUSED_AT, 15, 250, wasRunning, wasRunning);
       }
@@ -543,7 +584,8 @@ final class FakeHost implements HostActivities {
     return false;
   }
 
-  private void finishReceive(String migrationId, String vmUuid, String sentDigest) {
+  private void finishReceive(String migrationId, String vmUuid, String sentDigest,
+      boolean guestRan) {
     Domain domain = domains.get(vmUuid);
     if (over.containsKey(migrationId)) {
       domains.remove(vmUuid);
@@ -562,6 +604,7 @@ final class FakeHost implements HostActivities {
     }
     domain.state = PAUSED;
     domain.digest = sentDigest;
+    domain.ranBefore = guestRan;
     pool.changed(name, domain.name, "restored paused");
   }
 
@@ -595,6 +638,7 @@ final class FakeHost implements HostActivities {
       calls.add(method);
       pool.called(name, method);
     }
+    reach(method);
     Gate gate = gates.remove(method);
     try {
       return body.apply(gate);

@@ -54,7 +54,11 @@ class MigrateVmWorkflowReplayTest {
       // Since the handover fence (MigrateVmWorkflowImpl.VERIFIED_AT_END, version 1).
       "migrate-vm-handover-committed.json, EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED",
       "migrate-vm-handover-rolled-back.json, EVENT_TYPE_WORKFLOW_EXECUTION_FAILED",
-      "migrate-vm-handover-reinstated.json, EVENT_TYPE_WORKFLOW_EXECUTION_FAILED"})
+      "migrate-vm-handover-reinstated.json, EVENT_TYPE_WORKFLOW_EXECUTION_FAILED",
+      // Since a rollback keeps the target's copy until the source's fate is known
+      // (MigrateVmWorkflowImpl.TAKE_OVER_WITHOUT_SOURCE, version 1).
+      "migrate-vm-take-over-rolled-back.json, EVENT_TYPE_WORKFLOW_EXECUTION_FAILED",
+      "migrate-vm-take-over-committed.json, EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED"})
   void recordedHistoryReplays(String fixture, EventType lastEvent) throws Exception {
     WorkflowExecutionHistory history = WorkflowExecutionHistory.fromJson(read(fixture));
 
@@ -82,7 +86,18 @@ class MigrateVmWorkflowReplayTest {
       h.target.corruptRestores();
       assertThrows(WorkflowFailedException.class,
           () -> h.newWorkflow().migrate(MigrationHarness.request("mig-fixture-rolled-back")));
-      write("migrate-vm-handover-rolled-back.json",
+      write("migrate-vm-take-over-rolled-back.json",
+          h.client().fetchHistory(MigrationHarness.workflowId()));
+    }
+    try (MigrationHarness h = new MigrationHarness()) {
+      h.source.dieAt("streamCheckpoint:handedOver");
+      MigrateVmWorkflow workflow = h.newWorkflow();
+      io.temporal.client.WorkflowClient.start(workflow::migrate,
+          MigrationHarness.request("mig-fixture-take-over"));
+      h.awaitAttention(workflow);
+      workflow.act(new OperatorAction(OperatorAction.SOURCE_LOST, "carol", "PDU off"));
+      io.temporal.client.WorkflowStub.fromTyped(workflow).getResult(MigrationResult.class);
+      write("migrate-vm-take-over-committed.json",
           h.client().fetchHistory(MigrationHarness.workflowId()));
     }
     try (MigrationHarness h = new MigrationHarness()) {

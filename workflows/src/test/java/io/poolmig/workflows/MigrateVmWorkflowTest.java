@@ -381,6 +381,60 @@ class MigrateVmWorkflowTest {
         h.audit.steps()::toString);
   }
 
+  /**
+   * The source went down for good after the target verified its copy and the source fenced its
+   * own, before the workflow heard of it. The rollback keeps the target's copy until the source's
+   * fate is known; once an operator confirms the source dead, the target takes that copy over and
+   * resumes it, as the source said the guest ran.
+   */
+  @Test
+  void sourceDeadAfterTheHandoverTheTargetTakesItsVerifiedCopyOver() {
+    h.source.dieAt("streamCheckpoint:handedOver");
+    MigrateVmWorkflow workflow = h.newWorkflow();
+    WorkflowClient.start(workflow::migrate, MigrationHarness.request(MID));
+
+    MigrationProgress waiting = awaitAttention(workflow);
+    assertFalse(waiting.decided());
+    assertTrue(waiting.attention().contains("--source-lost"), waiting.attention());
+    assertEquals(java.util.Map.of(SOURCE, FakeHost.FENCED, TARGET, FakeHost.PAUSED),
+        h.pool.copiesOf(VM.uuid()), "the target's copy waits for the source's fate");
+    assertFalse(h.target.calls().contains("abortTarget"), h.target.calls()::toString);
+    workflow.act(new OperatorAction(OperatorAction.SOURCE_LOST, "carol", "host-a PDU off"));
+
+    MigrationResult result = WorkflowStub.fromTyped(workflow).getResult(MigrationResult.class);
+    assertEquals(MigrationResult.COMMITTED, result.status());
+    assertEquals(TARGET, result.runsOn());
+    assertEquals(MigrationResult.UNKNOWN_DOWNTIME, result.downtimeMillis());
+    // host-a is powered off in real life: its fenced copy never runs again.
+    assertEquals(java.util.Map.of(SOURCE, FakeHost.FENCED, TARGET, FakeHost.RUNNING),
+        h.pool.copiesOf(VM.uuid()));
+    assertEquals(h.digest, h.target.domain(VM.uuid()).digest);
+    assertFalse(h.target.calls().contains("abortTarget"), h.target.calls()::toString);
+    assertTrue(detailOf(h.audit.steps(), MigrationStep.COMMIT, StepEvent.STARTED)
+        .contains("takes it over"), h.audit.steps()::toString);
+    assertEquals(List.of(result), h.audit.finished());
+  }
+
+  /** The same death before the copy arrived: the VM went down with its source, nothing else. */
+  @Test
+  void sourceDeadBeforeTheCopyArrivedCleansTheTargetOnceConfirmed() {
+    h.source.dieAt("streamCheckpoint");
+    MigrateVmWorkflow workflow = h.newWorkflow();
+    WorkflowClient.start(workflow::migrate, MigrationHarness.request(MID));
+
+    awaitAttention(workflow);
+    assertTrue(h.target.holdsTicket(MID), "nothing is cleaned before the source's fate is known");
+    workflow.act(new OperatorAction(OperatorAction.SOURCE_LOST, "carol", null));
+
+    ApplicationFailure failure = rolledBack(
+        () -> WorkflowStub.fromTyped(workflow).getResult(MigrationResult.class));
+    assertTrue(failure.getOriginalMessage().contains("went with it"),
+        failure.getOriginalMessage());
+    assertEquals(java.util.Map.of(SOURCE, FakeHost.RUNNING), h.pool.copiesOf(VM.uuid()));
+    assertFalse(h.target.holdsTicket(MID));
+    assertNull(h.audit.finished().get(0).runsOn());
+  }
+
   @Test
   void resolveIsRefusedWhenNothingWaits() {
     Gate resume = h.target.gate("unpauseTarget");
@@ -531,17 +585,8 @@ class MigrateVmWorkflowTest {
     return events.stream().map(e -> e.step() + " " + e.status()).toList();
   }
 
-  /** Lets the test server's clock run (retries, timers) until the migration asks for help. */
   private MigrationProgress awaitAttention(MigrateVmWorkflow workflow) {
-    long deadline = System.nanoTime() + 30_000_000_000L;
-    while (System.nanoTime() < deadline) {
-      MigrationProgress p = workflow.progress();
-      if (p.attention() != null) {
-        return p;
-      }
-      h.env.sleep(java.time.Duration.ofSeconds(5));
-    }
-    throw new AssertionError("the migration never asked for attention");
+    return h.awaitAttention(workflow);
   }
 
   private static void awaitEvent(MigrateVmWorkflow workflow, MigrationStep step, String status) {

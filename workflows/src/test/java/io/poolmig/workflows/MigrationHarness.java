@@ -59,6 +59,19 @@ final class MigrationHarness implements AutoCloseable {
         .build());
   }
 
+  /** Lets the test server's clock run (retries, timers) until the migration asks for help. */
+  MigrationProgress awaitAttention(MigrateVmWorkflow workflow) {
+    long deadline = System.nanoTime() + 30_000_000_000L;
+    while (System.nanoTime() < deadline) {
+      MigrationProgress p = workflow.progress();
+      if (p.attention() != null) {
+        return p;
+      }
+      env.sleep(java.time.Duration.ofSeconds(5));
+    }
+    throw new AssertionError("the migration never asked for attention");
+  }
+
   @Override
   public void close() {
     env.close();
