@@ -19,6 +19,7 @@ import java.util.Set;
  * @param state {@value #ACTIVE} or {@value #MAINTENANCE}
  * @param registeredAt when the host was first registered
  * @param lastSeenAt the last registration or heartbeat
+ * @param stateChange who set {@code state} last, when and why; null while no operator has
  */
 public record HostRecord(
     String name,
@@ -27,7 +28,11 @@ public record HostRecord(
     long totalMemoryBytes,
     String state,
     Instant registeredAt,
-    Instant lastSeenAt) {
+    Instant lastSeenAt,
+    StateChange stateChange) {
+
+  /** An operator's change of a host's state. */
+  public record StateChange(Instant at, String requestedBy, String reason) {}
 
   public static final String ACTIVE = "active";
   public static final String MAINTENANCE = "maintenance";
@@ -41,6 +46,13 @@ public record HostRecord(
     if (state != null) {
       Checks.requireOneOf(state, "state", STATES);
     }
+  }
+
+  /** A host as registered, before any operator changed its state. */
+  public HostRecord(String name, String hypervisor, String receiveAddress, long totalMemoryBytes,
+      String state, Instant registeredAt, Instant lastSeenAt) {
+    this(name, hypervisor, receiveAddress, totalMemoryBytes, state, registeredAt, lastSeenAt,
+        null);
   }
 
   /**

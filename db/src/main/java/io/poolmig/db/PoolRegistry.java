@@ -34,7 +34,15 @@ public final class PoolRegistry {
           + " last_seen_at = now()";
 
   private static final String COLUMNS =
-      "name, hypervisor, receive_address, total_memory_bytes, state, registered_at, last_seen_at";
+      "name, hypervisor, receive_address, total_memory_bytes, state, registered_at, last_seen_at,"
+          + " state_changed_at, state_changed_by, state_reason";
+
+  private static final String CHANGE_STATE =
+      "update hosts set state = ?, state_changed_at = now(), state_changed_by = ?,"
+          + " state_reason = ? where name = ? and state <> ?";
+
+  private static final String RECORD_STATE =
+      "insert into host_events (host, state, requested_by, reason) values (?, ?, ?, ?)";
 
   static final int POOL_KEY_BYTES = 32;
   private static final SecureRandom RANDOM = new SecureRandom();
@@ -128,28 +136,72 @@ public final class PoolRegistry {
   }
 
   /**
-   * Puts the host in {@code state}; setting the state it already has is harmless.
+   * Puts the host in {@code state} on behalf of {@code requestedBy}, recording who, when and why on
+   * the host and in its event history, in one transaction. Setting the state the host already has
+   * changes and records nothing.
    *
    * @param state {@value HostRecord#ACTIVE} or {@value HostRecord#MAINTENANCE}
+   * @param reason why, for the audit; may be null
+   * @return whether the state changed
    * @throws NoSuchElementException if the host was never registered
    */
-  public void setState(String name, String state) {
+  public boolean setState(String name, String state, String requestedBy, String reason) {
     Checks.requireText(name, "name");
     Checks.requireOneOf(state, "state", HostRecord.STATES);
-    int updated =
-        jdbc.run(
-            "setting host " + name + " to " + state,
-            c -> {
-              try (PreparedStatement ps =
-                  c.prepareStatement("update hosts set state = ? where name = ?")) {
-                ps.setString(1, state);
-                ps.setString(2, name);
-                return ps.executeUpdate();
+    Checks.requireText(requestedBy, "requestedBy");
+    Boolean changed = jdbc.inTransaction(
+        "setting host " + name + " to " + state,
+        c -> {
+          int updated;
+          try (PreparedStatement ps = c.prepareStatement(CHANGE_STATE)) {
+            ps.setString(1, state);
+            ps.setString(2, requestedBy);
+            ps.setString(3, reason);
+            ps.setString(4, name);
+            ps.setString(5, state);
+            updated = ps.executeUpdate();
+          }
+          if (updated == 0) {
+            try (PreparedStatement ps = c.prepareStatement("select 1 from hosts where name = ?")) {
+              ps.setString(1, name);
+              try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Boolean.FALSE : null;
               }
-            });
-    if (updated == 0) {
+            }
+          }
+          try (PreparedStatement ps = c.prepareStatement(RECORD_STATE)) {
+            ps.setString(1, name);
+            ps.setString(2, state);
+            ps.setString(3, requestedBy);
+            ps.setString(4, reason);
+            ps.executeUpdate();
+          }
+          return Boolean.TRUE;
+        });
+    if (changed == null) {
       throw unknown(name);
     }
+    return changed;
+  }
+
+  /**
+   * How long ago, by the database's clock, the host registered or sent its last heartbeat; empty
+   * for a host never registered.
+   */
+  public Optional<java.time.Duration> silence(String name) {
+    Checks.requireText(name, "name");
+    return jdbc.run(
+        "looking up when host " + name + " was last seen",
+        c -> {
+          try (PreparedStatement ps = c.prepareStatement("select cast(extract(epoch from"
+              + " (now() - last_seen_at)) * 1000 as bigint) as ms from hosts where name = ?")) {
+            ps.setString(1, name);
+            try (ResultSet rs = ps.executeQuery()) {
+              return rs.next() ? Optional.of(java.time.Duration.ofMillis(
+                  Math.max(0, rs.getLong("ms")))) : Optional.<java.time.Duration>empty();
+            }
+          }
+        });
   }
 
   /**
@@ -206,6 +258,9 @@ public final class PoolRegistry {
         rs.getLong("total_memory_bytes"),
         rs.getString("state"),
         Jdbc.getInstant(rs, "registered_at"),
-        Jdbc.getInstant(rs, "last_seen_at"));
+        Jdbc.getInstant(rs, "last_seen_at"),
+        rs.getString("state_changed_by") == null ? null : new HostRecord.StateChange(
+            Jdbc.getInstant(rs, "state_changed_at"), rs.getString("state_changed_by"),
+            rs.getString("state_reason")));
   }
 }

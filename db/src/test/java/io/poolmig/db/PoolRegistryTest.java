@@ -49,7 +49,8 @@ class PoolRegistryTest {
     String name = unique("host");
     registry.register(HostRecord.of(name, "sim", "a:1", 1));
     HostRecord first = registry.find(name).orElseThrow();
-    registry.setState(name, HostRecord.MAINTENANCE);
+    registry.setState(name, HostRecord.MAINTENANCE, "alice", "firmware");
+    HostRecord.StateChange change = registry.find(name).orElseThrow().stateChange();
     Thread.sleep(5);
 
     HostRecord changed =
@@ -66,7 +67,8 @@ class PoolRegistryTest {
             2,
             "maintenance",
             first.registeredAt(),
-            now.lastSeenAt()),
+            now.lastSeenAt(),
+            change),
         now);
     assertTrue(now.lastSeenAt().isAfter(first.lastSeenAt()), now + " vs " + first);
   }
@@ -93,19 +95,44 @@ class PoolRegistryTest {
   }
 
   @Test
-  void setStateIsRepeatableAndRejectsUnknownHostsAndStates() {
+  void setStateRecordsWhoWhenAndWhyOnceAndRejectsUnknownHostsAndStates() throws SQLException {
     String name = unique("host");
     registry.register(HostRecord.of(name, "xen", "h:1", 1));
-    registry.setState(name, "maintenance");
-    registry.setState(name, "maintenance");
-    assertEquals("maintenance", registry.find(name).orElseThrow().state());
-    registry.setState(name, "active");
-    assertEquals("active", registry.find(name).orElseThrow().state());
+    assertEquals(null, registry.find(name).orElseThrow().stateChange());
 
-    NoSuchElementException e =
-        assertThrows(NoSuchElementException.class, () -> registry.setState("ghost-x", "active"));
+    assertTrue(registry.setState(name, "maintenance", "alice", "BIOS update, ticket 4711"));
+    assertEquals(false, registry.setState(name, "maintenance", "bob", "again"),
+        "setting the state it has changes nothing");
+    HostRecord inMaintenance = registry.find(name).orElseThrow();
+    assertEquals("maintenance", inMaintenance.state());
+    assertEquals("alice", inMaintenance.stateChange().requestedBy());
+    assertEquals("BIOS update, ticket 4711", inMaintenance.stateChange().reason());
+    assertTrue(inMaintenance.stateChange().at() != null);
+    assertTrue(registry.setState(name, "active", "carol", null));
+    HostRecord back = registry.find(name).orElseThrow();
+    assertEquals("active", back.state());
+    assertEquals("carol", back.stateChange().requestedBy());
+    assertEquals(null, back.stateChange().reason());
+    assertEquals(List.of("maintenance alice BIOS update, ticket 4711", "active carol null"),
+        t.strings("select state || ' ' || requested_by || ' ' || coalesce(reason, 'null')"
+            + " from host_events where host = '" + name + "' order by id"));
+
+    NoSuchElementException e = assertThrows(NoSuchElementException.class,
+        () -> registry.setState("ghost-x", "active", "alice", null));
     assertTrue(e.getMessage().contains("ghost-x"), e.getMessage());
-    assertThrows(IllegalArgumentException.class, () -> registry.setState(name, "retired"));
+    assertThrows(IllegalArgumentException.class,
+        () -> registry.setState(name, "retired", "alice", null));
+    assertThrows(IllegalArgumentException.class,
+        () -> registry.setState(name, "active", " ", null));
+  }
+
+  @Test
+  void silenceIsMeasuredByTheDatabasesClock() {
+    String name = unique("host");
+    registry.register(HostRecord.of(name, "xen", "h:1", 1));
+    java.time.Duration since = registry.silence(name).orElseThrow();
+    assertTrue(!since.isNegative() && since.toSeconds() < 60, since.toString());
+    assertEquals(Optional.empty(), registry.silence(unique("ghost")));
   }
 
   @Test

@@ -57,6 +57,19 @@ public final class TestDatabase implements AutoCloseable {
     }
   }
 
+  /** The first column of every row {@code sql} returns, as text. */
+  java.util.List<String> strings(String sql) throws SQLException {
+    try (Connection c = db.dataSource().getConnection();
+        Statement st = c.createStatement();
+        java.sql.ResultSet rs = st.executeQuery(sql)) {
+      java.util.List<String> out = new java.util.ArrayList<>();
+      while (rs.next()) {
+        out.add(rs.getString(1));
+      }
+      return out;
+    }
+  }
+
   /** Creates the test database if the server does not have it yet. */
   static synchronized void ensureDatabaseExists() {
     if (databaseEnsured) {

@@ -97,7 +97,7 @@ public final class EmbeddedPool implements AutoCloseable {
       TemporalConnection temporal = TemporalConnection.connect(address, "default");
       started.add(temporal);
       WorkerFactory factory = WorkerFactory.newInstance(temporal.client());
-      ControlWorker.register(factory, database.auditStore());
+      ControlWorker.register(factory, database.auditStore(), database.poolRegistry());
       Map<String, HostWorker> hosts = new LinkedHashMap<>();
       Path pki = pkiDir(options.stateRoot());
       PoolCa ca = options.hosts().isEmpty() ? null : openOrCreateCa(pki);

@@ -12,8 +12,8 @@ import picocli.CommandLine.ParentCommand;
 
 @Command(
     name = "hosts",
-    description = "Lists the pool's hosts: registry entry, memory and VMs as each host reports "
-        + "them now.",
+    description = "Lists the pool's hosts: registry entry (state, and who set it when and why), "
+        + "memory free after reservations and VMs as each host reports them now.",
     footer = {"", "Example:", "  poolmig hosts"},
     mixinStandardHelpOptions = true)
 final class HostsCommand implements Callable<Integer> {
@@ -28,13 +28,16 @@ final class HostsCommand implements Callable<Integer> {
       Map<String, HostInventory> live = pool.inventory(hosts.stream().map(HostRecord::name)
           .toList()).stream().collect(Collectors.toMap(HostInventory::host, Function.identity()));
       Table t = new Table("HOST", "HYPERVISOR", "STATE", "ENDPOINT", "MEMORY", "FREE", "VMS",
-          "LAST SEEN");
+          "LAST SEEN", "STATE SET");
       for (HostRecord h : hosts) {
         HostInventory inv = live.get(h.name());
         boolean up = inv != null && inv.reachable();
-        t.row(h.name(), h.hypervisor(), up ? h.state() : "unreachable", h.receiveAddress(),
-            Sizes.format(h.totalMemoryBytes()), up ? Sizes.format(inv.freeMemoryBytes()) : "-",
-            up ? inv.domains().size() : "-", h.lastSeenAt());
+        HostRecord.StateChange why = h.stateChange();
+        t.row(h.name(), h.hypervisor(), h.state() + (up ? "" : ", unreachable"),
+            h.receiveAddress(), Sizes.format(h.totalMemoryBytes()),
+            up ? Sizes.format(inv.freeMemoryBytes()) : "-", up ? inv.domains().size() : "-",
+            h.lastSeenAt(), why == null ? "-" : why.at() + " by " + why.requestedBy()
+                + (why.reason() == null ? "" : ": " + why.reason()));
       }
       t.print(root.out);
       if (hosts.isEmpty()) {

@@ -66,6 +66,22 @@ final class PoolService {
     return database.poolRegistry().list();
   }
 
+  /**
+   * Puts {@code host} in or out of maintenance on behalf of {@code requestedBy}; returns the
+   * registry's record afterwards and whether it changed. An unknown host is bad input.
+   */
+  record StateChanged(HostRecord host, boolean changed) {}
+
+  StateChanged setHostState(String host, String state, String requestedBy, String reason) {
+    try {
+      boolean changed = database.poolRegistry().setState(host, state, requestedBy, reason);
+      return new StateChanged(database.poolRegistry().find(host).orElseThrow(), changed);
+    } catch (java.util.NoSuchElementException e) {
+      throw new PoolmigException(ExitCode.USAGE, "unknown host '" + host + "'; known hosts: "
+          + hosts().stream().map(HostRecord::name).collect(Collectors.joining(", ")));
+    }
+  }
+
   /** Asks every registered host (or the named ones) for its domains, in parallel. */
   List<HostInventory> inventory(List<String> hostNames) {
     if (hostNames.isEmpty()) {
@@ -152,8 +168,12 @@ final class PoolService {
               .collect(Collectors.joining(", ")));
     }
     if (HostRecord.MAINTENANCE.equals(target.get().state())) {
+      HostRecord.StateChange why = target.get().stateChange();
       throw new PoolmigException(ExitCode.REFUSED, "host " + order.targetHost()
-          + " is in maintenance and takes no new VMs");
+          + " is in maintenance" + (why == null ? "" : " (by " + why.requestedBy()
+              + (why.reason() == null ? "" : ": " + why.reason()) + ")")
+          + " and takes no new VMs; `poolmig host maintenance " + order.targetHost()
+          + " off` ends it");
     }
     List<HostInventory> inventory = inventory(hosts.stream().map(HostRecord::name).toList());
     Located located = locate(order.vm(), inventory);

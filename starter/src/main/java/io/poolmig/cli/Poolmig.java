@@ -50,6 +50,7 @@ import picocli.CommandLine.Spec;
       ResolveCommand.class,
       ReconcileCommand.class,
       HostsCommand.class,
+      HostCommand.class,
       VmsCommand.class,
       HistoryCommand.class,
       SaveCommand.class,

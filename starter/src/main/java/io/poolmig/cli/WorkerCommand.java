@@ -136,7 +136,7 @@ final class WorkerCommand implements Callable<Integer> {
         Database database = Database.open(dbConfig)) {
       WorkerFactory factory = WorkerFactory.newInstance(temporal.client());
       if (control) {
-        ControlWorker.register(factory, database.auditStore());
+        ControlWorker.register(factory, database.auditStore(), database.poolRegistry());
       }
       HostWorker host = hostConfig == null ? null
           : HostWorker.start(hostConfig, local, factory, database.poolRegistry());

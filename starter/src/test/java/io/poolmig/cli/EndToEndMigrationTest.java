@@ -131,6 +131,54 @@ class EndToEndMigrationTest {
         new HistoryQuery("stay-1", null, null, null, 10)).isEmpty(), "nothing audited");
   }
 
+  /**
+   * Maintenance is an operator's audited decision, and it holds for every way a migration can
+   * start: the CLI refuses the host, and so does a workflow started without the CLI.
+   */
+  @Test
+  void aHostInMaintenanceTakesNoVmWhoeverAsks() {
+    DomainInfo vm = sim("host-a").create("kept-1", 32L << 20, 1, 0);
+    CliRun on = CliRun.of(env, "host", "maintenance", "host-b", "on", "--reason",
+        "BIOS update, ticket 4711", "--as", "alice");
+    try {
+      assertEquals(0, on.exitCode(), on.toString());
+      assertTrue(on.out().contains("host host-b is in maintenance (by alice: BIOS update, "
+          + "ticket 4711): it takes no new VMs"), on.toString());
+      CliRun again = CliRun.of(env, "host", "maintenance", "host-b", "on", "--as", "bob");
+      assertTrue(again.out().contains("already in maintenance") && again.out().contains(
+          "by alice") && again.out().contains("nothing changed"), again.toString());
+      CliRun hosts = CliRun.of(env, "hosts");
+      assertTrue(hosts.out().lines().anyMatch(l -> l.startsWith("host-b")
+          && l.contains("maintenance") && l.contains("by alice: BIOS update")), hosts.toString());
+
+      assertRefused(ExitCode.REFUSED, "host host-b is in maintenance", "migrate", "kept-1",
+          "--to", "host-b");
+      MigrateVmWorkflow direct = pool.client().newWorkflowStub(MigrateVmWorkflow.class,
+          WorkflowOptions.newBuilder().setTaskQueue(TaskQueues.CONTROL)
+              .setWorkflowId(TaskQueues.migrationWorkflowId(vm.uuid())).build());
+      io.temporal.client.WorkflowFailedException refused = org.junit.jupiter.api.Assertions
+          .assertThrows(io.temporal.client.WorkflowFailedException.class, () -> direct.migrate(
+              new MigrationRequest(UUID.randomUUID().toString(), UUID.randomUUID().toString(),
+                  new io.poolmig.workflows.VmRef(vm.uuid(), vm.name(), vm.memoryBytes(),
+                      vm.vcpus()), "host-a", "host-b", "tcp", true, "script", "no CLI")));
+      assertTrue(String.valueOf(refused.getCause().getMessage()).contains(
+          "host host-b is in maintenance (since "), String.valueOf(refused.getCause()));
+      assertEquals(DomainState.RUNNING, hv("host-a").findDomain(vm.uuid()).orElseThrow().state());
+      assertTrue(hv("host-b").findDomain(vm.uuid()).isEmpty());
+      MigrationRow row = onlyRow("kept-1");
+      assertEquals("rolled_back", row.status());
+      assertTrue(row.error().contains("maintenance"), row.toString());
+    } finally {
+      CliRun off = CliRun.of(env, "host", "maintenance", "host-b", "off", "--as", "alice");
+      assertEquals(0, off.exitCode(), off.toString());
+      assertTrue(off.out().contains("out of maintenance"), off.toString());
+    }
+    CliRun offAgain = CliRun.of(env, "host", "maintenance", "host-b", "off");
+    assertTrue(offAgain.out().contains("not in maintenance"), offAgain.toString());
+    assertRefused(ExitCode.USAGE, "unknown host 'host-z'", "host", "maintenance", "host-z", "on");
+    assertRefused(ExitCode.USAGE, "say `on` or `off`", "host", "maintenance", "host-b", "maybe");
+  }
+
   @Test
   void aSecondMigrationOfAVmInFlightIsRefused() {
     DomainInfo vm = sim("host-a").create("flight-1", 32L << 20, 1, 0);

@@ -1,7 +1,9 @@
 package io.poolmig.worker;
 
 import io.poolmig.activities.AuditActivitiesImpl;
+import io.poolmig.activities.PoolActivitiesImpl;
 import io.poolmig.db.AuditStore;
+import io.poolmig.db.PoolRegistry;
 import io.poolmig.workflows.MigrateVmWorkflowImpl;
 import io.poolmig.workflows.PoolInventoryWorkflowImpl;
 import io.poolmig.workflows.ReconcileWorkflowImpl;
@@ -10,18 +12,20 @@ import io.temporal.worker.Worker;
 import io.temporal.worker.WorkerFactory;
 
 /**
- * The control role: serves the workflows (migration, inventory, reconcile) and the audit
- * activities on the control queue.
+ * The control role: serves the workflows (migration, inventory, reconcile), the audit
+ * activities and the pool registry's reads on the control queue.
  */
 public final class ControlWorker {
 
   private ControlWorker() {}
 
-  public static Worker register(WorkerFactory factory, AuditStore audit) {
+  public static Worker register(WorkerFactory factory, AuditStore audit,
+      PoolRegistry registry) {
     Worker worker = factory.newWorker(TaskQueues.CONTROL);
     worker.registerWorkflowImplementationTypes(MigrateVmWorkflowImpl.class,
         PoolInventoryWorkflowImpl.class, ReconcileWorkflowImpl.class);
-    worker.registerActivitiesImplementations(new AuditActivitiesImpl(audit));
+    worker.registerActivitiesImplementations(new AuditActivitiesImpl(audit),
+        new PoolActivitiesImpl(registry));
     return worker;
   }
 }

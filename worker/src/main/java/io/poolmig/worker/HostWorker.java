@@ -111,7 +111,8 @@ public final class HostWorker implements AutoCloseable {
         t.setDaemon(true);
         return t;
       });
-      ticker.scheduleWithFixedDelay(() -> touch(registry, config.hostName()), 30, 30,
+      // Well within PoolActivities.STALE_AFTER: placements refuse a host silent for longer.
+      ticker.scheduleWithFixedDelay(() -> touch(registry, config.hostName()), 10, 10,
           TimeUnit.SECONDS);
       log.info("host {} ({}) serves {} and receives on {}{}", config.hostName(),
           hypervisor.kind(), TaskQueues.host(config.hostName()), advertised,

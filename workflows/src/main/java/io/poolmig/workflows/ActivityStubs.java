@@ -120,6 +120,16 @@ public final class ActivityStubs {
         options.setTaskQueue(TaskQueues.host(host)).build());
   }
 
+  /** Registry reads on the control queue, for a step's placement check: the step's budget. */
+  public static PoolActivities pool() {
+    return Workflow.newActivityStub(PoolActivities.class, ActivityOptions.newBuilder()
+        .setTaskQueue(TaskQueues.CONTROL)
+        .setStartToCloseTimeout(Duration.ofSeconds(30))
+        .setScheduleToCloseTimeout(STEP_BUDGET)
+        .setRetryOptions(STEP_RETRY)
+        .build());
+  }
+
   /** Audit writes on the control queue, retried until the store takes them. */
   public static AuditActivities audit() {
     return Workflow.newActivityStub(AuditActivities.class, ActivityOptions.newBuilder()

@@ -28,9 +28,15 @@ public final class FailureTypes {
   public static final String TLS_REFUSED = "TlsRefused";
   /** The migration rolled back; the VM runs on its source. */
   public static final String ROLLED_BACK = "MigrationRolledBack";
+  /**
+   * The pool registry says the host may take no new VM: it is in maintenance, was never
+   * registered, or has not been heard from for {@link PoolActivities#STALE_AFTER}.
+   */
+  public static final String HOST_UNAVAILABLE = "HostUnavailable";
 
   static final String[] NON_RETRYABLE = {
-    INSUFFICIENT_MEMORY, VM_NOT_FOUND, VM_CONFLICT, VM_STATE, VERIFY_FAILED, NOT_CONVERGING
+    INSUFFICIENT_MEMORY, VM_NOT_FOUND, VM_CONFLICT, VM_STATE, VERIFY_FAILED, NOT_CONVERGING,
+    HOST_UNAVAILABLE
   };
 
   private FailureTypes() {}

@@ -50,6 +50,11 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
    * moves after all). Histories without the marker resume and clean in parallel.
    */
   static final String TAKE_OVER_WITHOUT_SOURCE = "take-over-without-source";
+  /**
+   * Version 1: before preparing the target, the pool registry is asked whether the target may
+   * take a VM (not in maintenance, heard from recently), whoever started the migration.
+   */
+  static final String TARGET_CHECKED_IN_REGISTRY = "target-checked-in-registry";
   private static final Duration RETRY_PAUSE = Duration.ofSeconds(15);
   /** How long a cancelled or overdue step is waited for before the rollback goes ahead. */
   private static final Duration STEP_GRACE = Duration.ofSeconds(75);
@@ -142,7 +147,13 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
     beforeCommit = Workflow.newCancellationScope(() -> {
       try {
         ReceiveTicket ticket = step(MigrationStep.PREPARE_TARGET, ActivityStubs.STEP_BUDGET,
-            () -> target.prepareTarget(req.migrationId(), req.vm(), req.sourceHost()),
+            () -> {
+              if (Workflow.getVersion(TARGET_CHECKED_IN_REGISTRY, Workflow.DEFAULT_VERSION, 1)
+                  == 1) {
+                ActivityStubs.pool().checkTarget(req.targetHost());
+              }
+              return target.prepareTarget(req.migrationId(), req.vm(), req.sourceHost());
+            },
             t -> "reserved " + mib(req.vm().memoryBytes()) + " on " + req.targetHost()
                 + ", receive endpoint " + (MigrationRequest.TLS.equals(req.transport())
                     ? (t.tlsEndpoint() != null ? t.tlsEndpoint() + " (TLS)" : "none for TLS")

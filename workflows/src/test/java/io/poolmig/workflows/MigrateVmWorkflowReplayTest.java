@@ -58,7 +58,10 @@ class MigrateVmWorkflowReplayTest {
       // Since a rollback keeps the target's copy until the source's fate is known
       // (MigrateVmWorkflowImpl.TAKE_OVER_WITHOUT_SOURCE, version 1).
       "migrate-vm-take-over-rolled-back.json, EVENT_TYPE_WORKFLOW_EXECUTION_FAILED",
-      "migrate-vm-take-over-committed.json, EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED"})
+      "migrate-vm-take-over-committed.json, EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED",
+      // Since the registry check before prepare (TARGET_CHECKED_IN_REGISTRY, version 1).
+      "migrate-vm-registry-checked-committed.json, EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED",
+      "migrate-vm-registry-refused.json, EVENT_TYPE_WORKFLOW_EXECUTION_FAILED"})
   void recordedHistoryReplays(String fixture, EventType lastEvent) throws Exception {
     WorkflowExecutionHistory history = WorkflowExecutionHistory.fromJson(read(fixture));
 
@@ -79,7 +82,14 @@ class MigrateVmWorkflowReplayTest {
     Files.createDirectories(FIXTURE_DIR);
     try (MigrationHarness h = new MigrationHarness()) {
       h.newWorkflow().migrate(MigrationHarness.request("mig-fixture-committed"));
-      write("migrate-vm-handover-committed.json",
+      write("migrate-vm-registry-checked-committed.json",
+          h.client().fetchHistory(MigrationHarness.workflowId()));
+    }
+    try (MigrationHarness h = new MigrationHarness()) {
+      h.registry.maintenance(MigrationHarness.TARGET, true);
+      assertThrows(WorkflowFailedException.class,
+          () -> h.newWorkflow().migrate(MigrationHarness.request("mig-fixture-refused")));
+      write("migrate-vm-registry-refused.json",
           h.client().fetchHistory(MigrationHarness.workflowId()));
     }
     try (MigrationHarness h = new MigrationHarness()) {

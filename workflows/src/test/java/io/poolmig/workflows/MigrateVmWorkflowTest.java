@@ -70,6 +70,22 @@ class MigrateVmWorkflowTest {
     assertEquals(MigrationOptions.DEFAULTS, plain.options(), "a request without options");
   }
 
+  /** Observation from issue 8: only the CLI refused a host in maintenance; a workflow did not. */
+  @Test
+  void aTargetInMaintenanceIsRefusedBeforeAnythingMoves() {
+    h.registry.maintenance(TARGET, true);
+
+    ApplicationFailure failure = rolledBack(
+        () -> h.newWorkflow().migrate(MigrationHarness.request(MID)));
+    assertTrue(failure.getOriginalMessage().contains("host-b is in maintenance"),
+        failure.getOriginalMessage());
+    assertEquals(List.of(), h.target.calls().stream()
+        .filter(c -> !c.equals("abortTarget")).toList(), "nothing was asked of the target");
+    assertEquals(List.of("resumeSource"), h.source.calls());
+    h.pool.assertRunsOnlyOn(VM, SOURCE, h.digest, MID);
+    assertRolledBackInAudit("maintenance");
+  }
+
   @Test
   void happyPathMovesTheVmAndCommits() {
     MigrationResult result = h.newWorkflow().migrate(MigrationHarness.request(MID));

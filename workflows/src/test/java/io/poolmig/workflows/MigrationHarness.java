@@ -22,6 +22,7 @@ final class MigrationHarness implements AutoCloseable {
   final FakeHost source = pool.addHost(SOURCE, 16 * FakePool.GIB);
   final FakeHost target = pool.addHost(TARGET, 16 * FakePool.GIB);
   final RecordingAudit audit = new RecordingAudit();
+  final FakeRegistry registry = new FakeRegistry();
   /** The VM's memory digest before anything moved. */
   final String digest = source.boot(VM, "memory of web-1");
 
@@ -29,7 +30,7 @@ final class MigrationHarness implements AutoCloseable {
     env = TestWorkflowEnvironment.newInstance();
     Worker control = env.newWorker(TaskQueues.CONTROL);
     control.registerWorkflowImplementationTypes(MigrateVmWorkflowImpl.class);
-    control.registerActivitiesImplementations(audit);
+    control.registerActivitiesImplementations(audit, registry);
     env.newWorker(TaskQueues.host(SOURCE)).registerActivitiesImplementations(source);
     env.newWorker(TaskQueues.host(TARGET)).registerActivitiesImplementations(target);
     env.start();

@@ -1,0 +1,103 @@
+package io.poolmig.cli;
+
+import io.poolmig.db.HostRecord;
+import io.poolmig.workflows.DomainSummary;
+import io.poolmig.workflows.HostInventory;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+
+/** {@code poolmig host ...}: an operator's decisions about one host. */
+@Command(
+    name = "host",
+    description = "Changes a host's standing in the pool. See `poolmig hosts` for all of them.",
+    subcommands = {HostCommand.Maintenance.class},
+    mixinStandardHelpOptions = true)
+final class HostCommand {
+
+  @ParentCommand Poolmig root;
+
+  @Command(
+      name = "maintenance",
+      description = {
+        "Puts HOST in maintenance (on) or takes it out (off), recording who, when and why in the "
+            + "pool registry and its host history.",
+        "",
+        "A host in maintenance takes no new VMs: `poolmig migrate` refuses it as a target, and so "
+            + "does every migration workflow, however it was started. What runs on it stays "
+            + "there until moved; migrations already under way finish."
+      },
+      footer = {
+        "",
+        "Examples:",
+        "  poolmig host maintenance host-b on --reason \"BIOS update, ticket 4711\"",
+        "  poolmig host maintenance host-b off --as alice"
+      },
+      mixinStandardHelpOptions = true)
+  static final class Maintenance implements Callable<Integer> {
+
+    @ParentCommand HostCommand parent;
+
+    @Parameters(index = "0", paramLabel = "HOST", description = "the host's name in the pool")
+    String host;
+
+    @Parameters(index = "1", paramLabel = "on|off", description = "on: maintenance begins; "
+        + "off: the host takes VMs again")
+    String onOff;
+
+    @Option(names = "--reason", paramLabel = "TEXT", description = "why, for the audit trail")
+    String reason;
+
+    @Option(names = "--as", paramLabel = "NAME",
+        description = "who decides (default: the login name)")
+    String requestedBy;
+
+    @Override
+    public Integer call() {
+      String state = switch (onOff) {
+        case "on" -> HostRecord.MAINTENANCE;
+        case "off" -> HostRecord.ACTIVE;
+        default -> throw new PoolmigException(ExitCode.USAGE, "say `on` or `off`, not '" + onOff
+            + "': poolmig host maintenance " + host + " on|off");
+      };
+      Poolmig root = parent.root;
+      try (Poolmig.PoolSession session = root.connect()) {
+        PoolService pool = session.pool();
+        PoolService.StateChanged r = pool.setHostState(host, state,
+            OperatorCommands.who(requestedBy), reason);
+        HostRecord.StateChange why = r.host().stateChange();
+        boolean on = HostRecord.MAINTENANCE.equals(state);
+        if (!r.changed()) {
+          root.out.println("host " + host + " is " + (on ? "already in maintenance" : "not in "
+              + "maintenance") + (why == null ? "" : " (since " + why.at() + ", "
+              + describe(why) + ")") + "; nothing changed");
+          return ExitCode.OK.code;
+        }
+        root.out.println(on ? "host " + host + " is in maintenance (" + describe(why)
+            + "): it takes no new VMs" : "host " + host + " is out of maintenance ("
+            + describe(why) + "): it takes VMs again");
+        if (on) {
+          List<HostInventory> inv = pool.inventory(List.of(host));
+          HostInventory h = inv.isEmpty() ? null : inv.get(0);
+          if (h == null || !h.reachable()) {
+            root.out.println("its worker did not answer: what runs on it is unknown");
+          } else if (h.domains().isEmpty()) {
+            root.out.println("no VM runs on it");
+          } else {
+            root.out.println(h.domains().size() + " VM(s) still on it, to move with `poolmig "
+                + "migrate VM --to HOST`: " + String.join(", ",
+                    h.domains().stream().map(DomainSummary::name).toList()));
+          }
+        }
+        return ExitCode.OK.code;
+      }
+    }
+
+    private static String describe(HostRecord.StateChange why) {
+      return "by " + why.requestedBy() + (why.reason() == null ? "" : ": " + why.reason());
+    }
+  }
+}

@@ -1,0 +1,26 @@
+package io.poolmig.workflows;
+
+import io.temporal.activity.ActivityInterface;
+import java.time.Duration;
+
+/**
+ * What the pool registry says of a host, for the workflows' placement decisions. Served on the
+ * control queue, where the registry's database is reachable; read-only.
+ */
+@ActivityInterface
+public interface PoolActivities {
+
+  /**
+   * A host not heard from for this long takes no new VM: its worker registers every 10 s, so
+   * this is six missed heartbeats, and a worker restart is not mistaken for a dead host.
+   */
+  Duration STALE_AFTER = Duration.ofSeconds(60);
+
+  /**
+   * Returns if {@code host} may receive a VM now; otherwise fails with {@link
+   * FailureTypes#HOST_UNAVAILABLE}, not retried, saying why: in maintenance (since when, by whom,
+   * why), never registered, or silent for longer than {@link #STALE_AFTER}. A registry that
+   * cannot be read fails retryably: the check waits for the database rather than guess.
+   */
+  void checkTarget(String host);
+}
