@@ -75,4 +75,16 @@ public final class AuditActivitiesImpl implements AuditActivities {
         measured ? r.streamDowntimeMillis() : null,
         r.memoryDigest(), r.runsOn(), r.error(), Instant.ofEpochMilli(atMillis)));
   }
+
+  @Override
+  public void jobStarted(String jobId, String kind, String requestedBy, String reason,
+      long atMillis) {
+    store.jobStarted(UUID.fromString(jobId), kind, requestedBy, reason,
+        Instant.ofEpochMilli(atMillis));
+  }
+
+  @Override
+  public void jobFinished(String jobId, String status, long atMillis) {
+    store.jobFinished(UUID.fromString(jobId), status, Instant.ofEpochMilli(atMillis));
+  }
 }

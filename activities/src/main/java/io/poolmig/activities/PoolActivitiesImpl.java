@@ -6,6 +6,8 @@ import io.poolmig.workflows.FailureTypes;
 import io.poolmig.workflows.PoolActivities;
 import io.temporal.failure.ApplicationFailure;
 import java.time.Duration;
+import java.util.List;
+import java.util.NoSuchElementException;
 import java.util.Objects;
 
 /**
@@ -24,18 +26,42 @@ public final class PoolActivitiesImpl implements PoolActivities {
   public void checkTarget(String host) {
     HostRecord h = registry.find(host).orElseThrow(() -> unavailable("host " + host
         + " is not in the pool registry: its worker has never registered"));
+    String why = unavailability(h);
+    if (why != null) {
+      throw unavailable("host " + host + " " + why);
+    }
+  }
+
+  @Override
+  public List<PoolHost> hosts() {
+    return registry.list().stream()
+        .map(h -> new PoolHost(h.name(), h.totalMemoryBytes(), unavailability(h))).toList();
+  }
+
+  @Override
+  public void enterMaintenance(String host, String requestedBy, String reason) {
+    try {
+      registry.setState(host, HostRecord.MAINTENANCE, requestedBy, reason);
+    } catch (NoSuchElementException e) {
+      throw unavailable("host " + host + " is not in the pool registry: its worker has never "
+          + "registered");
+    }
+  }
+
+  /** Why {@code h} takes no new VM, or null. */
+  private String unavailability(HostRecord h) {
     if (HostRecord.MAINTENANCE.equals(h.state())) {
       HostRecord.StateChange why = h.stateChange();
-      throw unavailable("host " + host + " is in maintenance" + (why == null ? ""
-          : " (since " + why.at() + ", by " + why.requestedBy()
-              + (why.reason() == null ? "" : ": " + why.reason()) + ")")
-          + " and takes no new VMs; `poolmig host maintenance " + host + " off` ends it");
+      return "is in maintenance" + (why == null ? "" : " (since " + why.at() + ", by "
+          + why.requestedBy() + (why.reason() == null ? "" : ": " + why.reason()) + ")")
+          + " and takes no new VMs; `poolmig host maintenance " + h.name() + " off` ends it";
     }
-    Duration silence = registry.silence(host).orElse(Duration.ZERO);
+    Duration silence = registry.silence(h.name()).orElse(Duration.ZERO);
     if (silence.compareTo(STALE_AFTER) > 0) {
-      throw unavailable("host " + host + " has not been heard from for " + silence.toSeconds()
-          + " s (last seen " + h.lastSeenAt() + "): is its worker running?");
+      return "has not been heard from for " + silence.toSeconds() + " s (last seen "
+          + h.lastSeenAt() + "): is its worker running?";
     }
+    return null;
   }
 
   private static ApplicationFailure unavailable(String message) {

@@ -132,6 +132,30 @@ public final class AuditStore {
   }
 
   /**
+   * Records the start of a job of several migrations (their {@link #migrationStarted} names it);
+   * a job recorded already is left as it is.
+   *
+   * @param kind {@value MigrationStart#KIND_EVACUATE} or {@value MigrationStart#KIND_MIGRATE}
+   */
+  public void jobStarted(UUID jobId, String kind, String requestedBy, String reason,
+      Instant startedAt) {
+    Objects.requireNonNull(jobId, "jobId");
+    Checks.requireOneOf(kind, "kind", MigrationStart.KINDS);
+    Checks.requireText(requestedBy, "requestedBy");
+    Objects.requireNonNull(startedAt, "startedAt");
+    jdbc.run("recording the start of job " + jobId, c -> {
+      try (PreparedStatement ps = c.prepareStatement(INSERT_JOB)) {
+        ps.setObject(1, jobId);
+        ps.setString(2, kind);
+        ps.setString(3, requestedBy);
+        ps.setString(4, reason);
+        Jdbc.setInstant(ps, 5, startedAt);
+        return ps.executeUpdate();
+      }
+    });
+  }
+
+  /**
    * Appends a step event; if the migration already has an event with this {@code seq}, does
    * nothing.
    *

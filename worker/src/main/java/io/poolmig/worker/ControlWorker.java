@@ -4,6 +4,7 @@ import io.poolmig.activities.AuditActivitiesImpl;
 import io.poolmig.activities.PoolActivitiesImpl;
 import io.poolmig.db.AuditStore;
 import io.poolmig.db.PoolRegistry;
+import io.poolmig.workflows.EvacuateHostWorkflowImpl;
 import io.poolmig.workflows.MigrateVmWorkflowImpl;
 import io.poolmig.workflows.PoolInventoryWorkflowImpl;
 import io.poolmig.workflows.ReconcileWorkflowImpl;
@@ -12,7 +13,7 @@ import io.temporal.worker.Worker;
 import io.temporal.worker.WorkerFactory;
 
 /**
- * The control role: serves the workflows (migration, inventory, reconcile), the audit
+ * The control role: serves the workflows (migration, evacuation, inventory, reconcile), the audit
  * activities and the pool registry's reads on the control queue.
  */
 public final class ControlWorker {
@@ -23,7 +24,8 @@ public final class ControlWorker {
       PoolRegistry registry) {
     Worker worker = factory.newWorker(TaskQueues.CONTROL);
     worker.registerWorkflowImplementationTypes(MigrateVmWorkflowImpl.class,
-        PoolInventoryWorkflowImpl.class, ReconcileWorkflowImpl.class);
+        PoolInventoryWorkflowImpl.class, ReconcileWorkflowImpl.class,
+        EvacuateHostWorkflowImpl.class);
     worker.registerActivitiesImplementations(new AuditActivitiesImpl(audit),
         new PoolActivitiesImpl(registry));
     return worker;

@@ -20,4 +20,13 @@ public interface AuditActivities {
   void migrationAttention(String migrationId, String reason);
 
   void migrationFinished(MigrationResult result, long atMillis);
+
+  /**
+   * A job of several migrations starts (kind {@code evacuate}); its migrations name it as their
+   * job. Repeating it changes nothing.
+   */
+  void jobStarted(String jobId, String kind, String requestedBy, String reason, long atMillis);
+
+  /** The job ended with {@code status}; the first status recorded stands. */
+  void jobFinished(String jobId, String status, long atMillis);
 }

@@ -2,6 +2,7 @@ package io.poolmig.workflows;
 
 import io.temporal.activity.ActivityInterface;
 import java.time.Duration;
+import java.util.List;
 
 /**
  * What the pool registry says of a host, for the workflows' placement decisions. Served on the
@@ -23,4 +24,22 @@ public interface PoolActivities {
    * cannot be read fails retryably: the check waits for the database rather than guess.
    */
   void checkTarget(String host);
+
+  /**
+   * A registered host and whether it may take VMs.
+   *
+   * @param unavailable why it takes none (in maintenance, with who and why; silent for longer
+   *     than {@link #STALE_AFTER}), else null
+   */
+  record PoolHost(String name, long totalMemoryBytes, String unavailable) {}
+
+  /** Every registered host, by name. */
+  List<PoolHost> hosts();
+
+  /**
+   * Puts {@code host} in maintenance on behalf of {@code requestedBy}, recorded as an operator's
+   * change; a host in maintenance already stays as it is. Fails with {@link
+   * FailureTypes#HOST_UNAVAILABLE} for a host never registered.
+   */
+  void enterMaintenance(String host, String requestedBy, String reason);
 }

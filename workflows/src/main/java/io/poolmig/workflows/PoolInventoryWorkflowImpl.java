@@ -10,6 +10,14 @@ public final class PoolInventoryWorkflowImpl implements PoolInventoryWorkflow {
 
   @Override
   public List<HostInventory> inventory(List<String> hosts) {
+    return askAll(hosts);
+  }
+
+  /**
+   * Asks every host in parallel, from workflow code; a host that does not answer within its
+   * budget is reported unreachable, not waited for.
+   */
+  static List<HostInventory> askAll(List<String> hosts) {
     List<Promise<HostInventory>> answers = new ArrayList<>();
     for (String host : hosts) {
       answers.add(Async.function(ActivityStubs.inventory(host)::inventory));

@@ -135,6 +135,10 @@ final class FakeHost implements HostActivities {
     return name;
   }
 
+  long totalMemoryBytes() {
+    return totalMemoryBytes;
+  }
+
   // ---- test controls -------------------------------------------------------------------------
 
   /** Starts a domain that the operator paused; returns its digest. */
@@ -320,6 +324,21 @@ final class FakeHost implements HostActivities {
 
   @Override
   public StreamResult streamCheckpoint(MigrationRequest request, ReceiveTicket ticket) {
+    pool.streamBegins(name, ticket.targetHost());
+    try {
+      if (pool.streamMillis > 0) {
+        Thread.sleep(pool.streamMillis); // the bytes on the wire
+      }
+      return stream(request, ticket);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    } finally {
+      pool.streamEnds(name, ticket.targetHost());
+    }
+  }
+
+  private StreamResult stream(MigrationRequest request, ReceiveTicket ticket) {
     return call("streamCheckpoint", gate -> {
       String migrationId = request.migrationId();
       VmRef vm = request.vm();

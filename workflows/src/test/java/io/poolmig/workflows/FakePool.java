@@ -33,6 +33,36 @@ final class FakePool {
     return host;
   }
 
+  /** How long each stream takes, so that a job's migrations overlap as real ones do. */
+  volatile long streamMillis;
+  private final Map<String, Integer> streaming = new java.util.HashMap<>();
+  private final Map<String, Integer> mostStreaming = new java.util.HashMap<>();
+
+  /** A stream from {@code source} to {@code target} begins; counted per host and pool-wide. */
+  synchronized void streamBegins(String source, String target) {
+    for (String key : List.of("pool", "out:" + source, "in:" + target)) {
+      int now = streaming.merge(key, 1, Integer::sum);
+      mostStreaming.merge(key, now, Math::max);
+    }
+  }
+
+  synchronized void streamEnds(String source, String target) {
+    for (String key : List.of("pool", "out:" + source, "in:" + target)) {
+      streaming.merge(key, -1, Integer::sum);
+    }
+  }
+
+  /**
+   * The most streams that ran at once: {@code pool}, {@code out:HOST} or {@code in:HOST}.
+   */
+  synchronized int mostStreaming(String key) {
+    return mostStreaming.getOrDefault(key, 0);
+  }
+
+  synchronized List<FakeHost> hosts() {
+    return List.copyOf(hosts.values());
+  }
+
   synchronized FakeHost host(String name) {
     FakeHost host = hosts.get(name);
     if (host == null) {

@@ -1,13 +1,19 @@
 package io.poolmig.workflows;
 
 import io.temporal.failure.ApplicationFailure;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
-/** The pool registry as the workflows see it: hosts an operator put in maintenance. */
+/** The pool registry as the workflows see it: the pool's hosts, some put in maintenance. */
 final class FakeRegistry implements PoolActivities {
 
+  private final FakePool pool;
   private final Set<String> maintenance = ConcurrentHashMap.newKeySet();
+
+  FakeRegistry(FakePool pool) {
+    this.pool = pool;
+  }
 
   void maintenance(String host, boolean on) {
     if (on) {
@@ -17,11 +23,26 @@ final class FakeRegistry implements PoolActivities {
     }
   }
 
+  boolean inMaintenance(String host) {
+    return maintenance.contains(host);
+  }
+
   @Override
   public void checkTarget(String host) {
     if (maintenance.contains(host)) {
       throw ApplicationFailure.newNonRetryableFailure("host " + host + " is in maintenance",
           FailureTypes.HOST_UNAVAILABLE);
     }
+  }
+
+  @Override
+  public List<PoolHost> hosts() {
+    return pool.hosts().stream().map(h -> new PoolHost(h.name(), h.totalMemoryBytes(),
+        maintenance.contains(h.name()) ? "in maintenance" : null)).toList();
+  }
+
+  @Override
+  public void enterMaintenance(String host, String requestedBy, String reason) {
+    maintenance.add(host);
   }
 }

@@ -22,7 +22,7 @@ final class MigrationHarness implements AutoCloseable {
   final FakeHost source = pool.addHost(SOURCE, 16 * FakePool.GIB);
   final FakeHost target = pool.addHost(TARGET, 16 * FakePool.GIB);
   final RecordingAudit audit = new RecordingAudit();
-  final FakeRegistry registry = new FakeRegistry();
+  final FakeRegistry registry = new FakeRegistry(pool);
   /** The VM's memory digest before anything moved. */
   final String digest = source.boot(VM, "memory of web-1");
 

@@ -11,7 +11,7 @@ import java.util.List;
 final class RecordingAudit implements AuditActivities {
 
   /** One call of the audit activities. */
-  sealed interface Entry permits Started, Step, Attention, Finished {}
+  sealed interface Entry permits Started, Step, Attention, Finished, Job {}
 
   record Started(MigrationRequest request, String workflowId, long atMillis) implements Entry {}
 
@@ -20,6 +20,8 @@ final class RecordingAudit implements AuditActivities {
   record Attention(String migrationId, String reason) implements Entry {}
 
   record Finished(MigrationResult result, long atMillis) implements Entry {}
+
+  record Job(String jobId, String kind, String status) implements Entry {}
 
   private final List<Entry> entries = new ArrayList<>();
   private final Object availability = new Object();
@@ -73,6 +75,19 @@ final class RecordingAudit implements AuditActivities {
   public void migrationFinished(MigrationResult result, long atMillis) {
     awaitUp();
     add(new Finished(result, atMillis));
+  }
+
+  @Override
+  public void jobStarted(String jobId, String kind, String requestedBy, String reason,
+      long atMillis) {
+    awaitUp();
+    add(new Job(jobId, kind, "running"));
+  }
+
+  @Override
+  public void jobFinished(String jobId, String status, long atMillis) {
+    awaitUp();
+    add(new Job(jobId, null, status));
   }
 
   private synchronized void add(Entry e) {

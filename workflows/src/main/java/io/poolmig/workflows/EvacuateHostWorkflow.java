@@ -1,0 +1,37 @@
+package io.poolmig.workflows;
+
+import io.temporal.workflow.QueryMethod;
+import io.temporal.workflow.SignalMethod;
+import io.temporal.workflow.WorkflowInterface;
+import io.temporal.workflow.WorkflowMethod;
+
+/**
+ * Empties one host: maintenance on, a placement plan for every VM on it, then one {@link
+ * MigrateVmWorkflow} per VM as child workflows in a sliding window under the job's limits. Served
+ * on the control queue, workflow id {@code evacuate-<host>} (one evacuation per host at a time).
+ *
+ * <p>Contract: a VM that no host can take stops the job before anything moves, unless the request
+ * allows a partial evacuation. A VM whose migration fails is tried again with a fresh placement
+ * (away from the target that failed) up to the request's attempts, then reported, while the
+ * others go on. {@code pause} stops new starts; {@code cancel} also asks every migration still
+ * before its commit decision to roll back, and waits for all of them to end: each VM then runs
+ * exactly once, on its source or its target. The host stays in maintenance whatever happens.
+ */
+@WorkflowInterface
+public interface EvacuateHostWorkflow {
+
+  @WorkflowMethod
+  EvacuationProgress evacuate(EvacuationRequest request);
+
+  @QueryMethod
+  EvacuationProgress progress();
+
+  @SignalMethod
+  void pause(String by);
+
+  @SignalMethod
+  void resume(String by);
+
+  @SignalMethod
+  void cancel(String by);
+}

@@ -1,0 +1,295 @@
+package io.poolmig.workflows;
+
+import io.poolmig.workflows.EvacuationProgress.VmProgress;
+import io.temporal.api.enums.v1.ParentClosePolicy;
+import io.temporal.failure.ChildWorkflowFailure;
+import io.temporal.failure.TemporalFailure;
+import io.temporal.workflow.Async;
+import io.temporal.workflow.ChildWorkflowOptions;
+import io.temporal.workflow.Promise;
+import io.temporal.workflow.Workflow;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.slf4j.Logger;
+
+/**
+ * The sliding window of one evacuation; see {@link EvacuateHostWorkflow} for the contract.
+ *
+ * <p>Every VM's migration is its own {@link MigrateVmWorkflow}, started as a child that outlives
+ * this workflow if it ends early (parent close policy abandon): a migration is never cut short by
+ * its job, it commits or rolls back by its own rules. The window starts a migration only while
+ * the pool, its source and its target are under their limits.
+ */
+public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
+
+  private static final Logger log = Workflow.getLogger(EvacuateHostWorkflowImpl.class);
+
+  private final PoolActivities pool = ActivityStubs.pool();
+  private final AuditActivities audit = ActivityStubs.audit();
+  private EvacuationRequest request;
+  private String phase = "planning";
+  private String note;
+  /** Per VM UUID, in plan order. */
+  private final Map<String, VmProgress> vms = new LinkedHashMap<>();
+  /** Targets each VM's migrations failed on: a fresh placement avoids them. */
+  private final Map<String, Set<String>> failedOn = new HashMap<>();
+  private final Map<String, Promise<MigrationResult>> running = new LinkedHashMap<>();
+  private final Map<String, MigrateVmWorkflow> children = new HashMap<>();
+  private boolean paused;
+  private String cancelledBy;
+  /** Bumped by every signal, so the window wakes up for it. */
+  private int signals;
+
+  @Override
+  public EvacuationProgress progress() {
+    return new EvacuationProgress(request, phase, note, List.copyOf(vms.values()));
+  }
+
+  @Override
+  public void pause(String by) {
+    if (!paused && cancelledBy == null) {
+      paused = true;
+      log.info("evacuation paused by {}", by);
+    }
+    signals++;
+  }
+
+  @Override
+  public void resume(String by) {
+    if (paused) {
+      paused = false;
+      log.info("evacuation resumed by {}", by);
+    }
+    signals++;
+  }
+
+  @Override
+  public void cancel(String by) {
+    if (cancelledBy == null) {
+      cancelledBy = by == null ? "operator" : by;
+    }
+    signals++;
+  }
+
+  @Override
+  public EvacuationProgress evacuate(EvacuationRequest req) {
+    this.request = req;
+    String host = req.host();
+    if (!req.dryRun()) {
+      audit.jobStarted(req.jobId(), "evacuate", req.requestedBy(), req.reason(),
+          Workflow.currentTimeMillis());
+      pool.enterMaintenance(host, req.requestedBy(), req.reason());
+    }
+    Look look = look();
+    HostInventory source = look.inventory(host);
+    if (source == null || !source.reachable()) {
+      return finish(EvacuationProgress.REFUSED, "host " + host + " did not say what runs on it"
+          + (source == null ? " (it is not in the pool registry)" : " (" + source.error() + ")")
+          + "; nothing moved");
+    }
+    List<PlacementPlanner.Vm> toMove = new ArrayList<>();
+    for (DomainSummary d : source.domains()) {
+      if (d.fencedBy() == null) {
+        toMove.add(new PlacementPlanner.Vm(d.ref(), host, null));
+      }
+    }
+    PlacementPlanner.Plan plan = PlacementPlanner.plan(look.candidates(), toMove,
+        new PlacementPlanner.Rules(req.headroomPercent(), req.excludedHosts()));
+    for (PlacementPlanner.Placement p : plan.placements()) {
+      vms.put(p.vm().uuid(), new VmProgress(p.vm(), VmProgress.QUEUED, p.targetHost(), 0, null,
+          null));
+    }
+    for (PlacementPlanner.Unplaceable u : plan.unplaceable()) {
+      vms.put(u.vm().uuid(), new VmProgress(u.vm(), VmProgress.UNPLACEABLE, null, 0, null,
+          u.reason()));
+    }
+    if (req.dryRun()) {
+      return finish(EvacuationProgress.PLANNED, plan.complete() ? null
+          : plan.unplaceable().size() + " VM(s) cannot be placed");
+    }
+    if (!plan.complete() && !req.allowPartial()) {
+      return finish(EvacuationProgress.REFUSED, plan.unplaceable().size() + " of "
+          + toMove.size() + " VM(s) cannot be placed; nothing moved (allow a partial "
+          + "evacuation to move the others)");
+    }
+    phase = "moving";
+    window();
+    if (cancelledBy != null) {
+      vms.replaceAll((uuid, v) -> VmProgress.QUEUED.equals(v.state())
+          ? with(v, VmProgress.NOT_MOVED, v.target(), "cancelled by " + cancelledBy) : v);
+      return finish(EvacuationProgress.CANCELLED, "cancelled by " + cancelledBy);
+    }
+    boolean all = vms.values().stream().allMatch(v -> VmProgress.MOVED.equals(v.state()));
+    return finish(all ? EvacuationProgress.COMPLETED : EvacuationProgress.PARTIAL, all ? null
+        : vms.values().stream().filter(v -> !VmProgress.MOVED.equals(v.state())).count()
+            + " VM(s) still on " + host);
+  }
+
+  /** Starts what the limits allow, waits for a migration or a signal, until nothing is left. */
+  private void window() {
+    boolean abortsSent = false;
+    while (true) {
+      if (cancelledBy != null && !abortsSent) {
+        abortsSent = true;
+        phase = "cancelling";
+        for (String uuid : running.keySet()) {
+          // Before its decision a migration rolls back; after it, it finishes: no VM half-moved.
+          Async.procedure(children.get(uuid)::act, new OperatorAction(OperatorAction.ABORT,
+              cancelledBy, "evacuation of " + request.host() + " cancelled"));
+        }
+      }
+      if (cancelledBy == null && !paused) {
+        phase = "moving";
+        startWhatFits();
+      } else if (cancelledBy == null) {
+        phase = "paused";
+      }
+      boolean queued = vms.values().stream().anyMatch(v -> VmProgress.QUEUED.equals(v.state()));
+      if (running.isEmpty() && (!queued || cancelledBy != null)) {
+        return;
+      }
+      int seen = signals;
+      Workflow.await(() -> signals != seen
+          || running.values().stream().anyMatch(Promise::isCompleted));
+      List<String> done = running.entrySet().stream().filter(e -> e.getValue().isCompleted())
+          .map(Map.Entry::getKey).toList();
+      for (String uuid : done) {
+        settle(uuid, running.remove(uuid));
+        children.remove(uuid);
+      }
+    }
+  }
+
+  private void startWhatFits() {
+    for (VmProgress v : List.copyOf(vms.values())) {
+      if (!VmProgress.QUEUED.equals(v.state())) {
+        continue;
+      }
+      // Every migration of the job leaves the evacuated host: it is the one source.
+      if (running.size() >= Math.min(request.limits().pool(), request.limits().perSource())) {
+        return;
+      }
+      if (runningInto(v.target()) >= request.limits().perTarget()) {
+        continue;
+      }
+      String migrationId = Workflow.randomUUID().toString();
+      MigrateVmWorkflow child = Workflow.newChildWorkflowStub(MigrateVmWorkflow.class,
+          ChildWorkflowOptions.newBuilder()
+              .setWorkflowId(TaskQueues.migrationWorkflowId(v.vm().uuid()))
+              .setTaskQueue(TaskQueues.CONTROL)
+              .setParentClosePolicy(ParentClosePolicy.PARENT_CLOSE_POLICY_ABANDON)
+              .build());
+      MigrationRequest migration = new MigrationRequest(migrationId, request.jobId(), v.vm(),
+          request.host(), v.target(), request.transport(), request.live(),
+          request.requestedBy(), request.reason(), request.options());
+      running.put(v.vm().uuid(), Async.function(child::migrate, migration));
+      children.put(v.vm().uuid(), child);
+      vms.put(v.vm().uuid(), new VmProgress(v.vm(), VmProgress.MIGRATING, v.target(),
+          v.attempts() + 1, migrationId, v.error()));
+    }
+  }
+
+  /** Migrations of this job running into {@code target}. */
+  private long runningInto(String target) {
+    return running.keySet().stream().map(vms::get).filter(v -> target.equals(v.target()))
+        .count();
+  }
+
+  private void settle(String uuid, Promise<MigrationResult> outcome) {
+    VmProgress v = vms.get(uuid);
+    String error;
+    try {
+      MigrationResult r = outcome.get();
+      if (MigrationResult.COMMITTED.equals(r.status())) {
+        vms.put(uuid, with(v, VmProgress.MOVED, r.runsOn(), null));
+        return;
+      }
+      error = r.error();
+    } catch (TemporalFailure e) {
+      error = Failures.describe(e instanceof ChildWorkflowFailure c && c.getCause() != null
+          ? c.getCause() : e);
+    }
+    failedOn.computeIfAbsent(uuid, k -> new HashSet<>()).add(v.target());
+    if (cancelledBy != null || v.attempts() >= request.maxAttemptsPerVm()) {
+      vms.put(uuid, with(v, VmProgress.FAILED, v.target(), error));
+      return;
+    }
+    // A fresh placement, away from every target it failed on, with the pool as it is now.
+    PlacementPlanner.Plan again = PlacementPlanner.plan(lookForRetry(), List.of(
+        new PlacementPlanner.Vm(v.vm(), request.host(), null)), new PlacementPlanner.Rules(
+            request.headroomPercent(), union(request.excludedHosts(), failedOn.get(uuid))));
+    if (again.complete()) {
+      vms.put(uuid, with(v, VmProgress.QUEUED, again.placements().get(0).targetHost(), error));
+    } else {
+      vms.put(uuid, with(v, VmProgress.FAILED, v.target(), error + "; no other target: "
+          + again.unplaceable().get(0).reason()));
+    }
+  }
+
+  /** The pool now, less what the queued VMs of this job are promised. */
+  private List<PlacementPlanner.Host> lookForRetry() {
+    Map<String, Long> promised = new HashMap<>();
+    for (VmProgress q : vms.values()) {
+      if (VmProgress.QUEUED.equals(q.state())) {
+        promised.merge(q.target(), q.vm().memoryBytes(), Long::sum);
+      }
+    }
+    List<PlacementPlanner.Host> out = new ArrayList<>();
+    for (PlacementPlanner.Host h : look().candidates()) {
+      long free = Math.max(0, h.freeMemoryBytes() - promised.getOrDefault(h.name(), 0L));
+      out.add(new PlacementPlanner.Host(h.name(), h.totalMemoryBytes(), free, h.unavailable(),
+          h.groups()));
+    }
+    return out;
+  }
+
+  /** The registry's hosts and what each reports now. */
+  private record Look(List<PlacementPlanner.Host> candidates, Map<String, HostInventory> hosts) {
+    HostInventory inventory(String host) {
+      return hosts.get(host);
+    }
+  }
+
+  private Look look() {
+    List<PoolActivities.PoolHost> registered = pool.hosts();
+    List<HostInventory> answers = PoolInventoryWorkflowImpl.askAll(
+        registered.stream().map(PoolActivities.PoolHost::name).toList());
+    Map<String, HostInventory> byName = new HashMap<>();
+    answers.forEach(a -> byName.put(a.host(), a));
+    List<PlacementPlanner.Host> candidates = new ArrayList<>();
+    for (PoolActivities.PoolHost h : registered) {
+      HostInventory inv = byName.get(h.name());
+      String unavailable = h.unavailable() != null ? h.unavailable()
+          : !inv.reachable() ? "did not answer (" + inv.error() + ")" : null;
+      candidates.add(new PlacementPlanner.Host(h.name(), h.totalMemoryBytes(),
+          inv.reachable() ? inv.freeMemoryBytes() : 0, unavailable, Set.of()));
+    }
+    return new Look(candidates, byName);
+  }
+
+  private EvacuationProgress finish(String outcome, String why) {
+    phase = outcome;
+    note = why;
+    if (!request.dryRun()) {
+      audit.jobFinished(request.jobId(), outcome, Workflow.currentTimeMillis());
+    }
+    log.info("evacuation of {} ended {}{}", request.host(), outcome,
+        why == null ? "" : ": " + why);
+    return progress();
+  }
+
+  private static VmProgress with(VmProgress v, String state, String target, String error) {
+    return new VmProgress(v.vm(), state, target, v.attempts(), v.migrationId(), error);
+  }
+
+  private static Set<String> union(Set<String> a, Set<String> b) {
+    Set<String> out = new HashSet<>(a);
+    out.addAll(b);
+    return out;
+  }
+}

@@ -1,0 +1,233 @@
+package io.poolmig.workflows;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.poolmig.workflows.EvacuationProgress.VmProgress;
+import io.temporal.client.WorkflowClient;
+import io.temporal.client.WorkflowOptions;
+import io.temporal.client.WorkflowStub;
+import io.temporal.testing.TestWorkflowEnvironment;
+import io.temporal.worker.Worker;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link EvacuateHostWorkflowImpl} with real {@link MigrateVmWorkflowImpl} children against fake
+ * hosts: host-a holds the VMs, host-b, host-c and host-d take them. After every scenario each VM
+ * runs exactly once, with the memory it had.
+ */
+class EvacuateHostWorkflowTest {
+
+  private static final long GIB = FakePool.GIB;
+
+  private TestWorkflowEnvironment env;
+  private final FakePool pool = new FakePool();
+  private final FakeHost a = pool.addHost("host-a", 64 * GIB);
+  private final FakeHost b = pool.addHost("host-b", 16 * GIB);
+  private final FakeHost c = pool.addHost("host-c", 16 * GIB);
+  private final FakeHost d = pool.addHost("host-d", 16 * GIB);
+  private final RecordingAudit audit = new RecordingAudit();
+  private final FakeRegistry registry = new FakeRegistry(pool);
+  private final Map<String, String> digests = new HashMap<>();
+  private final List<VmRef> vms = new ArrayList<>();
+
+  @BeforeEach
+  void setUp() {
+    env = TestWorkflowEnvironment.newInstance();
+    Worker control = env.newWorker(TaskQueues.CONTROL);
+    control.registerWorkflowImplementationTypes(MigrateVmWorkflowImpl.class,
+        EvacuateHostWorkflowImpl.class);
+    control.registerActivitiesImplementations(audit, registry);
+    for (FakeHost h : pool.hosts()) {
+      env.newWorker(TaskQueues.host(h.name())).registerActivitiesImplementations(h);
+    }
+    env.start();
+  }
+
+  @AfterEach
+  void tearDown() {
+    env.close();
+  }
+
+  @Test
+  void everyVmMovesWithinTheLimitsAndTheHostStaysInMaintenance() {
+    boot(6, 2 * GIB);
+    pool.streamMillis = 150;
+
+    EvacuationProgress report = evacuate(request(new EvacuationRequest.Limits(4, 3, 1), 3,
+        false));
+
+    assertEquals(EvacuationProgress.COMPLETED, report.phase(), report.toString());
+    assertEquals(6, report.count(VmProgress.MOVED));
+    assertRunOnce(h -> !h.equals("host-a"));
+    assertTrue(registry.inMaintenance("host-a"));
+    assertTrue(pool.mostStreaming("pool") <= 3, "min(pool, per source) = 3: "
+        + pool.mostStreaming("pool"));
+    assertTrue(pool.mostStreaming("pool") >= 2, "the window runs migrations side by side");
+    for (String t : List.of("host-b", "host-c", "host-d")) {
+      assertTrue(pool.mostStreaming("in:" + t) <= 1, t + " took "
+          + pool.mostStreaming("in:" + t) + " at once");
+    }
+    List<RecordingAudit.Started> started = audit.entries().stream()
+        .filter(RecordingAudit.Started.class::isInstance).map(RecordingAudit.Started.class::cast)
+        .toList();
+    assertEquals(6, started.size());
+    assertTrue(started.stream().allMatch(s -> "job-9".equals(s.request().jobId())));
+    assertEquals(List.of(new RecordingAudit.Job("job-9", "evacuate", "running"),
+        new RecordingAudit.Job("job-9", null, EvacuationProgress.COMPLETED)), jobs());
+  }
+
+  @Test
+  void aVmNoHostCanTakeStopsTheJobBeforeAnythingMovesUnlessPartialIsAllowed() {
+    boot(3, 2 * GIB);
+    VmRef huge = new VmRef("uuid-huge", "huge-1", 20 * GIB, 8);
+    digests.put(huge.uuid(), a.boot(huge, "memory of huge-1"));
+    vms.add(huge);
+
+    EvacuationProgress refused = evacuate(request(EvacuationRequest.Limits.DEFAULTS, 3, false));
+    assertEquals(EvacuationProgress.REFUSED, refused.phase(), refused.toString());
+    assertTrue(refused.note().contains("1 of 4 VM(s) cannot be placed; nothing moved"),
+        refused.note());
+    VmProgress stuck = refused.vms().stream().filter(v -> v.vm().equals(huge)).findFirst()
+        .orElseThrow();
+    assertEquals(VmProgress.UNPLACEABLE, stuck.state());
+    assertTrue(stuck.error().contains("host-b: 16.0 GiB") || stuck.error().contains(
+        "host-b: 16384.0 MiB free, needs 20480.0 MiB"), stuck.error());
+    assertTrue(a.calls().stream().noneMatch("streamCheckpoint"::equals), a.calls()::toString);
+    assertRunOnce("host-a"::equals);
+
+    EvacuationProgress partial = evacuate(request(EvacuationRequest.Limits.DEFAULTS, 3, true));
+    assertEquals(EvacuationProgress.PARTIAL, partial.phase(), partial.toString());
+    assertEquals(3, partial.count(VmProgress.MOVED));
+    assertEquals(1, partial.count(VmProgress.UNPLACEABLE));
+    assertEquals(Map.of("host-a", FakeHost.RUNNING), pool.copiesOf(huge.uuid()));
+  }
+
+  @Test
+  void aVmThatKeepsFailingIsReportedWhileTheOthersMove() {
+    boot(4, 2 * GIB);
+    b.corruptRestores(); // every copy into host-b fails its digest and rolls back
+    registry.maintenance("host-d", true);
+
+    EvacuationProgress once = evacuate(request(EvacuationRequest.Limits.DEFAULTS, 1, true));
+    assertEquals(EvacuationProgress.PARTIAL, once.phase(), once.toString());
+    assertTrue(once.count(VmProgress.FAILED) >= 1, once.toString());
+    assertEquals(4, once.count(VmProgress.FAILED) + once.count(VmProgress.MOVED));
+    assertTrue(once.vms().stream().filter(v -> VmProgress.FAILED.equals(v.state()))
+        .allMatch(v -> "host-b".equals(v.target()) && v.error() != null), once.toString());
+    assertRunOnce(h -> true);
+
+    // With a second attempt each failed VM is placed again, away from host-b, and moves.
+    EvacuationProgress twice = evacuate(request(EvacuationRequest.Limits.DEFAULTS, 2, true));
+    assertEquals(EvacuationProgress.COMPLETED, twice.phase(), twice.toString());
+    assertRunOnce("host-c"::equals);
+  }
+
+  @Test
+  void pauseStopsNewStartsAndCancelLeavesEveryVmRunningOnce() {
+    boot(4, 2 * GIB);
+    FakeHost.Gate held = a.gate("streamCheckpoint");
+    EvacuateHostWorkflow job = stub();
+    WorkflowClient.start(job::evacuate, request(new EvacuationRequest.Limits(1, 1, 1), 3,
+        false));
+    held.awaitEntered();
+    job.pause("alice");
+    held.release();
+    awaitProgress(job, p -> p.count(VmProgress.MOVED) == 1 && "paused".equals(p.phase()));
+    env.sleep(Duration.ofMinutes(5));
+    assertEquals(1, job.progress().count(VmProgress.MOVED) + job.progress().count(
+        VmProgress.MIGRATING), "nothing started while paused: " + job.progress());
+
+    job.resume("alice");
+    FakeHost.Gate second = a.gate("streamCheckpoint");
+    awaitProgress(job, p -> p.count(VmProgress.MIGRATING) == 1);
+    second.awaitEntered();
+    job.cancel("bob");
+    second.release();
+    EvacuationProgress end = WorkflowStub.fromTyped(job).getResult(EvacuationProgress.class);
+
+    assertEquals(EvacuationProgress.CANCELLED, end.phase(), end.toString());
+    assertEquals(4, end.count(VmProgress.MOVED) + end.count(VmProgress.FAILED)
+        + end.count(VmProgress.NOT_MOVED), end.toString());
+    assertTrue(end.count(VmProgress.NOT_MOVED) >= 1, end.toString());
+    assertRunOnce(h -> true);
+  }
+
+  @Test
+  void aDryRunPlansAndChangesNothing() {
+    boot(3, 2 * GIB);
+    EvacuationRequest dry = new EvacuationRequest("job-dry", "host-a", "alice", "look first",
+        true, false, null, 3, 5, Set.of("host-d"), null, true, null);
+    EvacuationProgress plan = evacuate(dry);
+    assertEquals(EvacuationProgress.PLANNED, plan.phase());
+    assertEquals(3, plan.count(VmProgress.QUEUED));
+    assertTrue(plan.vms().stream().noneMatch(v -> "host-d".equals(v.target())), plan.toString());
+    assertTrue(!registry.inMaintenance("host-a"));
+    assertEquals(List.of(), jobs());
+    assertRunOnce("host-a"::equals);
+  }
+
+  // ---- helpers ----
+
+  private void boot(int count, long memory) {
+    for (int i = 1; i <= count; i++) {
+      VmRef vm = new VmRef("uuid-vm-" + i, "vm-" + i, memory, 1);
+      digests.put(vm.uuid(), a.boot(vm, "memory of vm-" + i));
+      vms.add(vm);
+    }
+  }
+
+  private EvacuationRequest request(EvacuationRequest.Limits limits, int attempts,
+      boolean partial) {
+    return new EvacuationRequest("job-9", "host-a", "alice", "BIOS update", false, partial,
+        limits, attempts, 5, Set.of(), null, true, null);
+  }
+
+  private EvacuateHostWorkflow stub() {
+    return env.getWorkflowClient().newWorkflowStub(EvacuateHostWorkflow.class,
+        WorkflowOptions.newBuilder().setTaskQueue(TaskQueues.CONTROL)
+            .setWorkflowId("evacuate-host-a").build());
+  }
+
+  private EvacuationProgress evacuate(EvacuationRequest r) {
+    return stub().evacuate(r);
+  }
+
+  /** Every VM runs on exactly one host, which {@code where} accepts, with its memory. */
+  private void assertRunOnce(Predicate<String> where) {
+    for (VmRef vm : vms) {
+      Map<String, String> copies = pool.copiesOf(vm.uuid());
+      List<String> running = copies.entrySet().stream()
+          .filter(e -> FakeHost.RUNNING.equals(e.getValue())).map(Map.Entry::getKey).toList();
+      assertEquals(1, running.size(), vm.name() + ": " + copies);
+      assertEquals(1, copies.size(), vm.name() + " left a copy: " + copies);
+      assertTrue(where.test(running.get(0)), vm.name() + " runs on " + running.get(0));
+      assertEquals(digests.get(vm.uuid()), pool.host(running.get(0)).domain(vm.uuid()).digest);
+    }
+  }
+
+  private List<RecordingAudit.Job> jobs() {
+    return audit.entries().stream().filter(RecordingAudit.Job.class::isInstance)
+        .map(RecordingAudit.Job.class::cast).toList();
+  }
+
+  private void awaitProgress(EvacuateHostWorkflow job, Predicate<EvacuationProgress> done) {
+    long deadline = System.nanoTime() + 30_000_000_000L;
+    while (System.nanoTime() < deadline) {
+      if (done.test(job.progress())) {
+        return;
+      }
+      env.sleep(Duration.ofSeconds(1));
+    }
+    throw new AssertionError("never reached: " + job.progress());
+  }
+}
