@@ -396,6 +396,33 @@ public final class AuditStore {
         });
   }
 
+  /** The newest {@code limit} jobs, newest first, each with its migrations counted. */
+  public List<JobRow> jobs(int limit) {
+    if (limit < 1) {
+      throw new IllegalArgumentException("limit must be >= 1, was " + limit);
+    }
+    return jdbc.run("listing jobs", c -> {
+      try (PreparedStatement ps = c.prepareStatement("select j.id, j.kind, j.status,"
+          + " j.requested_by, j.reason, j.created_at, j.finished_at, count(m.id) as migrations,"
+          + " count(m.id) filter (where m.status = 'committed') as committed,"
+          + " count(m.id) filter (where m.status = 'rolled_back') as rolled_back"
+          + " from jobs j left join migrations m on m.job_id = j.id"
+          + " group by j.id order by j.created_at desc, j.id limit ?")) {
+        ps.setInt(1, limit);
+        try (ResultSet rs = ps.executeQuery()) {
+          List<JobRow> out = new ArrayList<>();
+          while (rs.next()) {
+            out.add(new JobRow(Jdbc.getUuid(rs, "id"), rs.getString("kind"),
+                rs.getString("status"), rs.getString("requested_by"), rs.getString("reason"),
+                Jdbc.getInstant(rs, "created_at"), Jdbc.getInstant(rs, "finished_at"),
+                rs.getInt("migrations"), rs.getInt("committed"), rs.getInt("rolled_back")));
+          }
+          return List.copyOf(out);
+        }
+      }
+    });
+  }
+
   /**
    * The migrations that match {@code q}, most recently started first (ties by id), at most {@code
    * q.limit()} of them.

@@ -1,11 +1,11 @@
 package io.poolmig.cli;
 
 import io.poolmig.workflows.MigrationOptions;
-import io.poolmig.workflows.MigrationRequest;
 import io.poolmig.workflows.MigrationResult;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
@@ -68,61 +68,24 @@ final class MigrateCommand implements Callable<Integer> {
       description = "who asks (default: the login name)")
   String requestedBy;
 
-  @Option(names = "--no-live", negatable = false,
-      description = "pause the VM for the whole copy instead of pre-copying it while it runs")
-  boolean noLive;
-
   @Option(names = "--detach", description = "start the migration and return at once")
   boolean detach;
 
-  @Option(names = "--transport", paramLabel = "tcp|tls",
-      description = "how the checkpoint travels (default: $POOLMIG_TRANSPORT, else tcp)")
-  String transport;
-
-  @Option(names = "--max-downtime", paramLabel = "DURATION", converter = Durations.class,
-      description = "longest pause the guest may see, e.g. 500ms, 2s; 0 for no limit "
-          + "(default 2s)")
-  Long maxDowntimeMillis;
-
-  @Option(names = "--max-rounds", paramLabel = "N",
-      description = "pre-copy rounds before the final pause, 1-" + MigrationOptions.MAX_ROUNDS
-          + " (default 8)")
-  Integer maxRounds;
-
-  @Option(names = "--bandwidth", paramLabel = "RATE",
-      description = "cap on the stream per second, e.g. 200M; 0 for none (default: none)")
-  String bandwidth;
-
-  @Option(names = "--lz4", description = "compress the stream where it helps")
-  boolean lz4;
-
-  @Option(names = "--progress-timeout", paramLabel = "DURATION", converter = Durations.class,
-      description = "roll back when the stream moves nothing for this long (default 150s)")
-  Long progressTimeoutMillis;
-
-  @Option(names = "--completion-timeout-per-gib", paramLabel = "DURATION",
-      converter = Durations.class,
-      description = "roll back when the stream takes longer than this per GiB of memory, "
-          + "retries included (default 800s)")
-  Long completionTimeoutPerGibMillis;
+  @Mixin MigrationLimits limits = new MigrationLimits();
 
   @Override
   public Integer call() {
-    String how = (transport != null ? transport : root.defaultTransport()).trim()
-        .toLowerCase(java.util.Locale.ROOT);
-    if (!MigrationRequest.TCP.equals(how) && !MigrationRequest.TLS.equals(how)) {
-      throw new PoolmigException(ExitCode.USAGE, "unknown transport '" + how + "'"
-          + (transport == null ? " in " + Poolmig.ENV_TRANSPORT : "") + ": use tcp or tls");
-    }
-    MigrationOptions limits = options();
+    String how = limits.transport(root);
+    MigrationOptions options = options();
     try (Poolmig.PoolSession session = root.connect()) {
       PoolService pool = session.pool();
       PoolService.Started started = pool.startMigration(new PoolService.MigrateOrder(vm, target,
-          !noLive, requestedBy != null ? requestedBy : System.getProperty("user.name"),
-          reason, how, limits));
+          !limits.noLive, requestedBy != null ? requestedBy : System.getProperty("user.name"),
+          reason, how, options));
       var r = started.request();
       // From the moment it runs, a signal that stops this command says the migration goes on.
-      GoesOnNotice notice = detach ? null : new GoesOnNotice(root.err, r.migrationId());
+      GoesOnNotice notice = detach ? null
+          : new GoesOnNotice(root.err, GoesOnNotice.line(r.migrationId()));
       try {
         root.out.printf("migrating %s (%s) %s -> %s, %s, %s, %s: migration %s [workflow %s]%n",
             r.vm().name(), r.vm().uuid(), r.sourceHost(), r.targetHost(),
@@ -147,36 +110,21 @@ final class MigrateCommand implements Callable<Integer> {
     }
   }
 
-  /** The limits asked for, over the defaults; bad values are the operator's to fix (exit 2). */
   MigrationOptions options() {
-    MigrationOptions d = MigrationOptions.DEFAULTS;
-    try {
-      return new MigrationOptions(
-          maxDowntimeMillis != null ? maxDowntimeMillis : d.maxDowntimeMillis(),
-          maxRounds != null ? maxRounds : d.maxRounds(),
-          bandwidth == null || bandwidth.trim().equals("0") ? d.bandwidthBytesPerSecond()
-              : Sizes.parse(bandwidth),
-          lz4 || d.lz4(),
-          progressTimeoutMillis != null ? Math.max(1, progressTimeoutMillis / 1000)
-              : d.progressTimeoutSeconds(),
-          completionTimeoutPerGibMillis != null
-              ? Math.max(1, completionTimeoutPerGibMillis / 1000)
-              : d.completionTimeoutPerGibSeconds());
-    } catch (IllegalArgumentException e) {
-      throw new PoolmigException(ExitCode.USAGE, e.getMessage());
-    }
+    return limits.options();
   }
 
   /**
-   * While a migration is followed in the foreground, SIGINT or SIGTERM ends only this command:
-   * the migration goes on, and this says so, and how to reach it, on the way out.
+   * While a migration (or an evacuation) is followed in the foreground, SIGINT or SIGTERM ends
+   * only this command: the work goes on, and this says so, and how to reach it, on the way out.
    */
   static final class GoesOnNotice {
     private final Thread hook;
 
-    GoesOnNotice(PrintWriter err, String migrationId) {
+    /** Prints {@code line} if the process is stopped while the notice is open. */
+    GoesOnNotice(PrintWriter err, String line) {
       this.hook = new Thread(() -> {
-        err.println(line(migrationId));
+        err.println(line);
         err.flush();
       }, "poolmig-goes-on");
       Runtime.getRuntime().addShutdownHook(hook);

@@ -59,7 +59,7 @@ final class OperatorCommands {
     StepPrinter printer = new StepPrinter(root.out, prefix + "  ");
     MigrationResult result;
     MigrateCommand.GoesOnNotice notice = new MigrateCommand.GoesOnNotice(root.err,
-        r.migrationId());
+        MigrateCommand.GoesOnNotice.line(r.migrationId()));
     try {
       result = pool.follow(r.workflowId(), before.events().size(), printer::event, p -> { },
           attention -> {

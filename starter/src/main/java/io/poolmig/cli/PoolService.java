@@ -237,7 +237,7 @@ final class PoolService {
     String migrationId = null;
     String attention = null;
     while (true) {
-      boolean done = waitFor(result, 250);
+      boolean done = waitFor(result, 250, "the migration");
       MigrationProgress p;
       try {
         p = stub.query("progress", MigrationProgress.class);
@@ -271,7 +271,8 @@ final class PoolService {
     }
   }
 
-  private static boolean waitFor(CompletableFuture<?> future, long millis) {
+  /** Whether {@code future} completed within {@code millis}; {@code what} goes on if not. */
+  static boolean waitFor(CompletableFuture<?> future, long millis, String what) {
     try {
       future.get(millis, TimeUnit.MILLISECONDS);
       return true;
@@ -281,7 +282,7 @@ final class PoolService {
       return true;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new PoolmigException(ExitCode.SOFTWARE, "interrupted; the migration goes on");
+      throw new PoolmigException(ExitCode.SOFTWARE, "interrupted; " + what + " goes on");
     }
   }
 

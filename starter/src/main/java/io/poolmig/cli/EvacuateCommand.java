@@ -1,0 +1,160 @@
+package io.poolmig.cli;
+
+import io.poolmig.workflows.EvacuationProgress;
+import io.poolmig.workflows.EvacuationProgress.VmProgress;
+import io.poolmig.workflows.EvacuationRequest;
+import java.io.PrintWriter;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+
+@Command(
+    name = "evacuate",
+    description = {
+      "Empties a host: puts it in maintenance, plans a target for every VM on it (free memory "
+          + "with headroom, the most room left first, never a host in maintenance, silent or "
+          + "excluded), then migrates them a few at a time and prints each VM as it moves.",
+      "",
+      "A VM that no host can take stops the job before anything moves, unless --allow-partial. "
+          + "A VM whose migration fails is placed again, away from the target that failed, up "
+          + "to --attempts times, then reported while the others go on. The host stays in "
+          + "maintenance (`poolmig host maintenance HOST off` ends it). `poolmig pause|resume|"
+          + "cancel HOST` reach a running evacuation, `poolmig watch HOST` follows it; Ctrl-C "
+          + "stops following, not the evacuation.",
+      "",
+      "Exit: 0 every VM moved (or, with --dry-run, planned); 2 bad input; 3 refused (a VM "
+          + "cannot be placed and nothing moved, or an evacuation of the host runs already); "
+          + "4 some VMs stayed (failed, unplaceable, cancelled); 5 a service is unreachable."
+    },
+    footer = {
+      "",
+      "Examples:",
+      "  poolmig evacuate host-a --dry-run                 # the plan; nothing changes",
+      "  poolmig evacuate host-a --reason \"BIOS update, ticket 4711\"",
+      "  poolmig evacuate host-a --max-parallel 2 --exclude host-d --allow-partial",
+      "  poolmig evacuate host-a --detach && poolmig watch host-a"
+    },
+    mixinStandardHelpOptions = true)
+final class EvacuateCommand implements Callable<Integer> {
+
+  @ParentCommand Poolmig root;
+
+  @Parameters(index = "0", paramLabel = "HOST", description = "the host to empty")
+  String host;
+
+  @Option(names = "--dry-run", description = "print the plan and the VMs that cannot be "
+      + "placed; change nothing")
+  boolean dryRun;
+
+  @Option(names = "--max-parallel", paramLabel = "N",
+      description = "migrations at once in the job (default "
+          + "${DEFAULT-VALUE})", defaultValue = "4")
+  int maxParallel;
+
+  @Option(names = "--max-per-target", paramLabel = "N",
+      description = "migrations at once into one host (default ${DEFAULT-VALUE})",
+      defaultValue = "2")
+  int maxPerTarget;
+
+  @Option(names = "--attempts", paramLabel = "N",
+      description = "migrations tried per VM, each with a fresh placement (default "
+          + "${DEFAULT-VALUE})", defaultValue = "3")
+  int attempts;
+
+  @Option(names = "--headroom", paramLabel = "PERCENT",
+      description = "share of each target's memory kept free (default ${DEFAULT-VALUE})",
+      defaultValue = "5")
+  int headroom;
+
+  @Option(names = "--exclude", paramLabel = "HOST", split = ",",
+      description = "hosts that take none of these VMs")
+  List<String> excluded = List.of();
+
+  @Option(names = "--allow-partial",
+      description = "move what can be placed even if some VM cannot")
+  boolean allowPartial;
+
+  @Option(names = "--reason", paramLabel = "TEXT", description = "why, for the audit trail")
+  String reason;
+
+  @Option(names = "--as", paramLabel = "NAME",
+      description = "who asks (default: the login name)")
+  String requestedBy;
+
+  @Option(names = "--detach", description = "start the evacuation and return at once")
+  boolean detach;
+
+  @Mixin MigrationLimits limits = new MigrationLimits();
+
+  @Override
+  public Integer call() {
+    EvacuationRequest request = request();
+    try (Poolmig.PoolSession session = root.connect()) {
+      Evacuations evacuations = new Evacuations(session.temporal().client(), session.pool());
+      if (dryRun) {
+        EvacuationProgress plan = evacuations.plan(request);
+        printPlan(root.out, plan);
+        return plan.count(VmProgress.UNPLACEABLE) == 0 ? ExitCode.OK.code : ExitCode.REFUSED.code;
+      }
+      evacuations.start(request);
+      root.out.printf("evacuating %s: job %s; %s in maintenance from now%n", host,
+          request.jobId(), host);
+      root.out.flush();
+      if (detach) {
+        root.out.printf("follow it with `poolmig watch %s`; `poolmig pause|resume|cancel %s`%n",
+            host, host);
+        return ExitCode.OK.code;
+      }
+      MigrateCommand.GoesOnNotice notice = new MigrateCommand.GoesOnNotice(root.err,
+          "the evacuation goes on: follow it with `poolmig watch " + host + "`, stop it with "
+              + "`poolmig cancel " + host + "`");
+      try {
+        EvacuationProgress end = evacuations.follow(host, (before, now) -> {
+          root.out.println(EvacuationLines.change(before, now));
+          root.out.flush();
+        });
+        root.out.println(EvacuationLines.summary(end));
+        return EvacuationLines.exitCode(end).code;
+      } finally {
+        notice.close();
+      }
+    }
+  }
+
+  EvacuationRequest request() {
+    try {
+      return new EvacuationRequest(UUID.randomUUID().toString(), host,
+          OperatorCommands.who(requestedBy), reason, dryRun, allowPartial,
+          new EvacuationRequest.Limits(maxParallel, maxParallel, maxPerTarget), attempts,
+          headroom, new LinkedHashSet<>(excluded), limits.transport(root), !limits.noLive,
+          limits.options());
+    } catch (IllegalArgumentException e) {
+      throw new PoolmigException(ExitCode.USAGE, e.getMessage());
+    }
+  }
+
+  static void printPlan(PrintWriter out, EvacuationProgress plan) {
+    List<VmProgress> vms = plan.vms();
+    out.printf("plan for %s: %d VM(s)%n", plan.request().host(), vms.size());
+    Table t = new Table("VM", "MEMORY", "TARGET");
+    for (VmProgress v : vms) {
+      t.row(v.vm().name(), Sizes.format(v.vm().memoryBytes()),
+          VmProgress.UNPLACEABLE.equals(v.state()) ? "cannot be placed: " + v.error()
+              : v.target());
+    }
+    t.print(out);
+    Set<String> targets = new LinkedHashSet<>();
+    vms.stream().filter(v -> v.target() != null).forEach(v -> targets.add(v.target()));
+    out.printf("%d to place on %s; %d cannot be placed%n",
+        vms.size() - plan.count(VmProgress.UNPLACEABLE),
+        targets.isEmpty() ? "no host" : String.join(", ", targets),
+        plan.count(VmProgress.UNPLACEABLE));
+  }
+}

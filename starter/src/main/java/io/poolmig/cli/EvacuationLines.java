@@ -1,0 +1,46 @@
+package io.poolmig.cli;
+
+import io.poolmig.workflows.EvacuationProgress;
+import io.poolmig.workflows.EvacuationProgress.VmProgress;
+
+/** How an evacuation's progress reads on a terminal or in a log: one line per change. */
+final class EvacuationLines {
+
+  private EvacuationLines() {}
+
+  /** What happened to one VM; {@code before} is null the first time it is seen. */
+  static String change(VmProgress before, VmProgress now) {
+    String vm = "  " + now.vm().name() + " (" + Sizes.format(now.vm().memoryBytes()) + ")";
+    return switch (now.state()) {
+      case VmProgress.QUEUED -> before != null && before.attempts() > 0
+          ? vm + ": placed again on " + now.target() + " after: " + now.error()
+          : vm + ": queued for " + now.target();
+      case VmProgress.MIGRATING -> vm + " -> " + now.target() + ": migrating, attempt "
+          + now.attempts() + " [migration " + now.migrationId() + "]";
+      case VmProgress.MOVED -> vm + ": moved to " + now.target();
+      case VmProgress.FAILED -> vm + ": stays, failed on " + now.target() + ": " + now.error();
+      case VmProgress.UNPLACEABLE -> vm + ": cannot be placed: " + now.error();
+      default -> vm + ": " + now.state() + (now.error() == null ? "" : " (" + now.error() + ")");
+    };
+  }
+
+  /** The last line: the outcome, counts, and where the host stands. */
+  static String summary(EvacuationProgress p) {
+    String host = p.request().host();
+    String counts = p.count(VmProgress.MOVED) + " moved, " + p.count(VmProgress.FAILED)
+        + " failed, " + p.count(VmProgress.UNPLACEABLE) + " unplaceable, "
+        + p.count(VmProgress.NOT_MOVED) + " not moved";
+    return "evacuation of " + host + " " + p.phase() + ": " + counts
+        + (p.note() == null ? "" : "; " + p.note())
+        + (EvacuationProgress.PLANNED.equals(p.phase()) ? ""
+            : "; " + host + " stays in maintenance");
+  }
+
+  static ExitCode exitCode(EvacuationProgress p) {
+    return switch (p.phase()) {
+      case EvacuationProgress.COMPLETED, EvacuationProgress.PLANNED -> ExitCode.OK;
+      case EvacuationProgress.REFUSED -> ExitCode.REFUSED;
+      default -> ExitCode.FAILED;
+    };
+  }
+}

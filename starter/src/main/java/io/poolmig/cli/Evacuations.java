@@ -1,0 +1,172 @@
+package io.poolmig.cli;
+
+import io.poolmig.db.HostRecord;
+import io.poolmig.workflows.EvacuateHostWorkflow;
+import io.poolmig.workflows.EvacuationProgress;
+import io.poolmig.workflows.EvacuationProgress.VmProgress;
+import io.poolmig.workflows.EvacuationRequest;
+import io.poolmig.workflows.TaskQueues;
+import io.temporal.api.enums.v1.WorkflowExecutionStatus;
+import io.temporal.client.WorkflowClient;
+import io.temporal.client.WorkflowExecutionAlreadyStarted;
+import io.temporal.client.WorkflowOptions;
+import io.temporal.client.WorkflowStub;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.function.BiConsumer;
+
+/**
+ * Evacuations as the CLI sees them: start one per host (workflow id {@code evacuate-HOST}), plan
+ * one without acting, follow one, find a running one by its job id or host, and signal it.
+ */
+final class Evacuations {
+
+  static final String WORKFLOW_PREFIX = "evacuate-";
+
+  private final WorkflowClient client;
+  private final PoolService pool;
+
+  Evacuations(WorkflowClient client, PoolService pool) {
+    this.client = Objects.requireNonNull(client, "client");
+    this.pool = Objects.requireNonNull(pool, "pool");
+  }
+
+  static String workflowId(String host) {
+    return WORKFLOW_PREFIX + host;
+  }
+
+  /** Refuses a host the registry does not know: bad input, with the hosts it knows. */
+  void requireHost(String host) {
+    List<HostRecord> hosts = pool.hosts();
+    if (hosts.stream().noneMatch(h -> h.name().equals(host))) {
+      throw new PoolmigException(ExitCode.USAGE, "unknown host '" + host + "'; known hosts: "
+          + String.join(", ", hosts.stream().map(HostRecord::name).toList()));
+    }
+  }
+
+  /** The plan, as the evacuation would make it now; nothing changes. */
+  EvacuationProgress plan(EvacuationRequest request) {
+    requireHost(request.host());
+    EvacuateHostWorkflow wf = client.newWorkflowStub(EvacuateHostWorkflow.class,
+        WorkflowOptions.newBuilder().setTaskQueue(TaskQueues.CONTROL)
+            .setWorkflowId("evacuate-plan-" + UUID.randomUUID())
+            .setWorkflowExecutionTimeout(Duration.ofMinutes(2)).build());
+    return wf.evacuate(request);
+  }
+
+  /** Starts the evacuation; refused while another one of the same host runs. */
+  void start(EvacuationRequest request) {
+    requireHost(request.host());
+    EvacuateHostWorkflow wf = client.newWorkflowStub(EvacuateHostWorkflow.class,
+        WorkflowOptions.newBuilder().setTaskQueue(TaskQueues.CONTROL)
+            .setWorkflowId(workflowId(request.host())).build());
+    try {
+      WorkflowClient.start(wf::evacuate, request);
+    } catch (WorkflowExecutionAlreadyStarted e) {
+      throw new PoolmigException(ExitCode.REFUSED, "an evacuation of " + request.host()
+          + " is running already: `poolmig watch " + request.host() + "` follows it, `poolmig "
+          + "cancel " + request.host() + "` stops it");
+    }
+  }
+
+  /**
+   * Follows the evacuation of {@code host} until it ends, telling {@code onChange} each VM whose
+   * state, target or attempt changed (with its previous progress, null the first time); returns
+   * the final report.
+   */
+  EvacuationProgress follow(String host, BiConsumer<VmProgress, VmProgress> onChange) {
+    WorkflowStub stub = client.newUntypedWorkflowStub(workflowId(host));
+    CompletableFuture<EvacuationProgress> result =
+        stub.getResultAsync(EvacuationProgress.class);
+    Map<String, VmProgress> last = new HashMap<>();
+    while (true) {
+      boolean done = PoolService.waitFor(result, 500, "the evacuation");
+      EvacuationProgress p = done ? report(result) : query(stub).orElse(null);
+      if (p != null) {
+        for (VmProgress v : p.vms()) {
+          VmProgress before = last.put(v.vm().uuid(), v);
+          if (before == null || !before.state().equals(v.state())
+              || !Objects.equals(before.target(), v.target())
+              || before.attempts() != v.attempts()) {
+            onChange.accept(before, v);
+          }
+        }
+      }
+      if (done) {
+        return p;
+      }
+    }
+  }
+
+  /** The running evacuation named by its job id or its host. */
+  String find(String jobOrHost) {
+    if (running(workflowId(jobOrHost))) {
+      return jobOrHost;
+    }
+    for (HostRecord h : pool.hosts()) {
+      String id = workflowId(h.name());
+      if (running(id)) {
+        Optional<EvacuationProgress> p = query(client.newUntypedWorkflowStub(id));
+        if (p.isPresent() && p.get().request() != null
+            && jobOrHost.equals(p.get().request().jobId())) {
+          return h.name();
+        }
+      }
+    }
+    throw new PoolmigException(ExitCode.USAGE, "no evacuation runs for '" + jobOrHost
+        + "' (a job id or a host); `poolmig jobs` lists the jobs");
+  }
+
+  Optional<EvacuationProgress> progress(String host) {
+    return query(client.newUntypedWorkflowStub(workflowId(host)));
+  }
+
+  EvacuateHostWorkflow stub(String host) {
+    return client.newWorkflowStub(EvacuateHostWorkflow.class, workflowId(host));
+  }
+
+  private boolean running(String workflowId) {
+    try {
+      var response = client.getWorkflowServiceStubs().blockingStub().describeWorkflowExecution(
+          io.temporal.api.workflowservice.v1.DescribeWorkflowExecutionRequest.newBuilder()
+              .setNamespace(client.getOptions().getNamespace())
+              .setExecution(io.temporal.api.common.v1.WorkflowExecution.newBuilder()
+                  .setWorkflowId(workflowId))
+              .build());
+      return response.getWorkflowExecutionInfo().getStatus()
+          == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING;
+    } catch (io.grpc.StatusRuntimeException e) {
+      if (e.getStatus().getCode() == io.grpc.Status.Code.NOT_FOUND) {
+        return false;
+      }
+      throw e;
+    }
+  }
+
+  private static Optional<EvacuationProgress> query(WorkflowStub stub) {
+    try {
+      return Optional.ofNullable(stub.query("progress", EvacuationProgress.class));
+    } catch (RuntimeException e) {
+      return Optional.empty(); // not started yet, or its task is being retried: next tick
+    }
+  }
+
+  private static EvacuationProgress report(CompletableFuture<EvacuationProgress> result) {
+    try {
+      return result.get();
+    } catch (ExecutionException e) {
+      throw new PoolmigException(ExitCode.FAILED, "the evacuation ended without a report: "
+          + e.getCause().getMessage(), e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new PoolmigException(ExitCode.SOFTWARE, "interrupted; the evacuation goes on");
+    }
+  }
+}

@@ -1,0 +1,37 @@
+package io.poolmig.cli;
+
+import io.poolmig.workflows.EvacuationProgress;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+
+@Command(
+    name = "watch",
+    description = "Follows a running evacuation until it ends: a line for every VM that is "
+        + "queued, starts migrating, moves, fails or is placed again, then the job's outcome. "
+        + "Ctrl-C stops watching, not the evacuation.",
+    footer = {"", "Examples:", "  poolmig watch host-a", "  poolmig watch 9b1c...-job-id"},
+    mixinStandardHelpOptions = true)
+final class WatchCommand implements Callable<Integer> {
+
+  @ParentCommand Poolmig root;
+
+  @Parameters(index = "0", paramLabel = "JOB|HOST",
+      description = "the evacuation's job id, or the host it empties")
+  String job;
+
+  @Override
+  public Integer call() {
+    try (Poolmig.PoolSession session = root.connect()) {
+      Evacuations evacuations = new Evacuations(session.temporal().client(), session.pool());
+      String host = evacuations.find(job);
+      EvacuationProgress end = evacuations.follow(host, (before, now) -> {
+        root.out.println(EvacuationLines.change(before, now));
+        root.out.flush();
+      });
+      root.out.println(EvacuationLines.summary(end));
+      return EvacuationLines.exitCode(end).code;
+    }
+  }
+}

@@ -1,0 +1,115 @@
+package io.poolmig.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.poolmig.db.HistoryQuery;
+import io.poolmig.db.HostRecord;
+import io.poolmig.db.JobRow;
+import io.poolmig.db.MigrationRow;
+import io.poolmig.hypervisor.DomainInfo;
+import io.poolmig.hypervisor.DomainState;
+import io.poolmig.hypervisor.Hypervisor;
+import io.poolmig.hypervisor.sim.SimHost;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * An evacuation through the CLI, over real sockets and the real PostgreSQL: every VM of host-a
+ * runs afterwards on exactly one other host with the memory it had, host-a is empty and in
+ * maintenance, and the audit store has the job and each of its migrations.
+ */
+class EvacuationEndToEndTest {
+
+  @TempDir static Path stateRoot;
+  static TestPool testPool;
+  static Map<String, String> env;
+
+  @BeforeAll
+  static void startPool() {
+    testPool = TestPool.start(List.of("host-a", "host-b", "host-c"), stateRoot, 512L << 20);
+    env = testPool.env;
+  }
+
+  @AfterAll
+  static void stopPool() throws Exception {
+    if (testPool != null) {
+      testPool.close();
+    }
+  }
+
+  @Test
+  void aHostIsEmptiedVmByVmAndTheJobIsAudited() {
+    Map<String, String> digests = new HashMap<>();
+    List<DomainInfo> vms = new ArrayList<>();
+    for (int i = 1; i <= 4; i++) {
+      DomainInfo vm = sim("host-a").create("evac-" + i, (24L + 8 * i) << 20, 1, 0);
+      vms.add(vm);
+      digests.put(vm.uuid(), hv("host-a").memoryDigest(vm.uuid()).orElseThrow());
+    }
+
+    CliRun plan = CliRun.of(env, "evacuate", "host-a", "--dry-run");
+    assertEquals(0, plan.exitCode(), plan.toString());
+    assertTrue(plan.out().contains("plan for host-a: 4 VM(s)"), plan.toString());
+    assertTrue(plan.out().contains("4 to place on"), plan.toString());
+    assertEquals(HostRecord.ACTIVE, registry("host-a").state(), "a dry run changes nothing");
+
+    CliRun run = CliRun.of(env, "evacuate", "host-a", "--max-parallel", "2", "--reason",
+        "BIOS update", "--as", "alice");
+    assertEquals(0, run.exitCode(), run.toString());
+    assertTrue(run.out().contains("evacuation of host-a completed: 4 moved"), run.toString());
+    assertTrue(run.out().contains("evac-4 (56 MiB): moved to host-"), run.toString());
+
+    assertTrue(hv("host-a").listDomains().isEmpty(), "host-a is empty");
+    assertEquals(HostRecord.MAINTENANCE, registry("host-a").state());
+    assertEquals("alice", registry("host-a").stateChange().requestedBy());
+    for (DomainInfo vm : vms) {
+      List<String> on = new ArrayList<>();
+      for (String h : List.of("host-a", "host-b", "host-c")) {
+        hv(h).findDomain(vm.uuid()).ifPresent(d -> {
+          assertEquals(DomainState.RUNNING, d.state(), d.toString());
+          on.add(h);
+        });
+      }
+      assertEquals(1, on.size(), vm.name() + " on " + on);
+      assertEquals(digests.get(vm.uuid()), hv(on.get(0)).memoryDigest(vm.uuid()).orElseThrow());
+    }
+
+    JobRow job = testPool.pool.database().auditStore().jobs(10).stream()
+        .filter(j -> "evacuate".equals(j.kind())).findFirst().orElseThrow();
+    assertEquals("completed", job.status());
+    assertEquals("alice", job.requestedBy());
+    assertEquals(4, job.migrations());
+    assertEquals(4, job.committed());
+    List<MigrationRow> rows = testPool.pool.database().auditStore().history(
+        new HistoryQuery(null, "host-a", null, null, 50));
+    assertEquals(4, rows.stream().filter(r -> job.id().equals(r.jobId())
+        && "committed".equals(r.status())).count(), rows.toString());
+    CliRun jobs = CliRun.of(env, "jobs");
+    assertTrue(jobs.out().lines().anyMatch(l -> l.startsWith(job.id().toString())
+        && l.contains("evacuate") && l.contains("completed")), jobs.toString());
+
+    CliRun again = CliRun.of(env, "evacuate", "host-z");
+    assertEquals(ExitCode.USAGE.code, again.exitCode(), again.toString());
+    assertTrue(again.err().contains("unknown host 'host-z'"), again.toString());
+  }
+
+  private static HostRecord registry(String host) {
+    return testPool.pool.database().poolRegistry().find(host).orElseThrow();
+  }
+
+  private static Hypervisor hv(String host) {
+    return testPool.pool.host(host).hypervisor();
+  }
+
+  private static SimHost sim(String host) {
+    return (SimHost) hv(host);
+  }
+}
