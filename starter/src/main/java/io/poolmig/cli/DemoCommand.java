@@ -3,6 +3,7 @@ package io.poolmig.cli;
 import io.poolmig.db.HistoryQuery;
 import io.poolmig.hypervisor.StateFiles;
 import io.poolmig.workflows.MigrationProgress;
+import io.poolmig.worker.HostWorker;
 import io.poolmig.workflows.MigrationRequest;
 import io.poolmig.workflows.MigrationResult;
 import io.poolmig.workflows.OperatorAction;
@@ -37,6 +38,12 @@ final class DemoCommand implements Callable<Integer> {
     try (EmbeddedPool pool = DemoPool.start(root, DemoPool.hostNames(3), stateRoot, 0)) {
       DemoPool.seedIfEmpty(pool, root.out);
       PoolService service = new PoolService(pool.client(), pool.database());
+      for (HostWorker h : pool.hosts()) {
+        // The registry outlives a demo run; an earlier run that stopped halfway may have left
+        // a host in maintenance.
+        service.setHostState(h.hostName(), io.poolmig.db.HostRecord.ACTIVE, "demo",
+            "a new demo run");
+      }
       header("the pool now");
       VmsCommand.print(root, service.inventory());
 
@@ -69,6 +76,9 @@ final class DemoCommand implements Callable<Integer> {
       pool.host("host-b").stopReceiving();
       abortDrill(service, "web-2", "host-b");
 
+      header("5. host-b goes into maintenance: poolmig evacuate host-b (after --dry-run)");
+      evacuate(new Evacuations(pool.client(), service), "host-b");
+
       header("the pool now");
       VmsCommand.print(root, service.inventory());
 
@@ -81,6 +91,30 @@ final class DemoCommand implements Callable<Integer> {
     } finally {
       StateFiles.deleteTree(stateRoot);
     }
+  }
+
+  /** The plan first, then the evacuation itself, one line per VM as it moves. */
+  private void evacuate(Evacuations evacuations, String host) {
+    root.out.println("  $ poolmig evacuate " + host + " --dry-run");
+    EvacuateCommand.printPlan(root.out, evacuations.plan(evacuation(host, true)));
+    root.out.println("  $ poolmig evacuate " + host + " --reason \"maintenance of " + host
+        + "\"");
+    evacuations.start(evacuation(host, false));
+    io.poolmig.workflows.EvacuationProgress end = evacuations.follow(host, (before, now) ->
+        root.out.println(EvacuationLines.change(before, now)));
+    root.out.println("  " + EvacuationLines.summary(end));
+    root.out.println("  $ poolmig host maintenance " + host + " off   (the work on it is done)");
+    PoolService.StateChanged off = evacuations.pool().setHostState(host,
+        io.poolmig.db.HostRecord.ACTIVE, "demo", "maintenance of " + host + " done");
+    root.out.println("  host " + host + (off.changed() ? " is out of maintenance: it takes VMs "
+        + "again" : " was not in maintenance"));
+    root.out.flush();
+  }
+
+  private static io.poolmig.workflows.EvacuationRequest evacuation(String host, boolean dryRun) {
+    return new io.poolmig.workflows.EvacuationRequest(java.util.UUID.randomUUID().toString(),
+        host, "demo", "maintenance of " + host, dryRun, false, null, 3, 5, null,
+        MigrationRequest.TCP, true, null);
   }
 
   private PoolService.MigrateOrder order(String vm, String target, String reason) {

@@ -38,6 +38,10 @@ final class Evacuations {
     this.pool = Objects.requireNonNull(pool, "pool");
   }
 
+  PoolService pool() {
+    return pool;
+  }
+
   static String workflowId(String host) {
     return WORKFLOW_PREFIX + host;
   }
