@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 class DatabaseTest {
 
   private static final List<String> TABLES =
-      List.of("flyway_schema_history", "hosts", "jobs", "migration_events", "migrations",
+      List.of("flyway_schema_history", "host_events", "hosts", "jobs", "migration_events", "migrations",
           "pool_key");
 
   @Test
@@ -35,7 +35,7 @@ class DatabaseTest {
           st.executeQuery(
               "select version, success from flyway_schema_history where version is not null"
                   + " order by installed_rank")) {
-        for (String version : List.of("1", "2", "3")) {
+        for (String version : List.of("1", "2", "3", "4")) {
           assertTrue(rs.next());
           assertEquals(version, rs.getString("version"));
           assertTrue(rs.getBoolean("success"));

@@ -4,6 +4,7 @@ import io.poolmig.workflows.MigrationProgress;
 import io.poolmig.workflows.OperatorAction;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
@@ -40,12 +41,7 @@ final class AbortCommand implements Callable<Integer> {
       description = "a migration id, or the name or UUID of a VM in flight")
   String subject;
 
-  @Option(names = "--reason", paramLabel = "TEXT", description = "why, for the audit trail")
-  String reason;
-
-  @Option(names = "--as", paramLabel = "NAME",
-      description = "who asks (default: the login name)")
-  String requestedBy;
+  @Mixin Requester requester = new Requester();
 
   @Override
   public Integer call() {
@@ -60,7 +56,7 @@ final class AbortCommand implements Callable<Integer> {
             + " moves to " + r.request().targetHost() + " (phase: " + p.phase() + ")");
       }
       return OperatorCommands.actAndFollow(root, pool, r, p, new OperatorAction(
-          OperatorAction.ABORT, OperatorCommands.who(requestedBy), reason), true);
+          OperatorAction.ABORT, requester.who(), requester.reason), true);
     }
   }
 }

@@ -81,12 +81,7 @@ final class EvacuateCommand implements Callable<Integer> {
       description = "move what can be placed even if some VM cannot")
   boolean allowPartial;
 
-  @Option(names = "--reason", paramLabel = "TEXT", description = "why, for the audit trail")
-  String reason;
-
-  @Option(names = "--as", paramLabel = "NAME",
-      description = "who asks (default: the login name)")
-  String requestedBy;
+  @Mixin Requester requester = new Requester();
 
   @Option(names = "--detach", description = "start the evacuation and return at once")
   boolean detach;
@@ -131,7 +126,7 @@ final class EvacuateCommand implements Callable<Integer> {
   EvacuationRequest request() {
     try {
       return new EvacuationRequest(UUID.randomUUID().toString(), host,
-          OperatorCommands.who(requestedBy), reason, dryRun, allowPartial,
+          requester.who(), requester.reason, dryRun, allowPartial,
           new EvacuationRequest.Limits(maxParallel, maxParallel, maxPerTarget), attempts,
           headroom, new LinkedHashSet<>(excluded), limits.transport(root), !limits.noLive,
           limits.options());

@@ -6,6 +6,7 @@ import io.poolmig.workflows.HostInventory;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
@@ -48,12 +49,7 @@ final class HostCommand {
         + "off: the host takes VMs again")
     String onOff;
 
-    @Option(names = "--reason", paramLabel = "TEXT", description = "why, for the audit trail")
-    String reason;
-
-    @Option(names = "--as", paramLabel = "NAME",
-        description = "who decides (default: the login name)")
-    String requestedBy;
+    @Mixin Requester requester = new Requester();
 
     @Override
     public Integer call() {
@@ -67,7 +63,7 @@ final class HostCommand {
       try (Poolmig.PoolSession session = root.connect()) {
         PoolService pool = session.pool();
         PoolService.StateChanged r = pool.setHostState(host, state,
-            OperatorCommands.who(requestedBy), reason);
+            requester.who(), requester.reason);
         HostRecord.StateChange why = r.host().stateChange();
         boolean on = HostRecord.MAINTENANCE.equals(state);
         if (!r.changed()) {

@@ -61,12 +61,7 @@ final class MigrateCommand implements Callable<Integer> {
   @Option(names = "--to", required = true, paramLabel = "HOST", description = "target host")
   String target;
 
-  @Option(names = "--reason", paramLabel = "TEXT", description = "why, for the audit trail")
-  String reason;
-
-  @Option(names = "--as", paramLabel = "NAME",
-      description = "who asks (default: the login name)")
-  String requestedBy;
+  @Mixin Requester requester = new Requester();
 
   @Option(names = "--detach", description = "start the migration and return at once")
   boolean detach;
@@ -80,8 +75,8 @@ final class MigrateCommand implements Callable<Integer> {
     try (Poolmig.PoolSession session = root.connect()) {
       PoolService pool = session.pool();
       PoolService.Started started = pool.startMigration(new PoolService.MigrateOrder(vm, target,
-          !limits.noLive, requestedBy != null ? requestedBy : System.getProperty("user.name"),
-          reason, how, options));
+          !limits.noLive, requester.who(),
+          requester.reason, how, options));
       var r = started.request();
       // From the moment it runs, a signal that stops this command says the migration goes on.
       GoesOnNotice notice = detach ? null
