@@ -40,8 +40,17 @@ public final class PoolActivitiesImpl implements PoolActivities {
 
   @Override
   public void enterMaintenance(String host, String requestedBy, String reason) {
+    setState(host, HostRecord.MAINTENANCE, requestedBy, reason);
+  }
+
+  @Override
+  public void leaveMaintenance(String host, String requestedBy, String reason) {
+    setState(host, HostRecord.ACTIVE, requestedBy, reason);
+  }
+
+  private void setState(String host, String state, String requestedBy, String reason) {
     try {
-      registry.setState(host, HostRecord.MAINTENANCE, requestedBy, reason);
+      registry.setState(host, state, requestedBy, reason);
     } catch (NoSuchElementException e) {
       throw unavailable("host " + host + " is not in the pool registry: its worker has never "
           + "registered");

@@ -44,7 +44,8 @@ public record MigrationStart(
 
   public static final String KIND_MIGRATE = "migrate";
   public static final String KIND_EVACUATE = "evacuate";
-  static final Set<String> KINDS = Set.of(KIND_MIGRATE, KIND_EVACUATE);
+  public static final String KIND_DRAIN = "drain";
+  static final Set<String> KINDS = Set.of(KIND_MIGRATE, KIND_EVACUATE, KIND_DRAIN);
 
   public MigrationStart {
     Objects.requireNonNull(jobId, "jobId");

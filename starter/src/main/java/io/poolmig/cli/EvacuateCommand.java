@@ -53,40 +53,10 @@ final class EvacuateCommand implements Callable<Integer> {
       + "placed; change nothing")
   boolean dryRun;
 
-  @Option(names = "--max-parallel", paramLabel = "N",
-      description = "migrations at once in the job (default "
-          + "${DEFAULT-VALUE})", defaultValue = "4")
-  int maxParallel;
-
-  @Option(names = "--max-per-target", paramLabel = "N",
-      description = "migrations at once into one host (default ${DEFAULT-VALUE})",
-      defaultValue = "2")
-  int maxPerTarget;
-
-  @Option(names = "--attempts", paramLabel = "N",
-      description = "migrations tried per VM, each with a fresh placement (default "
-          + "${DEFAULT-VALUE})", defaultValue = "3")
-  int attempts;
-
-  @Option(names = "--headroom", paramLabel = "PERCENT",
-      description = "share of each target's memory kept free (default ${DEFAULT-VALUE})",
-      defaultValue = "5")
-  int headroom;
-
-  @Option(names = "--exclude", paramLabel = "HOST", split = ",",
-      description = "hosts that take none of these VMs")
-  List<String> excluded = List.of();
-
-  @Option(names = "--allow-partial",
-      description = "move what can be placed even if some VM cannot")
-  boolean allowPartial;
-
-  @Mixin Requester requester = new Requester();
-
   @Option(names = "--detach", description = "start the evacuation and return at once")
   boolean detach;
 
-  @Mixin MigrationLimits limits = new MigrationLimits();
+  @Mixin EvacuationOptions evacuation = new EvacuationOptions();
 
   @Override
   public Integer call() {
@@ -124,15 +94,7 @@ final class EvacuateCommand implements Callable<Integer> {
   }
 
   EvacuationRequest request() {
-    try {
-      return new EvacuationRequest(UUID.randomUUID().toString(), host,
-          requester.who(), requester.reason, dryRun, allowPartial,
-          new EvacuationRequest.Limits(maxParallel, maxParallel, maxPerTarget), attempts,
-          headroom, new LinkedHashSet<>(excluded), limits.transport(root), !limits.noLive,
-          limits.options());
-    } catch (IllegalArgumentException e) {
-      throw new PoolmigException(ExitCode.USAGE, e.getMessage());
-    }
+    return evacuation.request(root, host, dryRun);
   }
 
   static void printPlan(PrintWriter out, EvacuationProgress plan) {

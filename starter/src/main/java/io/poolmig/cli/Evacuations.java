@@ -28,8 +28,6 @@ import java.util.function.BiConsumer;
  */
 final class Evacuations {
 
-  static final String WORKFLOW_PREFIX = "evacuate-";
-
   private final WorkflowClient client;
   private final PoolService pool;
 
@@ -43,7 +41,7 @@ final class Evacuations {
   }
 
   static String workflowId(String host) {
-    return WORKFLOW_PREFIX + host;
+    return TaskQueues.evacuationWorkflowId(host);
   }
 
   /** Refuses a host the registry does not know: bad input, with the hosts it knows. */

@@ -15,7 +15,7 @@ import picocli.CommandLine.ParentCommand;
 @Command(
     name = "host",
     description = "Changes a host's standing in the pool. See `poolmig hosts` for all of them.",
-    subcommands = {HostCommand.Maintenance.class},
+    subcommands = {HostCommand.Maintenance.class, HostCommand.Ready.class},
     mixinStandardHelpOptions = true)
 final class HostCommand {
 
@@ -94,6 +94,55 @@ final class HostCommand {
 
     private static String describe(HostRecord.StateChange why) {
       return "by " + why.requestedBy() + (why.reason() == null ? "" : ": " + why.reason());
+    }
+  }
+
+  @Command(
+      name = "ready",
+      description = "Tells the running drain that HOST's maintenance is done (patched, rebooted, "
+          + "its worker back): the drain takes it out of maintenance and goes on to the next "
+          + "host.",
+      footer = {"", "Example:", "  poolmig host ready host-a --as alice"},
+      mixinStandardHelpOptions = true)
+  static final class Ready implements Callable<Integer> {
+
+    @ParentCommand HostCommand parent;
+
+    @Parameters(index = "0", paramLabel = "HOST", description = "the host whose maintenance "
+        + "is done")
+    String host;
+
+    @Option(names = "--as", paramLabel = "NAME",
+        description = "who says so (default: the login name)")
+    String requestedBy;
+
+    @Override
+    public Integer call() {
+      Poolmig root = parent.root;
+      try (Poolmig.PoolSession session = root.connect()) {
+        io.poolmig.workflows.DrainHostsWorkflow drain = session.temporal().client()
+            .newWorkflowStub(io.poolmig.workflows.DrainHostsWorkflow.class,
+                io.poolmig.workflows.DrainHostsWorkflow.WORKFLOW_ID);
+        io.poolmig.workflows.DrainProgress p;
+        try {
+          p = drain.progress();
+        } catch (RuntimeException e) {
+          throw new PoolmigException(ExitCode.REFUSED, "no drain runs: `poolmig host "
+              + "maintenance " + host + " off` takes a host out of maintenance by hand");
+        }
+        boolean waits = !p.finished() && p.hosts().stream().anyMatch(h -> h.host().equals(host)
+            && io.poolmig.workflows.DrainProgress.HostStep.AWAITING_READY.equals(h.state()));
+        if (!waits) {
+          throw new PoolmigException(ExitCode.REFUSED, "the drain does not wait for " + host
+              + " (" + p.hosts().stream().filter(h -> h.host().equals(host))
+                  .map(h -> h.state()).findFirst().orElse("not one of its hosts")
+              + "); `poolmig drain --status` shows it");
+        }
+        drain.hostReady(host, OperatorCommands.who(requestedBy));
+        root.out.println("host " + host + " is ready: the drain takes it out of maintenance "
+            + "and goes on");
+        return ExitCode.OK.code;
+      }
     }
   }
 }

@@ -52,6 +52,7 @@ import picocli.CommandLine.Spec;
       HostsCommand.class,
       HostCommand.class,
       EvacuateCommand.class,
+      DrainCommand.class,
       WatchCommand.class,
       JobsCommand.class,
       JobSignalCommands.Pause.class,

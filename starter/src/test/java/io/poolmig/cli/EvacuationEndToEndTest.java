@@ -46,7 +46,7 @@ class EvacuationEndToEndTest {
   }
 
   @Test
-  void aHostIsEmptiedVmByVmAndTheJobIsAudited() {
+  void aHostIsEmptiedVmByVmAndTheJobIsAudited() throws Exception {
     Map<String, String> digests = new HashMap<>();
     List<DomainInfo> vms = new ArrayList<>();
     for (int i = 1; i <= 4; i++) {
@@ -95,6 +95,32 @@ class EvacuationEndToEndTest {
     CliRun jobs = CliRun.of(env, "jobs");
     assertTrue(jobs.out().lines().anyMatch(l -> l.startsWith(job.id().toString())
         && l.contains("evacuate") && l.contains("completed")), jobs.toString());
+
+    // A rolling drain of host-b: evacuated, waits for its maintenance, back in the pool.
+    CliRun drain = CliRun.of(env, "drain", "host-b", "--reason", "kernel 6.1.119", "--as", "bob");
+    assertEquals(0, drain.exitCode(), drain.toString());
+    assertTrue(drain.out().contains("draining host-b, one host at a time"), drain.toString());
+    io.poolmig.workflows.DrainHostsWorkflow running = testPool.pool.client().newWorkflowStub(
+        io.poolmig.workflows.DrainHostsWorkflow.class,
+        io.poolmig.workflows.DrainHostsWorkflow.WORKFLOW_ID);
+    io.poolmig.Await.until(() -> "awaiting ready".equals(running.progress().hosts().get(0)
+        .state()), "host-b to wait for its maintenance");
+    assertTrue(hv("host-b").listDomains().isEmpty(), "host-b is empty");
+    assertEquals(HostRecord.MAINTENANCE, registry("host-b").state());
+    CliRun status = CliRun.of(env, "drain", "--status");
+    assertTrue(status.out().lines().anyMatch(l -> l.startsWith("host-b")
+        && l.contains("awaiting ready")), status.toString());
+    CliRun wrong = CliRun.of(env, "host", "ready", "host-c");
+    assertEquals(ExitCode.REFUSED.code, wrong.exitCode(), wrong.toString());
+    CliRun ready = CliRun.of(env, "host", "ready", "host-b", "--as", "bob");
+    assertEquals(0, ready.exitCode(), ready.toString());
+    io.poolmig.Await.until(() -> "completed".equals(running.progress().phase()),
+        "the drain to complete");
+    assertEquals(HostRecord.ACTIVE, registry("host-b").state());
+    for (DomainInfo vm : vms) {
+      assertEquals(digests.get(vm.uuid()),
+          hv("host-c").memoryDigest(vm.uuid()).orElseThrow(), vm.name() + " on host-c");
+    }
 
     CliRun again = CliRun.of(env, "evacuate", "host-z");
     assertEquals(ExitCode.USAGE.code, again.exitCode(), again.toString());

@@ -4,6 +4,7 @@ import io.poolmig.activities.AuditActivitiesImpl;
 import io.poolmig.activities.PoolActivitiesImpl;
 import io.poolmig.db.AuditStore;
 import io.poolmig.db.PoolRegistry;
+import io.poolmig.workflows.DrainHostsWorkflowImpl;
 import io.poolmig.workflows.EvacuateHostWorkflowImpl;
 import io.poolmig.workflows.MigrateVmWorkflowImpl;
 import io.poolmig.workflows.PoolInventoryWorkflowImpl;
@@ -13,8 +14,8 @@ import io.temporal.worker.Worker;
 import io.temporal.worker.WorkerFactory;
 
 /**
- * The control role: serves the workflows (migration, evacuation, inventory, reconcile), the audit
- * activities and the pool registry's reads on the control queue.
+ * The control role: serves the workflows (migration, evacuation, drain, inventory, reconcile),
+ * the audit activities and the pool registry's reads and writes on the control queue.
  */
 public final class ControlWorker {
 
@@ -25,7 +26,7 @@ public final class ControlWorker {
     Worker worker = factory.newWorker(TaskQueues.CONTROL);
     worker.registerWorkflowImplementationTypes(MigrateVmWorkflowImpl.class,
         PoolInventoryWorkflowImpl.class, ReconcileWorkflowImpl.class,
-        EvacuateHostWorkflowImpl.class);
+        EvacuateHostWorkflowImpl.class, DrainHostsWorkflowImpl.class);
     worker.registerActivitiesImplementations(new AuditActivitiesImpl(audit),
         new PoolActivitiesImpl(registry));
     return worker;

@@ -266,8 +266,9 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
       HostInventory inv = byName.get(h.name());
       String unavailable = h.unavailable() != null ? h.unavailable()
           : !inv.reachable() ? "did not answer (" + inv.error() + ")" : null;
-      candidates.add(new PlacementPlanner.Host(h.name(), h.totalMemoryBytes(),
-          inv.reachable() ? inv.freeMemoryBytes() : 0, unavailable, Set.of()));
+      // An overcommitted host may report less than nothing free: it has no room either way.
+      candidates.add(new PlacementPlanner.Host(h.name(), Math.max(0, h.totalMemoryBytes()),
+          inv.reachable() ? Math.max(0, inv.freeMemoryBytes()) : 0, unavailable, Set.of()));
     }
     return new Look(candidates, byName);
   }

@@ -42,4 +42,7 @@ public interface PoolActivities {
    * FailureTypes#HOST_UNAVAILABLE} for a host never registered.
    */
   void enterMaintenance(String host, String requestedBy, String reason);
+
+  /** The reverse of {@link #enterMaintenance}: the host takes VMs again. */
+  void leaveMaintenance(String host, String requestedBy, String reason);
 }

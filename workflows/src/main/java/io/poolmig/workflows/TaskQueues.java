@@ -22,4 +22,9 @@ public final class TaskQueues {
   public static String migrationWorkflowId(String vmUuid) {
     return "migrate-vm-" + vmUuid;
   }
+
+  /** The evacuation of {@code host}: one at a time per host. */
+  public static String evacuationWorkflowId(String host) {
+    return "evacuate-" + host;
+  }
 }

@@ -45,4 +45,9 @@ final class FakeRegistry implements PoolActivities {
   public void enterMaintenance(String host, String requestedBy, String reason) {
     maintenance.add(host);
   }
+
+  @Override
+  public void leaveMaintenance(String host, String requestedBy, String reason) {
+    maintenance.remove(host);
+  }
 }

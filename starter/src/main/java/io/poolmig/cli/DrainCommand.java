@@ -1,0 +1,134 @@
+package io.poolmig.cli;
+
+import io.poolmig.db.HostRecord;
+import io.poolmig.workflows.DrainHostsWorkflow;
+import io.poolmig.workflows.DrainProgress;
+import io.poolmig.workflows.DrainProgress.HostStep;
+import io.poolmig.workflows.DrainRequest;
+import io.poolmig.workflows.TaskQueues;
+import io.temporal.client.WorkflowClient;
+import io.temporal.client.WorkflowExecutionAlreadyStarted;
+import io.temporal.client.WorkflowOptions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+
+@Command(
+    name = "drain",
+    description = {
+      "A rolling drain: for each host in turn, evacuate it (as `poolmig evacuate` does, with the "
+          + "same options), wait until an operator says its maintenance is done with `poolmig "
+          + "host ready HOST`, take it out of maintenance, then go to the next. One drain runs "
+          + "in a pool at a time; it survives restarts of the control process.",
+      "",
+      "A host that cannot be emptied completely stops the drain: the hosts after it are not "
+          + "touched. `poolmig drain --cancel` cancels the evacuation under way and touches no "
+          + "further host. This command starts the drain and returns; `poolmig drain --status` "
+          + "shows where it is."
+    },
+    footer = {
+      "",
+      "Examples:",
+      "  poolmig drain host-a host-b host-c --reason \"kernel 6.1.119\"",
+      "  poolmig drain --pool --max-parallel 2",
+      "  poolmig drain --status",
+      "  poolmig drain --cancel --as alice",
+      "  poolmig host ready host-a        # its maintenance is done: on to the next host"
+    },
+    mixinStandardHelpOptions = true)
+final class DrainCommand implements Callable<Integer> {
+
+  @ParentCommand Poolmig root;
+
+  @Parameters(paramLabel = "HOST", arity = "0..*", description = "the hosts, in order")
+  List<String> hosts = new ArrayList<>();
+
+  @Option(names = "--pool", description = "every registered host, by name")
+  boolean wholePool;
+
+  @Option(names = "--status", description = "show the running (or last) drain and return")
+  boolean status;
+
+  @Option(names = "--cancel", description = "cancel the running drain: the evacuation under "
+      + "way is cancelled, no further host is touched")
+  boolean cancel;
+
+  @Mixin EvacuationOptions evacuation = new EvacuationOptions();
+
+  @Override
+  public Integer call() {
+    try (Poolmig.PoolSession session = root.connect()) {
+      WorkflowClient client = session.temporal().client();
+      if (cancel) {
+        stub(client).cancel(evacuation.requester.who());
+        root.out.println("drain cancelling: `poolmig drain --status` shows it end");
+        return ExitCode.OK.code;
+      }
+      if (status) {
+        DrainProgress p;
+        try {
+          p = stub(client).progress();
+        } catch (RuntimeException e) {
+          throw new PoolmigException(ExitCode.USAGE, "no drain has run in this pool");
+        }
+        print(p);
+        return ExitCode.OK.code;
+      }
+      List<String> known = session.pool().hosts().stream().map(HostRecord::name).toList();
+      List<String> order = wholePool ? known : hosts;
+      if (order.isEmpty()) {
+        throw new PoolmigException(ExitCode.USAGE, "name the hosts to drain, or --pool");
+      }
+      for (String h : order) {
+        if (!known.contains(h)) {
+          throw new PoolmigException(ExitCode.USAGE, "unknown host '" + h + "'; known hosts: "
+              + String.join(", ", known));
+        }
+      }
+      DrainRequest request;
+      try {
+        request = new DrainRequest(UUID.randomUUID().toString(), order,
+            evacuation.requester.who(), evacuation.requester.reason,
+            evacuation.request(root, order.get(0), false));
+      } catch (IllegalArgumentException e) {
+        throw new PoolmigException(ExitCode.USAGE, e.getMessage());
+      }
+      DrainHostsWorkflow drain = client.newWorkflowStub(DrainHostsWorkflow.class,
+          WorkflowOptions.newBuilder().setTaskQueue(TaskQueues.CONTROL)
+              .setWorkflowId(DrainHostsWorkflow.WORKFLOW_ID).build());
+      try {
+        WorkflowClient.start(drain::drain, request);
+      } catch (WorkflowExecutionAlreadyStarted e) {
+        throw new PoolmigException(ExitCode.REFUSED, "a drain runs already: `poolmig drain "
+            + "--status` shows it, `poolmig drain --cancel` stops it");
+      }
+      root.out.printf("draining %s, one host at a time: job %s%n", String.join(", ", order),
+          request.jobId());
+      root.out.printf("`poolmig watch %s` follows the first evacuation; `poolmig host ready %s` "
+          + "once its maintenance is done; `poolmig drain --status` shows the drain%n",
+          order.get(0), order.get(0));
+      return ExitCode.OK.code;
+    }
+  }
+
+  private static DrainHostsWorkflow stub(WorkflowClient client) {
+    return client.newWorkflowStub(DrainHostsWorkflow.class, DrainHostsWorkflow.WORKFLOW_ID);
+  }
+
+  private void print(DrainProgress p) {
+    root.out.printf("drain %s: %s%s%n", p.request() == null ? "-" : p.request().jobId(),
+        p.phase(), p.note() == null ? "" : " (" + p.note() + ")");
+    Table t = new Table("HOST", "STATE", "EVACUATION JOB", "NOTE");
+    for (HostStep h : p.hosts()) {
+      t.row(h.host(), h.state(), h.evacuationJobId() == null ? "-" : h.evacuationJobId(),
+          h.note() == null ? "-" : h.note());
+    }
+    t.print(root.out);
+  }
+}

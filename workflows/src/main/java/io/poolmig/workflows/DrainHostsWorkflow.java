@@ -1,0 +1,35 @@
+package io.poolmig.workflows;
+
+import io.temporal.workflow.QueryMethod;
+import io.temporal.workflow.SignalMethod;
+import io.temporal.workflow.WorkflowInterface;
+import io.temporal.workflow.WorkflowMethod;
+
+/**
+ * A rolling drain of several hosts, one at a time: evacuate ({@link EvacuateHostWorkflow} as a
+ * child), wait for {@code hostReady} (the operator's word that the maintenance is done: patched,
+ * rebooted, its worker back), take the host out of maintenance, go to the next. Served on the
+ * control queue, workflow id {@value #WORKFLOW_ID}: one drain runs in a pool at a time.
+ *
+ * <p>Contract: a host that cannot be emptied completely stops the drain; the hosts after it are
+ * not touched, and it stays in maintenance with what is left on it. {@code cancel} cancels the
+ * evacuation under way (see {@link EvacuateHostWorkflow}) and touches no further host. Its state
+ * is the workflow's own, so a restart of the control worker resumes it where it was.
+ */
+@WorkflowInterface
+public interface DrainHostsWorkflow {
+
+  String WORKFLOW_ID = "pool-drain";
+
+  @WorkflowMethod
+  DrainProgress drain(DrainRequest request);
+
+  @QueryMethod
+  DrainProgress progress();
+
+  @SignalMethod
+  void hostReady(String host, String by);
+
+  @SignalMethod
+  void cancel(String by);
+}

@@ -1,0 +1,166 @@
+package io.poolmig.workflows;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.poolmig.workflows.DrainProgress.HostStep;
+import io.temporal.client.WorkflowClient;
+import io.temporal.client.WorkflowOptions;
+import io.temporal.client.WorkflowStub;
+import io.temporal.testing.TestWorkflowEnvironment;
+import io.temporal.worker.Worker;
+import io.temporal.worker.WorkerFactory;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link DrainHostsWorkflowImpl} with real evacuations and migrations against fake hosts.
+ */
+class DrainHostsWorkflowTest {
+
+  private static final long GIB = FakePool.GIB;
+
+  private TestWorkflowEnvironment env;
+  private WorkerFactory control;
+  private final FakePool pool = new FakePool();
+  private final FakeHost a = pool.addHost("host-a", 16 * GIB);
+  private final FakeHost b = pool.addHost("host-b", 16 * GIB);
+  private final FakeHost c = pool.addHost("host-c", 16 * GIB);
+  private final RecordingAudit audit = new RecordingAudit();
+  private final FakeRegistry registry = new FakeRegistry(pool);
+
+  @BeforeEach
+  void setUp() {
+    env = TestWorkflowEnvironment.newInstance();
+    for (FakeHost h : pool.hosts()) {
+      env.newWorker(TaskQueues.host(h.name())).registerActivitiesImplementations(h);
+    }
+    env.start();
+    control = startControl();
+  }
+
+  @AfterEach
+  void tearDown() {
+    control.shutdownNow();
+    env.close();
+  }
+
+  @Test
+  void hostsAreDrainedOneAfterTheOtherAndAWaitingDrainReplaysFromItsHistory()
+      throws Exception {
+    VmRef a1 = boot(a, "a-1");
+    VmRef a2 = boot(a, "a-2");
+    VmRef b1 = boot(b, "b-1");
+    DrainHostsWorkflow drain = stub();
+    WorkflowClient.start(drain::drain, request(List.of("host-a", "host-b")));
+
+    await(drain, p -> state(p, "host-a").equals(HostStep.AWAITING_READY));
+    assertTrue(registry.inMaintenance("host-a"));
+    assertEquals(Map.of(), copiesOn(a), "host-a is empty");
+    assertEquals(HostStep.PENDING, state(drain.progress(), "host-b"));
+    assertFalse(registry.inMaintenance("host-b"), "the next host waits its turn");
+    assertEquals(Map.of("host-b", FakeHost.RUNNING), pool.copiesOf(b1.uuid()));
+
+    // What a restarted control worker does with a drain that waits: rebuild it from its history.
+    io.temporal.testing.WorkflowReplayer.replayWorkflowExecution(env.getWorkflowClient()
+        .fetchHistory(DrainHostsWorkflow.WORKFLOW_ID), DrainHostsWorkflowImpl.class);
+
+    drain.hostReady("host-a", "alice");
+    await(drain, p -> state(p, "host-b").equals(HostStep.AWAITING_READY));
+    assertFalse(registry.inMaintenance("host-a"), "host-a is back");
+    assertTrue(registry.inMaintenance("host-b"));
+    drain.hostReady("host-b", "alice");
+    DrainProgress end = WorkflowStub.fromTyped(drain).getResult(DrainProgress.class);
+
+    assertEquals(DrainProgress.COMPLETED, end.phase(), end.toString());
+    assertEquals(List.of(HostStep.DONE, HostStep.DONE),
+        end.hosts().stream().map(HostStep::state).toList());
+    assertFalse(registry.inMaintenance("host-b"));
+    for (VmRef vm : List.of(a1, a2, b1)) {
+      assertEquals(1, pool.copiesOf(vm.uuid()).size(), vm + ": " + pool.copiesOf(vm.uuid()));
+      assertTrue(pool.copiesOf(vm.uuid()).containsValue(FakeHost.RUNNING));
+    }
+    assertEquals(List.of("drain", "evacuate", "evacuate"), audit.entries().stream()
+        .filter(e -> e instanceof RecordingAudit.Job j && j.kind() != null)
+        .map(e -> ((RecordingAudit.Job) e).kind()).toList());
+  }
+
+  @Test
+  void aHostThatCannotBeEmptiedStopsTheDrainAndTheNextIsNotTouched() {
+    boot(a, "a-1");
+    a.boot(new VmRef("uuid-huge", "huge", 15 * GIB + GIB / 2, 4), "memory of huge");
+    boot(b, "b-1");
+    DrainProgress end = stub().drain(request(List.of("host-a", "host-b")));
+
+    assertEquals(DrainProgress.STOPPED, end.phase(), end.toString());
+    assertEquals(HostStep.FAILED, state(end, "host-a"));
+    assertTrue(end.hosts().get(0).note().contains("evacuation refused"), end.toString());
+    assertEquals(HostStep.NOT_DRAINED, state(end, "host-b"));
+    assertTrue(registry.inMaintenance("host-a"), "what is left stays in maintenance");
+    assertFalse(registry.inMaintenance("host-b"));
+    assertTrue(b.calls().stream().noneMatch("streamCheckpoint"::equals));
+  }
+
+  // ---- helpers ----
+
+  private WorkerFactory startControl() {
+    WorkerFactory factory = WorkerFactory.newInstance(env.getWorkflowClient());
+    Worker worker = factory.newWorker(TaskQueues.CONTROL);
+    worker.registerWorkflowImplementationTypes(DrainHostsWorkflowImpl.class,
+        EvacuateHostWorkflowImpl.class, MigrateVmWorkflowImpl.class);
+    worker.registerActivitiesImplementations(audit, registry);
+    factory.start();
+    return factory;
+  }
+
+  private VmRef boot(FakeHost host, String name) {
+    VmRef vm = new VmRef("uuid-" + name, name, 2 * GIB, 1);
+    host.boot(vm, "memory of " + name);
+    return vm;
+  }
+
+  private static DrainRequest request(List<String> hosts) {
+    return new DrainRequest("drain-7", hosts, "alice", "kernel 6.1.119",
+        new EvacuationRequest("template", hosts.get(0), "alice", null, false, false, null, 3, 5,
+            null, null, true, null));
+  }
+
+  private DrainHostsWorkflow stub() {
+    return env.getWorkflowClient().newWorkflowStub(DrainHostsWorkflow.class,
+        WorkflowOptions.newBuilder().setTaskQueue(TaskQueues.CONTROL)
+            .setWorkflowId(DrainHostsWorkflow.WORKFLOW_ID).build());
+  }
+
+  private Map<String, String> copiesOn(FakeHost host) {
+    return host.inventory().domains().stream().collect(java.util.stream.Collectors.toMap(
+        DomainSummary::name, DomainSummary::state));
+  }
+
+  private static String state(DrainProgress p, String host) {
+    return p.hosts().stream().filter(h -> h.host().equals(host)).findFirst().orElseThrow()
+        .state();
+  }
+
+  private void await(DrainHostsWorkflow drain, Predicate<DrainProgress> done) {
+    long deadline = System.nanoTime() + 60_000_000_000L;
+    while (System.nanoTime() < deadline) {
+      DrainProgress p;
+      try {
+        p = drain.progress();
+      } catch (io.temporal.client.WorkflowServiceException e) {
+        p = null; // a query the stopped worker had taken times out; the next one is answered
+      }
+      if (p != null && p.request() != null && done.test(p)) {
+        return;
+      }
+      env.sleep(Duration.ofSeconds(1));
+    }
+    throw new AssertionError("never reached");
+  }
+}
