@@ -20,6 +20,9 @@ import io.temporal.workflow.WorkflowMethod;
 @WorkflowInterface
 public interface EvacuateHostWorkflow {
 
+  /** The signal a child migration sends once its VM runs on the target. */
+  String MIGRATION_COMMITTED = "migrationCommitted";
+
   @WorkflowMethod
   EvacuationProgress evacuate(EvacuationRequest request);
 
@@ -34,4 +37,11 @@ public interface EvacuateHostWorkflow {
 
   @SignalMethod
   void cancel(String by);
+
+  /**
+   * From a child migration: the VM with this UUID runs on its target. Its slot is free from now
+   * on; the child still destroys the source copy and completes its trail.
+   */
+  @SignalMethod(name = MIGRATION_COMMITTED)
+  void migrationCommitted(String vmUuid);
 }

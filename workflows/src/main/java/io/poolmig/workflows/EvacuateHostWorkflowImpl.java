@@ -77,6 +77,15 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
   }
 
   @Override
+  public void migrationCommitted(String vmUuid) {
+    VmProgress v = vms.get(vmUuid);
+    if (v != null && VmProgress.MIGRATING.equals(v.state()) && running.containsKey(vmUuid)) {
+      vms.put(vmUuid, with(v, VmProgress.MOVED, v.target(), null));
+      signals++;
+    }
+  }
+
+  @Override
   public EvacuationProgress evacuate(EvacuationRequest req) {
     this.request = req;
     String host = req.host();
@@ -171,7 +180,7 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
         continue;
       }
       // Every migration of the job leaves the evacuated host: it is the one source.
-      if (running.size() >= Math.min(request.limits().pool(), request.limits().perSource())) {
+      if (streaming() >= Math.min(request.limits().pool(), request.limits().perSource())) {
         return;
       }
       if (runningInto(v.target()) >= request.limits().perTarget()) {
@@ -194,9 +203,19 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
     }
   }
 
-  /** Migrations of this job running into {@code target}. */
+  /**
+   * Migrations of this job that hold a slot: started and not yet committed (a committed one only
+   * destroys its source copy and writes its trail).
+   */
+  private long streaming() {
+    return running.keySet().stream().map(vms::get)
+        .filter(v -> VmProgress.MIGRATING.equals(v.state())).count();
+  }
+
+  /** Migrations of this job that hold a slot on {@code target}. */
   private long runningInto(String target) {
-    return running.keySet().stream().map(vms::get).filter(v -> target.equals(v.target()))
+    return running.keySet().stream().map(vms::get)
+        .filter(v -> VmProgress.MIGRATING.equals(v.state()) && target.equals(v.target()))
         .count();
   }
 

@@ -55,6 +55,8 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
    * take a VM (not in maintenance, heard from recently), whoever started the migration.
    */
   static final String TARGET_CHECKED_IN_REGISTRY = "target-checked-in-registry";
+  /** Version 1: a migration started by a job signals the job as soon as it has committed. */
+  static final String PARENT_TOLD_AT_COMMIT = "parent-told-at-commit";
   private static final Duration RETRY_PAUSE = Duration.ofSeconds(15);
   /** How long a cancelled or overdue step is waited for before the rollback goes ahead. */
   private static final Duration STEP_GRACE = Duration.ofSeconds(75);
@@ -354,6 +356,7 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
     record(MigrationStep.COMMIT, StepEvent.COMPLETED, vm + (streamed.wasRunning()
         ? " runs on " + req.targetHost() + " after " + downtime + " ms paused"
         : " is on " + req.targetHost() + ", paused as it was") + "; source copy fenced");
+    tellParentCommitted();
 
     phase = "destroy source";
     record(MigrationStep.DESTROY_SOURCE, StepEvent.STARTED, null);
@@ -373,6 +376,25 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
     log.info("migrated {} from {} to {}", vm, req.sourceHost(), req.targetHost());
     return finish(result(MigrationResult.COMMITTED, streamed, downtime, req.targetHost(), null),
         null);
+  }
+
+  /**
+   * A job that started this migration (an evacuation) learns at once that the VM runs on its
+   * target, so it may start its next migration while this one destroys the source copy and
+   * writes its trail. Fire and forget: a parent that has ended needs no word.
+   */
+  private void tellParentCommitted() {
+    if (Workflow.getVersion(PARENT_TOLD_AT_COMMIT, Workflow.DEFAULT_VERSION, 1) != 1) {
+      return;
+    }
+    Workflow.getInfo().getParentWorkflowId().ifPresent(parent -> Async.procedure(() -> {
+      try {
+        Workflow.newUntypedExternalWorkflowStub(parent).signal(
+            EvacuateHostWorkflow.MIGRATION_COMMITTED, request.vm().uuid());
+      } catch (io.temporal.workflow.SignalExternalWorkflowException | TemporalFailure e) {
+        log.info("parent {} did not take the word of the commit: {}", parent, e.getMessage());
+      }
+    }));
   }
 
   /** After the decision, the target's copy never ran: the source copy is the VM again. */

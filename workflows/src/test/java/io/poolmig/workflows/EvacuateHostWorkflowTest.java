@@ -162,6 +162,25 @@ class EvacuateHostWorkflowTest {
     assertRunOnce(h -> true);
   }
 
+  /** A committed migration frees its slot: the next one streams while it destroys its copy. */
+  @Test
+  void theNextMigrationStartsAsSoonAsTheLastOneCommitted() {
+    boot(2, 2 * GIB);
+    FakeHost.Gate destroy = a.gate("destroySource");
+    EvacuateHostWorkflow job = stub();
+    WorkflowClient.start(job::evacuate, request(new EvacuationRequest.Limits(1, 1, 1), 3,
+        false));
+    destroy.awaitEntered();
+    awaitProgress(job, p -> p.count(VmProgress.MOVED) == 1 && p.count(VmProgress.MIGRATING) == 1);
+    awaitProgress(job, p -> a.calls().stream().filter("streamCheckpoint"::equals).count() == 2);
+    destroy.release();
+
+    EvacuationProgress end = WorkflowStub.fromTyped(job).getResult(EvacuationProgress.class);
+    assertEquals(EvacuationProgress.COMPLETED, end.phase(), end.toString());
+    assertTrue(pool.mostStreaming("pool") <= 1, "still one stream at a time");
+    assertRunOnce(h -> !h.equals("host-a"));
+  }
+
   @Test
   void aDryRunPlansAndChangesNothing() {
     boot(3, 2 * GIB);

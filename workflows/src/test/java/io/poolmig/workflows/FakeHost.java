@@ -192,7 +192,8 @@ final class FakeHost implements HostActivities {
    * The next call of {@code method} stops at its gate until the test releases it. Gated points:
    * {@code streamCheckpoint} after its first heartbeat, before it opens the stream to the target;
    * {@code streamCheckpoint:pause} once the target accepted the stream, before the final round
-   * pauses the VM; {@code fenceSource} before it fences; {@code unpauseTarget} before it resumes.
+   * pauses the VM; {@code fenceSource} before it fences; {@code unpauseTarget} before it resumes;
+   * {@code destroySource} before it destroys.
    */
   Gate gate(String method) {
     Gate gate = new Gate();
@@ -561,6 +562,7 @@ final class FakeHost implements HostActivities {
   public String destroySource(String migrationId, String vmUuid) {
     return call("destroySource", gate -> {
       fault("destroySource", When.BEFORE);
+      pass(gate);
       synchronized (pool) {
         over.putIfAbsent(migrationId, "committed");
         Domain domain = domains.get(vmUuid);

@@ -61,7 +61,9 @@ class MigrateVmWorkflowReplayTest {
       "migrate-vm-take-over-committed.json, EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED",
       // Since the registry check before prepare (TARGET_CHECKED_IN_REGISTRY, version 1).
       "migrate-vm-registry-checked-committed.json, EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED",
-      "migrate-vm-registry-refused.json, EVENT_TYPE_WORKFLOW_EXECUTION_FAILED"})
+      "migrate-vm-registry-refused.json, EVENT_TYPE_WORKFLOW_EXECUTION_FAILED",
+      // Since a job is told of the commit (PARENT_TOLD_AT_COMMIT, version 1).
+      "migrate-vm-parent-told-committed.json, EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED"})
   void recordedHistoryReplays(String fixture, EventType lastEvent) throws Exception {
     WorkflowExecutionHistory history = WorkflowExecutionHistory.fromJson(read(fixture));
 
@@ -82,7 +84,7 @@ class MigrateVmWorkflowReplayTest {
     Files.createDirectories(FIXTURE_DIR);
     try (MigrationHarness h = new MigrationHarness()) {
       h.newWorkflow().migrate(MigrationHarness.request("mig-fixture-committed"));
-      write("migrate-vm-registry-checked-committed.json",
+      write("migrate-vm-parent-told-committed.json",
           h.client().fetchHistory(MigrationHarness.workflowId()));
     }
     try (MigrationHarness h = new MigrationHarness()) {
