@@ -126,6 +126,19 @@ final class Evacuations {
         + "' (a job id or a host); `poolmig jobs` lists the jobs");
   }
 
+  /** The report of the last evacuation of {@code host}, if one has ended with a report. */
+  Optional<EvacuationProgress> ended(String host) {
+    if (!exists(workflowId(host)) || running(workflowId(host))) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(client.newUntypedWorkflowStub(workflowId(host))
+          .getResult(EvacuationProgress.class));
+    } catch (RuntimeException e) {
+      return Optional.empty(); // it ended without a report (terminated, failed)
+    }
+  }
+
   Optional<EvacuationProgress> progress(String host) {
     return query(client.newUntypedWorkflowStub(workflowId(host)));
   }
@@ -135,6 +148,15 @@ final class Evacuations {
   }
 
   private boolean running(String workflowId) {
+    return status(workflowId) == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING;
+  }
+
+  private boolean exists(String workflowId) {
+    return status(workflowId) != null;
+  }
+
+  /** The workflow's status, null if there is none of that id. */
+  private WorkflowExecutionStatus status(String workflowId) {
     try {
       var response = client.getWorkflowServiceStubs().blockingStub().describeWorkflowExecution(
           io.temporal.api.workflowservice.v1.DescribeWorkflowExecutionRequest.newBuilder()
@@ -142,11 +164,10 @@ final class Evacuations {
               .setExecution(io.temporal.api.common.v1.WorkflowExecution.newBuilder()
                   .setWorkflowId(workflowId))
               .build());
-      return response.getWorkflowExecutionInfo().getStatus()
-          == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING;
+      return response.getWorkflowExecutionInfo().getStatus();
     } catch (io.grpc.StatusRuntimeException e) {
       if (e.getStatus().getCode() == io.grpc.Status.Code.NOT_FOUND) {
-        return false;
+        return null;
       }
       throw e;
     }

@@ -9,7 +9,8 @@ import picocli.CommandLine.ParentCommand;
 @Command(
     name = "watch",
     description = "Follows a running evacuation until it ends: a line for every VM that is "
-        + "queued, starts migrating, moves, fails or is placed again, then the job's outcome. "
+        + "queued, starts migrating, moves, fails or is placed again, then the job's outcome "
+        + "(for a host whose last evacuation has ended: where each VM went, and the outcome). "
         + "Ctrl-C stops watching, not the evacuation.",
     footer = {"", "Examples:", "  poolmig watch host-a", "  poolmig watch 9b1c...-job-id"},
     mixinStandardHelpOptions = true)
@@ -25,6 +26,14 @@ final class WatchCommand implements Callable<Integer> {
   public Integer call() {
     try (Poolmig.PoolSession session = root.connect()) {
       Evacuations evacuations = new Evacuations(session.temporal().client(), session.pool());
+      java.util.Optional<EvacuationProgress> ended = evacuations.ended(job);
+      if (ended.isPresent()) {
+        for (var v : ended.get().vms()) {
+          root.out.println(EvacuationLines.change(null, v));
+        }
+        root.out.println(EvacuationLines.summary(ended.get()));
+        return EvacuationLines.exitCode(ended.get()).code;
+      }
       String host = evacuations.find(job);
       EvacuationProgress end = evacuations.follow(host, (before, now) -> {
         root.out.println(EvacuationLines.change(before, now));

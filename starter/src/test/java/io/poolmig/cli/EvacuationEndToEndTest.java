@@ -67,6 +67,9 @@ class EvacuationEndToEndTest {
     assertTrue(run.out().contains("evacuation of host-a completed: 4 moved"), run.toString());
     assertTrue(run.out().contains("evac-4 (56 MiB): moved to host-"), run.toString());
 
+    CliRun after = CliRun.of(env, "watch", "host-a");
+    assertEquals(0, after.exitCode(), after.toString());
+    assertTrue(after.out().contains("evacuation of host-a completed: 4 moved"), after.toString());
     assertTrue(hv("host-a").listDomains().isEmpty(), "host-a is empty");
     assertEquals(HostRecord.MAINTENANCE, registry("host-a").state());
     assertEquals("alice", registry("host-a").stateChange().requestedBy());
