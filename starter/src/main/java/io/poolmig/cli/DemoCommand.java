@@ -100,9 +100,7 @@ final class DemoCommand implements Callable<Integer> {
     root.out.println("  $ poolmig evacuate " + host + " --reason \"maintenance of " + host
         + "\"");
     evacuations.start(evacuation(host, false));
-    io.poolmig.workflows.EvacuationProgress end = evacuations.follow(host, (before, now) ->
-        root.out.println(EvacuationLines.change(before, now)));
-    root.out.println("  " + EvacuationLines.summary(end));
+    EvacuationLines.follow(evacuations, host, root.out);
     root.out.println("  $ poolmig host maintenance " + host + " off   (the work on it is done)");
     PoolService.StateChanged off = evacuations.pool().setHostState(host,
         io.poolmig.db.HostRecord.ACTIVE, "demo", "maintenance of " + host + " done");

@@ -81,11 +81,7 @@ final class EvacuateCommand implements Callable<Integer> {
           "the evacuation goes on: follow it with `poolmig watch " + host + "`, stop it with "
               + "`poolmig cancel " + host + "`");
       try {
-        EvacuationProgress end = evacuations.follow(host, (before, now) -> {
-          root.out.println(EvacuationLines.change(before, now));
-          root.out.flush();
-        });
-        root.out.println(EvacuationLines.summary(end));
+        EvacuationProgress end = EvacuationLines.follow(evacuations, host, root.out);
         return EvacuationLines.exitCode(end).code;
       } finally {
         notice.close();

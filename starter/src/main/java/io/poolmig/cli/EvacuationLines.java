@@ -2,6 +2,7 @@ package io.poolmig.cli;
 
 import io.poolmig.workflows.EvacuationProgress;
 import io.poolmig.workflows.EvacuationProgress.VmProgress;
+import java.io.PrintWriter;
 
 /** How an evacuation's progress reads on a terminal or in a log: one line per change. */
 final class EvacuationLines {
@@ -22,6 +23,28 @@ final class EvacuationLines {
       case VmProgress.UNPLACEABLE -> vm + ": cannot be placed: " + now.error();
       default -> vm + ": " + now.state() + (now.error() == null ? "" : " (" + now.error() + ")");
     };
+  }
+
+  /**
+   * Follows the evacuation of {@code host} to its end, printing a line per change and the
+   * summary; returns the report.
+   */
+  static EvacuationProgress follow(Evacuations evacuations, String host, PrintWriter out) {
+    EvacuationProgress end = evacuations.follow(host, (before, now) -> {
+      out.println(change(before, now));
+      out.flush();
+    });
+    out.println(summary(end));
+    out.flush();
+    return end;
+  }
+
+  /** A report already at hand: every VM's line, then the summary. */
+  static void print(EvacuationProgress report, PrintWriter out) {
+    for (VmProgress v : report.vms()) {
+      out.println(change(null, v));
+    }
+    out.println(summary(report));
   }
 
   /** The last line: the outcome, counts, and where the host stands. */

@@ -158,12 +158,8 @@ final class Evacuations {
   /** The workflow's status, null if there is none of that id. */
   private WorkflowExecutionStatus status(String workflowId) {
     try {
-      var response = client.getWorkflowServiceStubs().blockingStub().describeWorkflowExecution(
-          io.temporal.api.workflowservice.v1.DescribeWorkflowExecutionRequest.newBuilder()
-              .setNamespace(client.getOptions().getNamespace())
-              .setExecution(io.temporal.api.common.v1.WorkflowExecution.newBuilder()
-                  .setWorkflowId(workflowId))
-              .build());
+      var response = pool.describe(io.temporal.api.common.v1.WorkflowExecution.newBuilder()
+          .setWorkflowId(workflowId).build());
       return response.getWorkflowExecutionInfo().getStatus();
     } catch (io.grpc.StatusRuntimeException e) {
       if (e.getStatus().getCode() == io.grpc.Status.Code.NOT_FOUND) {

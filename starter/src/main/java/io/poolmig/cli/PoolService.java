@@ -342,13 +342,19 @@ final class PoolService {
         r.durationMs() == null ? 0 : r.durationMs(), r.memoryDigest(), r.runsOn(), r.error());
   }
 
-  /** The stream activity's last heartbeat, if the server reports one. */
-  Optional<StreamProgress> streamProgress(WorkflowExecution execution) {
-    var response = client.getWorkflowServiceStubs().blockingStub().describeWorkflowExecution(
+  /** What the server says of a workflow execution: status, pending activities. */
+  io.temporal.api.workflowservice.v1.DescribeWorkflowExecutionResponse describe(
+      WorkflowExecution execution) {
+    return client.getWorkflowServiceStubs().blockingStub().describeWorkflowExecution(
         DescribeWorkflowExecutionRequest.newBuilder()
             .setNamespace(client.getOptions().getNamespace())
             .setExecution(execution)
             .build());
+  }
+
+  /** The stream activity's last heartbeat, if the server reports one. */
+  Optional<StreamProgress> streamProgress(WorkflowExecution execution) {
+    var response = describe(execution);
     for (PendingActivityInfo a : response.getPendingActivitiesList()) {
       if (a.getActivityType().getName().equals("StreamCheckpoint") && a.hasHeartbeatDetails()) {
         return Optional.of(DefaultDataConverter.STANDARD_INSTANCE.fromPayloads(0,
@@ -363,11 +369,7 @@ final class PoolService {
    * attempt failed>}, one per pending activity past its first attempt.
    */
   List<String> retries(WorkflowExecution execution) {
-    var response = client.getWorkflowServiceStubs().blockingStub().describeWorkflowExecution(
-        DescribeWorkflowExecutionRequest.newBuilder()
-            .setNamespace(client.getOptions().getNamespace())
-            .setExecution(execution)
-            .build());
+    var response = describe(execution);
     List<String> out = new ArrayList<>();
     for (PendingActivityInfo a : response.getPendingActivitiesList()) {
       if (a.getAttempt() > 1) {

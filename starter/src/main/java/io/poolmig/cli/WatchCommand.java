@@ -28,18 +28,11 @@ final class WatchCommand implements Callable<Integer> {
       Evacuations evacuations = new Evacuations(session.temporal().client(), session.pool());
       java.util.Optional<EvacuationProgress> ended = evacuations.ended(job);
       if (ended.isPresent()) {
-        for (var v : ended.get().vms()) {
-          root.out.println(EvacuationLines.change(null, v));
-        }
-        root.out.println(EvacuationLines.summary(ended.get()));
+        EvacuationLines.print(ended.get(), root.out);
         return EvacuationLines.exitCode(ended.get()).code;
       }
-      String host = evacuations.find(job);
-      EvacuationProgress end = evacuations.follow(host, (before, now) -> {
-        root.out.println(EvacuationLines.change(before, now));
-        root.out.flush();
-      });
-      root.out.println(EvacuationLines.summary(end));
+      EvacuationProgress end = EvacuationLines.follow(evacuations, evacuations.find(job),
+          root.out);
       return EvacuationLines.exitCode(end).code;
     }
   }
