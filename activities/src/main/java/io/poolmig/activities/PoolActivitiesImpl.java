@@ -6,6 +6,7 @@ import io.poolmig.workflows.FailureTypes;
 import io.poolmig.workflows.PoolActivities;
 import io.temporal.failure.ApplicationFailure;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.Objects;
@@ -26,7 +27,7 @@ public final class PoolActivitiesImpl implements PoolActivities {
   public void checkTarget(String host) {
     HostRecord h = registry.find(host).orElseThrow(() -> unavailable("host " + host
         + " is not in the pool registry: its worker has never registered"));
-    String why = unavailability(h);
+    String why = unavailability(h, registry.clock());
     if (why != null) {
       throw unavailable("host " + host + " " + why);
     }
@@ -34,8 +35,9 @@ public final class PoolActivitiesImpl implements PoolActivities {
 
   @Override
   public List<PoolHost> hosts() {
+    Instant now = registry.clock();
     return registry.list().stream()
-        .map(h -> new PoolHost(h.name(), h.totalMemoryBytes(), unavailability(h))).toList();
+        .map(h -> new PoolHost(h.name(), h.totalMemoryBytes(), unavailability(h, now))).toList();
   }
 
   @Override
@@ -57,15 +59,15 @@ public final class PoolActivitiesImpl implements PoolActivities {
     }
   }
 
-  /** Why {@code h} takes no new VM, or null. */
-  private String unavailability(HostRecord h) {
+  /** Why {@code h} takes no new VM at {@code now} (the database's clock), or null. */
+  private static String unavailability(HostRecord h, Instant now) {
     if (HostRecord.MAINTENANCE.equals(h.state())) {
       HostRecord.StateChange why = h.stateChange();
       return "is in maintenance" + (why == null ? "" : " (since " + why.at() + ", by "
           + why.requestedBy() + (why.reason() == null ? "" : ": " + why.reason()) + ")")
           + " and takes no new VMs; `poolmig host maintenance " + h.name() + " off` ends it";
     }
-    Duration silence = registry.silence(h.name()).orElse(Duration.ZERO);
+    Duration silence = Duration.between(h.lastSeenAt(), now);
     if (silence.compareTo(STALE_AFTER) > 0) {
       return "has not been heard from for " + silence.toSeconds() + " s (last seen "
           + h.lastSeenAt() + "): is its worker running?";

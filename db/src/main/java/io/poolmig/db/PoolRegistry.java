@@ -4,6 +4,7 @@ import java.security.SecureRandom;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.NoSuchElementException;
@@ -185,23 +186,17 @@ public final class PoolRegistry {
   }
 
   /**
-   * How long ago, by the database's clock, the host registered or sent its last heartbeat; empty
-   * for a host never registered.
+   * The database's clock, which sets {@code last_seen_at}: how long a host has been silent is
+   * measured against it, never against the caller's clock.
    */
-  public Optional<java.time.Duration> silence(String name) {
-    Checks.requireText(name, "name");
-    return jdbc.run(
-        "looking up when host " + name + " was last seen",
-        c -> {
-          try (PreparedStatement ps = c.prepareStatement("select cast(extract(epoch from"
-              + " (now() - last_seen_at)) * 1000 as bigint) as ms from hosts where name = ?")) {
-            ps.setString(1, name);
-            try (ResultSet rs = ps.executeQuery()) {
-              return rs.next() ? Optional.of(java.time.Duration.ofMillis(
-                  Math.max(0, rs.getLong("ms")))) : Optional.<java.time.Duration>empty();
-            }
-          }
-        });
+  public Instant clock() {
+    return jdbc.run("reading the database's clock", c -> {
+      try (PreparedStatement ps = c.prepareStatement("select now() as now");
+          ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return Jdbc.getInstant(rs, "now");
+      }
+    });
   }
 
   /**

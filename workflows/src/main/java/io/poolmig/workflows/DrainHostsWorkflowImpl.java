@@ -84,18 +84,15 @@ public final class DrainHostsWorkflowImpl implements DrainHostsWorkflow {
   private EvacuationProgress evacuate(String host) {
     String jobId = Workflow.randomUUID().toString();
     hosts.put(host, new HostStep(host, HostStep.EVACUATING, jobId, null));
-    EvacuationRequest t = request.evacuation();
     EvacuateHostWorkflow child = Workflow.newChildWorkflowStub(EvacuateHostWorkflow.class,
         ChildWorkflowOptions.newBuilder()
             .setWorkflowId(TaskQueues.evacuationWorkflowId(host))
             .setTaskQueue(TaskQueues.CONTROL)
             .setParentClosePolicy(ParentClosePolicy.PARENT_CLOSE_POLICY_ABANDON)
             .build());
-    Promise<EvacuationProgress> done = Async.function(child::evacuate, new EvacuationRequest(
-        jobId, host, request.requestedBy(), "drain " + request.jobId()
-            + (request.reason() == null ? "" : ": " + request.reason()), false,
-        t.allowPartial(), t.limits(), t.maxAttemptsPerVm(), t.headroomPercent(),
-        t.excludedHosts(), t.transport(), t.live(), t.options()));
+    Promise<EvacuationProgress> done = Async.function(child::evacuate,
+        request.evacuation().forHost(jobId, host, "drain " + request.jobId()
+            + (request.reason() == null ? "" : ": " + request.reason())));
     boolean cancelSent = false;
     while (!done.isCompleted()) {
       Workflow.await(() -> done.isCompleted() || cancelledBy != null);

@@ -60,4 +60,11 @@ public record EvacuationRequest(
     transport = transport == null ? MigrationRequest.TCP : transport;
     options = options == null ? MigrationOptions.DEFAULTS : options;
   }
+
+  /** The same evacuation of another host, as its own job, for its own reason. */
+  public EvacuationRequest forHost(String otherJobId, String otherHost, String otherReason) {
+    return new EvacuationRequest(otherJobId, otherHost, requestedBy, otherReason, dryRun,
+        allowPartial, limits, maxAttemptsPerVm, headroomPercent, excludedHosts, transport, live,
+        options);
+  }
 }
