@@ -24,10 +24,17 @@ import org.slf4j.Logger;
  * this workflow if it ends early (parent close policy abandon): a migration is never cut short by
  * its job, it commits or rolls back by its own rules. The window starts a migration only while
  * the pool, its source and its target are under their limits.
+ *
+ * <p>A run starts at most {@link EvacuationRequest#migrationsPerRun} migrations; then it lets the
+ * ones in flight end and continues as a new run that carries the job's state, so a job over
+ * thousands of VMs keeps a bounded history. The window runs dry for that moment: one
+ * migration's time per {@code migrationsPerRun}.
  */
 public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
 
   private static final Logger log = Workflow.getLogger(EvacuateHostWorkflowImpl.class);
+  /** Version of runs that continue as new after {@code migrationsPerRun} migrations. */
+  static final String BOUNDED_RUNS = "bounded-runs";
 
   private final PoolActivities pool = ActivityStubs.pool();
   private final AuditActivities audit = ActivityStubs.audit();
@@ -44,10 +51,14 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
   private String cancelledBy;
   /** Bumped by every signal, so the window wakes up for it. */
   private int signals;
+  /** Null when this run may start any number of migrations (a run begun before the bound). */
+  private Integer runLimit;
+  private int startedThisRun;
 
   @Override
   public EvacuationProgress progress() {
-    return new EvacuationProgress(request, phase, note, List.copyOf(vms.values()));
+    return new EvacuationProgress(request == null ? null : request.carrying(null), phase, note,
+        List.copyOf(vms.values()));
   }
 
   @Override
@@ -88,6 +99,12 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
   @Override
   public EvacuationProgress evacuate(EvacuationRequest req) {
     this.request = req;
+    if (Workflow.getVersion(BOUNDED_RUNS, Workflow.DEFAULT_VERSION, 1) == 1) {
+      runLimit = req.migrationsPerRun();
+    }
+    if (req.carried() != null) {
+      return carryOn(req.carried());
+    }
     String host = req.host();
     if (!req.dryRun()) {
       audit.jobStarted(req.jobId(), "evacuate", req.requestedBy(), req.reason(),
@@ -126,8 +143,31 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
           + toMove.size() + " VM(s) cannot be placed; nothing moved (allow a partial "
           + "evacuation to move the others)");
     }
+    return move();
+  }
+
+  /** A later run of the job: the state the last one handed over, then the window again. */
+  private EvacuationProgress carryOn(EvacuationRequest.Carried state) {
+    state.vms().forEach(v -> vms.put(v.vm().uuid(), v));
+    state.failedOn().forEach((uuid, hosts) -> failedOn.put(uuid, new HashSet<>(hosts)));
+    paused = paused || state.paused();
+    if (cancelledBy == null) {
+      cancelledBy = state.cancelledBy();
+    }
+    log.info("evacuation of {} goes on in run {}", request.host(), state.run() + 1);
+    return move();
+  }
+
+  private EvacuationProgress move() {
+    String host = request.host();
     phase = "moving";
     window();
+    if (cancelledBy == null && anyQueued()) {
+      // This run started its share: the next one carries on with a fresh history.
+      int run = request.carried() == null ? 0 : request.carried().run() + 1;
+      Workflow.continueAsNew(request.carrying(new EvacuationRequest.Carried(
+          List.copyOf(vms.values()), failedOn, paused, null, run)));
+    }
     if (cancelledBy != null) {
       vms.replaceAll((uuid, v) -> VmProgress.QUEUED.equals(v.state())
           ? with(v, VmProgress.NOT_MOVED, v.target(), "cancelled by " + cancelledBy) : v);
@@ -158,8 +198,7 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
       } else if (cancelledBy == null) {
         phase = "paused";
       }
-      boolean queued = vms.values().stream().anyMatch(v -> VmProgress.QUEUED.equals(v.state()));
-      if (running.isEmpty() && (!queued || cancelledBy != null)) {
+      if (running.isEmpty() && (!anyQueued() || cancelledBy != null || runDone())) {
         return;
       }
       int seen = signals;
@@ -174,8 +213,20 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
     }
   }
 
+  private boolean anyQueued() {
+    return vms.values().stream().anyMatch(v -> VmProgress.QUEUED.equals(v.state()));
+  }
+
+  /** This run started all the migrations it may. */
+  private boolean runDone() {
+    return runLimit != null && startedThisRun >= runLimit;
+  }
+
   private void startWhatFits() {
     for (VmProgress v : List.copyOf(vms.values())) {
+      if (runDone()) {
+        return;
+      }
       if (!VmProgress.QUEUED.equals(v.state())) {
         continue;
       }
@@ -197,6 +248,7 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
           request.host(), v.target(), request.transport(), request.live(),
           request.requestedBy(), request.reason(), request.options());
       running.put(v.vm().uuid(), Async.function(child::migrate, migration));
+      startedThisRun++;
       children.put(v.vm().uuid(), child);
       vms.put(v.vm().uuid(), new VmProgress(v.vm(), VmProgress.MIGRATING, v.target(),
           v.attempts() + 1, migrationId, v.error()));

@@ -1,5 +1,8 @@
 package io.poolmig.workflows;
 
+import io.poolmig.workflows.EvacuationProgress.VmProgress;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 
@@ -17,6 +20,10 @@ import java.util.Set;
  * @param headroomPercent the share of each target's memory that stays free
  * @param excludedHosts hosts that take none of this job's VMs
  * @param options the limits of every migration of the job
+ * @param migrationsPerRun migrations one run of the workflow starts before it continues as a new
+ *     run, so that the history of a job over thousands of VMs stays bounded; 0 means {@link
+ *     #MIGRATIONS_PER_RUN}
+ * @param carried what the previous run of the job knew; null in its first run
  */
 public record EvacuationRequest(
     String jobId,
@@ -31,7 +38,41 @@ public record EvacuationRequest(
     Set<String> excludedHosts,
     String transport,
     boolean live,
-    MigrationOptions options) {
+    MigrationOptions options,
+    int migrationsPerRun,
+    Carried carried) {
+
+  /**
+   * About a dozen history events per migration: 250 keep a run well under the few thousand
+   * events past which the server asks for a new run.
+   */
+  public static final int MIGRATIONS_PER_RUN = 250;
+
+  /**
+   * The state of a job handed from one run to the next, taken between two migrations (none in
+   * flight).
+   *
+   * @param vms every VM of the job as the last run left it, in plan order
+   * @param failedOn per VM UUID, the targets its migrations failed on
+   * @param cancelledBy set if a cancel arrived as the run ended
+   * @param run how many runs came before the one it starts
+   */
+  public record Carried(List<VmProgress> vms, Map<String, Set<String>> failedOn, boolean paused,
+      String cancelledBy, int run) {
+    public Carried {
+      vms = List.copyOf(vms);
+      failedOn = failedOn == null ? Map.of() : Map.copyOf(failedOn);
+    }
+  }
+
+  /** A job's first run. */
+  public EvacuationRequest(String jobId, String host, String requestedBy, String reason,
+      boolean dryRun, boolean allowPartial, Limits limits, int maxAttemptsPerVm,
+      int headroomPercent, Set<String> excludedHosts, String transport, boolean live,
+      MigrationOptions options) {
+    this(jobId, host, requestedBy, reason, dryRun, allowPartial, limits, maxAttemptsPerVm,
+        headroomPercent, excludedHosts, transport, live, options, 0, null);
+  }
 
   /**
    * Migrations running at once: in the whole job, out of one source host, into one target host.
@@ -59,12 +100,30 @@ public record EvacuationRequest(
     excludedHosts = excludedHosts == null ? Set.of() : Set.copyOf(excludedHosts);
     transport = transport == null ? MigrationRequest.TCP : transport;
     options = options == null ? MigrationOptions.DEFAULTS : options;
+    if (migrationsPerRun < 0) {
+      throw new IllegalArgumentException("migrations per run must be >= 0, were "
+          + migrationsPerRun);
+    }
+    migrationsPerRun = migrationsPerRun == 0 ? MIGRATIONS_PER_RUN : migrationsPerRun;
+  }
+
+  /** The same job with at most {@code n} migrations per run. */
+  public EvacuationRequest withMigrationsPerRun(int n) {
+    return new EvacuationRequest(jobId, host, requestedBy, reason, dryRun, allowPartial, limits,
+        maxAttemptsPerVm, headroomPercent, excludedHosts, transport, live, options, n, carried);
+  }
+
+  /** The same job, resumed in a new run from {@code state} (null: as asked, no state). */
+  public EvacuationRequest carrying(Carried state) {
+    return new EvacuationRequest(jobId, host, requestedBy, reason, dryRun, allowPartial, limits,
+        maxAttemptsPerVm, headroomPercent, excludedHosts, transport, live, options,
+        migrationsPerRun, state);
   }
 
   /** The same evacuation of another host, as its own job, for its own reason. */
   public EvacuationRequest forHost(String otherJobId, String otherHost, String otherReason) {
     return new EvacuationRequest(otherJobId, otherHost, requestedBy, otherReason, dryRun,
         allowPartial, limits, maxAttemptsPerVm, headroomPercent, excludedHosts, transport, live,
-        options);
+        options, migrationsPerRun, null);
   }
 }

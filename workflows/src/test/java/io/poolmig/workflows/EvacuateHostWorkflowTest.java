@@ -7,7 +7,9 @@ import io.poolmig.workflows.EvacuationProgress.VmProgress;
 import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowOptions;
 import io.temporal.client.WorkflowStub;
+import io.temporal.common.WorkflowExecutionHistory;
 import io.temporal.testing.TestWorkflowEnvironment;
+import io.temporal.testing.WorkflowReplayer;
 import io.temporal.worker.Worker;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -179,6 +181,44 @@ class EvacuateHostWorkflowTest {
     assertEquals(EvacuationProgress.COMPLETED, end.phase(), end.toString());
     assertTrue(pool.mostStreaming("pool") <= 1, "still one stream at a time");
     assertRunOnce(h -> !h.equals("host-a"));
+  }
+
+  /** A run starts two migrations, then hands the job on: what it knew goes with it. */
+  @Test
+  void aLongJobContinuesAsNewRunsAndKeepsItsState() throws Exception {
+    boot(5, 2 * GIB);
+    b.corruptRestores(); // a VM placed on host-b fails once, then goes elsewhere
+    EvacuateHostWorkflow job = stub();
+    WorkflowClient.start(job::evacuate, request(new EvacuationRequest.Limits(2, 2, 1), 2,
+        false).withMigrationsPerRun(2));
+    EvacuationProgress end = WorkflowStub.fromTyped(job).getResult(EvacuationProgress.class);
+
+    assertEquals(EvacuationProgress.COMPLETED, end.phase(), end.toString());
+    assertEquals(5, end.count(VmProgress.MOVED), end.toString());
+    assertTrue(end.vms().stream().anyMatch(v -> v.attempts() == 2),
+        "the attempt that failed on host-b is counted across runs: " + end);
+    assertRunOnce(h -> !h.equals("host-a") && !h.equals("host-b"));
+    assertTrue(pool.mostStreaming("pool") <= 2);
+    assertEquals(null, end.request().carried(), "the report shows the request, not its state");
+    // Five VMs and two retries at two migrations a run: four runs, each begun by the last, each
+    // replaying as recorded.
+    List<String> runs = new ArrayList<>();
+    String runId = "";
+    while (true) {
+      WorkflowExecutionHistory history = env.getWorkflowClient().fetchHistory(
+          "evacuate-host-a", runId.isEmpty() ? null : runId);
+      WorkflowReplayer.replayWorkflowExecution(history, EvacuateHostWorkflowImpl.class);
+      var started = history.getHistory().getEvents(0)
+          .getWorkflowExecutionStartedEventAttributes();
+      runs.add(runId);
+      runId = started.getContinuedExecutionRunId();
+      if (runId.isEmpty()) {
+        break;
+      }
+    }
+    assertEquals(4, runs.size(), "runs of the job: " + runs);
+    assertEquals(2, audit.entries().stream().filter(RecordingAudit.Job.class::isInstance)
+        .count(), "one job started and finished, not one per run: " + jobs());
   }
 
   @Test
