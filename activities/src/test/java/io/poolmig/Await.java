@@ -2,7 +2,7 @@ package io.poolmig;
 
 import java.util.concurrent.TimeUnit;
 
-/** Polls a condition until it holds or ten seconds pass: for state another thread settles. */
+/** Polls a condition until it holds or its deadline (ten seconds unless given) passes. */
 public final class Await {
 
   /** A condition that may throw while it looks. */
@@ -13,12 +13,18 @@ public final class Await {
   private Await() {}
 
   public static void until(Condition condition, String what) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    until(condition, what, 10);
+  }
+
+  /** {@link #until(Condition, String)} with a deadline of {@code seconds}, looking every 50 ms. */
+  public static void until(Condition condition, String what, int seconds) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+    long pause = seconds > 10 ? 50 : 10;
     while (!condition.holds()) {
       if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out waiting until " + what);
+        throw new AssertionError("timed out after " + seconds + " s waiting until " + what);
       }
-      Thread.sleep(10);
+      Thread.sleep(pause);
     }
   }
 }

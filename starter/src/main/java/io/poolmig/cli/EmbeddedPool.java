@@ -10,7 +10,6 @@ import io.poolmig.worker.HostWorker;
 import io.poolmig.worker.HostWorkerConfig;
 import io.poolmig.worker.TemporalConnection;
 import io.temporal.client.WorkflowClient;
-import io.temporal.testserver.TestServer;
 import io.temporal.worker.WorkerFactory;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
@@ -24,7 +23,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A whole pool in one process: an in-process Temporal dev server on a real loopback port, the
+ * A whole pool in one process: an in-process Temporal dev server on a loopback port, the
  * audit store (the given PostgreSQL, else an embedded one kept in a data directory), a control
  * worker, and simulated hosts each with its own worker and receive endpoint on loopback.
  *
@@ -42,32 +41,51 @@ public final class EmbeddedPool implements AutoCloseable {
    * @param db the audit store; null starts an embedded PostgreSQL in {@code embeddedPgDir}
    * @param temporalPort 0 picks a free port
    * @param streamOptions how the hosts send checkpoints (LZ4, bandwidth cap); null: defaults
+   * @param stickyExecution false when the control worker may be restarted while workflows run
+   *     (see {@link DevTemporalServer}); true costs less CPU
    */
   public record Options(List<String> hosts, Path stateRoot, DbConfig db, Path embeddedPgDir,
-      int temporalPort, long hostMemoryBytes, StreamOptions streamOptions) {
+      int temporalPort, long hostMemoryBytes, StreamOptions streamOptions,
+      boolean stickyExecution) {
+
+    public Options(List<String> hosts, Path stateRoot, DbConfig db, Path embeddedPgDir,
+        int temporalPort, long hostMemoryBytes, StreamOptions streamOptions) {
+      this(hosts, stateRoot, db, embeddedPgDir, temporalPort, hostMemoryBytes, streamOptions,
+          true);
+    }
 
     public Options(List<String> hosts, Path stateRoot, DbConfig db, Path embeddedPgDir,
         int temporalPort, long hostMemoryBytes) {
       this(hosts, stateRoot, db, embeddedPgDir, temporalPort, hostMemoryBytes, null);
     }
+
+    /** The same pool, whose control worker may be restarted under running workflows. */
+    public Options withRestartableControl() {
+      return new Options(hosts, stateRoot, db, embeddedPgDir, temporalPort, hostMemoryBytes,
+          streamOptions, false);
+    }
   }
 
-  private final TestServer.PortBoundTestServer temporalServer;
+  private final DevTemporalServer temporalServer;
   private final EmbeddedPostgres embeddedPostgres;
   private final Database database;
   private final TemporalConnection temporal;
   private final WorkerFactory factory;
   private final Map<String, HostWorker> hosts;
   private final String temporalAddress;
+  /** The control worker's own factory, so it can stop and start apart from the hosts. */
+  private WorkerFactory control;
 
-  private EmbeddedPool(TestServer.PortBoundTestServer temporalServer,
+  private EmbeddedPool(DevTemporalServer temporalServer,
       EmbeddedPostgres embeddedPostgres, Database database, TemporalConnection temporal,
-      WorkerFactory factory, Map<String, HostWorker> hosts, String temporalAddress) {
+      WorkerFactory factory, WorkerFactory control, Map<String, HostWorker> hosts,
+      String temporalAddress) {
     this.temporalServer = temporalServer;
     this.embeddedPostgres = embeddedPostgres;
     this.database = database;
     this.temporal = temporal;
     this.factory = factory;
+    this.control = control;
     this.hosts = hosts;
     this.temporalAddress = temporalAddress;
   }
@@ -76,10 +94,10 @@ public final class EmbeddedPool implements AutoCloseable {
     List<AutoCloseable> started = new ArrayList<>();
     try {
       int port = options.temporalPort() == 0 ? freePort() : options.temporalPort();
-      TestServer.PortBoundTestServer server;
+      DevTemporalServer server;
       try {
-        server = TestServer.createPortBoundServer(port);
-      } catch (RuntimeException e) {
+        server = DevTemporalServer.start(port, options.stickyExecution());
+      } catch (IOException | RuntimeException e) {
         throw new PoolmigException(ExitCode.UNAVAILABLE, "cannot start the Temporal dev server on "
             + "port " + port + " (" + e.getMessage() + "); is another `poolmig dev` running?", e);
       }
@@ -96,8 +114,9 @@ public final class EmbeddedPool implements AutoCloseable {
       String address = "127.0.0.1:" + port;
       TemporalConnection temporal = TemporalConnection.connect(address, "default");
       started.add(temporal);
+      WorkerFactory control = startControl(temporal, database);
+      started.add(control::shutdownNow);
       WorkerFactory factory = WorkerFactory.newInstance(temporal.client());
-      ControlWorker.register(factory, database.auditStore(), database.poolRegistry());
       Map<String, HostWorker> hosts = new LinkedHashMap<>();
       Path pki = pkiDir(options.stateRoot());
       PoolCa ca = options.hosts().isEmpty() ? null : openOrCreateCa(pki);
@@ -114,11 +133,30 @@ public final class EmbeddedPool implements AutoCloseable {
         hosts.put(name, host);
       }
       factory.start();
-      return new EmbeddedPool(server, pg, database, temporal, factory, hosts, address);
+      return new EmbeddedPool(server, pg, database, temporal, factory, control, hosts, address);
     } catch (RuntimeException e) {
       closeAll(started);
       throw e;
     }
+  }
+
+  private static WorkerFactory startControl(TemporalConnection temporal, Database database) {
+    WorkerFactory control = WorkerFactory.newInstance(temporal.client());
+    ControlWorker.register(control, database.auditStore(), database.poolRegistry());
+    control.start();
+    return control;
+  }
+
+  /**
+   * Stops the control worker at once, as a crash would (its activities in flight are lost to
+   * their timeouts and retries), and starts a new one. Only for a pool started {@linkplain
+   * Options#withRestartableControl restartable}: otherwise the workflows the old worker held
+   * would wait for it for ever.
+   */
+  synchronized void restartControlWorker() throws InterruptedException {
+    control.shutdownNow();
+    control.awaitTermination(30, java.util.concurrent.TimeUnit.SECONDS);
+    control = startControl(temporal, database);
   }
 
   /** Where the embedded pool keeps its CA and its hosts' certificates. */
@@ -186,6 +224,9 @@ public final class EmbeddedPool implements AutoCloseable {
 
   @Override
   public void close() {
+    synchronized (this) {
+      control.shutdownNow();
+    }
     factory.shutdownNow();
     List<AutoCloseable> all = new ArrayList<>();
     all.add(temporalServer);

@@ -38,13 +38,21 @@ final class TestPool implements AutoCloseable {
   /** @param streams the hosts' outgoing stream options; null for the defaults */
   static TestPool start(List<String> hosts, Path stateRoot, long hostMemoryBytes,
       StreamOptions streams) {
+    return start(hosts, stateRoot, hostMemoryBytes, streams, false);
+  }
+
+  /**
+   * @param restartableControl whether the test restarts the control worker ({@link
+   *     EmbeddedPool#restartControlWorker})
+   */
+  static TestPool start(List<String> hosts, Path stateRoot, long hostMemoryBytes,
+      StreamOptions streams, boolean restartableControl) {
     TestDatabase db = TestDatabase.create();
     try {
-      EmbeddedPool.Options options = streams == null
-          ? new EmbeddedPool.Options(hosts, stateRoot, db.config, null, 0, hostMemoryBytes)
-          : new EmbeddedPool.Options(hosts, stateRoot, db.config, null, 0, hostMemoryBytes,
-              streams);
-      return new TestPool(db, EmbeddedPool.start(options));
+      EmbeddedPool.Options options = new EmbeddedPool.Options(hosts, stateRoot, db.config, null,
+          0, hostMemoryBytes, streams);
+      return new TestPool(db, EmbeddedPool.start(restartableControl
+          ? options.withRestartableControl() : options));
     } catch (RuntimeException e) {
       try {
         db.close();
