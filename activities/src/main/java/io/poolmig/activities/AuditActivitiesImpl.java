@@ -3,11 +3,13 @@ package io.poolmig.activities;
 import io.poolmig.db.AuditStore;
 import io.poolmig.db.MigrationOutcome;
 import io.poolmig.db.MigrationStart;
+import io.poolmig.db.StepEventRow;
 import io.poolmig.workflows.AuditActivities;
 import io.poolmig.workflows.MigrationRequest;
 import io.poolmig.workflows.MigrationResult;
 import io.poolmig.workflows.StepEvent;
 import java.time.Instant;
+import java.util.List;
 import java.util.UUID;
 
 /**
@@ -44,8 +46,14 @@ public final class AuditActivitiesImpl implements AuditActivities {
 
   @Override
   public void stepEvent(String migrationId, StepEvent e) {
-    store.stepEvent(UUID.fromString(migrationId), e.seq(), e.step().name(), e.status(),
-        Instant.ofEpochMilli(e.atMillis()), e.detail());
+    stepEvents(migrationId, List.of(e));
+  }
+
+  @Override
+  public void stepEvents(String migrationId, List<StepEvent> events) {
+    UUID id = UUID.fromString(migrationId);
+    store.stepEvents(events.stream().map(e -> new StepEventRow(id, e.seq(), e.step().name(),
+        e.status(), Instant.ofEpochMilli(e.atMillis()), e.detail())).toList());
   }
 
   @Override

@@ -100,6 +100,7 @@ public final class EvacuateBench {
       long makespanMillis = (System.nanoTime() - t0) / 1_000_000;
 
       List<Moved> moved = new ArrayList<>();
+      HistoryLatency latency = new HistoryLatency();
       for (String h : evacuated) {
         String jobId = reports.get(h).request().jobId();
         for (MigrationRow r : pool.database().auditStore().history(
@@ -109,6 +110,7 @@ public final class EvacuateBench {
           }
           moved.add(new Moved(h, r.durationMs() == null ? 0 : r.durationMs(),
               streamMillis(pool.database().auditStore().events(r.id()))));
+          latency.add(pool.client().fetchHistory(r.workflowId()));
         }
       }
       // Each job: no faster than its streams divided among its parallel slots, nor than its
@@ -142,6 +144,9 @@ public final class EvacuateBench {
           >> 20;
       print(o, date, createSeconds, reports, moved, makespanMillis, lowerBound, heapMib,
           left, copies == uuids.size() && found.equals(uuids));
+      if (!o.json()) {
+        latency.print(System.out);
+      }
     } finally {
       io.poolmig.hypervisor.StateFiles.deleteTree(state);
     }

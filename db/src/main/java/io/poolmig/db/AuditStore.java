@@ -166,24 +166,47 @@ public final class AuditStore {
    */
   public void stepEvent(
       UUID migrationId, int seq, String step, String status, Instant at, String detail) {
-    Objects.requireNonNull(migrationId, "migrationId");
-    if (seq < 0) {
-      throw new IllegalArgumentException("seq must not be negative, was " + seq);
+    stepEvents(List.of(new StepEventRow(migrationId, seq, step, status, at, detail)));
+  }
+
+  /**
+   * Appends step events in one transaction, each as {@link #stepEvent} would: an event whose
+   * migration already has its {@code seq} is skipped.
+   *
+   * @throws AuditStoreException also if a migration was never started; then none is appended
+   */
+  public void stepEvents(List<StepEventRow> events) {
+    Objects.requireNonNull(events, "events");
+    if (events.isEmpty()) {
+      return;
     }
-    Checks.requireText(step, "step");
-    Checks.requireOneOf(status, "status", STEP_STATUSES);
-    Objects.requireNonNull(at, "at");
-    jdbc.run(
-        "recording event " + seq + " (" + step + " " + status + ") of migration " + migrationId,
+    for (StepEventRow e : events) {
+      Objects.requireNonNull(e.migrationId(), "migrationId");
+      if (e.seq() < 0) {
+        throw new IllegalArgumentException("seq must not be negative, was " + e.seq());
+      }
+      Checks.requireText(e.step(), "step");
+      Checks.requireOneOf(e.status(), "status", STEP_STATUSES);
+      Objects.requireNonNull(e.at(), "at");
+    }
+    StepEventRow first = events.get(0);
+    StepEventRow last = events.get(events.size() - 1);
+    jdbc.inTransaction("recording event" + (events.size() == 1 ? " " + first.seq()
+        : "s " + first.seq() + ".." + last.seq()) + " (" + first.step() + " " + first.status()
+        + (events.size() == 1 ? "" : " .. " + last.step() + " " + last.status())
+        + ") of migration " + first.migrationId(),
         c -> {
           try (PreparedStatement ps = c.prepareStatement(INSERT_EVENT)) {
-            ps.setObject(1, migrationId);
-            ps.setInt(2, seq);
-            ps.setString(3, step);
-            ps.setString(4, status);
-            Jdbc.setInstant(ps, 5, at);
-            ps.setString(6, detail);
-            return ps.executeUpdate();
+            for (StepEventRow e : events) {
+              ps.setObject(1, e.migrationId());
+              ps.setInt(2, e.seq());
+              ps.setString(3, e.step());
+              ps.setString(4, e.status());
+              Jdbc.setInstant(ps, 5, e.at());
+              ps.setString(6, e.detail());
+              ps.addBatch();
+            }
+            return ps.executeBatch().length;
           }
         });
   }

@@ -141,6 +141,27 @@ class AuditStoreTest {
     assertEquals(List.of(), store.events(UUID.randomUUID()));
   }
 
+  /** A batch is one transaction: a retried batch adds nothing, a bad one adds nothing at all. */
+  @Test
+  void aBatchOfStepEventsIsWrittenWholeOrNotAtAll() {
+    MigrationStart s = start(unique("vm"), "a", "b", at(0));
+    store.migrationStarted(s);
+    UUID id = s.migrationId();
+    List<StepEventRow> batch = List.of(
+        new StepEventRow(id, 1, "reserve", "completed", at(1), null),
+        new StepEventRow(id, 2, "precopy", "started", at(2), "round 1"));
+    store.stepEvents(batch);
+    store.stepEvents(batch);
+    assertEquals(batch, store.events(id));
+
+    AuditStoreException e = assertThrows(AuditStoreException.class, () -> store.stepEvents(
+        List.of(new StepEventRow(id, 3, "precopy", "completed", at(3), null),
+            new StepEventRow(UUID.randomUUID(), 1, "reserve", "started", at(3), null))));
+    assertTrue(e.getMessage().startsWith("recording events 3..1 (precopy completed .. reserve "
+        + "started) of migration " + id), e.getMessage());
+    assertEquals(batch, store.events(id), "the good event of a failed batch is not kept");
+  }
+
   @Test
   void stepEventRejectsUnknownMigrationsAndStatuses() {
     AuditStoreException e =

@@ -1,11 +1,14 @@
 package io.poolmig.cli;
 
 import io.grpc.ForwardingServerCallListener;
+import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.Server;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedRequest;
 import io.temporal.internal.testservice.GRPCServerHelper;
@@ -15,6 +18,7 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.List;
+import java.util.UUID;
 
 /**
  * The Temporal dev server (temporal-test-server: in memory, real time) on a loopback port, for
@@ -35,16 +39,23 @@ import java.util.List;
  * it costs CPU, which is why the embedded pool keeps sticky execution unless a restart of its
  * control worker is part of the plan.
  *
+ * <p>Workers in the same process may reach it through {@link #inProcessChannel()}: the same
+ * gRPC services, messages and SDK, without the sockets and HTTP/2 framing, which on a small
+ * machine cost more CPU than the workflows themselves.
+ *
  * <p>Hazard: all workflow state lives in this process; stopping it loses every workflow.
  */
 public final class DevTemporalServer implements AutoCloseable {
 
   private final AutoCloseable running;
   private final boolean loopbackOnly;
+  /** The in-process server's name; null when the fallback server has none. */
+  private final String inProcessName;
 
-  private DevTemporalServer(AutoCloseable running, boolean loopbackOnly) {
+  private DevTemporalServer(AutoCloseable running, boolean loopbackOnly, String inProcessName) {
     this.running = running;
     this.loopbackOnly = loopbackOnly;
+    this.inProcessName = inProcessName;
   }
 
   /**
@@ -63,7 +74,7 @@ public final class DevTemporalServer implements AutoCloseable {
         throw new IOException("this temporal-test-server cannot be started without sticky "
             + "execution: " + e, e);
       }
-      return new DevTemporalServer(TestServer.createPortBoundServer(port), false);
+      return new DevTemporalServer(TestServer.createPortBoundServer(port), false, null);
     }
     try {
       NettyServerBuilder builder = NettyServerBuilder.forAddress(
@@ -71,14 +82,28 @@ public final class DevTemporalServer implements AutoCloseable {
       GRPCServerHelper.registerServicesAndHealthChecks(services.getServices(), builder,
           stickyExecution ? List.of() : List.of(new NoStickyExecution()));
       Server server = builder.build().start();
+      String name = "poolmig-dev-temporal-" + UUID.randomUUID();
+      InProcessServerBuilder local = InProcessServerBuilder.forName(name);
+      GRPCServerHelper.registerServicesAndHealthChecks(services.getServices(), local,
+          stickyExecution ? List.of() : List.of(new NoStickyExecution()));
+      Server inProcess = local.build().start();
       return new DevTemporalServer(() -> {
+        inProcess.shutdownNow();
         server.shutdownNow();
         services.close();
-      }, true);
+      }, true, name);
     } catch (IOException | RuntimeException e) {
       services.close();
       throw e;
     }
+  }
+
+  /**
+   * A new channel to this server within the process, or null if this server has none (the
+   * fallback of the class comment); the caller shuts it down.
+   */
+  public ManagedChannel inProcessChannel() {
+    return inProcessName == null ? null : InProcessChannelBuilder.forName(inProcessName).build();
   }
 
   /** False if the server listens on every interface (see the class comment). */

@@ -112,7 +112,10 @@ public final class EmbeddedPool implements AutoCloseable {
       Database database = Database.open(db);
       started.add(database);
       String address = "127.0.0.1:" + port;
-      TemporalConnection temporal = TemporalConnection.connect(address, "default");
+      io.grpc.ManagedChannel local = server.inProcessChannel();
+      TemporalConnection temporal = local != null
+          ? TemporalConnection.over(local, address, "default")
+          : TemporalConnection.connect(address, "default");
       started.add(temporal);
       WorkerFactory control = startControl(temporal, database);
       started.add(control::shutdownNow);
@@ -224,10 +227,15 @@ public final class EmbeddedPool implements AutoCloseable {
 
   @Override
   public void close() {
+    WorkerFactory controlNow;
     synchronized (this) {
-      control.shutdownNow();
+      controlNow = control;
     }
+    controlNow.shutdownNow();
     factory.shutdownNow();
+    // Pollers still polling when the channel goes would each log its failure.
+    controlNow.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS);
+    factory.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS);
     List<AutoCloseable> all = new ArrayList<>();
     all.add(temporalServer);
     if (embeddedPostgres != null) {

@@ -100,6 +100,7 @@ public final class HostWorker implements AutoCloseable {
           WorkerOptions.newBuilder()
               .setMaxHeartbeatThrottleInterval(Duration.ofSeconds(1))
               .setDefaultHeartbeatThrottleInterval(Duration.ofSeconds(1))
+              .setMaxConcurrentActivityTaskPollers(2)
               .build());
       worker.registerActivitiesImplementations(activities);
 

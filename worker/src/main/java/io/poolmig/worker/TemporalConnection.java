@@ -20,11 +20,15 @@ public final class TemporalConnection implements AutoCloseable {
   private final String address;
   private final WorkflowServiceStubs stubs;
   private final WorkflowClient client;
+  /** A channel given to {@link #over}: the stubs do not shut down what they did not open. */
+  private final io.grpc.ManagedChannel channel;
 
-  private TemporalConnection(String address, WorkflowServiceStubs stubs, WorkflowClient client) {
+  private TemporalConnection(String address, WorkflowServiceStubs stubs, WorkflowClient client,
+      io.grpc.ManagedChannel channel) {
     this.address = address;
     this.stubs = stubs;
     this.client = client;
+    this.channel = channel;
   }
 
   public static TemporalConnection fromEnvironment(Map<String, String> env) {
@@ -49,7 +53,20 @@ public final class TemporalConnection implements AutoCloseable {
     }
     WorkflowClient client = WorkflowClient.newInstance(stubs,
         WorkflowClientOptions.newBuilder().setNamespace(namespace).build());
-    return new TemporalConnection(address, stubs, client);
+    return new TemporalConnection(address, stubs, client, null);
+  }
+
+  /**
+   * A connection over {@code channel} (a server in this process, say), known to users as
+   * {@code address}. Closing the connection shuts the channel down.
+   */
+  public static TemporalConnection over(io.grpc.ManagedChannel channel, String address,
+      String namespace) {
+    WorkflowServiceStubs stubs = WorkflowServiceStubs.newServiceStubs(
+        WorkflowServiceStubsOptions.newBuilder().setChannel(channel).build());
+    WorkflowClient client = WorkflowClient.newInstance(stubs,
+        WorkflowClientOptions.newBuilder().setNamespace(namespace).build());
+    return new TemporalConnection(address, stubs, client, channel);
   }
 
   public String address() {
@@ -64,6 +81,9 @@ public final class TemporalConnection implements AutoCloseable {
   public void close() {
     stubs.shutdown();
     stubs.awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS);
+    if (channel != null) {
+      channel.shutdownNow();
+    }
   }
 
   private static String rootMessage(Throwable t) {

@@ -1,6 +1,7 @@
 package io.poolmig.workflows;
 
 import io.temporal.activity.ActivityInterface;
+import java.util.List;
 
 /**
  * Writes a migration's audit trail. Served on the control queue. Idempotent: events carry their
@@ -12,6 +13,9 @@ public interface AuditActivities {
   void migrationStarted(MigrationRequest request, String workflowId, long atMillis);
 
   void stepEvent(String migrationId, StepEvent event);
+
+  /** Several events of one migration, in order, in one write. */
+  void stepEvents(String migrationId, List<StepEvent> events);
 
   /**
    * The migration waits for a host or an operator ({@code reason} non-null), or no longer does

@@ -57,6 +57,11 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
   static final String TARGET_CHECKED_IN_REGISTRY = "target-checked-in-registry";
   /** Version 1: a migration started by a job signals the job as soon as it has committed. */
   static final String PARENT_TOLD_AT_COMMIT = "parent-told-at-commit";
+  /**
+   * Version 1: the step events queued behind one another reach the audit store in one write, not
+   * one activity each.
+   */
+  static final String TRAIL_IN_BATCHES = "trail-in-batches";
   private static final Duration RETRY_PAUSE = Duration.ofSeconds(15);
   /** How long a cancelled or overdue step is waited for before the rollback goes ahead. */
   private static final Duration STEP_GRACE = Duration.ofSeconds(75);
@@ -67,7 +72,8 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
 
   private final AuditActivities audit = ActivityStubs.audit();
   private final List<StepEvent> events = new ArrayList<>();
-  private final Deque<Runnable> auditQueue = new ArrayDeque<>();
+  private final Deque<AuditWrite> auditQueue = new ArrayDeque<>();
+  private boolean trailInBatches;
   private MigrationRequest request;
   private String phase = "starting";
   private boolean decided;
@@ -134,6 +140,7 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
   public MigrationResult migrate(MigrationRequest req) {
     this.request = req;
     this.started = Workflow.currentTimeMillis();
+    trailInBatches = Workflow.getVersion(TRAIL_IN_BATCHES, Workflow.DEFAULT_VERSION, 1) == 1;
     Workflow.newDetachedCancellationScope(() -> Async.procedure(this::drainAudit)).run();
     String workflowId = Workflow.getInfo().getWorkflowId();
     enqueue(() -> audit.migrationStarted(req, workflowId, started));
@@ -631,20 +638,42 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
     StepEvent event = new StepEvent(events.size() + 1, step, status,
         Workflow.currentTimeMillis(), detail);
     events.add(event);
-    String migrationId = request.migrationId();
-    enqueue(() -> audit.stepEvent(migrationId, event));
+    auditQueue.add(new AuditWrite(event, null));
   }
 
   private void enqueue(Runnable write) {
-    auditQueue.add(write);
+    auditQueue.add(new AuditWrite(null, write));
   }
 
-  /** Writes the trail in order, each write retried until the store takes it. */
+  /** One write of the trail: a step event, or another write (start, attention, outcome). */
+  private record AuditWrite(StepEvent event, Runnable other) {}
+
+  /**
+   * Writes the trail in order, each write retried until the store takes it; the step events
+   * queued behind one another go in one write.
+   */
   private void drainAudit() {
+    String migrationId = request.migrationId();
     while (true) {
       Workflow.await(() -> !auditQueue.isEmpty());
-      auditQueue.peek().run();
-      auditQueue.poll();
+      AuditWrite head = auditQueue.peek();
+      if (head.other() != null) {
+        head.other().run();
+        auditQueue.poll();
+      } else if (!trailInBatches) {
+        audit.stepEvent(migrationId, head.event());
+        auditQueue.poll();
+      } else {
+        List<StepEvent> batch = new ArrayList<>();
+        for (AuditWrite w : auditQueue) {
+          if (w.event() == null) {
+            break;
+          }
+          batch.add(w.event());
+        }
+        audit.stepEvents(migrationId, batch);
+        batch.forEach(e -> auditQueue.poll());
+      }
     }
   }
 

@@ -63,7 +63,10 @@ class MigrateVmWorkflowReplayTest {
       "migrate-vm-registry-checked-committed.json, EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED",
       "migrate-vm-registry-refused.json, EVENT_TYPE_WORKFLOW_EXECUTION_FAILED",
       // Since a job is told of the commit (PARENT_TOLD_AT_COMMIT, version 1).
-      "migrate-vm-parent-told-committed.json, EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED"})
+      "migrate-vm-parent-told-committed.json, EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED",
+      // Since the trail is written in batches (TRAIL_IN_BATCHES, version 1).
+      "migrate-vm-trail-batched-committed.json, EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED",
+      "migrate-vm-trail-batched-rolled-back.json, EVENT_TYPE_WORKFLOW_EXECUTION_FAILED"})
   void recordedHistoryReplays(String fixture, EventType lastEvent) throws Exception {
     WorkflowExecutionHistory history = WorkflowExecutionHistory.fromJson(read(fixture));
 
@@ -84,41 +87,14 @@ class MigrateVmWorkflowReplayTest {
     Files.createDirectories(FIXTURE_DIR);
     try (MigrationHarness h = new MigrationHarness()) {
       h.newWorkflow().migrate(MigrationHarness.request("mig-fixture-committed"));
-      write("migrate-vm-parent-told-committed.json",
-          h.client().fetchHistory(MigrationHarness.workflowId()));
-    }
-    try (MigrationHarness h = new MigrationHarness()) {
-      h.registry.maintenance(MigrationHarness.TARGET, true);
-      assertThrows(WorkflowFailedException.class,
-          () -> h.newWorkflow().migrate(MigrationHarness.request("mig-fixture-refused")));
-      write("migrate-vm-registry-refused.json",
+      write("migrate-vm-trail-batched-committed.json",
           h.client().fetchHistory(MigrationHarness.workflowId()));
     }
     try (MigrationHarness h = new MigrationHarness()) {
       h.target.corruptRestores();
       assertThrows(WorkflowFailedException.class,
           () -> h.newWorkflow().migrate(MigrationHarness.request("mig-fixture-rolled-back")));
-      write("migrate-vm-take-over-rolled-back.json",
-          h.client().fetchHistory(MigrationHarness.workflowId()));
-    }
-    try (MigrationHarness h = new MigrationHarness()) {
-      h.source.dieAt("streamCheckpoint:handedOver");
-      MigrateVmWorkflow workflow = h.newWorkflow();
-      io.temporal.client.WorkflowClient.start(workflow::migrate,
-          MigrationHarness.request("mig-fixture-take-over"));
-      h.awaitAttention(workflow);
-      workflow.act(new OperatorAction(OperatorAction.SOURCE_LOST, "carol", "PDU off"));
-      io.temporal.client.WorkflowStub.fromTyped(workflow).getResult(MigrationResult.class);
-      write("migrate-vm-take-over-committed.json",
-          h.client().fetchHistory(MigrationHarness.workflowId()));
-    }
-    try (MigrationHarness h = new MigrationHarness()) {
-      h.target.failNext("unpauseTarget", 1, FakeHost.When.BEFORE, () ->
-          io.temporal.failure.ApplicationFailure.newNonRetryableFailure("copy gone",
-              FailureTypes.VM_NOT_FOUND));
-      assertThrows(WorkflowFailedException.class,
-          () -> h.newWorkflow().migrate(MigrationHarness.request("mig-fixture-reinstated")));
-      write("migrate-vm-handover-reinstated.json",
+      write("migrate-vm-trail-batched-rolled-back.json",
           h.client().fetchHistory(MigrationHarness.workflowId()));
     }
   }

@@ -66,6 +66,12 @@ final class RecordingAudit implements AuditActivities {
   }
 
   @Override
+  public void stepEvents(String migrationId, java.util.List<StepEvent> events) {
+    awaitUp();
+    events.forEach(e -> add(new Step(migrationId, e)));
+  }
+
+  @Override
   public void migrationAttention(String migrationId, String reason) {
     awaitUp();
     add(new Attention(migrationId, reason));
