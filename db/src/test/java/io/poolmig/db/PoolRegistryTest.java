@@ -51,7 +51,7 @@ class PoolRegistryTest {
     HostRecord first = registry.find(name).orElseThrow();
     registry.setState(name, HostRecord.MAINTENANCE, "alice", "firmware");
     HostRecord.StateChange change = registry.find(name).orElseThrow().stateChange();
-    Thread.sleep(5);
+    awaitClockPast(first.lastSeenAt());
 
     HostRecord changed =
         new HostRecord(name, "xen", "[fd00::2]:8002", 2, HostRecord.ACTIVE, null, null);
@@ -85,7 +85,7 @@ class PoolRegistryTest {
     String name = unique("host");
     registry.register(HostRecord.of(name, "xen", "h:1", 1));
     HostRecord before = registry.find(name).orElseThrow();
-    Thread.sleep(5);
+    awaitClockPast(before.lastSeenAt());
     registry.heartbeat(name);
     HostRecord after = registry.find(name).orElseThrow();
     assertTrue(after.lastSeenAt().isAfter(before.lastSeenAt()));
@@ -168,5 +168,16 @@ class PoolRegistryTest {
     assertThrows(
         IllegalArgumentException.class,
         () -> new HostRecord("n", "xen", "h:1", 1, "retired", null, null));
+  }
+
+  /** Waits until the database's clock has moved past {@code t}, so a new stamp differs. */
+  private void awaitClockPast(java.time.Instant t) throws InterruptedException {
+    long deadline = System.nanoTime() + 5_000_000_000L;
+    while (!registry.clock().isAfter(t)) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("the database's clock did not pass " + t);
+      }
+      Thread.sleep(1);
+    }
   }
 }

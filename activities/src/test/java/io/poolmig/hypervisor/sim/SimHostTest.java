@@ -289,7 +289,8 @@ class SimHostTest {
     SimHost a = worker(dirA, 256 * MIB);
     SimHost b = worker(dirB, 256 * MIB);
     DomainInfo d = a.create("vm-a", 16 * MIB, 2, 3000);
-    Thread.sleep(60); // it has written some of its memory
+    // It has written some of its memory.
+    awaitDigestChange(a, d.uuid(), a.memoryDigest(d.uuid()).orElseThrow());
 
     List<SaveProgress.Snapshot> progress = new CopyOnWriteArrayList<>();
     ByteArrayOutputStream sink = new ByteArrayOutputStream();
@@ -363,7 +364,7 @@ class SimHostTest {
     SimHost b = tool(dirB, 256 * MIB);
     DomainInfo d = a.create("busy", 32 * MIB, 1, 20_000);
     long pages = 32 * MIB / PAGE;
-    Thread.sleep(100);
+    awaitDigestChange(a, d.uuid(), a.memoryDigest(d.uuid()).orElseThrow());
 
     Path file = files.resolve("busy.ckpt");
     List<SaveProgress.Snapshot> progress = new CopyOnWriteArrayList<>();
