@@ -2,6 +2,10 @@ package io.poolmig.db;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.Objects;
 import javax.sql.DataSource;
@@ -10,8 +14,13 @@ import org.flywaydb.core.api.FlywayException;
 
 /**
  * poolmig's database: a connection pool whose connections all have {@code search_path} set to the
- * configured schema, with that schema brought up to date by Flyway, and the {@link AuditStore} and
- * {@link PoolRegistry} that use it.
+ * configured schema, and the {@link AuditStore} and {@link PoolRegistry} that use it.
+ *
+ * <p>Two ways in. {@link #open} brings the schema up to date by Flyway first: for the processes
+ * that own the schema (control workers, the embedded pool, {@code poolmig db migrate}). {@link
+ * #connect} never changes the schema: it checks that the schema is at {@link #SCHEMA_VERSION} and
+ * refuses a schema that is missing, older or newer, so that a mistyped schema name is not created
+ * empty and a newer command line does not upgrade a production schema by the way.
  *
  * <p>{@link #open} fails fast: if PostgreSQL cannot be reached within the configured connection
  * timeout, or the migrations fail, it throws {@link AuditStoreException} (naming the URL, password
@@ -31,6 +40,8 @@ public final class Database implements AutoCloseable {
   static final String POOL_NAME = "poolmig";
   static final String MIGRATIONS = "classpath:db/migration";
   static final Duration SOCKET_TIMEOUT = Duration.ofSeconds(60);
+  /** The version the migrations in {@code db/migration} bring a schema to. */
+  public static final int SCHEMA_VERSION = 5;
 
   private final DbConfig config;
   private final HikariDataSource dataSource;
@@ -60,6 +71,65 @@ public final class Database implements AutoCloseable {
       throw e;
     }
     return new Database(config, dataSource);
+  }
+
+  /**
+   * Connects to a schema that is already at {@link #SCHEMA_VERSION}; changes nothing.
+   *
+   * @throws AuditStoreException if the database is unreachable, or the schema is missing, older
+   *     or newer (the message says which version it is at and what to do)
+   */
+  public static Database connect(DbConfig config) {
+    Objects.requireNonNull(config, "config");
+    HikariDataSource dataSource = startPool(config);
+    try {
+      checkVersion(config, dataSource);
+    } catch (RuntimeException | Error e) {
+      dataSource.close();
+      throw e;
+    }
+    return new Database(config, dataSource);
+  }
+
+  /** The schema version a database is at: the last migration that succeeded, 0 for none. */
+  static int versionOf(DataSource dataSource) throws SQLException {
+    try (Connection c = dataSource.getConnection();
+        Statement st = c.createStatement();
+        ResultSet rs = st.executeQuery("select coalesce(max(version::int), 0)"
+            + " from flyway_schema_history where success and version is not null")) {
+      rs.next();
+      return rs.getInt(1);
+    } catch (SQLException e) {
+      if ("42P01".equals(e.getSQLState()) || "3F000".equals(e.getSQLState())) {
+        return 0; // no history table in this schema: nothing of poolmig's is there
+      }
+      throw e;
+    }
+  }
+
+  private static void checkVersion(DbConfig config, DataSource dataSource) {
+    int version;
+    try {
+      version = versionOf(dataSource);
+    } catch (SQLException e) {
+      throw new AuditStoreException("reading the schema version of " + config.schema() + " at "
+          + config.maskedUrl() + " failed: " + Jdbc.describe(e), e);
+    }
+    String where = "schema " + config.schema() + " at " + config.maskedUrl();
+    if (version == 0) {
+      throw new AuditStoreException(where + " holds no poolmig tables: check "
+          + DbConfig.ENV_SCHEMA + " (or run `poolmig db migrate` to create them)", null);
+    }
+    if (version < SCHEMA_VERSION) {
+      throw new AuditStoreException(where + " is at version " + version + ", this poolmig "
+          + "needs " + SCHEMA_VERSION + ": run `poolmig db migrate` (or start a control worker "
+          + "of this version)", null);
+    }
+    if (version > SCHEMA_VERSION) {
+      throw new AuditStoreException(where + " is at version " + version + ", newer than "
+          + "this poolmig knows (" + SCHEMA_VERSION + "): use a poolmig of the pool's version",
+          null);
+    }
   }
 
   public AuditStore auditStore() {

@@ -35,7 +35,9 @@ class DatabaseTest {
           st.executeQuery(
               "select version, success from flyway_schema_history where version is not null"
                   + " order by installed_rank")) {
-        for (String version : List.of("1", "2", "3", "4", "5")) {
+        // SCHEMA_VERSION names the last of them.
+        for (String version : List.of("1", "2", "3", "4", String.valueOf(
+            Database.SCHEMA_VERSION))) {
           assertTrue(rs.next());
           assertEquals(version, rs.getString("version"));
           assertTrue(rs.getBoolean("success"));
@@ -122,6 +124,61 @@ class DatabaseTest {
       assertTrue(Thread.interrupted(), "interrupt flag was cleared");
     } finally {
       Thread.interrupted();
+    }
+  }
+
+  /**
+   * {@link Database#connect} changes no schema: a missing one stays missing, an older one stays
+   * old, each refused with what to do; a current one connects.
+   */
+  @Test
+  void connectChecksTheSchemaVersionAndChangesNothing() throws SQLException {
+    DbConfig config = TestDatabase.freshConfig();
+    com.zaxxer.hikari.HikariDataSource ds =
+        new com.zaxxer.hikari.HikariDataSource(Database.hikariConfig(config));
+    try {
+      AuditStoreException missing =
+          assertThrows(AuditStoreException.class, () -> Database.connect(config));
+      assertTrue(missing.getMessage().contains("holds no poolmig tables: check "
+          + "POOLMIG_DB_SCHEMA"), missing.getMessage());
+      assertEquals(0, Database.versionOf(ds), "connect created nothing");
+
+      org.flywaydb.core.Flyway.configure(Database.class.getClassLoader())
+          .dataSource(ds)
+          .locations(Database.MIGRATIONS)
+          .schemas(config.schema())
+          .defaultSchema(config.schema())
+          .createSchemas(true)
+          .target("4")
+          .load()
+          .migrate();
+      AuditStoreException older =
+          assertThrows(AuditStoreException.class, () -> Database.connect(config));
+      assertTrue(older.getMessage().contains("is at version 4, this poolmig needs "
+          + Database.SCHEMA_VERSION + ": run `poolmig db migrate`"), older.getMessage());
+      assertEquals(4, Database.versionOf(ds));
+
+      Database.open(config).close();
+      try (Database current = Database.connect(config)) {
+        assertEquals(Database.SCHEMA_VERSION, Database.versionOf(current.dataSource()));
+      }
+      try (Connection c = ds.getConnection();
+          Statement st = c.createStatement()) {
+        st.execute("insert into flyway_schema_history (installed_rank, version, description,"
+            + " type, script, installed_by, execution_time, success) values (1000, '"
+            + (Database.SCHEMA_VERSION + 1) + "', 'from the future', 'SQL', 'V.sql', 'x', 0,"
+            + " true)");
+      }
+      AuditStoreException newer =
+          assertThrows(AuditStoreException.class, () -> Database.connect(config));
+      assertTrue(newer.getMessage().contains("newer than this poolmig knows"),
+          newer.getMessage());
+    } finally {
+      try (Connection c = ds.getConnection();
+          Statement st = c.createStatement()) {
+        st.execute("drop schema if exists " + config.schema() + " cascade");
+      }
+      ds.close();
     }
   }
 

@@ -133,7 +133,8 @@ final class WorkerCommand implements Callable<Integer> {
     }
     try (ShutdownSignal signal = new ShutdownSignal();
         TemporalConnection temporal = TemporalConnection.fromEnvironment(root.env);
-        Database database = Database.open(dbConfig)) {
+        // A control worker owns the schema and brings it up to date; a host worker only uses it.
+        Database database = control ? Database.open(dbConfig) : Database.connect(dbConfig)) {
       WorkerFactory factory = WorkerFactory.newInstance(temporal.client());
       if (control) {
         ControlWorker.register(factory, database.auditStore(), database.poolRegistry());
