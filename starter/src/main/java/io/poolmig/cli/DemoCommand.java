@@ -45,7 +45,7 @@ final class DemoCommand implements Callable<Integer> {
             "a new demo run");
       }
       header("the pool now");
-      VmsCommand.print(root, service.inventory());
+      VmsCommand.print(root, service.inventory(), Listing.Format.table);
 
       header("1. a live migration: poolmig migrate web-1 --to host-b");
       migrate(service, "web-1", "host-b", "rebalance before patching host-a", "  ",
@@ -80,11 +80,11 @@ final class DemoCommand implements Callable<Integer> {
       evacuate(new Evacuations(pool.client(), service), "host-b");
 
       header("the pool now");
-      VmsCommand.print(root, service.inventory());
+      VmsCommand.print(root, service.inventory(), Listing.Format.table);
 
       header("audit history of this demo (poolmig history --since ...)");
       HistoryCommand.print(root.out, pool.database(), pool.database().auditStore().history(
-          new HistoryQuery(null, null, began, null, 100)), HistoryCommand.Format.table, false);
+          new HistoryQuery(null, null, began, null, 100)), Listing.Format.table, false);
       root.out.printf("%ndemo finished in %.1f s%n",
           (Instant.now().toEpochMilli() - began.toEpochMilli()) / 1000.0);
       return ExitCode.OK.code;

@@ -12,7 +12,9 @@ public enum ExitCode {
   /** The operation ran and failed: a migration rolled back, a checkpoint was rejected. */
   FAILED(4),
   /** A service is unreachable: Temporal, PostgreSQL, a host's worker. */
-  UNAVAILABLE(5);
+  UNAVAILABLE(5),
+  /** A listing is printed but incomplete: some hosts did not answer (they are named in it). */
+  INCOMPLETE(6);
 
   public final int code;
 

@@ -1,17 +1,18 @@
 package io.poolmig.cli;
 
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.databind.JsonSerializer;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import com.fasterxml.jackson.databind.SerializerProvider;
+import com.fasterxml.jackson.databind.module.SimpleModule;
 import io.poolmig.db.Database;
 import io.poolmig.db.HistoryQuery;
 import io.poolmig.db.MigrationRow;
 import io.poolmig.db.StepEventRow;
 import java.io.PrintWriter;
-import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
-import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
@@ -34,15 +35,12 @@ import picocli.CommandLine.ParentCommand;
       "  poolmig history",
       "  poolmig history --vm web-1 --steps",
       "  poolmig history --host host-a --since 24h --status rolled_back",
-      "  poolmig history --since 2026-11-01T00:00:00Z --format csv > audit.csv"
+      "  poolmig history --since 2026-11-01 -o csv > audit.csv"
     },
     mixinStandardHelpOptions = true)
 final class HistoryCommand implements Callable<Integer> {
 
-  private static final DateTimeFormatter TIME =
-      DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss").withZone(ZoneId.systemDefault());
-
-  enum Format { table, json, csv }
+  private static final DateTimeFormatter TIME = Listing.TABLE_TIME;
 
   @ParentCommand Poolmig root;
 
@@ -53,7 +51,8 @@ final class HistoryCommand implements Callable<Integer> {
   String host;
 
   @Option(names = "--since", paramLabel = "WHEN",
-      description = "a duration back from now (30m, 24h, 7d) or an ISO-8601 instant")
+      description = "a duration back from now (30m, 24h, 7d), a date (2026-11-01, midnight "
+          + "UTC) or an ISO-8601 instant")
   String since;
 
   @Option(names = "--status", paramLabel = "STATUS",
@@ -64,9 +63,9 @@ final class HistoryCommand implements Callable<Integer> {
       + "${DEFAULT-VALUE})")
   int limit;
 
-  @Option(names = "--format", defaultValue = "table",
-      description = "table, json or csv (default ${DEFAULT-VALUE})")
-  Format format;
+  @Option(names = {"-o", "--output", "--format"}, paramLabel = "FORMAT", defaultValue = "table",
+      description = "table, json or csv (default ${DEFAULT-VALUE}); times are ISO-8601 UTC")
+  Listing.Format format;
 
   @Option(names = "--steps", description = "also list each migration's steps")
   boolean steps;
@@ -97,15 +96,19 @@ final class HistoryCommand implements Callable<Integer> {
       if (since.trim().matches("\\d+[smhdSMHD]")) {
         return now.minus(Durations.parse(since));
       }
+      if (since.trim().matches("\\d{4}-\\d{2}-\\d{2}")) {
+        return java.time.LocalDate.parse(since.trim()).atStartOfDay(java.time.ZoneOffset.UTC)
+            .toInstant();
+      }
       return OffsetDateTime.parse(since.trim()).toInstant();
     } catch (DateTimeParseException | picocli.CommandLine.TypeConversionException e) {
       throw new PoolmigException(ExitCode.USAGE, "--since '" + since
-          + "' is neither a duration (30m, 24h, 7d) nor an ISO-8601 instant "
-          + "(2026-11-01T00:00:00Z)");
+          + "' is neither a duration (30m, 24h, 7d), a date (2026-11-01) nor an ISO-8601 "
+          + "instant (2026-11-01T00:00:00Z)");
     }
   }
 
-  static void print(PrintWriter out, Database db, List<MigrationRow> rows, Format format,
+  static void print(PrintWriter out, Database db, List<MigrationRow> rows, Listing.Format format,
       boolean steps) {
     switch (format) {
       case json -> printJson(out, db, rows, steps);
@@ -156,8 +159,14 @@ final class HistoryCommand implements Callable<Integer> {
 
   private static void printJson(PrintWriter out, Database db, List<MigrationRow> rows,
       boolean steps) {
-    ObjectMapper mapper = new ObjectMapper().registerModule(new JavaTimeModule())
-        .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+    ObjectMapper mapper = new ObjectMapper().registerModule(new SimpleModule().addSerializer(
+            Instant.class, new JsonSerializer<Instant>() {
+              @Override
+              public void serialize(Instant at, JsonGenerator gen, SerializerProvider p)
+                  throws java.io.IOException {
+                gen.writeString(Listing.DATA_TIME.format(at));
+              }
+            }))
         .enable(SerializationFeature.INDENT_OUTPUT);
     List<Object> out2 = new ArrayList<>();
     for (MigrationRow r : rows) {
@@ -191,13 +200,7 @@ final class HistoryCommand implements Callable<Integer> {
   }
 
   private static String csv(Object value) {
-    if (value == null) {
-      return "";
-    }
-    String s = String.valueOf(value);
-    if (s.contains(",") || s.contains("\"") || s.contains("\n")) {
-      return "\"" + s.replace("\"", "\"\"") + "\"";
-    }
-    return s;
+    return Listing.csv(value);
   }
+
 }

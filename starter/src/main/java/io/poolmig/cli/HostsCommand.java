@@ -8,17 +8,21 @@ import java.util.concurrent.Callable;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.ParentCommand;
 
 @Command(
     name = "hosts",
     description = "Lists the pool's hosts: registry entry (state, and who set it when and why), "
-        + "memory free after reservations and VMs as each host reports them now.",
-    footer = {"", "Example:", "  poolmig hosts"},
+        + "memory free after reservations and VMs as each host reports them now. Exits 6 if a "
+        + "host did not answer.",
+    footer = {"", "Examples:", "  poolmig hosts", "  poolmig hosts -o json"},
     mixinStandardHelpOptions = true)
 final class HostsCommand implements Callable<Integer> {
 
   @ParentCommand Poolmig root;
+
+  @Mixin Listing.Output output;
 
   @Override
   public Integer call() {
@@ -27,23 +31,23 @@ final class HostsCommand implements Callable<Integer> {
       List<HostRecord> hosts = pool.hosts();
       Map<String, HostInventory> live = pool.inventory(hosts.stream().map(HostRecord::name)
           .toList()).stream().collect(Collectors.toMap(HostInventory::host, Function.identity()));
-      Table t = new Table("HOST", "HYPERVISOR", "STATE", "ENDPOINT", "MEMORY", "FREE", "VMS",
-          "LAST SEEN", "STATE SET");
+      Listing l = new Listing("host", "hypervisor", "state", "reachable", "endpoint", "memory",
+          "free", "vms", "last_seen", "state_set_at", "state_set_by", "state_reason");
+      boolean allAnswered = true;
       for (HostRecord h : hosts) {
         HostInventory inv = live.get(h.name());
         boolean up = inv != null && inv.reachable();
+        allAnswered &= up;
         HostRecord.StateChange why = h.stateChange();
-        t.row(h.name(), h.hypervisor(), h.state() + (up ? "" : ", unreachable"),
-            h.receiveAddress(), Sizes.format(h.totalMemoryBytes()),
-            up ? Sizes.format(inv.freeMemoryBytes()) : "-", up ? inv.domains().size() : "-",
-            h.lastSeenAt(), why == null ? "-" : why.at() + " by " + why.requestedBy()
-                + (why.reason() == null ? "" : ": " + why.reason()));
+        l.row(h.name(), h.hypervisor(), h.state(), up, h.receiveAddress(),
+            new Listing.Bytes(h.totalMemoryBytes()),
+            up ? new Listing.Bytes(inv.freeMemoryBytes()) : null,
+            up ? inv.domains().size() : null, h.lastSeenAt(), why == null ? null : why.at(),
+            why == null ? null : why.requestedBy(), why == null ? null : why.reason());
       }
-      t.print(root.out);
-      if (hosts.isEmpty()) {
-        root.out.println("(no hosts registered: start a worker with `poolmig worker`)");
-      }
-      return ExitCode.OK.code;
+      l.print(root.out, output.format,
+          "(no hosts registered: start a worker with `poolmig worker`)");
+      return allAnswered ? ExitCode.OK.code : ExitCode.INCOMPLETE.code;
     }
   }
 }

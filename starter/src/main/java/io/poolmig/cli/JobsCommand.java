@@ -4,6 +4,7 @@ import io.poolmig.db.JobRow;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
@@ -12,7 +13,7 @@ import picocli.CommandLine.ParentCommand;
     description = "Lists the newest jobs from the audit store: single migrations and "
         + "evacuations, who asked and why, how they ended and how many of their migrations "
         + "committed or rolled back. `poolmig history` shows the migrations themselves.",
-    footer = {"", "Examples:", "  poolmig jobs", "  poolmig jobs --limit 100"},
+    footer = {"", "Examples:", "  poolmig jobs", "  poolmig jobs --limit 100 -o json"},
     mixinStandardHelpOptions = true)
 final class JobsCommand implements Callable<Integer> {
 
@@ -22,6 +23,8 @@ final class JobsCommand implements Callable<Integer> {
       description = "how many (default ${DEFAULT-VALUE})")
   int limit;
 
+  @Mixin Listing.Output output;
+
   @Override
   public Integer call() {
     if (limit < 1) {
@@ -29,17 +32,13 @@ final class JobsCommand implements Callable<Integer> {
     }
     try (Poolmig.PoolSession session = root.connect()) {
       List<JobRow> jobs = session.database().auditStore().jobs(limit);
-      Table t = new Table("JOB", "KIND", "STATUS", "STARTED", "FINISHED", "MIGRATIONS",
-          "COMMITTED", "ROLLED BACK", "BY", "REASON");
+      Listing l = new Listing("job", "kind", "status", "started", "finished", "migrations",
+          "committed", "rolled_back", "by", "reason");
       for (JobRow j : jobs) {
-        t.row(j.id(), j.kind(), j.status(), j.createdAt(), j.finishedAt() == null ? "-"
-            : j.finishedAt(), j.migrations(), j.committed(), j.rolledBack(), j.requestedBy(),
-            j.reason() == null ? "-" : j.reason());
+        l.row(j.id(), j.kind(), j.status(), j.createdAt(), j.finishedAt(), j.migrations(),
+            j.committed(), j.rolledBack(), j.requestedBy(), j.reason());
       }
-      t.print(root.out);
-      if (jobs.isEmpty()) {
-        root.out.println("(no jobs yet)");
-      }
+      l.print(root.out, output.format, "(no jobs yet)");
       return ExitCode.OK.code;
     }
   }

@@ -65,6 +65,7 @@ import picocli.CommandLine.Spec;
       CreateCommand.class,
       WorkerCommand.class,
       CaCommand.class,
+      DbCommand.class,
       CommandLine.HelpCommand.class
     },
     footer = {
@@ -80,7 +81,7 @@ import picocli.CommandLine.Spec;
       "",
       "Exit codes: 0 ok, 2 bad input, 3 refused by the pool's state (or findings left by "
           + "reconcile), 4 operation failed (rolled back, checkpoint rejected), 5 service "
-          + "unavailable, 1 unexpected error."
+          + "unavailable, 6 listing incomplete (hosts did not answer), 1 unexpected error."
     })
 public final class Poolmig implements Runnable {
 
@@ -235,12 +236,15 @@ public final class Poolmig implements Runnable {
 
   // ---- shared by the subcommands ----
 
+  /** Connections a command line holds at most: it runs one query at a time, or a few. */
+  static final int CLI_DB_CONNECTIONS = 2;
+
   /** The pool as seen from outside: Temporal plus the audit store. */
   PoolSession connect() {
-    DbConfig db = DbConfig.fromEnvironment(env);
+    DbConfig db = DbConfig.fromEnvironment(env).withMaxPoolSize(CLI_DB_CONNECTIONS);
     TemporalConnection temporal = TemporalConnection.fromEnvironment(env);
     try {
-      Database database = Database.open(db);
+      Database database = Database.connect(db);
       return new PoolSession(temporal, database);
     } catch (RuntimeException e) {
       temporal.close();
@@ -248,8 +252,9 @@ public final class Poolmig implements Runnable {
     }
   }
 
+  /** The audit store alone, at the schema version of this build; never migrates. */
   Database openDatabase() {
-    return Database.open(DbConfig.fromEnvironment(env));
+    return Database.connect(DbConfig.fromEnvironment(env).withMaxPoolSize(CLI_DB_CONNECTIONS));
   }
 
   Path home() {

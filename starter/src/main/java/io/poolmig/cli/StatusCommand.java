@@ -5,7 +5,6 @@ import io.poolmig.workflows.MigrationProgress;
 import io.poolmig.workflows.StepEvent;
 import io.poolmig.workflows.StreamProgress;
 import io.temporal.api.common.v1.WorkflowExecution;
-import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
 import java.util.List;
 import java.util.Locale;
@@ -39,8 +38,7 @@ import picocli.CommandLine.ParentCommand;
     mixinStandardHelpOptions = true)
 final class StatusCommand implements Callable<Integer> {
 
-  private static final DateTimeFormatter TIME =
-      DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss").withZone(ZoneId.systemDefault());
+  private static final DateTimeFormatter TIME = Listing.TABLE_TIME;
 
   @ParentCommand Poolmig root;
 

@@ -4,7 +4,10 @@ import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
 
-/** A plain-text table with a header row and left-aligned columns. */
+/**
+ * A plain-text table with a header row and left-aligned columns. A line break in a cell is shown
+ * as {@code \n}, so one row stays one line.
+ */
 final class Table {
 
   private final List<String[]> rows = new ArrayList<>();
@@ -18,10 +21,15 @@ final class Table {
   Table row(Object... cells) {
     String[] r = new String[columns];
     for (int i = 0; i < columns; i++) {
-      r[i] = i < cells.length && cells[i] != null ? String.valueOf(cells[i]) : "-";
+      r[i] = i < cells.length && cells[i] != null ? oneLine(String.valueOf(cells[i])) : "-";
     }
     rows.add(r);
     return this;
+  }
+
+  private static String oneLine(String s) {
+    return s.indexOf('\n') < 0 && s.indexOf('\r') < 0 ? s
+        : s.replace("\r", "\\r").replace("\n", "\\n");
   }
 
   int size() {

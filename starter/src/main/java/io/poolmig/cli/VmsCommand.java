@@ -5,13 +5,16 @@ import io.poolmig.workflows.HostInventory;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
 @Command(
     name = "vms",
-    description = "Lists the VMs of every host (or one), as the hosts report them now.",
-    footer = {"", "Examples:", "  poolmig vms", "  poolmig vms --host host-a"},
+    description = "Lists the VMs of every host (or one), as the hosts report them now. Exits 6 "
+        + "if a host did not answer.",
+    footer = {"", "Examples:", "  poolmig vms", "  poolmig vms --host host-a",
+        "  poolmig vms -o csv > vms.csv"},
     mixinStandardHelpOptions = true)
 final class VmsCommand implements Callable<Integer> {
 
@@ -19,6 +22,8 @@ final class VmsCommand implements Callable<Integer> {
 
   @Option(names = "--host", paramLabel = "HOST", description = "only this host")
   String host;
+
+  @Mixin Listing.Output output;
 
   @Override
   public Integer call() {
@@ -30,22 +35,25 @@ final class VmsCommand implements Callable<Integer> {
             + String.join(", ", names));
       }
       List<HostInventory> inventory = pool.inventory(host == null ? names : List.of(host));
-      print(root, inventory);
-      return ExitCode.OK.code;
+      print(root, inventory, output.format);
+      return inventory.stream().allMatch(HostInventory::reachable) ? ExitCode.OK.code
+          : ExitCode.INCOMPLETE.code;
     }
   }
 
-  static void print(Poolmig root, List<HostInventory> inventory) {
-    Table t = new Table("HOST", "VM", "UUID", "MEMORY", "VCPUS", "STATE");
+  /** A host that did not answer is a row of its own, with no VM and its error as its state. */
+  static void print(Poolmig root, List<HostInventory> inventory, Listing.Format format) {
+    Listing l = new Listing("host", "vm", "uuid", "memory", "vcpus", "state");
     for (HostInventory h : inventory) {
       if (!h.reachable()) {
-        t.row(h.host(), "?", "-", "-", "-", "unreachable: " + h.error());
+        l.row(h.host(), null, null, null, null, "unreachable: " + h.error());
         continue;
       }
       for (DomainSummary d : h.domains()) {
-        t.row(h.host(), d.name(), d.uuid(), Sizes.format(d.memoryBytes()), d.vcpus(), d.state());
+        l.row(h.host(), d.name(), d.uuid(), new Listing.Bytes(d.memoryBytes()), d.vcpus(),
+            d.state());
       }
     }
-    t.print(root.out);
+    l.print(root.out, format, null);
   }
 }

@@ -149,7 +149,8 @@ class EndToEndMigrationTest {
           "by alice") && again.out().contains("nothing changed"), again.toString());
       CliRun hosts = CliRun.of(env, "hosts");
       assertTrue(hosts.out().lines().anyMatch(l -> l.startsWith("host-b")
-          && l.contains("maintenance") && l.contains("by alice: BIOS update")), hosts.toString());
+          && l.contains("maintenance") && l.contains("alice")
+          && l.contains("BIOS update, ticket 4711")), hosts.toString());
 
       assertRefused(ExitCode.REFUSED, "host host-b is in maintenance", "migrate", "kept-1",
           "--to", "host-b");
