@@ -42,6 +42,7 @@ public final class TemporalConnection implements AutoCloseable {
    * @throws TemporalUnavailableException naming the address and what to do
    */
   public static TemporalConnection connect(String address, String namespace) {
+    refuseIfClosed(address);
     WorkflowServiceStubs stubs;
     try {
       stubs = WorkflowServiceStubs.newConnectedServiceStubs(
@@ -67,6 +68,35 @@ public final class TemporalConnection implements AutoCloseable {
     WorkflowClient client = WorkflowClient.newInstance(stubs,
         WorkflowClientOptions.newBuilder().setNamespace(namespace).build());
     return new TemporalConnection(address, stubs, client, channel);
+  }
+
+  /** How long a plain TCP connect to the frontend may take before the address counts as dead. */
+  static final Duration PROBE_TIMEOUT = Duration.ofMillis(1500);
+
+  /**
+   * A frontend that refuses connections, or does not accept one in {@link #PROBE_TIMEOUT}, is
+   * reported at once: gRPC's own connect retries with backoff would take many seconds to say so.
+   * Addresses that are not plain {@code host:port} (a resolver scheme) are left to gRPC.
+   */
+  private static void refuseIfClosed(String address) {
+    int colon = address.lastIndexOf(':');
+    if (colon <= 0 || address.contains("/")) {
+      return;
+    }
+    String host = address.substring(0, colon).replace("[", "").replace("]", "");
+    int port;
+    try {
+      port = Integer.parseInt(address.substring(colon + 1));
+    } catch (NumberFormatException e) {
+      return;
+    }
+    try (java.net.Socket probe = new java.net.Socket()) {
+      probe.connect(new java.net.InetSocketAddress(host, port), (int) PROBE_TIMEOUT.toMillis());
+    } catch (java.io.IOException e) {
+      throw new TemporalUnavailableException("cannot reach Temporal at " + address + " ("
+          + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage())
+          + "): start `poolmig dev` or set " + ENV_ADDRESS, e);
+    }
   }
 
   public String address() {
