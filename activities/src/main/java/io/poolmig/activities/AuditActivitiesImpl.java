@@ -21,9 +21,16 @@ import java.util.UUID;
 public final class AuditActivitiesImpl implements AuditActivities {
 
   private final AuditStore store;
+  private final MigrationMetrics metrics;
 
   public AuditActivitiesImpl(AuditStore store) {
+    this(store, MigrationMetrics.NONE);
+  }
+
+  /** @param metrics told of every outcome once the store has it */
+  public AuditActivitiesImpl(AuditStore store, MigrationMetrics metrics) {
     this.store = store;
+    this.metrics = metrics;
   }
 
   @Override
@@ -82,6 +89,7 @@ public final class AuditActivitiesImpl implements AuditActivities {
         downtimeKnown ? r.downtimeMillis() : null,
         measured ? r.streamDowntimeMillis() : null,
         r.memoryDigest(), r.runsOn(), r.error(), Instant.ofEpochMilli(atMillis)));
+    metrics.migrationFinished(r);
   }
 
   @Override

@@ -63,12 +63,25 @@ public final class HostActivitiesImpl implements HostActivities, ReceiveHandler 
   private final Hypervisor hypervisor;
   private final MigrationLedger ledger;
   private final Set<String> receiving = ConcurrentHashMap.newKeySet();
+  private final MigrationMetrics metrics;
 
   public HostActivitiesImpl(HostSettings settings, Hypervisor hypervisor) {
+    this(settings, hypervisor, MigrationMetrics.NONE);
+  }
+
+  /** @param metrics told of every checkpoint stream this host sends */
+  public HostActivitiesImpl(HostSettings settings, Hypervisor hypervisor,
+      MigrationMetrics metrics) {
     this.settings = settings;
     this.hypervisor = hypervisor;
+    this.metrics = metrics;
     this.ledger = new MigrationLedger(settings.stateDir());
     recoverInterruptedReceives();
+  }
+
+  /** Checkpoint streams this host's receive endpoint takes in now. */
+  public int receivingNow() {
+    return receiving.size();
   }
 
   /** A receive cut short by a crash left no copy: the migration is prepared again. */
@@ -389,8 +402,10 @@ public final class HostActivitiesImpl implements HostActivities, ReceiveHandler 
   @Override
   public StreamResult streamCheckpoint(MigrationRequest request, ReceiveTicket ticket) {
     ActivityExecutionContext context = Activity.getExecutionContext();
-    return mapped(() -> new SourceStream(settings, hypervisor, ledger, context)
+    StreamResult sent = mapped(() -> new SourceStream(settings, hypervisor, ledger, context)
         .run(request, ticket));
+    metrics.streamSent(sent);
+    return sent;
   }
 
   @Override

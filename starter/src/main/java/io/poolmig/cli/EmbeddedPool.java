@@ -8,6 +8,7 @@ import io.poolmig.transport.PoolTls;
 import io.poolmig.worker.ControlWorker;
 import io.poolmig.worker.HostWorker;
 import io.poolmig.worker.HostWorkerConfig;
+import io.poolmig.worker.PoolMetrics;
 import io.poolmig.worker.TemporalConnection;
 import io.temporal.client.WorkflowClient;
 import io.temporal.worker.WorkerFactory;
@@ -75,11 +76,13 @@ public final class EmbeddedPool implements AutoCloseable {
   private final String temporalAddress;
   /** The control worker's own factory, so it can stop and start apart from the hosts. */
   private WorkerFactory control;
+  private final PoolMetrics metrics;
 
   private EmbeddedPool(DevTemporalServer temporalServer,
       EmbeddedPostgres embeddedPostgres, Database database, TemporalConnection temporal,
       WorkerFactory factory, WorkerFactory control, Map<String, HostWorker> hosts,
-      String temporalAddress) {
+      String temporalAddress, PoolMetrics metrics) {
+    this.metrics = metrics;
     this.temporalServer = temporalServer;
     this.embeddedPostgres = embeddedPostgres;
     this.database = database;
@@ -112,12 +115,14 @@ public final class EmbeddedPool implements AutoCloseable {
       Database database = Database.open(db);
       started.add(database);
       String address = "127.0.0.1:" + port;
+      PoolMetrics metrics = new PoolMetrics();
+      started.add(metrics);
       io.grpc.ManagedChannel local = server.inProcessChannel();
       TemporalConnection temporal = local != null
-          ? TemporalConnection.over(local, address, "default")
-          : TemporalConnection.connect(address, "default");
+          ? TemporalConnection.over(local, address, "default", metrics.temporalScope())
+          : TemporalConnection.connect(address, "default", metrics.temporalScope());
       started.add(temporal);
-      WorkerFactory control = startControl(temporal, database);
+      WorkerFactory control = startControl(temporal, database, metrics);
       started.add(control::shutdownNow);
       WorkerFactory factory = WorkerFactory.newInstance(temporal.client());
       Map<String, HostWorker> hosts = new LinkedHashMap<>();
@@ -131,21 +136,23 @@ public final class EmbeddedPool implements AutoCloseable {
             options.stateRoot().resolve(name), new InetSocketAddress("127.0.0.1", 0),
             null, options.hostMemoryBytes(), options.streamOptions())
                 .withTls(PoolTls.load(pki, name), new InetSocketAddress("127.0.0.1", 0), null),
-            factory, database.poolRegistry());
+            factory, database.poolRegistry(), metrics);
         started.add(host);
         hosts.put(name, host);
       }
       factory.start();
-      return new EmbeddedPool(server, pg, database, temporal, factory, control, hosts, address);
+      return new EmbeddedPool(server, pg, database, temporal, factory, control, hosts, address,
+          metrics);
     } catch (RuntimeException e) {
       closeAll(started);
       throw e;
     }
   }
 
-  private static WorkerFactory startControl(TemporalConnection temporal, Database database) {
+  private static WorkerFactory startControl(TemporalConnection temporal, Database database,
+      PoolMetrics metrics) {
     WorkerFactory control = WorkerFactory.newInstance(temporal.client());
-    ControlWorker.register(control, database.auditStore(), database.poolRegistry());
+    ControlWorker.register(control, database.auditStore(), database.poolRegistry(), metrics);
     control.start();
     return control;
   }
@@ -159,7 +166,7 @@ public final class EmbeddedPool implements AutoCloseable {
   synchronized void restartControlWorker() throws InterruptedException {
     control.shutdownNow();
     control.awaitTermination(30, java.util.concurrent.TimeUnit.SECONDS);
-    control = startControl(temporal, database);
+    control = startControl(temporal, database, metrics);
   }
 
   /** Where the embedded pool keeps its CA and its hosts' certificates. */
@@ -199,6 +206,11 @@ public final class EmbeddedPool implements AutoCloseable {
 
   public String temporalAddress() {
     return temporalAddress;
+  }
+
+  /** The metrics of every worker of this pool; {@link PoolMetrics#serve} publishes them. */
+  public PoolMetrics metrics() {
+    return metrics;
   }
 
   public WorkflowClient client() {
@@ -244,6 +256,7 @@ public final class EmbeddedPool implements AutoCloseable {
     all.add(database);
     all.add(temporal);
     all.addAll(hosts.values());
+    all.add(metrics);
     closeAll(all);
   }
 

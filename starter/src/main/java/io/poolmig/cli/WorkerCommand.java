@@ -7,6 +7,7 @@ import io.poolmig.stream.StreamOptions;
 import io.poolmig.worker.ControlWorker;
 import io.poolmig.worker.HostWorker;
 import io.poolmig.worker.HostWorkerConfig;
+import io.poolmig.worker.PoolMetrics;
 import io.poolmig.worker.TemporalConnection;
 import io.poolmig.transport.PoolTls;
 import io.poolmig.transport.ReceiveClient;
@@ -98,6 +99,11 @@ final class WorkerCommand implements Callable<Integer> {
           + "with the TLS port)")
   String tlsAdvertise;
 
+  @Option(names = "--metrics-listen", paramLabel = "ADDR:PORT",
+      description = "serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. 0.0.0.0:9464); "
+          + "default: none")
+  String metricsListen;
+
   @Override
   public Integer call() throws InterruptedException {
     if (hostName == null && !control) {
@@ -132,17 +138,31 @@ final class WorkerCommand implements Callable<Integer> {
       throw e;
     }
     try (ShutdownSignal signal = new ShutdownSignal();
-        TemporalConnection temporal = TemporalConnection.fromEnvironment(root.env);
+        PoolMetrics metrics = new PoolMetrics();
+        TemporalConnection temporal = TemporalConnection.connect(
+            root.env.getOrDefault(TemporalConnection.ENV_ADDRESS,
+                TemporalConnection.DEFAULT_ADDRESS),
+            root.env.getOrDefault(TemporalConnection.ENV_NAMESPACE, "default"),
+            metrics.temporalScope());
         // A control worker owns the schema and brings it up to date; a host worker only uses it.
         Database database = control ? Database.open(dbConfig) : Database.connect(dbConfig)) {
       WorkerFactory factory = WorkerFactory.newInstance(temporal.client());
       if (control) {
-        ControlWorker.register(factory, database.auditStore(), database.poolRegistry());
+        ControlWorker.register(factory, database.auditStore(), database.poolRegistry(), metrics);
       }
       HostWorker host = hostConfig == null ? null
-          : HostWorker.start(hostConfig, local, factory, database.poolRegistry());
+          : HostWorker.start(hostConfig, local, factory, database.poolRegistry(), metrics);
       local = null;
       try {
+        InetSocketAddress metricsAt = null;
+        if (metricsListen != null) {
+          try {
+            metricsAt = metrics.serve(ReceiveClient.parse(metricsListen));
+          } catch (java.io.IOException e) {
+            throw new PoolmigException(ExitCode.UNAVAILABLE, "cannot serve metrics on "
+                + metricsListen + ": " + e.getMessage(), e);
+          }
+        }
         factory.start();
         root.out.printf("worker running: %s%s, Temporal %s, audit store %s%n",
             host == null ? "" : "host " + host.hostName() + " (" + hypervisor + ", receives on "
@@ -150,6 +170,10 @@ final class WorkerCommand implements Callable<Integer> {
                     : " and over TLS on " + host.advertisedTlsEndpoint()) + ")",
             control ? (host == null ? "control" : " + control") : "", temporal.address(),
             dbConfig.maskedUrl());
+        if (metricsAt != null) {
+          root.out.printf("metrics at http://%s:%d/metrics%n",
+              metricsAt.getAddress().getHostAddress(), metricsAt.getPort());
+        }
         root.out.flush();
         signal.await();
         return ExitCode.OK.code;

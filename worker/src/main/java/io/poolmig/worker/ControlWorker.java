@@ -1,6 +1,7 @@
 package io.poolmig.worker;
 
 import io.poolmig.activities.AuditActivitiesImpl;
+import io.poolmig.activities.MigrationMetrics;
 import io.poolmig.activities.PoolActivitiesImpl;
 import io.poolmig.db.AuditStore;
 import io.poolmig.db.PoolRegistry;
@@ -23,11 +24,17 @@ public final class ControlWorker {
 
   public static Worker register(WorkerFactory factory, AuditStore audit,
       PoolRegistry registry) {
+    return register(factory, audit, registry, MigrationMetrics.NONE);
+  }
+
+  /** @param metrics told of every migration's outcome */
+  public static Worker register(WorkerFactory factory, AuditStore audit,
+      PoolRegistry registry, MigrationMetrics metrics) {
     Worker worker = factory.newWorker(TaskQueues.CONTROL);
     worker.registerWorkflowImplementationTypes(MigrateVmWorkflowImpl.class,
         PoolInventoryWorkflowImpl.class, ReconcileWorkflowImpl.class,
         EvacuateHostWorkflowImpl.class, DrainHostsWorkflowImpl.class);
-    worker.registerActivitiesImplementations(new AuditActivitiesImpl(audit),
+    worker.registerActivitiesImplementations(new AuditActivitiesImpl(audit, metrics),
         new PoolActivitiesImpl(registry));
     return worker;
   }

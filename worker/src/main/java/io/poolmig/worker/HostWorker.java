@@ -62,7 +62,13 @@ public final class HostWorker implements AutoCloseable {
    * Hypervisor, WorkerFactory, PoolRegistry)}. */
   public static HostWorker start(HostWorkerConfig config, WorkerFactory factory,
       PoolRegistry registry) {
-    return start(config, openHypervisor(config), factory, registry);
+    return start(config, openHypervisor(config), factory, registry, null);
+  }
+
+  /** {@link #start(HostWorkerConfig, WorkerFactory, PoolRegistry)}, reporting to {@code metrics}. */
+  public static HostWorker start(HostWorkerConfig config, WorkerFactory factory,
+      PoolRegistry registry, PoolMetrics metrics) {
+    return start(config, openHypervisor(config), factory, registry, metrics);
   }
 
   /** The configured hypervisor; fails with what is missing, never falls back to another. */
@@ -73,6 +79,12 @@ public final class HostWorker implements AutoCloseable {
   /** Starts the worker over an open hypervisor, which it owns from now on. */
   public static HostWorker start(HostWorkerConfig config, Hypervisor hypervisor,
       WorkerFactory factory, PoolRegistry registry) {
+    return start(config, hypervisor, factory, registry, null);
+  }
+
+  /** @param metrics where the host's streams are counted; null for nowhere */
+  public static HostWorker start(HostWorkerConfig config, Hypervisor hypervisor,
+      WorkerFactory factory, PoolRegistry registry, PoolMetrics metrics) {
     ReceiveEndpoint endpoint = null;
     ReceiveEndpoint tlsEndpoint = null;
     try {
@@ -92,8 +104,12 @@ public final class HostWorker implements AutoCloseable {
       HostActivitiesImpl activities = new HostActivitiesImpl(
           HostSettings.defaults(config.hostName(), config.stateDir(), advertised,
               registry.poolKey()).withStreamOptions(config.streamOptions())
-              .withTls(config.tls(), advertisedTls), hypervisor);
+              .withTls(config.tls(), advertisedTls), hypervisor,
+          metrics == null ? io.poolmig.activities.MigrationMetrics.NONE : metrics);
       handler.delegate = activities;
+      if (metrics != null) {
+        metrics.receiving(config.hostName(), activities::receivingNow);
+      }
 
       // Heartbeats carry the stream's progress: let operators see it every second.
       Worker worker = factory.newWorker(TaskQueues.host(config.hostName()),

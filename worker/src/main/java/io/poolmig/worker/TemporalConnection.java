@@ -42,11 +42,21 @@ public final class TemporalConnection implements AutoCloseable {
    * @throws TemporalUnavailableException naming the address and what to do
    */
   public static TemporalConnection connect(String address, String namespace) {
+    return connect(address, namespace, null);
+  }
+
+  /** {@link #connect(String, String)}, the SDK's metrics reported into {@code metrics}. */
+  public static TemporalConnection connect(String address, String namespace,
+      com.uber.m3.tally.Scope metrics) {
     refuseIfClosed(address);
     WorkflowServiceStubs stubs;
     try {
-      stubs = WorkflowServiceStubs.newConnectedServiceStubs(
-          WorkflowServiceStubsOptions.newBuilder().setTarget(address).build(),
+      WorkflowServiceStubsOptions.Builder options =
+          WorkflowServiceStubsOptions.newBuilder().setTarget(address);
+      if (metrics != null) {
+        options.setMetricsScope(metrics);
+      }
+      stubs = WorkflowServiceStubs.newConnectedServiceStubs(options.build(),
           Duration.ofSeconds(10));
     } catch (RuntimeException e) {
       throw new TemporalUnavailableException("cannot reach Temporal at " + address + " ("
@@ -59,12 +69,17 @@ public final class TemporalConnection implements AutoCloseable {
 
   /**
    * A connection over {@code channel} (a server in this process, say), known to users as
-   * {@code address}. Closing the connection shuts the channel down.
+   * {@code address}, the SDK's metrics reported into {@code metrics} (null: none). Closing the
+   * connection shuts the channel down.
    */
   public static TemporalConnection over(io.grpc.ManagedChannel channel, String address,
-      String namespace) {
-    WorkflowServiceStubs stubs = WorkflowServiceStubs.newServiceStubs(
-        WorkflowServiceStubsOptions.newBuilder().setChannel(channel).build());
+      String namespace, com.uber.m3.tally.Scope metrics) {
+    WorkflowServiceStubsOptions.Builder options =
+        WorkflowServiceStubsOptions.newBuilder().setChannel(channel);
+    if (metrics != null) {
+      options.setMetricsScope(metrics);
+    }
+    WorkflowServiceStubs stubs = WorkflowServiceStubs.newServiceStubs(options.build());
     WorkflowClient client = WorkflowClient.newInstance(stubs,
         WorkflowClientOptions.newBuilder().setNamespace(namespace).build());
     return new TemporalConnection(address, stubs, client, channel);
