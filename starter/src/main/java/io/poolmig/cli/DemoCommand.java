@@ -100,7 +100,7 @@ final class DemoCommand implements Callable<Integer> {
     root.out.println("  $ poolmig evacuate " + host + " --reason \"maintenance of " + host
         + "\"");
     evacuations.start(evacuation(host, false));
-    EvacuationLines.follow(evacuations, host, root.out);
+    EvacuationLines.follow(evacuations, host, root.out, false);
     root.out.println("  $ poolmig host maintenance " + host + " off   (the work on it is done)");
     PoolService.StateChanged off = evacuations.pool().setHostState(host,
         io.poolmig.db.HostRecord.ACTIVE, "demo", "maintenance of " + host + " done");

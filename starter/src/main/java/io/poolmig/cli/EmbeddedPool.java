@@ -193,6 +193,11 @@ public final class EmbeddedPool implements AutoCloseable {
     } catch (IOException e) {
       throw new PoolmigException(ExitCode.UNAVAILABLE, "cannot start the embedded PostgreSQL in "
           + dataDir + ": " + e.getMessage() + " (or set POOLMIG_DB_URL to a running one)", e);
+    } catch (IllegalStateException e) {
+      // The data directory's lock: another embedded pool (demo or dev) has it.
+      throw new PoolmigException(ExitCode.REFUSED, "the embedded PostgreSQL in " + dataDir
+          + " is in use by another poolmig (is `poolmig dev` or `poolmig demo` running?): stop "
+          + "it, or give this one its own POOLMIG_HOME, or set POOLMIG_DB_URL", e);
     }
   }
 

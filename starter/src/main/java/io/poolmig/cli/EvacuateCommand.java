@@ -81,7 +81,8 @@ final class EvacuateCommand implements Callable<Integer> {
           "the evacuation goes on: follow it with `poolmig watch " + host + "`, stop it with "
               + "`poolmig cancel " + host + "`");
       try {
-        EvacuationProgress end = EvacuationLines.follow(evacuations, host, root.out);
+        EvacuationProgress end = EvacuationLines.follow(evacuations, host, root.out,
+            root.terminal);
         return EvacuationLines.exitCode(end).code;
       } finally {
         notice.close();

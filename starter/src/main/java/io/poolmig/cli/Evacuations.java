@@ -84,6 +84,15 @@ final class Evacuations {
    * the final report.
    */
   EvacuationProgress follow(String host, BiConsumer<VmProgress, VmProgress> onChange) {
+    return follow(host, onChange, p -> { });
+  }
+
+  /**
+   * {@link #follow(String, BiConsumer)}, also telling {@code onPoll} the whole progress each time
+   * it is read (about twice a second).
+   */
+  EvacuationProgress follow(String host, BiConsumer<VmProgress, VmProgress> onChange,
+      java.util.function.Consumer<EvacuationProgress> onPoll) {
     WorkflowStub stub = client.newUntypedWorkflowStub(workflowId(host));
     CompletableFuture<EvacuationProgress> result =
         stub.getResultAsync(EvacuationProgress.class);
@@ -100,6 +109,7 @@ final class Evacuations {
             onChange.accept(before, v);
           }
         }
+        onPoll.accept(p);
       }
       if (done) {
         return p;

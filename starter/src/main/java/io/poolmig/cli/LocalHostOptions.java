@@ -13,8 +13,9 @@ final class LocalHostOptions {
       description = "the host's state directory (default: $POOLMIG_STATE_DIR)")
   Path stateDir;
 
-  @Option(names = "--hypervisor", defaultValue = "sim", paramLabel = "KIND",
-      description = "sim (default) or libxl")
+  /** Hidden until these commands drive libxl too: only sim is accepted. */
+  @Option(names = "--hypervisor", defaultValue = "sim", paramLabel = "KIND", hidden = true,
+      description = "sim")
   String hypervisor;
 
   /** The local simulated host, opened as a tool: it changes state but runs no guests. */

@@ -66,6 +66,7 @@ import picocli.CommandLine.Spec;
       WorkerCommand.class,
       CaCommand.class,
       DbCommand.class,
+      picocli.AutoComplete.GenerateCompletion.class,
       CommandLine.HelpCommand.class
     },
     footer = {
@@ -92,18 +93,23 @@ public final class Poolmig implements Runnable {
   final InputStream in;
   final PrintWriter out;
   final PrintWriter err;
+  /** Whether {@link #out} is a terminal a view may redraw; plain lines otherwise. */
+  final boolean terminal;
 
-  Poolmig(Map<String, String> env, InputStream in, PrintWriter out, PrintWriter err) {
+  Poolmig(Map<String, String> env, InputStream in, PrintWriter out, PrintWriter err,
+      boolean terminal) {
     this.env = env;
     this.in = in;
     this.out = out;
     this.err = err;
+    this.terminal = terminal;
   }
 
   public static void main(String[] args) {
     PrintWriter out = new PrintWriter(System.out, true);
     PrintWriter err = new PrintWriter(System.err, true);
-    System.exit(run(args, System.getenv(), out, err));
+    // A console means both standard input and output are the terminal (not a pipe, not a file).
+    System.exit(run(args, System.getenv(), System.in, out, err, System.console() != null));
   }
 
   /** Runs one command line, with the process's standard input; returns the exit code. */
@@ -115,7 +121,12 @@ public final class Poolmig implements Runnable {
   /** Runs one command line reading {@code in} as its standard input; returns the exit code. */
   public static int run(String[] args, Map<String, String> env, InputStream in, PrintWriter out,
       PrintWriter err) {
-    CommandLine cli = new CommandLine(new Poolmig(env, in, out, err));
+    return run(args, env, in, out, err, false);
+  }
+
+  private static int run(String[] args, Map<String, String> env, InputStream in,
+      PrintWriter out, PrintWriter err, boolean terminal) {
+    CommandLine cli = new CommandLine(new Poolmig(env, in, out, err, terminal));
     cli.setOut(out);
     cli.setErr(err);
     cli.setExecutionExceptionHandler((e, commandLine, parsed) -> {

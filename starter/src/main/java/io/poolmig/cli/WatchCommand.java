@@ -8,8 +8,11 @@ import picocli.CommandLine.ParentCommand;
 
 @Command(
     name = "watch",
-    description = "Follows a running evacuation until it ends: a line for every VM that is "
-        + "queued, starts migrating, moves, fails or is placed again, then the job's outcome "
+    description = "Follows a running evacuation until it ends. On a terminal: a view of the "
+        + "whole job redrawn twice a second (counts, memory left, each stream's bytes, rate and "
+        + "time left, the last changes). Otherwise (a pipe, a log): a line for every VM that is "
+        + "queued, starts migrating, moves, fails or is placed again, a line per stream every "
+        + "few seconds with its bytes, rate and time left, then the job's outcome "
         + "(for a host whose last evacuation has ended: where each VM went, and the outcome). "
         + "Ctrl-C stops watching, not the evacuation.",
     footer = {"", "Examples:", "  poolmig watch host-a", "  poolmig watch 9b1c...-job-id"},
@@ -32,7 +35,7 @@ final class WatchCommand implements Callable<Integer> {
         return EvacuationLines.exitCode(ended.get()).code;
       }
       EvacuationProgress end = EvacuationLines.follow(evacuations, evacuations.find(job),
-          root.out);
+          root.out, root.terminal);
       return EvacuationLines.exitCode(end).code;
     }
   }
