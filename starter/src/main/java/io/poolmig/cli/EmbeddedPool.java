@@ -182,14 +182,34 @@ public final class EmbeddedPool implements AutoCloseable {
     return PoolCa.init(pki, PoolCa.DEFAULT_CA_VALIDITY, false);
   }
 
+  /**
+   * Starts the embedded PostgreSQL on the port it had last time (kept beside its data directory),
+   * so that the URL `dev` prints stays the same across restarts; a new port only if that one is
+   * taken.
+   */
   private static EmbeddedPostgres startPostgres(Path dataDir) {
     try {
       Files.createDirectories(dataDir);
-      return EmbeddedPostgres.builder()
+      Path portFile = dataDir.resolveSibling(dataDir.getFileName() + ".port");
+      int port = -1;
+      if (Files.exists(portFile)) {
+        try {
+          port = Integer.parseInt(Files.readString(portFile).trim());
+        } catch (NumberFormatException e) {
+          port = -1; // unreadable: pick a new one
+        }
+      }
+      if (port <= 0 || !free(port)) {
+        port = freePort();
+      }
+      EmbeddedPostgres pg = EmbeddedPostgres.builder()
           .setDataDirectory(dataDir)
           .setCleanDataDirectory(false)
+          .setPort(port)
           .setPGStartupWait(java.time.Duration.ofSeconds(30))
           .start();
+      Files.writeString(portFile, port + "\n");
+      return pg;
     } catch (IOException e) {
       throw new PoolmigException(ExitCode.UNAVAILABLE, "cannot start the embedded PostgreSQL in "
           + dataDir + ": " + e.getMessage() + " (or set POOLMIG_DB_URL to a running one)", e);
@@ -198,6 +218,14 @@ public final class EmbeddedPool implements AutoCloseable {
       throw new PoolmigException(ExitCode.REFUSED, "the embedded PostgreSQL in " + dataDir
           + " is in use by another poolmig (is `poolmig dev` or `poolmig demo` running?): stop "
           + "it, or give this one its own POOLMIG_HOME, or set POOLMIG_DB_URL", e);
+    }
+  }
+
+  private static boolean free(int port) {
+    try (ServerSocket s = new ServerSocket(port, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return true;
+    } catch (IOException e) {
+      return false;
     }
   }
 

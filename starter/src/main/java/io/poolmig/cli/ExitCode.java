@@ -7,7 +7,7 @@ public enum ExitCode {
   SOFTWARE(1),
   /** Bad input: unknown VM or host, bad option, source equals target. Nothing changed. */
   USAGE(2),
-  /** Refused by the pool's state: not enough memory, already in flight, already there. */
+  /** Refused by the pool's state: not enough memory, target in maintenance, already in flight. */
   REFUSED(3),
   /** The operation ran and failed: a migration rolled back, a checkpoint was rejected. */
   FAILED(4),

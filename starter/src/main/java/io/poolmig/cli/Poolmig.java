@@ -73,12 +73,18 @@ import picocli.CommandLine.Spec;
       "",
       "Environment:",
       "  POOLMIG_TEMPORAL_ADDRESS  Temporal frontend (default 127.0.0.1:7233)",
+      "  POOLMIG_TEMPORAL_NAMESPACE  Temporal namespace (default default)",
       "  POOLMIG_DB_URL            PostgreSQL of the audit store and pool registry",
+      "  POOLMIG_DB_USER, POOLMIG_DB_PASSWORD  its credentials, over those in the URL",
+      "  POOLMIG_DB_SCHEMA         the schema of poolmig's tables (default poolmig)",
       "  POOLMIG_STATE_DIR         the local host's state directory, for save/restore/create",
       "  POOLMIG_HOME              where demo and dev keep their data, and the default TLS "
           + "directory ($POOLMIG_HOME/pki) (default ~/.poolmig)",
       "  POOLMIG_TRANSPORT         the pool's default for `migrate --transport`: tcp (default) "
           + "or tls",
+      "  POOLMIG_LOG_LEVEL         level of poolmig's own log lines on stderr (default WARN)",
+      "  POOLMIG_JAVA_OPTS         JVM options (bin/poolmig); POOLMIG_CDS=off: no class-data "
+          + "sharing archive",
       "",
       "Exit codes: 0 ok, 2 bad input, 3 refused by the pool's state (or findings left by "
           + "reconcile), 4 operation failed (rolled back, checkpoint rejected), 5 service "
