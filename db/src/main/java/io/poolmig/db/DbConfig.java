@@ -47,6 +47,8 @@ public record DbConfig(
   public static final String ENV_USER = "POOLMIG_DB_USER";
   public static final String ENV_PASSWORD = "POOLMIG_DB_PASSWORD";
   public static final String ENV_SCHEMA = "POOLMIG_DB_SCHEMA";
+  /** Connections a worker keeps at most; see {@link #maxPoolSize}. */
+  public static final String ENV_POOL_SIZE = "POOLMIG_DB_POOL_SIZE";
 
   static final int MAX_POOL_SIZE_LIMIT = 100;
   static final Duration MIN_CONNECTION_TIMEOUT = Duration.ofSeconds(1);
@@ -96,7 +98,8 @@ public record DbConfig(
 
   /**
    * Reads {@value #ENV_URL} (required), {@value #ENV_USER}, {@value #ENV_PASSWORD} and {@value
-   * #ENV_SCHEMA} from {@code env} (normally {@code System.getenv()}); blank values count as unset.
+   * #ENV_SCHEMA} and {@value #ENV_POOL_SIZE} from {@code env} (normally {@code System.getenv()});
+   * blank values count as unset.
    *
    * <p>The URL may be a JDBC URL ({@code jdbc:postgresql://host:5432/db?user=...}) or a libpq style
    * URL ({@code postgresql://user:pass@host:5432/db?sslmode=require}, also with the {@code
@@ -135,12 +138,20 @@ public record DbConfig(
       password = envPassword;
     }
     String schema = nonBlank(env.get(ENV_SCHEMA));
+    String poolSize = nonBlank(env.get(ENV_POOL_SIZE));
+    int size;
+    try {
+      size = poolSize == null ? DEFAULT_MAX_POOL_SIZE : Integer.parseInt(poolSize.trim());
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(ENV_POOL_SIZE + " must be a number, was '" + poolSize
+          + "'");
+    }
     return new DbConfig(
         jdbcUrl,
         user,
         password,
         schema == null ? DEFAULT_SCHEMA : schema.trim(),
-        DEFAULT_MAX_POOL_SIZE,
+        size,
         DEFAULT_CONNECTION_TIMEOUT);
   }
 

@@ -33,6 +33,18 @@ class DbConfigTest {
   }
 
   @Test
+  void thePoolSizeComesFromTheEnvironmentAndIsChecked() {
+    assertEquals(5, DbConfig.fromEnvironment(Map.of("POOLMIG_DB_URL", "jdbc:postgresql://d/p"))
+        .maxPoolSize());
+    assertEquals(12, DbConfig.fromEnvironment(Map.of("POOLMIG_DB_URL", "jdbc:postgresql://d/p",
+        "POOLMIG_DB_POOL_SIZE", "12")).maxPoolSize());
+    IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(
+        IllegalArgumentException.class, () -> DbConfig.fromEnvironment(Map.of(
+            "POOLMIG_DB_URL", "jdbc:postgresql://d/p", "POOLMIG_DB_POOL_SIZE", "many")));
+    assertEquals("POOLMIG_DB_POOL_SIZE must be a number, was 'many'", e.getMessage());
+  }
+
+  @Test
   void libpqUrlIsConvertedAndCredentialsTakenOut() {
     DbConfig c =
         DbConfig.fromEnvironment(

@@ -128,7 +128,7 @@ final class WorkerCommand implements Callable<Integer> {
     DbConfig dbConfig;
     try {
       dbConfig = DbConfig.fromEnvironment(root.env);
-      if (!control) {
+      if (!control && !root.env.containsKey(DbConfig.ENV_POOL_SIZE)) {
         // A host worker only registers and heartbeats; a pool of hundreds of hosts must not hold
         // the database's connections five at a time.
         dbConfig = dbConfig.withMaxPoolSize(HOST_WORKER_DB_CONNECTIONS);
