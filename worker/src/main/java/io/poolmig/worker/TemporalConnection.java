@@ -62,6 +62,12 @@ public final class TemporalConnection implements AutoCloseable {
       throw new TemporalUnavailableException("cannot reach Temporal at " + address + " ("
           + rootMessage(e) + "): start `poolmig dev` or set " + ENV_ADDRESS, e);
     }
+    try {
+      requireNamespace(stubs, namespace, address);
+    } catch (RuntimeException e) {
+      stubs.shutdownNow();
+      throw e;
+    }
     WorkflowClient client = WorkflowClient.newInstance(stubs,
         WorkflowClientOptions.newBuilder().setNamespace(namespace).build());
     return new TemporalConnection(address, stubs, client, null);
@@ -83,6 +89,27 @@ public final class TemporalConnection implements AutoCloseable {
     WorkflowClient client = WorkflowClient.newInstance(stubs,
         WorkflowClientOptions.newBuilder().setNamespace(namespace).build());
     return new TemporalConnection(address, stubs, client, channel);
+  }
+
+  /**
+   * Refuses a namespace the server does not know, naming it and the variable that chose it: a
+   * typo would otherwise surface as workflows that no worker ever picks up. Any other answer (the
+   * namespace exists, or the server does not say) lets the connection go ahead.
+   *
+   * @throws IllegalArgumentException if the server says the namespace does not exist
+   */
+  static void requireNamespace(WorkflowServiceStubs stubs, String namespace, String address) {
+    try {
+      stubs.blockingStub().withDeadlineAfter(5, java.util.concurrent.TimeUnit.SECONDS)
+          .describeNamespace(io.temporal.api.workflowservice.v1.DescribeNamespaceRequest
+              .newBuilder().setNamespace(namespace).build());
+    } catch (io.grpc.StatusRuntimeException e) {
+      if (e.getStatus().getCode() == io.grpc.Status.Code.NOT_FOUND) {
+        throw new IllegalArgumentException("namespace '" + namespace + "' does not exist on "
+            + "Temporal at " + address + ": check " + ENV_NAMESPACE
+            + " (`temporal operator namespace list` shows the namespaces)", e);
+      }
+    }
   }
 
   /** How long a plain TCP connect to the frontend may take before the address counts as dead. */
