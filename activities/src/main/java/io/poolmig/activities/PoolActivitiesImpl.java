@@ -41,6 +41,13 @@ public final class PoolActivitiesImpl implements PoolActivities {
   }
 
   @Override
+  public java.util.Map<String, String> vmGroups() {
+    java.util.Map<String, String> out = new java.util.HashMap<>();
+    registry.groups().forEach((uuid, group) -> out.put(uuid.toString(), group));
+    return out;
+  }
+
+  @Override
   public void enterMaintenance(String host, String requestedBy, String reason) {
     setState(host, HostRecord.MAINTENANCE, requestedBy, reason);
   }

@@ -45,6 +45,11 @@ public final class PoolRegistry {
   private static final String RECORD_STATE =
       "insert into host_events (host, state, requested_by, reason) values (?, ?, ?, ?)";
 
+  private static final String SET_GROUP =
+      "insert into vm_groups (vm_uuid, vm_name, group_name, set_by) values (?, ?, ?, ?)"
+          + " on conflict (vm_uuid) do update set vm_name = excluded.vm_name,"
+          + " group_name = excluded.group_name, set_by = excluded.set_by, set_at = now()";
+
   static final int POOL_KEY_BYTES = 32;
   private static final SecureRandom RANDOM = new SecureRandom();
 
@@ -183,6 +188,57 @@ public final class PoolRegistry {
       throw unknown(name);
     }
     return changed;
+  }
+
+  /**
+   * Puts the VM in anti-affinity group {@code group} (replacing the one it had), or takes it out
+   * of any ({@code group} null).
+   *
+   * @param group letters, digits, {@code _ . -}, up to 63, starting with a letter or digit
+   * @return whether the VM had a group before
+   * @throws IllegalArgumentException for a malformed group name
+   */
+  public boolean setGroup(java.util.UUID vmUuid, String vmName, String group, String setBy) {
+    Objects.requireNonNull(vmUuid, "vmUuid");
+    Checks.requireText(vmName, "vmName");
+    Checks.requireText(setBy, "setBy");
+    if (group != null && !group.matches("[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")) {
+      throw new IllegalArgumentException("group '" + group + "' must be letters, digits, _ . -, "
+          + "up to 63, starting with a letter or digit");
+    }
+    return jdbc.inTransaction("setting the group of VM " + vmName, c -> {
+      boolean had;
+      try (PreparedStatement ps = c.prepareStatement(
+          "delete from vm_groups where vm_uuid = ?")) {
+        ps.setObject(1, vmUuid);
+        had = ps.executeUpdate() > 0;
+      }
+      if (group != null) {
+        try (PreparedStatement ps = c.prepareStatement(SET_GROUP)) {
+          ps.setObject(1, vmUuid);
+          ps.setString(2, vmName);
+          ps.setString(3, group);
+          ps.setString(4, setBy);
+          ps.executeUpdate();
+        }
+      }
+      return had;
+    });
+  }
+
+  /** Every VM's anti-affinity group, by VM UUID. */
+  public java.util.Map<java.util.UUID, String> groups() {
+    return jdbc.run("listing VM groups", c -> {
+      try (PreparedStatement ps = c.prepareStatement(
+              "select vm_uuid, group_name from vm_groups");
+          ResultSet rs = ps.executeQuery()) {
+        java.util.Map<java.util.UUID, String> out = new java.util.HashMap<>();
+        while (rs.next()) {
+          out.put(rs.getObject(1, java.util.UUID.class), rs.getString(2));
+        }
+        return java.util.Map.copyOf(out);
+      }
+    });
   }
 
   /**

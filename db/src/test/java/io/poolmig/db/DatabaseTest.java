@@ -18,7 +18,7 @@ class DatabaseTest {
 
   private static final List<String> TABLES =
       List.of("flyway_schema_history", "host_events", "hosts", "jobs", "migration_events", "migrations",
-          "pool_key");
+          "pool_key", "vm_groups");
 
   @Test
   void migrationsApplyOnAnEmptySchemaAndConnectionsUseIt() throws SQLException {
@@ -36,7 +36,7 @@ class DatabaseTest {
               "select version, success from flyway_schema_history where version is not null"
                   + " order by installed_rank")) {
         // SCHEMA_VERSION names the last of them.
-        for (String version : List.of("1", "2", "3", "4", String.valueOf(
+        for (String version : List.of("1", "2", "3", "4", "5", String.valueOf(
             Database.SCHEMA_VERSION))) {
           assertTrue(rs.next());
           assertEquals(version, rs.getString("version"));

@@ -170,6 +170,19 @@ class PoolRegistryTest {
         () -> new HostRecord("n", "xen", "h:1", 1, "retired", null, null));
   }
 
+  @Test
+  void aVmHasOneGroupAtMostAndLosesItWhenCleared() {
+    java.util.UUID vm = java.util.UUID.randomUUID();
+    assertEquals(false, registry.setGroup(vm, "db-1", "db", "alice"));
+    assertEquals("db", registry.groups().get(vm));
+    assertEquals(true, registry.setGroup(vm, "db-1", "db-replicas", "bob"));
+    assertEquals("db-replicas", registry.groups().get(vm));
+    assertEquals(true, registry.setGroup(vm, "db-1", null, "bob"));
+    assertEquals(null, registry.groups().get(vm));
+    org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> registry.setGroup(vm, "db-1", "no spaces", "bob"));
+  }
+
   /** Waits until the database's clock has moved past {@code t}, so a new stamp differs. */
   private void awaitClockPast(java.time.Instant t) throws InterruptedException {
     long deadline = System.nanoTime() + 5_000_000_000L;

@@ -45,7 +45,7 @@ final class DemoCommand implements Callable<Integer> {
             "a new demo run");
       }
       header("the pool now");
-      VmsCommand.print(root, service.inventory(), Listing.Format.table);
+      VmsCommand.print(root, service.inventory(), java.util.Map.of(), Listing.Format.table);
 
       header("1. a live migration: poolmig migrate web-1 --to host-b");
       migrate(service, "web-1", "host-b", "rebalance before patching host-a", "  ",
@@ -80,7 +80,7 @@ final class DemoCommand implements Callable<Integer> {
       evacuate(new Evacuations(pool.client(), service), "host-b");
 
       header("the pool now");
-      VmsCommand.print(root, service.inventory(), Listing.Format.table);
+      VmsCommand.print(root, service.inventory(), java.util.Map.of(), Listing.Format.table);
 
       header("audit history of this demo (poolmig history --since ...)");
       HistoryCommand.print(root.out, pool.database(), pool.database().auditStore().history(

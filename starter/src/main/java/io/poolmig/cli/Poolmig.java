@@ -59,6 +59,7 @@ import picocli.CommandLine.Spec;
       JobSignalCommands.Resume.class,
       JobSignalCommands.Cancel.class,
       VmsCommand.class,
+      VmCommand.class,
       HistoryCommand.class,
       SaveCommand.class,
       RestoreCommand.class,

@@ -35,23 +35,24 @@ final class VmsCommand implements Callable<Integer> {
             + String.join(", ", names));
       }
       List<HostInventory> inventory = pool.inventory(host == null ? names : List.of(host));
-      print(root, inventory, output.format);
+      print(root, inventory, session.database().poolRegistry().groups(), output.format);
       return inventory.stream().allMatch(HostInventory::reachable) ? ExitCode.OK.code
           : ExitCode.INCOMPLETE.code;
     }
   }
 
   /** A host that did not answer is a row of its own, with no VM and its error as its state. */
-  static void print(Poolmig root, List<HostInventory> inventory, Listing.Format format) {
-    Listing l = new Listing("host", "vm", "uuid", "memory", "vcpus", "state");
+  static void print(Poolmig root, List<HostInventory> inventory,
+      java.util.Map<java.util.UUID, String> groups, Listing.Format format) {
+    Listing l = new Listing("host", "vm", "uuid", "memory", "vcpus", "state", "group");
     for (HostInventory h : inventory) {
       if (!h.reachable()) {
-        l.row(h.host(), null, null, null, null, "unreachable: " + h.error());
+        l.row(h.host(), null, null, null, null, "unreachable: " + h.error(), null);
         continue;
       }
       for (DomainSummary d : h.domains()) {
         l.row(h.host(), d.name(), d.uuid(), new Listing.Bytes(d.memoryBytes()), d.vcpus(),
-            d.state());
+            d.state(), groups.get(java.util.UUID.fromString(d.uuid())));
       }
     }
     l.print(root.out, format, null);

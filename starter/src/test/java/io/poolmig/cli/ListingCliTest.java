@@ -60,10 +60,16 @@ class ListingCliTest {
     assertTrue(hosts.get(0).get("last_seen").asText().matches(
         "\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z"), hosts.toString());
 
+    CliRun grouped = CliRun.of(env, "vm", "group", "list-1", "web", "--as", "alice");
+    assertEquals(0, grouped.exitCode(), grouped.toString());
+    assertTrue(grouped.out().contains("VM list-1 is in anti-affinity group web"), grouped.out());
+    CliRun badGroup = CliRun.of(env, "vm", "group", "list-1", "no spaces");
+    assertEquals(ExitCode.USAGE.code, badGroup.exitCode(), badGroup.toString());
     JsonNode vms = json("vms", "-o", "json");
     assertEquals(1, vms.size(), vms.toString());
     assertEquals("host-b", vms.get(0).get("host").asText());
     assertEquals("list-1", vms.get(0).get("vm").asText());
+    assertEquals("web", vms.get(0).get("group").asText());
 
     JsonNode history = json("history", "-o", "json");
     assertEquals("committed", history.get(0).get("status").asText());

@@ -35,6 +35,8 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
   private static final Logger log = Workflow.getLogger(EvacuateHostWorkflowImpl.class);
   /** Version of runs that continue as new after {@code migrationsPerRun} migrations. */
   static final String BOUNDED_RUNS = "bounded-runs";
+  /** Version of plans that keep the VMs of one anti-affinity group on different hosts. */
+  static final String ANTI_AFFINITY = "anti-affinity-groups";
 
   private final PoolActivities pool = ActivityStubs.pool();
   private final AuditActivities audit = ActivityStubs.audit();
@@ -121,7 +123,7 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
     List<PlacementPlanner.Vm> toMove = new ArrayList<>();
     for (DomainSummary d : source.domains()) {
       if (d.fencedBy() == null) {
-        toMove.add(new PlacementPlanner.Vm(d.ref(), host, null));
+        toMove.add(new PlacementPlanner.Vm(d.ref(), host, look.groups().get(d.uuid())));
       }
     }
     PlacementPlanner.Plan plan = PlacementPlanner.plan(look.candidates(), toMove,
@@ -291,8 +293,10 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
       return;
     }
     // A fresh placement, away from every target it failed on, with the pool as it is now.
-    PlacementPlanner.Plan again = PlacementPlanner.plan(lookForRetry(), List.of(
-        new PlacementPlanner.Vm(v.vm(), request.host(), null)), new PlacementPlanner.Rules(
+    Look now = look();
+    PlacementPlanner.Plan again = PlacementPlanner.plan(lookForRetry(now), List.of(
+        new PlacementPlanner.Vm(v.vm(), request.host(), now.groups().get(uuid))),
+        new PlacementPlanner.Rules(
             request.headroomPercent(), union(request.excludedHosts(), failedOn.get(uuid))));
     if (again.complete()) {
       vms.put(uuid, with(v, VmProgress.QUEUED, again.placements().get(0).targetHost(), error));
@@ -302,31 +306,42 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
     }
   }
 
-  /** The pool now, less what the queued VMs of this job are promised. */
-  private List<PlacementPlanner.Host> lookForRetry() {
+  /** The pool now, less what the queued VMs of this job are promised (memory and groups). */
+  private List<PlacementPlanner.Host> lookForRetry(Look now) {
     Map<String, Long> promised = new HashMap<>();
+    Map<String, Set<String>> promisedGroups = new HashMap<>();
     for (VmProgress q : vms.values()) {
       if (VmProgress.QUEUED.equals(q.state())) {
         promised.merge(q.target(), q.vm().memoryBytes(), Long::sum);
+        String group = now.groups().get(q.vm().uuid());
+        if (group != null) {
+          promisedGroups.computeIfAbsent(q.target(), k -> new HashSet<>()).add(group);
+        }
       }
     }
     List<PlacementPlanner.Host> out = new ArrayList<>();
-    for (PlacementPlanner.Host h : look().candidates()) {
+    for (PlacementPlanner.Host h : now.candidates()) {
       long free = Math.max(0, h.freeMemoryBytes() - promised.getOrDefault(h.name(), 0L));
       out.add(new PlacementPlanner.Host(h.name(), h.totalMemoryBytes(), free, h.unavailable(),
-          h.groups()));
+          union(h.groups(), promisedGroups.getOrDefault(h.name(), Set.of()))));
     }
     return out;
   }
 
-  /** The registry's hosts and what each reports now. */
-  private record Look(List<PlacementPlanner.Host> candidates, Map<String, HostInventory> hosts) {
+  /**
+   * The registry's hosts and what each reports now; {@code groups} the anti-affinity group of
+   * each VM that has one, by UUID (none in a run begun before groups existed).
+   */
+  private record Look(List<PlacementPlanner.Host> candidates, Map<String, HostInventory> hosts,
+      Map<String, String> groups) {
     HostInventory inventory(String host) {
       return hosts.get(host);
     }
   }
 
   private Look look() {
+    Map<String, String> groups = Workflow.getVersion(ANTI_AFFINITY, Workflow.DEFAULT_VERSION, 1)
+        == 1 ? pool.vmGroups() : Map.of();
     List<PoolActivities.PoolHost> registered = pool.hosts();
     List<HostInventory> answers = PoolInventoryWorkflowImpl.askAll(
         registered.stream().map(PoolActivities.PoolHost::name).toList());
@@ -337,11 +352,20 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
       HostInventory inv = byName.get(h.name());
       String unavailable = h.unavailable() != null ? h.unavailable()
           : !inv.reachable() ? "did not answer (" + inv.error() + ")" : null;
+      Set<String> present = new HashSet<>();
+      if (inv.reachable()) {
+        for (DomainSummary d : inv.domains()) {
+          String group = groups.get(d.uuid());
+          if (group != null) {
+            present.add(group);
+          }
+        }
+      }
       // An overcommitted host may report less than nothing free: it has no room either way.
       candidates.add(new PlacementPlanner.Host(h.name(), Math.max(0, h.totalMemoryBytes()),
-          inv.reachable() ? Math.max(0, inv.freeMemoryBytes()) : 0, unavailable, Set.of()));
+          inv.reachable() ? Math.max(0, inv.freeMemoryBytes()) : 0, unavailable, present));
     }
-    return new Look(candidates, byName);
+    return new Look(candidates, byName, groups);
   }
 
   private EvacuationProgress finish(String outcome, String why) {

@@ -37,6 +37,12 @@ public interface PoolActivities {
   List<PoolHost> hosts();
 
   /**
+   * The anti-affinity group of every VM that has one, by VM UUID: VMs of one group never share
+   * a host when a job places them.
+   */
+  java.util.Map<String, String> vmGroups();
+
+  /**
    * Puts {@code host} in maintenance on behalf of {@code requestedBy}, recorded as an operator's
    * change; a host in maintenance already stays as it is. Fails with {@link
    * FailureTypes#HOST_UNAVAILABLE} for a host never registered.

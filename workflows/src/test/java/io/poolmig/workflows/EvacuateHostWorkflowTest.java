@@ -221,6 +221,41 @@ class EvacuateHostWorkflowTest {
         .count(), "one job started and finished, not one per run: " + jobs());
   }
 
+  /** VMs of one group never share a host: with one host left free of the group, one stays. */
+  @Test
+  void theVmsOfOneAntiAffinityGroupNeverShareAHost() {
+    VmRef db1 = new VmRef("uuid-db-1", "db-1", 2 * GIB, 1);
+    VmRef db2 = new VmRef("uuid-db-2", "db-2", 2 * GIB, 1);
+    VmRef db3 = new VmRef("uuid-db-3", "db-3", 2 * GIB, 1);
+    VmRef db4 = new VmRef("uuid-db-4", "db-4", 2 * GIB, 1);
+    digests.put(db1.uuid(), a.boot(db1, "memory of db-1"));
+    digests.put(db2.uuid(), a.boot(db2, "memory of db-2"));
+    digests.put(db3.uuid(), c.boot(db3, "memory of db-3"));
+    digests.put(db4.uuid(), d.boot(db4, "memory of db-4"));
+    vms.addAll(List.of(db1, db2, db3, db4));
+    for (VmRef vm : vms) {
+      registry.group(vm, "db");
+    }
+
+    EvacuationProgress refused = evacuate(request(EvacuationRequest.Limits.DEFAULTS, 3, false));
+    assertEquals(EvacuationProgress.REFUSED, refused.phase(), refused.toString());
+    VmProgress stuck = refused.vms().stream()
+        .filter(v -> VmProgress.UNPLACEABLE.equals(v.state())).findFirst().orElseThrow();
+    assertTrue(stuck.error().contains("host-c: runs a VM of anti-affinity group db")
+        && stuck.error().contains("host-b: runs a VM of anti-affinity group db"), stuck.error());
+    assertEquals(1, refused.count(VmProgress.QUEUED), refused.toString());
+
+    EvacuationProgress partial = evacuate(request(EvacuationRequest.Limits.DEFAULTS, 3, true));
+    assertEquals(EvacuationProgress.PARTIAL, partial.phase(), partial.toString());
+    assertEquals(1, partial.count(VmProgress.MOVED), partial.toString());
+    for (String host : List.of("host-b", "host-c", "host-d")) {
+      long members = vms.stream().filter(vm -> FakeHost.RUNNING.equals(
+          pool.copiesOf(vm.uuid()).get(host))).count();
+      assertEquals(1, members, host + " runs one VM of the group");
+    }
+    assertRunOnce(h -> true);
+  }
+
   @Test
   void aDryRunPlansAndChangesNothing() {
     boot(3, 2 * GIB);

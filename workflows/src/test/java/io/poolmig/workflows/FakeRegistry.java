@@ -10,6 +10,7 @@ final class FakeRegistry implements PoolActivities {
 
   private final FakePool pool;
   private final Set<String> maintenance = ConcurrentHashMap.newKeySet();
+  private final java.util.Map<String, String> groups = new ConcurrentHashMap<>();
 
   FakeRegistry(FakePool pool) {
     this.pool = pool;
@@ -21,6 +22,15 @@ final class FakeRegistry implements PoolActivities {
     } else {
       maintenance.remove(host);
     }
+  }
+
+  void group(VmRef vm, String group) {
+    groups.put(vm.uuid(), group);
+  }
+
+  @Override
+  public java.util.Map<String, String> vmGroups() {
+    return java.util.Map.copyOf(groups);
   }
 
   boolean inMaintenance(String host) {
