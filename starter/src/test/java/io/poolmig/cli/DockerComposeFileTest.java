@@ -432,6 +432,33 @@ class DockerComposeFileTest {
                 poolmig.keySet(), modelSource, String.join("\n  ", problems)));
   }
 
+  /**
+   * Only control workers migrate the poolmig schema; a host worker refuses a schema that is not
+   * there yet, so it starts once a control worker is healthy.
+   */
+  @Test
+  void hostWorkersStartOnceAControlWorkerIsHealthy() {
+    Set<String> controls = new TreeSet<>();
+    poolmigServices().forEach((name, service) -> {
+      if (command(service).contains("--control")) {
+        controls.add(name);
+      }
+    });
+    assertTrue(!controls.isEmpty(), "no control worker in " + modelSource);
+    List<String> problems = new ArrayList<>();
+    for (String host : hostWorkers().keySet()) {
+      if (controls.contains(host)) {
+        continue;
+      }
+      Map<String, String> dependencies = dependencies(service(host));
+      if (controls.stream().noneMatch(c -> HEALTHY.equals(dependencies.get(c)))) {
+        problems.add(host + ": waits for no control worker (" + controls + ") to be " + HEALTHY
+            + "; its depends_on is " + dependencies);
+      }
+    }
+    assertTrue(problems.isEmpty(), () -> String.join("\n", problems));
+  }
+
   @Test
   void temporalDependsOnPostgres() {
     Set<String> dependencies = dependencies(service(TEMPORAL_SERVICE)).keySet();
