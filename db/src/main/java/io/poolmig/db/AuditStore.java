@@ -452,11 +452,60 @@ public final class AuditStore {
    */
   public List<MigrationRow> history(HistoryQuery q) {
     Objects.requireNonNull(q, "q");
+    List<Object> params = new ArrayList<>();
+    String sql = historySql(q, params) + " limit ?";
+    params.add(q.limit());
+    return jdbc.run(
+        "reading migration history (" + q + ")",
+        c -> {
+          try (PreparedStatement ps = c.prepareStatement(sql)) {
+            bind(ps, params);
+            List<MigrationRow> rows = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+              while (rs.next()) {
+                rows.add(migrationRow(rs));
+              }
+            }
+            return List.copyOf(rows);
+          }
+        });
+  }
+
+  /**
+   * Every migration {@code q} matches, newest first, whatever its limit, handed to {@code sink}
+   * one by one as the database streams them (a thousand rows fetched at a time, never all held
+   * at once); returns how many there were. One transaction, so the rows are one snapshot.
+   */
+  public long export(HistoryQuery q, java.util.function.Consumer<MigrationRow> sink) {
+    Objects.requireNonNull(q, "q");
+    Objects.requireNonNull(sink, "sink");
+    List<Object> params = new ArrayList<>();
+    String sql = historySql(q, params);
+    return jdbc.inTransaction(
+        "exporting migration history (" + q + ")",
+        c -> {
+          // A fetch size streams through a cursor only with autocommit off, as here.
+          try (PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setFetchSize(1000);
+            bind(ps, params);
+            long count = 0;
+            try (ResultSet rs = ps.executeQuery()) {
+              while (rs.next()) {
+                sink.accept(migrationRow(rs));
+                count++;
+              }
+            }
+            return count;
+          }
+        });
+  }
+
+  /** The select of {@link #history} and {@link #export}, without a limit. */
+  private static String historySql(HistoryQuery q, List<Object> params) {
     StringBuilder sql =
         new StringBuilder("select ")
             .append(MIGRATION_COLUMNS)
             .append(" from migrations m join jobs j on j.id = m.job_id where true");
-    List<Object> params = new ArrayList<>();
     if (q.vm() != null) {
       UUID vmUuid = parseUuid(q.vm());
       if (vmUuid == null) {
@@ -477,33 +526,34 @@ public final class AuditStore {
       sql.append(" and m.started_at >= ?");
       params.add(q.since());
     }
+    if (q.until() != null) {
+      sql.append(" and m.started_at < ?");
+      params.add(q.until());
+    }
     if (q.status() != null) {
       sql.append(" and m.status = ?");
       params.add(q.status());
     }
-    sql.append(" order by m.started_at desc, m.id desc limit ?");
-    params.add(q.limit());
-    return jdbc.run(
-        "reading migration history (" + q + ")",
-        c -> {
-          try (PreparedStatement ps = c.prepareStatement(sql.toString())) {
-            for (int i = 0; i < params.size(); i++) {
-              Object p = params.get(i);
-              if (p instanceof Instant) {
-                Jdbc.setInstant(ps, i + 1, (Instant) p);
-              } else {
-                ps.setObject(i + 1, p);
-              }
-            }
-            List<MigrationRow> rows = new ArrayList<>();
-            try (ResultSet rs = ps.executeQuery()) {
-              while (rs.next()) {
-                rows.add(migrationRow(rs));
-              }
-            }
-            return List.copyOf(rows);
-          }
-        });
+    if (q.requestedBy() != null) {
+      sql.append(" and m.requested_by = ?");
+      params.add(q.requestedBy());
+    }
+    if (q.job() != null) {
+      sql.append(" and m.job_id = ?");
+      params.add(q.job());
+    }
+    return sql.append(" order by m.started_at desc, m.id desc").toString();
+  }
+
+  private static void bind(PreparedStatement ps, List<Object> params) throws SQLException {
+    for (int i = 0; i < params.size(); i++) {
+      Object p = params.get(i);
+      if (p instanceof Instant) {
+        Jdbc.setInstant(ps, i + 1, (Instant) p);
+      } else {
+        ps.setObject(i + 1, p);
+      }
+    }
   }
 
   /** The step events of a migration in {@code seq} order; empty if it has none or is unknown. */

@@ -3,7 +3,6 @@ package io.poolmig.cli;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonSerializer;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.SerializerProvider;
 import com.fasterxml.jackson.databind.module.SimpleModule;
 import io.poolmig.db.Database;
@@ -55,9 +54,22 @@ final class HistoryCommand implements Callable<Integer> {
           + "UTC) or an ISO-8601 instant")
   String since;
 
+  @Option(names = "--until", paramLabel = "WHEN",
+      description = "only migrations started before: a duration back from now, a date or an "
+          + "ISO-8601 instant, as --since")
+  String until;
+
   @Option(names = "--status", paramLabel = "STATUS",
       description = "running, needs_resolution, committed, rolled_back or failed")
   String status;
+
+  @Option(names = "--requester", paramLabel = "NAME",
+      description = "only migrations requested by NAME (as recorded: --as, or the login name)")
+  String requester;
+
+  @Option(names = "--job", paramLabel = "JOB", description = "only the migrations of this job "
+      + "(`poolmig jobs` lists them)")
+  String job;
 
   @Option(names = "--limit", defaultValue = "100", description = "at most this many (default "
       + "${DEFAULT-VALUE})")
@@ -80,15 +92,47 @@ final class HistoryCommand implements Callable<Integer> {
     if (limit < 1) {
       throw new PoolmigException(ExitCode.USAGE, "--limit must be at least 1");
     }
+    HistoryQuery query = query(vm, host, since, until, status, requester, job, limit);
     try (Database db = root.openDatabase()) {
-      List<MigrationRow> rows = db.auditStore().history(
-          new HistoryQuery(vm, host, parseSince(since, Instant.now()), status, limit));
+      List<MigrationRow> rows = db.auditStore().history(query);
       print(root.out, db, rows, format, steps);
+      if (rows.size() == query.limit()) {
+        // Never cut silently: a listing that stops at its limit says so, off the data stream.
+        root.err.println("poolmig: showing the newest " + rows.size() + " migrations; more may "
+            + "match: raise --limit, narrow with --since/--until, or export them all with "
+            + "`poolmig audit export`");
+        root.err.flush();
+      }
       return ExitCode.OK.code;
     }
   }
 
+  /** The query the filter options describe; bad values are bad input, named by option. */
+  static HistoryQuery query(String vm, String host, String since, String until, String status,
+      String requester, String job, int limit) {
+    Instant now = Instant.now();
+    java.util.UUID jobId = null;
+    if (job != null) {
+      try {
+        jobId = java.util.UUID.fromString(job);
+      } catch (IllegalArgumentException e) {
+        throw new PoolmigException(ExitCode.USAGE, "--job '" + job + "' is not a job id (a "
+            + "UUID); `poolmig jobs` lists them");
+      }
+    }
+    try {
+      return new HistoryQuery(vm, host, parseWhen("--since", since, now),
+          parseWhen("--until", until, now), status, requester, jobId, limit);
+    } catch (IllegalArgumentException e) {
+      throw new PoolmigException(ExitCode.USAGE, e.getMessage(), e);
+    }
+  }
+
   static Instant parseSince(String since, Instant now) {
+    return parseWhen("--since", since, now);
+  }
+
+  private static Instant parseWhen(String option, String since, Instant now) {
     if (since == null) {
       return null;
     }
@@ -102,7 +146,7 @@ final class HistoryCommand implements Callable<Integer> {
       }
       return OffsetDateTime.parse(since.trim()).toInstant();
     } catch (DateTimeParseException | picocli.CommandLine.TypeConversionException e) {
-      throw new PoolmigException(ExitCode.USAGE, "--since '" + since
+      throw new PoolmigException(ExitCode.USAGE, option + " '" + since
           + "' is neither a duration (30m, 24h, 7d), a date (2026-11-01) nor an ISO-8601 "
           + "instant (2026-11-01T00:00:00Z)");
     }
@@ -157,45 +201,62 @@ final class HistoryCommand implements Callable<Integer> {
         + (r.streamDowntimeMs() == null ? "" : " (stream " + r.streamDowntimeMs() + ")");
   }
 
+  /** Migration rows as JSON: times as ISO-8601 UTC strings with milliseconds. */
+  static final ObjectMapper JSON = new ObjectMapper().registerModule(new SimpleModule()
+      .addSerializer(Instant.class, new JsonSerializer<Instant>() {
+        @Override
+        public void serialize(Instant at, JsonGenerator gen, SerializerProvider p)
+            throws java.io.IOException {
+          gen.writeString(Listing.DATA_TIME.format(at));
+        }
+      }));
+
   private static void printJson(PrintWriter out, Database db, List<MigrationRow> rows,
       boolean steps) {
-    ObjectMapper mapper = new ObjectMapper().registerModule(new SimpleModule().addSerializer(
-            Instant.class, new JsonSerializer<Instant>() {
-              @Override
-              public void serialize(Instant at, JsonGenerator gen, SerializerProvider p)
-                  throws java.io.IOException {
-                gen.writeString(Listing.DATA_TIME.format(at));
-              }
-            }))
-        .enable(SerializationFeature.INDENT_OUTPUT);
     List<Object> out2 = new ArrayList<>();
     for (MigrationRow r : rows) {
-      Map<String, Object> m = mapper.convertValue(r,
+      Map<String, Object> m = JSON.convertValue(r,
           new com.fasterxml.jackson.core.type.TypeReference<LinkedHashMap<String, Object>>() { });
       if (steps) {
-        m.put("steps", mapper.convertValue(db.auditStore().events(r.id()), List.class));
+        m.put("steps", JSON.convertValue(db.auditStore().events(r.id()), List.class));
       }
       out2.add(m);
     }
     try {
-      out.println(mapper.writeValueAsString(out2));
+      out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(out2));
     } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
       throw new IllegalStateException(e);
     }
   }
 
+  /** One migration as one line of JSON. */
+  static String jsonLine(MigrationRow r) {
+    try {
+      return JSON.writeValueAsString(r);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalStateException("migration " + r.id() + " did not serialize", e);
+    }
+  }
+
+  static final String CSV_HEADER = "migration_id,job_id,started_at,finished_at,vm_name,vm_uuid,"
+      + "source_host,target_host,transport,live,status,memory_bytes,bytes_sent,rounds,"
+      + "downtime_ms,duration_ms,memory_digest,requested_by,reason,error,stream_downtime_ms,"
+      + "runs_on,attention";
+
+  /** One migration as one CSV record, in {@link #CSV_HEADER}'s columns. */
+  static String csvLine(MigrationRow r) {
+    return String.join(",", csv(r.id()), csv(r.jobId()), csv(r.startedAt()),
+        csv(r.finishedAt()), csv(r.vmName()), csv(r.vmUuid()), csv(r.sourceHost()),
+        csv(r.targetHost()), csv(r.transport()), csv(r.live()), csv(r.status()),
+        csv(r.memoryBytes()), csv(r.bytesSent()), csv(r.rounds()), csv(r.downtimeMs()),
+        csv(r.durationMs()), csv(r.memoryDigest()), csv(r.requestedBy()), csv(r.reason()),
+        csv(r.error()), csv(r.streamDowntimeMs()), csv(r.runsOn()), csv(r.attention()));
+  }
+
   private static void printCsv(PrintWriter out, List<MigrationRow> rows) {
-    out.println("migration_id,job_id,started_at,finished_at,vm_name,vm_uuid,source_host,"
-        + "target_host,transport,live,status,memory_bytes,bytes_sent,rounds,downtime_ms,"
-        + "duration_ms,memory_digest,requested_by,reason,error,stream_downtime_ms,runs_on,"
-        + "attention");
+    out.println(CSV_HEADER);
     for (MigrationRow r : rows) {
-      out.println(String.join(",", csv(r.id()), csv(r.jobId()), csv(r.startedAt()),
-          csv(r.finishedAt()), csv(r.vmName()), csv(r.vmUuid()), csv(r.sourceHost()),
-          csv(r.targetHost()), csv(r.transport()), csv(r.live()), csv(r.status()),
-          csv(r.memoryBytes()), csv(r.bytesSent()), csv(r.rounds()), csv(r.downtimeMs()),
-          csv(r.durationMs()), csv(r.memoryDigest()), csv(r.requestedBy()), csv(r.reason()),
-          csv(r.error()), csv(r.streamDowntimeMs()), csv(r.runsOn()), csv(r.attention())));
+      out.println(csvLine(r));
     }
   }
 

@@ -61,6 +61,7 @@ import picocli.CommandLine.Spec;
       VmsCommand.class,
       VmCommand.class,
       HistoryCommand.class,
+      AuditCommand.class,
       SaveCommand.class,
       RestoreCommand.class,
       CreateCommand.class,

@@ -8,3 +8,6 @@ create table vm_groups (
     set_at      timestamptz not null default now()
 );
 create index vm_groups_group_name_idx on vm_groups (group_name);
+
+-- The audit trail by requester ("who moved things last night"), newest first.
+create index migrations_requested_by_idx on migrations (requested_by, started_at);

@@ -1,0 +1,89 @@
+package io.poolmig.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.poolmig.db.TestDatabase;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Seventy thousand migrations in the real PostgreSQL, a month of them: an export writes every one
+ * and its filters select exactly what they say; `history` stops at its limit and says so.
+ */
+class AuditExportCliTest {
+
+  private static final int MIGRATIONS = 70_000;
+  static TestDatabase db;
+  static Map<String, String> env;
+
+  @BeforeAll
+  static void fill() throws Exception {
+    db = TestDatabase.create();
+    env = Map.of("POOLMIG_DB_URL", TestDatabase.url(), "POOLMIG_DB_SCHEMA", db.schema);
+    try (Connection c = db.db.dataSource().getConnection();
+        Statement st = c.createStatement()) {
+      st.execute("insert into jobs (id, kind, requested_by, created_at, status) values"
+          + " ('00000000-0000-0000-0000-0000000000a1', 'evacuate', 'alice',"
+          + " '2026-11-01T00:00:00Z', 'completed')");
+      // One every 30 s from 2026-11-01; every other one alice's; every tenth rolled back.
+      st.execute("insert into migrations (id, job_id, workflow_id, vm_uuid, vm_name,"
+          + " source_host, target_host, transport, live, status, started_at, requested_by,"
+          + " reason)"
+          + " select gen_random_uuid(), '00000000-0000-0000-0000-0000000000a1', 'wf-' || g,"
+          + " gen_random_uuid(), 'vm-' || g, 'host-' || (g % 50), 'host-' || ((g + 1) % 50),"
+          + " 'tcp', true, case when g % 10 = 0 then 'rolled_back' else 'committed' end,"
+          + " timestamptz '2026-11-01T00:00:00Z' + g * interval '30 seconds',"
+          + " case when g % 2 = 0 then 'alice' else 'bob' end, 'line one' || chr(10) || 'two'"
+          + " from generate_series(1, " + MIGRATIONS + ") g");
+    }
+  }
+
+  @AfterAll
+  static void drop() throws Exception {
+    if (db != null) {
+      db.close();
+    }
+  }
+
+  @Test
+  void anExportWritesEveryMatchingMigration() throws Exception {
+    CliRun all = CliRun.of(env, "audit", "export", "-o", "csv");
+    assertEquals(0, all.exitCode(), all.err());
+    // One header, then one record per migration: each reason's line break is inside quotes.
+    assertEquals(MIGRATIONS + 1, all.out().split("\n(?=[0-9a-f]{8}-|migration_id)").length);
+    assertTrue(all.err().contains("exported " + MIGRATIONS + " migration(s)"), all.err());
+
+    CliRun november1 = CliRun.of(env, "audit", "export", "--until", "2026-11-02");
+    assertEquals(0, november1.exitCode(), november1.err());
+    List<String> lines = november1.out().lines().toList();
+    assertEquals(2879, lines.size(), "started before midnight of the 2nd: 30 s apart");
+    assertEquals("vm-2879", new ObjectMapper().readTree(lines.get(0)).get("vmName").asText(),
+        "newest first");
+
+    CliRun alice = CliRun.of(env, "audit", "export", "--requester", "alice", "--status",
+        "rolled_back", "--job", "00000000-0000-0000-0000-0000000000a1");
+    assertEquals(MIGRATIONS / 10, alice.out().lines().count(), alice.err());
+
+    CliRun badJob = CliRun.of(env, "audit", "export", "--job", "last-night");
+    assertEquals(ExitCode.USAGE.code, badJob.exitCode(), badJob.toString());
+  }
+
+  @Test
+  void historyThatStopsAtItsLimitSaysSo() {
+    CliRun history = CliRun.of(env, "history", "--limit", "10", "-o", "csv");
+    assertEquals(0, history.exitCode(), history.err());
+    assertTrue(history.err().contains("showing the newest 10 migrations; more may match"),
+        history.err());
+    CliRun few = CliRun.of(env, "history", "--since", "2026-11-01T00:00:00Z", "--until",
+        "2026-11-01T00:01:00Z", "-o", "csv");
+    assertEquals(0, few.exitCode(), few.err());
+    assertEquals("", few.err(), "two rows, under the limit: nothing to say");
+  }
+}
