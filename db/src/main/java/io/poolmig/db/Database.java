@@ -62,15 +62,7 @@ public final class Database implements AutoCloseable {
    * @throws AuditStoreException if the database is unreachable or a migration fails
    */
   public static Database open(DbConfig config) {
-    Objects.requireNonNull(config, "config");
-    HikariDataSource dataSource = startPool(config);
-    try {
-      migrate(config, dataSource);
-    } catch (RuntimeException | Error e) {
-      dataSource.close();
-      throw e;
-    }
-    return new Database(config, dataSource);
+    return start(config, Database::migrate);
   }
 
   /**
@@ -80,10 +72,16 @@ public final class Database implements AutoCloseable {
    *     or newer (the message says which version it is at and what to do)
    */
   public static Database connect(DbConfig config) {
+    return start(config, Database::checkVersion);
+  }
+
+  /** Starts the pool, readies the schema with {@code ready}; on failure leaves nothing open. */
+  private static Database start(DbConfig config,
+      java.util.function.BiConsumer<DbConfig, DataSource> ready) {
     Objects.requireNonNull(config, "config");
     HikariDataSource dataSource = startPool(config);
     try {
-      checkVersion(config, dataSource);
+      ready.accept(config, dataSource);
     } catch (RuntimeException | Error e) {
       dataSource.close();
       throw e;

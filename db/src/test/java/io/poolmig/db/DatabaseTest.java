@@ -143,15 +143,7 @@ class DatabaseTest {
           + "POOLMIG_DB_SCHEMA"), missing.getMessage());
       assertEquals(0, Database.versionOf(ds), "connect created nothing");
 
-      org.flywaydb.core.Flyway.configure(Database.class.getClassLoader())
-          .dataSource(ds)
-          .locations(Database.MIGRATIONS)
-          .schemas(config.schema())
-          .defaultSchema(config.schema())
-          .createSchemas(true)
-          .target("4")
-          .load()
-          .migrate();
+      migrateTo(ds, config, "4");
       AuditStoreException older =
           assertThrows(AuditStoreException.class, () -> Database.connect(config));
       assertTrue(older.getMessage().contains("is at version 4, this poolmig needs "
@@ -188,15 +180,7 @@ class DatabaseTest {
     com.zaxxer.hikari.HikariDataSource ds =
         new com.zaxxer.hikari.HikariDataSource(Database.hikariConfig(config));
     try {
-      org.flywaydb.core.Flyway.configure(Database.class.getClassLoader())
-          .dataSource(ds)
-          .locations(Database.MIGRATIONS)
-          .schemas(config.schema())
-          .defaultSchema(config.schema())
-          .createSchemas(true)
-          .target("1")
-          .load()
-          .migrate();
+      migrateTo(ds, config, "1");
       try (Connection c = ds.getConnection();
           Statement st = c.createStatement()) {
         st.execute("insert into jobs (id, kind, requested_by, created_at, status) values"
@@ -240,5 +224,18 @@ class DatabaseTest {
       }
     }
     return tables;
+  }
+
+  /** Brings the schema of {@code config} to migration {@code version}, as an older poolmig did. */
+  private static void migrateTo(javax.sql.DataSource ds, DbConfig config, String version) {
+    org.flywaydb.core.Flyway.configure(Database.class.getClassLoader())
+        .dataSource(ds)
+        .locations(Database.MIGRATIONS)
+        .schemas(config.schema())
+        .defaultSchema(config.schema())
+        .createSchemas(true)
+        .target(version)
+        .load()
+        .migrate();
   }
 }

@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
@@ -45,29 +46,7 @@ final class AuditCommand {
 
     @ParentCommand AuditCommand parent;
 
-    @Option(names = "--vm", paramLabel = "VM", description = "VM name or UUID")
-    String vm;
-
-    @Option(names = "--host", paramLabel = "HOST", description = "source or target host")
-    String host;
-
-    @Option(names = "--since", paramLabel = "WHEN",
-        description = "started at or after: a duration back from now (24h), a date (2026-11-01, "
-            + "midnight UTC) or an ISO-8601 instant")
-    String since;
-
-    @Option(names = "--until", paramLabel = "WHEN", description = "started before, as --since")
-    String until;
-
-    @Option(names = "--status", paramLabel = "STATUS",
-        description = "running, needs_resolution, committed, rolled_back or failed")
-    String status;
-
-    @Option(names = "--requester", paramLabel = "NAME", description = "requested by NAME")
-    String requester;
-
-    @Option(names = "--job", paramLabel = "JOB", description = "the migrations of this job")
-    String job;
+    @Mixin HistoryFilters filters = new HistoryFilters();
 
     @Option(names = {"-o", "--output"}, paramLabel = "FORMAT", defaultValue = "jsonl",
         description = "jsonl or csv (default ${DEFAULT-VALUE})")
@@ -80,13 +59,7 @@ final class AuditCommand {
     @Override
     public Integer call() throws IOException {
       Poolmig root = parent.root;
-      HistoryQuery query;
-      try {
-        query = HistoryCommand.query(vm, host, since, until, status, requester, job,
-            HistoryQuery.MAX_LIMIT);
-      } catch (IllegalArgumentException e) {
-        throw new PoolmigException(ExitCode.USAGE, e.getMessage(), e);
-      }
+      HistoryQuery query = filters.query(HistoryQuery.MAX_LIMIT);
       try (Database db = root.openDatabase()) {
         long count;
         if (file == null) {

@@ -11,9 +11,7 @@ import io.poolmig.db.MigrationRow;
 import io.poolmig.db.StepEventRow;
 import java.io.PrintWriter;
 import java.time.Instant;
-import java.time.OffsetDateTime;
 import java.time.format.DateTimeFormatter;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -21,6 +19,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
@@ -43,33 +42,7 @@ final class HistoryCommand implements Callable<Integer> {
 
   @ParentCommand Poolmig root;
 
-  @Option(names = "--vm", paramLabel = "VM", description = "VM name or UUID")
-  String vm;
-
-  @Option(names = "--host", paramLabel = "HOST", description = "source or target host")
-  String host;
-
-  @Option(names = "--since", paramLabel = "WHEN",
-      description = "a duration back from now (30m, 24h, 7d), a date (2026-11-01, midnight "
-          + "UTC) or an ISO-8601 instant")
-  String since;
-
-  @Option(names = "--until", paramLabel = "WHEN",
-      description = "only migrations started before: a duration back from now, a date or an "
-          + "ISO-8601 instant, as --since")
-  String until;
-
-  @Option(names = "--status", paramLabel = "STATUS",
-      description = "running, needs_resolution, committed, rolled_back or failed")
-  String status;
-
-  @Option(names = "--requester", paramLabel = "NAME",
-      description = "only migrations requested by NAME (as recorded: --as, or the login name)")
-  String requester;
-
-  @Option(names = "--job", paramLabel = "JOB", description = "only the migrations of this job "
-      + "(`poolmig jobs` lists them)")
-  String job;
+  @Mixin HistoryFilters filters = new HistoryFilters();
 
   @Option(names = "--limit", defaultValue = "100", description = "at most this many (default "
       + "${DEFAULT-VALUE})")
@@ -84,15 +57,10 @@ final class HistoryCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    if (status != null && !List.of("running", "needs_resolution", "committed", "rolled_back",
-        "failed").contains(status)) {
-      throw new PoolmigException(ExitCode.USAGE, "unknown status '" + status
-          + "': use running, needs_resolution, committed, rolled_back or failed");
-    }
     if (limit < 1) {
       throw new PoolmigException(ExitCode.USAGE, "--limit must be at least 1");
     }
-    HistoryQuery query = query(vm, host, since, until, status, requester, job, limit);
+    HistoryQuery query = filters.query(limit);
     try (Database db = root.openDatabase()) {
       List<MigrationRow> rows = db.auditStore().history(query);
       print(root.out, db, rows, format, steps);
@@ -104,51 +72,6 @@ final class HistoryCommand implements Callable<Integer> {
         root.err.flush();
       }
       return ExitCode.OK.code;
-    }
-  }
-
-  /** The query the filter options describe; bad values are bad input, named by option. */
-  static HistoryQuery query(String vm, String host, String since, String until, String status,
-      String requester, String job, int limit) {
-    Instant now = Instant.now();
-    java.util.UUID jobId = null;
-    if (job != null) {
-      try {
-        jobId = java.util.UUID.fromString(job);
-      } catch (IllegalArgumentException e) {
-        throw new PoolmigException(ExitCode.USAGE, "--job '" + job + "' is not a job id (a "
-            + "UUID); `poolmig jobs` lists them");
-      }
-    }
-    try {
-      return new HistoryQuery(vm, host, parseWhen("--since", since, now),
-          parseWhen("--until", until, now), status, requester, jobId, limit);
-    } catch (IllegalArgumentException e) {
-      throw new PoolmigException(ExitCode.USAGE, e.getMessage(), e);
-    }
-  }
-
-  static Instant parseSince(String since, Instant now) {
-    return parseWhen("--since", since, now);
-  }
-
-  private static Instant parseWhen(String option, String since, Instant now) {
-    if (since == null) {
-      return null;
-    }
-    try {
-      if (since.trim().matches("\\d+[smhdSMHD]")) {
-        return now.minus(Durations.parse(since));
-      }
-      if (since.trim().matches("\\d{4}-\\d{2}-\\d{2}")) {
-        return java.time.LocalDate.parse(since.trim()).atStartOfDay(java.time.ZoneOffset.UTC)
-            .toInstant();
-      }
-      return OffsetDateTime.parse(since.trim()).toInstant();
-    } catch (DateTimeParseException | picocli.CommandLine.TypeConversionException e) {
-      throw new PoolmigException(ExitCode.USAGE, option + " '" + since
-          + "' is neither a duration (30m, 24h, 7d), a date (2026-11-01) nor an ISO-8601 "
-          + "instant (2026-11-01T00:00:00Z)");
     }
   }
 
