@@ -84,7 +84,7 @@ public final class AuditStore {
 
   private static final String SELECT_EVENTS =
       "select migration_id, seq, step, status, at, detail from migration_events"
-          + " where migration_id = ? order by seq";
+          + " where migration_id = any(?) order by migration_id, seq";
 
   private final Jdbc jdbc;
 
@@ -559,28 +559,45 @@ public final class AuditStore {
   /** The step events of a migration in {@code seq} order; empty if it has none or is unknown. */
   public List<StepEventRow> events(UUID migrationId) {
     Objects.requireNonNull(migrationId, "migrationId");
+    return events(List.of(migrationId)).getOrDefault(migrationId, List.of());
+  }
+
+  /**
+   * The step events of several migrations in one query, by migration, each in {@code seq} order;
+   * a migration without events is absent.
+   */
+  public java.util.Map<UUID, List<StepEventRow>> events(java.util.Collection<UUID> migrationIds) {
+    Objects.requireNonNull(migrationIds, "migrationIds");
+    if (migrationIds.isEmpty()) {
+      return java.util.Map.of();
+    }
     return jdbc.run(
-        "reading the events of migration " + migrationId,
+        "reading the events of " + (migrationIds.size() == 1
+            ? "migration " + migrationIds.iterator().next()
+            : migrationIds.size() + " migrations"),
         c -> {
           try (PreparedStatement ps = c.prepareStatement(SELECT_EVENTS)) {
-            ps.setObject(1, migrationId);
-            List<StepEventRow> rows = new ArrayList<>();
+            ps.setArray(1, c.createArrayOf("uuid", migrationIds.toArray()));
+            java.util.Map<UUID, List<StepEventRow>> byMigration = new java.util.HashMap<>();
             try (ResultSet rs = ps.executeQuery()) {
               while (rs.next()) {
-                rows.add(
-                    new StepEventRow(
-                        Jdbc.getUuid(rs, "migration_id"),
-                        rs.getInt("seq"),
-                        rs.getString("step"),
-                        rs.getString("status"),
-                        Jdbc.getInstant(rs, "at"),
-                        rs.getString("detail")));
+                StepEventRow e = new StepEventRow(
+                    Jdbc.getUuid(rs, "migration_id"),
+                    rs.getInt("seq"),
+                    rs.getString("step"),
+                    rs.getString("status"),
+                    Jdbc.getInstant(rs, "at"),
+                    rs.getString("detail"));
+                byMigration.computeIfAbsent(e.migrationId(), k -> new ArrayList<>()).add(e);
               }
             }
-            return List.copyOf(rows);
+            java.util.Map<UUID, List<StepEventRow>> out = new java.util.HashMap<>();
+            byMigration.forEach((id, rows) -> out.put(id, List.copyOf(rows)));
+            return java.util.Map.copyOf(out);
           }
         });
   }
+
 
   private static MigrationRow migrationRow(ResultSet rs) throws SQLException {
     return new MigrationRow(

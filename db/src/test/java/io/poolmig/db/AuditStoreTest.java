@@ -141,6 +141,25 @@ class AuditStoreTest {
     assertEquals(List.of(), store.events(UUID.randomUUID()));
   }
 
+  /** The events of many migrations in one query: each migration's own, in seq order. */
+  @Test
+  void theEventsOfSeveralMigrationsComeInOneReadEachInOrder() {
+    MigrationStart a = start(unique("vm"), "a", "b", at(0));
+    MigrationStart b = start(unique("vm"), "b", "a", at(0));
+    store.migrationStarted(a);
+    store.migrationStarted(b);
+    store.stepEvent(a.migrationId(), 2, "verify", "started", at(2), null);
+    store.stepEvent(a.migrationId(), 1, "reserve", "completed", at(1), null);
+    store.stepEvent(b.migrationId(), 1, "reserve", "failed", at(1), "no memory");
+
+    java.util.Map<UUID, List<StepEventRow>> events = store.events(List.of(a.migrationId(),
+        b.migrationId(), UUID.randomUUID()));
+    assertEquals(List.of(1, 2), events.get(a.migrationId()).stream().map(StepEventRow::seq)
+        .toList());
+    assertEquals("no memory", events.get(b.migrationId()).get(0).detail());
+    assertEquals(2, events.size(), "a migration without events is absent");
+  }
+
   /** A batch is one transaction: a retried batch adds nothing, a bad one adds nothing at all. */
   @Test
   void aBatchOfStepEventsIsWrittenWholeOrNotAtAll() {

@@ -21,6 +21,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
 @Command(
@@ -33,8 +34,10 @@ import picocli.CommandLine.ParentCommand;
       "  poolmig history",
       "  poolmig history --vm web-1 --steps",
       "  poolmig history --host host-a --since 24h --status rolled_back",
-      "  poolmig history --since 2026-11-01 -o csv > audit.csv"
+      "  poolmig history --since 2026-11-01 -o csv > audit.csv",
+      "  poolmig history show 3f1c9a2e-...      # one migration's whole timeline"
     },
+    subcommands = {HistoryCommand.Show.class},
     mixinStandardHelpOptions = true)
 final class HistoryCommand implements Callable<Integer> {
 
@@ -103,10 +106,12 @@ final class HistoryCommand implements Callable<Integer> {
       out.println("(no migrations match)");
     }
     if (steps) {
+      Map<java.util.UUID, List<StepEventRow>> events = db.auditStore().events(
+          rows.stream().map(MigrationRow::id).toList());
       for (MigrationRow r : rows) {
         out.printf("%nmigration %s: %s %s -> %s%n", r.id(), r.vmName(), r.sourceHost(),
             r.targetHost());
-        for (StepEventRow e : db.auditStore().events(r.id())) {
+        for (StepEventRow e : events.getOrDefault(r.id(), List.of())) {
           out.printf("  %3d  %s  %-17s %-9s %s%n", e.seq(), TIME.format(e.at()),
               e.step().toLowerCase(Locale.ROOT).replace('_', ' '), e.status(),
               e.detail() == null ? "" : e.detail());
@@ -136,12 +141,14 @@ final class HistoryCommand implements Callable<Integer> {
 
   private static void printJson(PrintWriter out, Database db, List<MigrationRow> rows,
       boolean steps) {
+    Map<java.util.UUID, List<StepEventRow>> events = steps ? db.auditStore().events(
+        rows.stream().map(MigrationRow::id).toList()) : Map.of();
     List<Object> out2 = new ArrayList<>();
     for (MigrationRow r : rows) {
       Map<String, Object> m = JSON.convertValue(r,
           new com.fasterxml.jackson.core.type.TypeReference<LinkedHashMap<String, Object>>() { });
       if (steps) {
-        m.put("steps", JSON.convertValue(db.auditStore().events(r.id()), List.class));
+        m.put("steps", JSON.convertValue(events.getOrDefault(r.id(), List.of()), List.class));
       }
       out2.add(m);
     }
@@ -187,4 +194,60 @@ final class HistoryCommand implements Callable<Integer> {
     return Listing.csv(value);
   }
 
+
+  @Command(
+      name = "show",
+      description = "One migration from the audit store: who moved which VM where and why, its "
+          + "workflow and job, how it ended, what was measured, and every step with its time "
+          + "and how long it took.",
+      footer = {"", "Example:", "  poolmig history show 3f1c9a2e-5b7d-4c1e-9a0f-2d6e8b4c7a11"},
+      mixinStandardHelpOptions = true)
+  static final class Show implements Callable<Integer> {
+
+    @ParentCommand HistoryCommand parent;
+
+    @Parameters(index = "0", paramLabel = "MIGRATION", description = "the migration's id")
+    String migration;
+
+    @Override
+    public Integer call() {
+      java.util.UUID id;
+      try {
+        id = java.util.UUID.fromString(migration);
+      } catch (IllegalArgumentException e) {
+        throw new PoolmigException(ExitCode.USAGE, "'" + migration + "' is not a migration id "
+            + "(a UUID); `poolmig history` lists them");
+      }
+      PrintWriter out = parent.root.out;
+      try (Database db = parent.root.openDatabase()) {
+        MigrationRow r = db.auditStore().migration(id).orElseThrow(() -> new PoolmigException(
+            ExitCode.USAGE, "no migration " + id + " in the audit store"));
+        StatusCommand.printRow(out, r, "— it has not ended: `poolmig status " + id
+            + "` follows it live");
+        out.printf("  workflow:  %s%n  job:       %s (%s)%n", r.workflowId(), r.jobId(),
+            r.jobKind());
+        out.println("  steps:");
+        Map<String, Instant> startedAt = new java.util.HashMap<>();
+        for (StepEventRow e : db.auditStore().events(id)) {
+          String step = e.step().toLowerCase(Locale.ROOT).replace('_', ' ');
+          Instant began = startedAt.get(e.step());
+          String took = "";
+          if ("started".equals(e.status())) {
+            startedAt.put(e.step(), e.at());
+          } else if (began != null) {
+            took = String.format(Locale.ROOT, " (%.3f s)",
+                (e.at().toEpochMilli() - began.toEpochMilli()) / 1000.0);
+          }
+          out.printf("  %3d  %s  %-17s %-9s%s%s%n", e.seq(), Listing.DATA_TIME.format(e.at()),
+              step, e.status(), took, e.detail() == null ? "" : "  " + oneLine(e.detail()));
+        }
+        out.flush();
+        return ExitCode.OK.code;
+      }
+    }
+
+    private static String oneLine(String s) {
+      return s.replace("\r", "\\r").replace("\n", "\\n");
+    }
+  }
 }

@@ -123,18 +123,27 @@ final class StatusCommand implements Callable<Integer> {
     if (!s.namedMigration()) {
       root.out.printf("%s (%s): no migration in flight; the latest:%n", s.vmName(), s.vmUuid());
     }
-    root.out.printf("migration %s: %s (%s) %s -> %s, %s, by %s%s%n", r.id(), r.vmName(),
+    printRow(root.out, r, "in the audit store, but no workflow runs it: it was lost (a dev "
+        + "server restarted?); `poolmig reconcile --fix` finishes it");
+  }
+
+  /**
+   * An audit row as `status` and `history show` print it: who moved which VM where and why, then
+   * its outcome, what was measured and why it ended so.
+   *
+   * @param whileOpen what to say of a migration that has not ended
+   */
+  static void printRow(java.io.PrintWriter out, MigrationRow r, String whileOpen) {
+    out.printf("migration %s: %s (%s) %s -> %s, %s, by %s%s%n", r.id(), r.vmName(),
         r.vmUuid(), r.sourceHost(), r.targetHost(), r.live() ? "live" : "paused copy",
         r.requestedBy(), r.reason() == null || r.reason().isBlank() ? "" : ": " + r.reason());
     if (r.open()) {
-      root.out.println("  status:    " + r.status() + " in the audit store, but no workflow "
-          + "runs it: it was lost (a dev server restarted?); `poolmig reconcile --fix` finishes "
-          + "it");
+      out.println("  status:    " + r.status() + " " + whileOpen);
       if (r.attention() != null) {
-        root.out.println("  attention: " + r.attention());
+        out.println("  attention: " + r.attention());
       }
     } else {
-      root.out.printf("  status:    %s at %s%s%n", r.status(), TIME.format(r.finishedAt()),
+      out.printf("  status:    %s at %s%s%n", r.status(), TIME.format(r.finishedAt()),
           r.runsOn() == null ? "" : "; it ran on " + r.runsOn() + " when it ended");
       List<String> measures = new java.util.ArrayList<>();
       if (r.bytesSent() != null) {
@@ -148,10 +157,10 @@ final class StatusCommand implements Callable<Integer> {
         measures.add(String.format(Locale.ROOT, "total %.1f s", r.durationMs() / 1000.0));
       }
       if (!measures.isEmpty()) {
-        root.out.println("  measured:  " + String.join(", ", measures));
+        out.println("  measured:  " + String.join(", ", measures));
       }
       if (r.error() != null) {
-        root.out.println("  why:       " + r.error());
+        out.println("  why:       " + r.error());
       }
     }
   }

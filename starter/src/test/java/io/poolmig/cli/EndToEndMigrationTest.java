@@ -229,6 +229,18 @@ class EndToEndMigrationTest {
     assertTrue(csv.out().contains(",listed-1,"), csv.toString());
     CliRun bad = CliRun.of(env, "history", "--since", "yesterday");
     assertEquals(ExitCode.USAGE.code, bad.exitCode(), bad.toString());
+
+    MigrationRow row = onlyRow("listed-1");
+    CliRun show = CliRun.of(env, "history", "show", row.id().toString());
+    assertEquals(0, show.exitCode(), show.toString());
+    String text = show.out();
+    assertTrue(text.startsWith("migration " + row.id() + ": listed-1"), text);
+    assertTrue(text.contains("  status:    committed at "), text);
+    assertTrue(text.contains("  workflow:  " + row.workflowId()), text);
+    assertTrue(text.lines().anyMatch(l -> l.contains("stream checkpoint") && l.contains(
+        "completed") && l.matches(".*\\(\\d+\\.\\d{3} s\\).*")), text);
+    CliRun unknown = CliRun.of(env, "history", "show", java.util.UUID.randomUUID().toString());
+    assertEquals(ExitCode.USAGE.code, unknown.exitCode(), unknown.toString());
   }
 
   // ---- helpers ----
