@@ -18,6 +18,13 @@ public interface AuditActivities {
   void stepEvents(String migrationId, List<StepEvent> events);
 
   /**
+   * Consecutive parts of one migration's trail in one write: its start, events and outcome as
+   * {@link #migrationStarted}, {@link #stepEvents} and {@link #migrationFinished} would write
+   * them, in that order.
+   */
+  void trail(String migrationId, TrailWrite write);
+
+  /**
    * The migration waits for a host or an operator ({@code reason} non-null), or no longer does
    * ({@code reason} null); a finished migration is left as it is.
    */

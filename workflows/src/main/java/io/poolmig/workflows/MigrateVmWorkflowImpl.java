@@ -58,8 +58,8 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
   /** Version 1: a migration started by a job signals the job as soon as it has committed. */
   static final String PARENT_TOLD_AT_COMMIT = "parent-told-at-commit";
   /**
-   * Version 1: the step events queued behind one another reach the audit store in one write, not
-   * one activity each.
+   * Version 1: the parts of the trail queued behind one another (the start, step events, the
+   * outcome) reach the audit store in one write, not one activity each.
    */
   static final String TRAIL_IN_BATCHES = "trail-in-batches";
   private static final Duration RETRY_PAUSE = Duration.ofSeconds(15);
@@ -143,7 +143,12 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
     trailInBatches = Workflow.getVersion(TRAIL_IN_BATCHES, Workflow.DEFAULT_VERSION, 1) == 1;
     Workflow.newDetachedCancellationScope(() -> Async.procedure(this::drainAudit)).run();
     String workflowId = Workflow.getInfo().getWorkflowId();
-    enqueue(() -> audit.migrationStarted(req, workflowId, started));
+    if (trailInBatches) {
+      auditQueue.add(new AuditWrite(null, new TrailWrite(req, workflowId, started, null, null,
+          0), null));
+    } else {
+      enqueue(() -> audit.migrationStarted(req, workflowId, started));
+    }
     if (abort != null) {
       record(MigrationStep.OPERATOR, StepEvent.COMPLETED, abort.describe());
     }
@@ -564,7 +569,12 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
     phase = MigrationResult.COMMITTED.equals(result.status()) ? "committed"
         : MigrationResult.ROLLED_BACK.equals(result.status()) ? "rolled back" : "failed";
     long at = Workflow.currentTimeMillis();
-    enqueue(() -> audit.migrationFinished(result, at));
+    if (trailInBatches) {
+      auditQueue.add(new AuditWrite(null, new TrailWrite(null, null, 0, null, result, at),
+          null));
+    } else {
+      enqueue(() -> audit.migrationFinished(result, at));
+    }
     finished = true;
     Workflow.await(auditQueue::isEmpty);
     if (failure != null) {
@@ -638,19 +648,23 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
     StepEvent event = new StepEvent(events.size() + 1, step, status,
         Workflow.currentTimeMillis(), detail);
     events.add(event);
-    auditQueue.add(new AuditWrite(event, null));
+    auditQueue.add(new AuditWrite(event, null, null));
   }
 
   private void enqueue(Runnable write) {
-    auditQueue.add(new AuditWrite(null, write));
+    auditQueue.add(new AuditWrite(null, null, write));
   }
 
-  /** One write of the trail: a step event, or another write (start, attention, outcome). */
-  private record AuditWrite(StepEvent event, Runnable other) {}
+  /**
+   * One write of the trail: a step event, a start or an outcome ({@code part}, batched with the
+   * writes next to it), or another write on its own (attention; everything before {@link
+   * #TRAIL_IN_BATCHES}).
+   */
+  private record AuditWrite(StepEvent event, TrailWrite part, Runnable other) {}
 
   /**
-   * Writes the trail in order, each write retried until the store takes it; the step events
-   * queued behind one another go in one write.
+   * Writes the trail in order, each write retried until the store takes it; the parts queued
+   * behind one another go in one write (a start only first, an outcome only last).
    */
   private void drainAudit() {
     String migrationId = request.migrationId();
@@ -664,15 +678,34 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
         audit.stepEvent(migrationId, head.event());
         auditQueue.poll();
       } else {
+        TrailWrite start = head.part() != null && head.part().started() != null
+            ? head.part() : null;
         List<StepEvent> batch = new ArrayList<>();
+        TrailWrite outcome = null;
+        int taken = start == null ? 0 : 1;
         for (AuditWrite w : auditQueue) {
-          if (w.event() == null) {
+          if (taken > 0 && w == head) {
+            continue;
+          }
+          if (w.event() != null) {
+            batch.add(w.event());
+            taken++;
+          } else if (w.part() != null && w.part().finished() != null) {
+            outcome = w.part();
+            taken++;
+            break;
+          } else {
             break;
           }
-          batch.add(w.event());
         }
-        audit.stepEvents(migrationId, batch);
-        batch.forEach(e -> auditQueue.poll());
+        audit.trail(migrationId, new TrailWrite(
+            start == null ? null : start.started(), start == null ? null : start.workflowId(),
+            start == null ? 0 : start.startedAtMillis(), batch,
+            outcome == null ? null : outcome.finished(),
+            outcome == null ? 0 : outcome.finishedAtMillis()));
+        for (int i = 0; i < taken; i++) {
+          auditQueue.poll();
+        }
       }
     }
   }
