@@ -556,6 +556,60 @@ public final class AuditStore {
     }
   }
 
+  /**
+   * Recomputes every migration's hash chain over its events (see Flyway V7) and names, per
+   * migration, the first event that does not follow from the ones before it: edited, deleted
+   * before it, or slipped in afterwards. Streams the events in one transaction.
+   */
+  public ChainCheck verifyChains() {
+    return jdbc.inTransaction("verifying the audit trail's hash chains", c -> {
+      try (PreparedStatement ps = c.prepareStatement("select migration_id, seq, step, status,"
+          + " at, detail, hash from migration_events order by migration_id, seq")) {
+        ps.setFetchSize(1000);
+        List<ChainCheck.BrokenLink> broken = new ArrayList<>();
+        long migrations = 0;
+        long events = 0;
+        UUID current = null;
+        byte[] previous = null;
+        boolean brokenHere = false;
+        boolean chainedHere = false;
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            UUID id = Jdbc.getUuid(rs, "migration_id");
+            if (!id.equals(current)) {
+              current = id;
+              previous = null;
+              brokenHere = false;
+              chainedHere = false;
+            }
+            byte[] stored = rs.getBytes("hash");
+            if (stored == null) {
+              previous = null; // written before the chain existed: the next event starts one
+              continue;
+            }
+            if (!chainedHere) {
+              chainedHere = true;
+              migrations++;
+            }
+            events++;
+            int seq = rs.getInt("seq");
+            String step = rs.getString("step");
+            String status = rs.getString("status");
+            Instant at = Jdbc.getInstant(rs, "at");
+            byte[] expected = ChainCheck.link(previous, id, seq, step, status, at,
+                rs.getString("detail"));
+            if (!brokenHere && !ChainCheck.same(expected, stored)) {
+              brokenHere = true;
+              broken.add(new ChainCheck.BrokenLink(id, seq, step, status, at));
+            }
+            previous = stored;
+          }
+        }
+        return new ChainCheck(migrations, events, broken);
+      }
+    });
+  }
+
   /** The step events of a migration in {@code seq} order; empty if it has none or is unknown. */
   public List<StepEventRow> events(UUID migrationId) {
     Objects.requireNonNull(migrationId, "migrationId");

@@ -17,7 +17,7 @@ import picocli.CommandLine.ParentCommand;
 @Command(
     name = "audit",
     description = "The audit trail, for auditors. `poolmig history` shows the newest entries.",
-    subcommands = {AuditCommand.Export.class},
+    subcommands = {AuditCommand.Export.class, AuditCommand.Verify.class},
     mixinStandardHelpOptions = true)
 final class AuditCommand {
 
@@ -85,6 +85,43 @@ final class AuditCommand {
           ? HistoryCommand.csvLine(r) : HistoryCommand.jsonLine(r)));
       out.flush();
       return count;
+    }
+  }
+
+  @Command(
+      name = "verify",
+      description = {
+        "Recomputes the hash chain of every migration's events and names, per migration, the "
+            + "first event that does not follow from the ones before it: edited, deleted before "
+            + "it, or slipped in afterwards (by whoever could bypass the append-only rule: the "
+            + "tables' owner or a superuser). Exit 0: every chain intact; 3: broken links, "
+            + "listed.",
+        "",
+        "Events written before the chains existed (schema version 7) are not covered."
+      },
+      footer = {"", "Example:", "  poolmig audit verify"},
+      mixinStandardHelpOptions = true)
+  static final class Verify implements Callable<Integer> {
+
+    @ParentCommand AuditCommand parent;
+
+    @Override
+    public Integer call() {
+      Poolmig root = parent.root;
+      try (Database db = root.openDatabase()) {
+        io.poolmig.db.ChainCheck check = db.auditStore().verifyChains();
+        for (io.poolmig.db.ChainCheck.BrokenLink b : check.broken()) {
+          root.out.printf("broken: migration %s, event %d (%s %s at %s) does not follow from "
+              + "the events before it%n", b.migrationId(), b.seq(),
+              b.step().toLowerCase(java.util.Locale.ROOT).replace('_', ' '), b.status(),
+              Listing.DATA_TIME.format(b.at()));
+        }
+        root.out.printf("%d event(s) of %d migration(s) recomputed: %s%n", check.events(),
+            check.migrations(), check.intact() ? "every chain intact"
+                : check.broken().size() + " chain(s) broken");
+        root.out.flush();
+        return check.intact() ? ExitCode.OK.code : ExitCode.REFUSED.code;
+      }
     }
   }
 }

@@ -76,6 +76,31 @@ class AuditExportCliTest {
   }
 
   @Test
+  void verifyNamesTheEventASuperuserEdited() throws Exception {
+    CliRun clean = CliRun.of(env, "audit", "verify");
+    assertEquals(0, clean.exitCode(), clean.toString());
+    try (Connection c = db.db.dataSource().getConnection();
+        Statement st = c.createStatement()) {
+      st.execute("insert into migration_events (migration_id, seq, step, status, at)"
+          + " select id, s, 'STREAM_CHECKPOINT', 'started', started_at from migrations,"
+          + " generate_series(1, 2) s where vm_name in ('vm-1', 'vm-2')");
+      CliRun intact = CliRun.of(env, "audit", "verify");
+      assertEquals(0, intact.exitCode(), intact.toString());
+      assertTrue(intact.out().contains("4 event(s) of 2 migration(s) recomputed: every chain "
+          + "intact"), intact.out());
+      st.execute("alter table migration_events disable trigger user");
+      st.execute("update migration_events set status = 'completed' where seq = 1 and"
+          + " migration_id = (select id from migrations where vm_name = 'vm-2')");
+      st.execute("alter table migration_events enable trigger user");
+    }
+    CliRun broken = CliRun.of(env, "audit", "verify");
+    assertEquals(ExitCode.REFUSED.code, broken.exitCode(), broken.toString());
+    assertTrue(broken.out().lines().anyMatch(l -> l.startsWith("broken: migration ")
+        && l.contains("event 1 (stream checkpoint completed")), broken.out());
+    assertTrue(broken.out().contains("1 chain(s) broken"), broken.out());
+  }
+
+  @Test
   void historyThatStopsAtItsLimitSaysSo() {
     CliRun history = CliRun.of(env, "history", "--limit", "10", "-o", "csv");
     assertEquals(0, history.exitCode(), history.err());
