@@ -7,6 +7,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
@@ -41,17 +42,18 @@ public final class Database implements AutoCloseable {
   static final String MIGRATIONS = "classpath:db/migration";
   static final Duration SOCKET_TIMEOUT = Duration.ofSeconds(60);
   /** The version the migrations in {@code db/migration} bring a schema to. */
-  public static final int SCHEMA_VERSION = 7;
+  public static final int SCHEMA_VERSION = 8;
 
   private final DbConfig config;
   private final HikariDataSource dataSource;
   private final AuditStore auditStore;
   private final PoolRegistry poolRegistry;
+  private final Jdbc jdbc;
 
   private Database(DbConfig config, HikariDataSource dataSource) {
     this.config = config;
     this.dataSource = dataSource;
-    Jdbc jdbc = new Jdbc(dataSource, config.maskedUrl());
+    this.jdbc = new Jdbc(dataSource, config.maskedUrl());
     this.auditStore = new AuditStore(jdbc);
     this.poolRegistry = new PoolRegistry(jdbc);
   }
@@ -87,6 +89,62 @@ public final class Database implements AutoCloseable {
       throw e;
     }
     return new Database(config, dataSource);
+  }
+
+  /** A role name poolmig will write into a GRANT: plain identifiers only. */
+  private static final java.util.regex.Pattern ROLE = java.util.regex.Pattern.compile(
+      "[a-z_][a-z0-9_]{0,62}");
+
+  /**
+   * Grants the roles their share of this schema; run as the schema's owner (the role Flyway
+   * migrates with), after {@link #open}. The roles must exist. Safe to repeat.
+   *
+   * <ul>
+   *   <li>{@code writer}, for workers and the CLI: reads everything, appends rows, updates only
+   *       what moves on (a migration's or job's outcome and attention, a host's state and last
+   *       heartbeat, a VM's group), deletes only VM groups. It cannot change or delete an event
+   *       (no privilege, and the append-only trigger), cannot change an ended migration or job
+   *       or who asked for it (V8's triggers), and cannot alter, drop or truncate a table or
+   *       disable a trigger (only the owner can).
+   *   <li>{@code auditor}, for `history`, `audit` and reviews: reads everything but the pool's
+   *       key (which mints receive tickets), writes nothing.
+   * </ul>
+   *
+   * @param writer the role workers and operators connect as, or null
+   * @param auditor the read-only role, or null
+   * @throws IllegalArgumentException for a role name that is not a plain identifier
+   */
+  public void grant(String writer, String auditor) {
+    for (String role : new String[] {writer, auditor}) {
+      if (role != null && !ROLE.matcher(role).matches()) {
+        throw new IllegalArgumentException("role '" + role + "' must be a plain lower-case "
+            + "identifier");
+      }
+    }
+    String schema = config.schema();
+    List<String> sql = new java.util.ArrayList<>();
+    if (writer != null) {
+      sql.add("grant usage on schema " + schema + " to " + writer);
+      sql.add("grant select, insert on all tables in schema " + schema + " to " + writer);
+      sql.add("grant usage, select on all sequences in schema " + schema + " to " + writer);
+      sql.add("grant update on " + schema + ".migrations, " + schema + ".jobs, " + schema
+          + ".hosts, " + schema + ".vm_groups to " + writer);
+      sql.add("grant delete on " + schema + ".vm_groups to " + writer);
+    }
+    if (auditor != null) {
+      sql.add("grant usage on schema " + schema + " to " + auditor);
+      sql.add("grant select on all tables in schema " + schema + " to " + auditor);
+      // The pool's HMAC key mints receive tickets: reading it is not auditing.
+      sql.add("revoke select on " + schema + ".pool_key from " + auditor);
+    }
+    jdbc.inTransaction("granting roles on " + schema, c -> {
+      try (Statement st = c.createStatement()) {
+        for (String s : sql) {
+          st.execute(s);
+        }
+      }
+      return null;
+    });
   }
 
   /** The schema version a database is at: the last migration that succeeded, 0 for none. */

@@ -13,7 +13,7 @@ import picocli.CommandLine.ParentCommand;
 @Command(
     name = "db",
     description = "The schema of the audit store and pool registry in PostgreSQL.",
-    subcommands = {DbCommand.Migrate.class, DbCommand.Status.class},
+    subcommands = {DbCommand.Migrate.class, DbCommand.Status.class, DbCommand.Grant.class},
     mixinStandardHelpOptions = true)
 final class DbCommand {
 
@@ -65,6 +65,59 @@ final class DbCommand {
       try (Database db = parent.root.openDatabase()) {
         parent.root.out.printf("schema %s at %s is at version %d, as this poolmig needs%n",
             db.config().schema(), db.config().maskedUrl(), Database.SCHEMA_VERSION);
+        return ExitCode.OK.code;
+      }
+    }
+  }
+
+  @Command(
+      name = "grant",
+      description = {
+        "Grants existing database roles their share of the schema; run it as the schema's owner "
+            + "(the role that migrates it), after `poolmig db migrate`. Safe to repeat.",
+        "",
+        "--writer: for workers and operators' CLI. Reads everything, appends rows, records "
+            + "outcomes once; cannot change or delete an event, change an ended migration or "
+            + "job or who asked for it, or alter, drop or truncate a table.",
+        "--auditor: for `history` and `audit`. Reads everything but the pool's key; writes "
+            + "nothing."
+      },
+      footer = {
+        "",
+        "Example (as a superuser, then as the owner):",
+        "  psql -c \"create role poolmig_writer login password '...'\"",
+        "  psql -c \"create role poolmig_auditor login password '...'\"",
+        "  poolmig db grant --writer poolmig_writer --auditor poolmig_auditor"
+      },
+      mixinStandardHelpOptions = true)
+  static final class Grant implements Callable<Integer> {
+
+    @ParentCommand DbCommand parent;
+
+    @picocli.CommandLine.Option(names = "--writer", paramLabel = "ROLE",
+        description = "the role workers and operators connect as")
+    String writer;
+
+    @picocli.CommandLine.Option(names = "--auditor", paramLabel = "ROLE",
+        description = "the read-only role")
+    String auditor;
+
+    @Override
+    public Integer call() {
+      if (writer == null && auditor == null) {
+        throw new PoolmigException(ExitCode.USAGE, "name a --writer, an --auditor, or both");
+      }
+      DbConfig config = DbConfig.fromEnvironment(parent.root.env)
+          .withMaxPoolSize(Poolmig.CLI_DB_CONNECTIONS);
+      try (Database db = Database.connect(config)) {
+        try {
+          db.grant(writer, auditor);
+        } catch (IllegalArgumentException e) {
+          throw new PoolmigException(ExitCode.USAGE, e.getMessage(), e);
+        }
+        parent.root.out.printf("schema %s: %s%s%n", config.schema(),
+            writer == null ? "" : writer + " may write (append, outcomes once)",
+            auditor == null ? "" : (writer == null ? "" : "; ") + auditor + " may read");
         return ExitCode.OK.code;
       }
     }
