@@ -8,7 +8,6 @@ import io.poolmig.workflows.AuditActivities;
 import io.poolmig.workflows.MigrationRequest;
 import io.poolmig.workflows.MigrationResult;
 import io.poolmig.workflows.StepEvent;
-import io.poolmig.workflows.TrailWrite;
 import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
@@ -62,19 +61,6 @@ public final class AuditActivitiesImpl implements AuditActivities {
     UUID id = UUID.fromString(migrationId);
     store.stepEvents(events.stream().map(e -> new StepEventRow(id, e.seq(), e.step().name(),
         e.status(), Instant.ofEpochMilli(e.atMillis()), e.detail())).toList());
-  }
-
-  @Override
-  public void trail(String migrationId, TrailWrite write) {
-    if (write.started() != null) {
-      migrationStarted(write.started(), write.workflowId(), write.startedAtMillis());
-    }
-    if (!write.events().isEmpty()) {
-      stepEvents(migrationId, write.events());
-    }
-    if (write.finished() != null) {
-      migrationFinished(write.finished(), write.finishedAtMillis());
-    }
   }
 
   @Override

@@ -22,7 +22,17 @@ public interface AuditActivities {
    * {@link #migrationStarted}, {@link #stepEvents} and {@link #migrationFinished} would write
    * them, in that order.
    */
-  void trail(String migrationId, TrailWrite write);
+  default void trail(String migrationId, TrailWrite write) {
+    if (write.started() != null) {
+      migrationStarted(write.started(), write.workflowId(), write.startedAtMillis());
+    }
+    if (!write.events().isEmpty()) {
+      stepEvents(migrationId, write.events());
+    }
+    if (write.finished() != null) {
+      migrationFinished(write.finished(), write.finishedAtMillis());
+    }
+  }
 
   /**
    * The migration waits for a host or an operator ({@code reason} non-null), or no longer does

@@ -66,19 +66,6 @@ final class RecordingAudit implements AuditActivities {
   }
 
   @Override
-  public void trail(String migrationId, TrailWrite write) {
-    if (write.started() != null) {
-      migrationStarted(write.started(), write.workflowId(), write.startedAtMillis());
-    }
-    if (!write.events().isEmpty()) {
-      stepEvents(migrationId, write.events());
-    }
-    if (write.finished() != null) {
-      migrationFinished(write.finished(), write.finishedAtMillis());
-    }
-  }
-
-  @Override
   public void stepEvents(String migrationId, java.util.List<StepEvent> events) {
     awaitUp();
     events.forEach(e -> add(new Step(migrationId, e)));
