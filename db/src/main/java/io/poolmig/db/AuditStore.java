@@ -542,6 +542,16 @@ public final class AuditStore {
       sql.append(" and m.job_id = ?");
       params.add(q.job());
     }
+    if (q.transport() != null) {
+      sql.append(" and m.transport = ?");
+      params.add(q.transport());
+    }
+    if (q.after() != null) {
+      // The order's own key, so a page continues where the last one ended (keyset paging).
+      sql.append(" and (m.started_at, m.id) < (?, ?)");
+      params.add(q.after().startedAt());
+      params.add(q.after().id());
+    }
     return sql.append(" order by m.started_at desc, m.id desc").toString();
   }
 

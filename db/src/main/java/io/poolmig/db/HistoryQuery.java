@@ -15,11 +15,50 @@ import java.util.Set;
  *     {@code committed}, {@code rolled_back} or {@code failed})
  * @param requestedBy only migrations requested by this name, exactly
  * @param job only the migrations of this job
+ * @param transport only migrations over this transport ({@code tcp} or {@code tls})
+ * @param after only migrations that come after this one in the order (older): the next page
  * @param limit the most rows returned, 1 to {@value #MAX_LIMIT}; 0 means {@value #DEFAULT_LIMIT};
  *     {@link AuditStore#export} ignores it and returns every row
  */
 public record HistoryQuery(String vm, String host, Instant since, Instant until, String status,
-    String requestedBy, java.util.UUID job, int limit) {
+    String requestedBy, java.util.UUID job, String transport, Cursor after, int limit) {
+
+  /**
+   * A place in the order (newest first, then by id): a page ends at its last row, the next one
+   * starts after it. Text form {@code 2026-12-06T02:21:19.123456Z/UUID}.
+   */
+  public record Cursor(Instant startedAt, java.util.UUID id) {
+    public Cursor {
+      java.util.Objects.requireNonNull(startedAt, "startedAt");
+      java.util.Objects.requireNonNull(id, "id");
+    }
+
+    /** The cursor just after {@code row}. */
+    public static Cursor after(MigrationRow row) {
+      return new Cursor(row.startedAt(), row.id());
+    }
+
+    /**
+     * Reads the text form.
+     *
+     * @throws IllegalArgumentException if it is not one
+     */
+    public static Cursor parse(String text) {
+      int slash = text.indexOf('/');
+      try {
+        return new Cursor(Instant.parse(text.substring(0, slash)),
+            java.util.UUID.fromString(text.substring(slash + 1)));
+      } catch (RuntimeException e) {
+        throw new IllegalArgumentException("'" + text + "' is not a page cursor (an instant, a "
+            + "slash, a migration id), as a listing that stopped at its limit prints it", e);
+      }
+    }
+
+    @Override
+    public String toString() {
+      return startedAt + "/" + id;
+    }
+  }
 
   public static final int DEFAULT_LIMIT = 100;
   public static final int MAX_LIMIT = 10_000;
@@ -35,6 +74,9 @@ public record HistoryQuery(String vm, String host, Instant since, Instant until,
     }
     if (requestedBy != null && requestedBy.isBlank()) {
       requestedBy = null;
+    }
+    if (transport != null) {
+      Checks.requireOneOf(transport, "transport", Set.of("tcp", "tls"));
     }
     if (since != null && until != null && !since.isBefore(until)) {
       throw new IllegalArgumentException("since (" + since + ") must be before until (" + until
@@ -57,28 +99,39 @@ public record HistoryQuery(String vm, String host, Instant since, Instant until,
     this(vm, host, since, null, status, null, null, limit);
   }
 
+  /** Any filter but transport, from the first page. */
+  public HistoryQuery(String vm, String host, Instant since, Instant until, String status,
+      String requestedBy, java.util.UUID job, int limit) {
+    this(vm, host, since, until, status, requestedBy, job, null, null, limit);
+  }
+
   /** No filter, the default limit: the latest {@value #DEFAULT_LIMIT} migrations. */
   public static HistoryQuery all() {
     return new HistoryQuery(null, null, null, null, DEFAULT_LIMIT);
   }
 
   public HistoryQuery withVm(String vm) {
-    return new HistoryQuery(vm, host, since, until, status, requestedBy, job, limit);
+    return new HistoryQuery(vm, host, since, until, status, requestedBy, job, transport, after,
+        limit);
   }
 
   public HistoryQuery withHost(String host) {
-    return new HistoryQuery(vm, host, since, until, status, requestedBy, job, limit);
+    return new HistoryQuery(vm, host, since, until, status, requestedBy, job, transport, after,
+        limit);
   }
 
   public HistoryQuery withSince(Instant since) {
-    return new HistoryQuery(vm, host, since, until, status, requestedBy, job, limit);
+    return new HistoryQuery(vm, host, since, until, status, requestedBy, job, transport, after,
+        limit);
   }
 
   public HistoryQuery withStatus(String status) {
-    return new HistoryQuery(vm, host, since, until, status, requestedBy, job, limit);
+    return new HistoryQuery(vm, host, since, until, status, requestedBy, job, transport, after,
+        limit);
   }
 
   public HistoryQuery withLimit(int limit) {
-    return new HistoryQuery(vm, host, since, until, status, requestedBy, job, limit);
+    return new HistoryQuery(vm, host, since, until, status, requestedBy, job, transport, after,
+        limit);
   }
 }

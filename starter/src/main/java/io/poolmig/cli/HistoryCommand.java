@@ -69,9 +69,10 @@ final class HistoryCommand implements Callable<Integer> {
       print(root.out, db, rows, format, steps);
       if (rows.size() == query.limit()) {
         // Never cut silently: a listing that stops at its limit says so, off the data stream.
-        root.err.println("poolmig: showing the newest " + rows.size() + " migrations; more may "
-            + "match: raise --limit, narrow with --since/--until, or export them all with "
-            + "`poolmig audit export`");
+        root.err.println("poolmig: showing " + rows.size() + " migrations; more may match: "
+            + "the next page is --after " + HistoryQuery.Cursor.after(rows.get(rows.size() - 1))
+            + " (or raise --limit, narrow with --since/--until, or export them all with "
+            + "`poolmig audit export`)");
         root.err.flush();
       }
       return ExitCode.OK.code;

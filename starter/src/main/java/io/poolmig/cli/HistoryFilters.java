@@ -41,8 +41,20 @@ final class HistoryFilters {
       description = "the migrations of this job (`poolmig jobs` lists them)")
   String job;
 
+  @Option(names = "--transport", paramLabel = "tcp|tls", description = "over this transport")
+  String transport;
+
+  @Option(names = "--after", paramLabel = "CURSOR",
+      description = "the next page: the rows after the cursor a listing printed when it "
+          + "stopped at its limit")
+  String after;
+
   /** The query these filters describe, returning at most {@code limit} rows. */
   HistoryQuery query(int limit) {
+    if (transport != null && !java.util.List.of("tcp", "tls").contains(transport)) {
+      throw new PoolmigException(ExitCode.USAGE, "unknown transport '" + transport
+          + "': use tcp or tls");
+    }
     if (status != null && !java.util.List.of("running", "needs_resolution", "committed",
         "rolled_back", "failed").contains(status)) {
       throw new PoolmigException(ExitCode.USAGE, "unknown status '" + status
@@ -60,7 +72,8 @@ final class HistoryFilters {
     }
     try {
       return new HistoryQuery(vm, host, when("--since", since, now), when("--until", until, now),
-          status, requester, jobId, limit);
+          status, requester, jobId, transport,
+          after == null ? null : HistoryQuery.Cursor.parse(after), limit);
     } catch (IllegalArgumentException e) {
       throw new PoolmigException(ExitCode.USAGE, e.getMessage(), e);
     }

@@ -101,11 +101,27 @@ class AuditExportCliTest {
   }
 
   @Test
-  void historyThatStopsAtItsLimitSaysSo() {
+  void historyThatStopsAtItsLimitSaysSoAndWhereTheNextPageStarts() throws Exception {
     CliRun history = CliRun.of(env, "history", "--limit", "10", "-o", "csv");
     assertEquals(0, history.exitCode(), history.err());
-    assertTrue(history.err().contains("showing the newest 10 migrations; more may match"),
-        history.err());
+    assertTrue(history.err().contains("showing 10 migrations; more may match"), history.err());
+    // The next page starts where this one stopped: the ten after it, none twice.
+    String cursor = history.err().replaceAll("(?s).*--after (\\S+) .*", "$1").trim();
+    CliRun first = CliRun.of(env, "history", "--limit", "10", "-o", "json");
+    CliRun next = CliRun.of(env, "history", "--limit", "10", "-o", "json", "--after", cursor);
+    assertEquals(0, next.exitCode(), next.toString());
+    List<String> firstVms = new java.util.ArrayList<>();
+    new ObjectMapper().readTree(first.out()).forEach(r -> firstVms.add(r.get("vmName").asText()));
+    List<String> nextVms = new java.util.ArrayList<>();
+    new ObjectMapper().readTree(next.out()).forEach(r -> nextVms.add(r.get("vmName").asText()));
+    assertEquals(10, nextVms.size(), next.out());
+    assertEquals("vm-" + (MIGRATIONS - 9), firstVms.get(9));
+    assertEquals("vm-" + (MIGRATIONS - 10), nextVms.get(0), "newest first, continuing");
+    assertTrue(nextVms.stream().noneMatch(firstVms::contains));
+    CliRun tls = CliRun.of(env, "history", "--transport", "tls");
+    assertTrue(tls.out().contains("(no migrations match)"), tls.toString());
+    CliRun badCursor = CliRun.of(env, "history", "--after", "yesterday");
+    assertEquals(ExitCode.USAGE.code, badCursor.exitCode(), badCursor.toString());
     CliRun few = CliRun.of(env, "history", "--since", "2026-11-01T00:00:00Z", "--until",
         "2026-11-01T00:01:00Z", "-o", "csv");
     assertEquals(0, few.exitCode(), few.err());
