@@ -183,6 +183,7 @@ public final class LibxlHypervisor implements Hypervisor {
       throw new LibxlUnavailableException("libxl cannot open a context on this host (" + detail
           + "); check that xenstored runs and that this process may use /dev/xen");
     }
+    libxlLog.opened();
     // before anything can fork: libxl must reap only its own children, never the JVM's
     jnr.ffi.Runtime runtime = NativeLibs.runtime();
     ChildprocHooks hooks = LibxlStructs.allocate(new ChildprocHooks(runtime), runtime);

@@ -20,7 +20,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>xentoollog writes {@code "<context>: <level>: <message>"} and flushes after each message;
  * the level word picks the slf4j level (debug/verbose/detail: DEBUG; progress/info/notice: INFO;
- * warning: WARN; error/critical: ERROR). The last lines are kept for error messages.
+ * warning: WARN; error/critical: ERROR). The last lines are kept for error messages. Until
+ * {@link #opened} every line is DEBUG: what libxl says while its context is being allocated is
+ * quoted in the exception if that fails, and printing it twice helps nobody.
  *
  * <p>Hazards: messages of two threads logging at once may interleave within the pipe; a reader
  * that stops reading would block libxl once the pipe (64 KiB) is full, so the reader does
@@ -40,6 +42,7 @@ final class LibxlLog implements AutoCloseable {
   private final Thread reader;
   private final ArrayDeque<String> recent = new ArrayDeque<>();
   private boolean closed;
+  private volatile boolean opened;
 
   private LibxlLog(LibxlNative.Api xl, LibC.Api libc, Pointer file, Pointer logger, Thread reader) {
     this.xl = xl;
@@ -80,6 +83,11 @@ final class LibxlLog implements AutoCloseable {
   /** The {@code xentoollog_logger *} to hand to {@code libxl_ctx_alloc}. */
   Pointer logger() {
     return logger;
+  }
+
+  /** The context is open: from now on libxl's lines keep their own level. */
+  void opened() {
+    opened = true;
   }
 
   /** The last lines libxl logged (up to 64), oldest first. */
@@ -147,6 +155,10 @@ final class LibxlLog implements AutoCloseable {
         recent.removeFirst();
       }
       recent.addLast(text);
+    }
+    if (!opened) {
+      log.debug("{}", text);
+      return;
     }
     switch (levelOf(text)) {
       case "debug", "verbose", "detail" -> log.debug("{}", text);
