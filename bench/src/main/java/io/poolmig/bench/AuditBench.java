@@ -87,14 +87,14 @@ public final class AuditBench {
           rows[0] = db.auditStore().history(q.getValue()).size();
           return (System.nanoTime() - s) / 1e6;
         });
-        double cliMs = median(5, () -> runCli(root, url, schema, cli.get(q.getKey()), null));
+        double cliMs = median(5, () -> runCli(root, url, schema, cli.get(q.getKey())));
         System.out.printf(Locale.ROOT, "%-26s %8d %12.1f %14.0f%n", q.getKey(), rows[0], dbMs,
             cliMs);
       }
       Path out = Files.createTempFile("audit-export", ".csv");
       long s = System.nanoTime();
       runCli(root, url, schema, new String[] {"audit", "export", "--since", "2026-10-01",
-          "--until", "2026-11-01", "-o", "csv", "--file", out.toString()}, null);
+          "--until", "2026-11-01", "-o", "csv", "--file", out.toString()});
       double exportS = (System.nanoTime() - s) / 1e9;
       long lines;
       try (var l = Files.lines(out)) {
@@ -161,8 +161,7 @@ public final class AuditBench {
   }
 
   /** Runs bin/poolmig with the bench's database; returns its wall milliseconds. */
-  private static double runCli(Path root, String url, String schema, String[] args,
-      Path unused) {
+  private static double runCli(Path root, String url, String schema, String[] args) {
     List<String> cmd = new ArrayList<>();
     cmd.add(root.resolve("bin").resolve("poolmig").toString());
     cmd.addAll(List.of(args));

@@ -240,15 +240,11 @@ final class HistoryCommand implements Callable<Integer> {
                 (e.at().toEpochMilli() - began.toEpochMilli()) / 1000.0);
           }
           out.printf("  %3d  %s  %-17s %-9s%s%s%n", e.seq(), Listing.DATA_TIME.format(e.at()),
-              step, e.status(), took, e.detail() == null ? "" : "  " + oneLine(e.detail()));
+              step, e.status(), took, e.detail() == null ? "" : "  " + Table.oneLine(e.detail()));
         }
         out.flush();
         return ExitCode.OK.code;
       }
-    }
-
-    private static String oneLine(String s) {
-      return s.replace("\r", "\\r").replace("\n", "\\n");
     }
   }
 }

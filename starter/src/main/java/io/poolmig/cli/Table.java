@@ -27,7 +27,8 @@ final class Table {
     return this;
   }
 
-  private static String oneLine(String s) {
+  /** {@code s} with its line breaks shown as {@code \n}, so that it stays on one line. */
+  static String oneLine(String s) {
     return s.indexOf('\n') < 0 && s.indexOf('\r') < 0 ? s
         : s.replace("\r", "\\r").replace("\n", "\\n");
   }

@@ -678,25 +678,24 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
         audit.stepEvent(migrationId, head.event());
         auditQueue.poll();
       } else {
-        TrailWrite start = head.part() != null && head.part().started() != null
-            ? head.part() : null;
+        java.util.Iterator<AuditWrite> queued = auditQueue.iterator();
+        TrailWrite start = null;
+        if (head.part() != null && head.part().started() != null) {
+          start = queued.next().part();
+        }
+        int taken = start == null ? 0 : 1;
         List<StepEvent> batch = new ArrayList<>();
         TrailWrite outcome = null;
-        int taken = start == null ? 0 : 1;
-        for (AuditWrite w : auditQueue) {
-          if (taken > 0 && w == head) {
-            continue;
-          }
+        while (queued.hasNext() && outcome == null) {
+          AuditWrite w = queued.next();
           if (w.event() != null) {
             batch.add(w.event());
-            taken++;
           } else if (w.part() != null && w.part().finished() != null) {
             outcome = w.part();
-            taken++;
-            break;
           } else {
             break;
           }
+          taken++;
         }
         audit.trail(migrationId, new TrailWrite(
             start == null ? null : start.started(), start == null ? null : start.workflowId(),
