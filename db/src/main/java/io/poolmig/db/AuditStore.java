@@ -75,12 +75,18 @@ public final class AuditStore {
   private static final String FINISH_JOB =
       "update jobs set status = ?, finished_at = ? where id = ? and status in ('running', ?)";
 
-  private static final String MIGRATION_COLUMNS =
+  static final String MIGRATION_COLUMNS =
       "m.id, m.job_id, m.workflow_id, m.vm_uuid, m.vm_name, m.source_host, m.target_host,"
           + " m.transport, m.live, m.status, m.memory_bytes, m.bytes_sent, m.rounds,"
           + " m.downtime_ms, m.stream_downtime_ms, m.started_at, m.finished_at, m.duration_ms,"
           + " m.memory_digest, m.error, m.runs_on, m.attention, m.requested_by, m.reason,"
           + " j.kind as job_kind";
+
+  /** A job's columns with its migrations counted; the select joins migrations m, by job. */
+  static final String JOB_COLUMNS = "j.id, j.kind, j.status, j.requested_by, j.reason,"
+      + " j.created_at, j.finished_at, count(m.id) as migrations,"
+      + " count(m.id) filter (where m.status = 'committed') as committed,"
+      + " count(m.id) filter (where m.status = 'rolled_back') as rolled_back";
 
   private static final String SELECT_EVENTS =
       "select migration_id, seq, step, status, at, detail from migration_events"
@@ -425,20 +431,14 @@ public final class AuditStore {
       throw new IllegalArgumentException("limit must be >= 1, was " + limit);
     }
     return jdbc.run("listing jobs", c -> {
-      try (PreparedStatement ps = c.prepareStatement("select j.id, j.kind, j.status,"
-          + " j.requested_by, j.reason, j.created_at, j.finished_at, count(m.id) as migrations,"
-          + " count(m.id) filter (where m.status = 'committed') as committed,"
-          + " count(m.id) filter (where m.status = 'rolled_back') as rolled_back"
+      try (PreparedStatement ps = c.prepareStatement("select " + JOB_COLUMNS
           + " from jobs j left join migrations m on m.job_id = j.id"
           + " group by j.id order by j.created_at desc, j.id limit ?")) {
         ps.setInt(1, limit);
         try (ResultSet rs = ps.executeQuery()) {
           List<JobRow> out = new ArrayList<>();
           while (rs.next()) {
-            out.add(new JobRow(Jdbc.getUuid(rs, "id"), rs.getString("kind"),
-                rs.getString("status"), rs.getString("requested_by"), rs.getString("reason"),
-                Jdbc.getInstant(rs, "created_at"), Jdbc.getInstant(rs, "finished_at"),
-                rs.getInt("migrations"), rs.getInt("committed"), rs.getInt("rolled_back")));
+            out.add(jobRow(rs));
           }
           return List.copyOf(out);
         }
@@ -555,7 +555,7 @@ public final class AuditStore {
     return sql.append(" order by m.started_at desc, m.id desc").toString();
   }
 
-  private static void bind(PreparedStatement ps, List<Object> params) throws SQLException {
+  static void bind(PreparedStatement ps, List<Object> params) throws SQLException {
     for (int i = 0; i < params.size(); i++) {
       Object p = params.get(i);
       if (p instanceof Instant) {
@@ -663,7 +663,15 @@ public final class AuditStore {
   }
 
 
-  private static MigrationRow migrationRow(ResultSet rs) throws SQLException {
+  /** A job row of a select with {@link #JOB_COLUMNS}, grouped by job. */
+  static JobRow jobRow(ResultSet rs) throws SQLException {
+    return new JobRow(Jdbc.getUuid(rs, "id"), rs.getString("kind"),
+        rs.getString("status"), rs.getString("requested_by"), rs.getString("reason"),
+        Jdbc.getInstant(rs, "created_at"), Jdbc.getInstant(rs, "finished_at"),
+        rs.getInt("migrations"), rs.getInt("committed"), rs.getInt("rolled_back"));
+  }
+
+  static MigrationRow migrationRow(ResultSet rs) throws SQLException {
     return new MigrationRow(
         Jdbc.getUuid(rs, "id"),
         Jdbc.getUuid(rs, "job_id"),
@@ -701,7 +709,7 @@ public final class AuditStore {
     }
   }
 
-  private static UUID parseUuid(String text) {
+  static UUID parseUuid(String text) {
     try {
       UUID uuid = UUID.fromString(text);
       // fromString is lenient ("1-1-1-1-1"); accept only the canonical 36-character form

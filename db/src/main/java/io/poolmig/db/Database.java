@@ -47,6 +47,7 @@ public final class Database implements AutoCloseable {
   private final DbConfig config;
   private final HikariDataSource dataSource;
   private final AuditStore auditStore;
+  private final AuditReports auditReports;
   private final PoolRegistry poolRegistry;
   private final Jdbc jdbc;
 
@@ -55,6 +56,7 @@ public final class Database implements AutoCloseable {
     this.dataSource = dataSource;
     this.jdbc = new Jdbc(dataSource, config.maskedUrl());
     this.auditStore = new AuditStore(jdbc);
+    this.auditReports = new AuditReports(jdbc);
     this.poolRegistry = new PoolRegistry(jdbc);
   }
 
@@ -190,6 +192,11 @@ public final class Database implements AutoCloseable {
 
   public AuditStore auditStore() {
     return auditStore;
+  }
+
+  /** The read-only reports: jobs by filter, a job's summary, activity over time. */
+  public AuditReports auditReports() {
+    return auditReports;
   }
 
   public PoolRegistry poolRegistry() {

@@ -62,8 +62,10 @@ public record HistoryQuery(String vm, String host, Instant since, Instant until,
 
   public static final int DEFAULT_LIMIT = 100;
   public static final int MAX_LIMIT = 10_000;
-  static final Set<String> STATUSES =
-      Set.of("running", "needs_resolution", "committed", "rolled_back", "failed");
+  /** Every status a migration can have, in the order of its life. */
+  public static final java.util.List<String> STATUSES_IN_ORDER =
+      java.util.List.of("running", "needs_resolution", "committed", "rolled_back", "failed");
+  static final Set<String> STATUSES = Set.copyOf(STATUSES_IN_ORDER);
 
   public HistoryQuery {
     if (vm != null && vm.isBlank()) {

@@ -1,14 +1,12 @@
 package io.poolmig.cli;
 
-import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.databind.JsonSerializer;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializerProvider;
-import com.fasterxml.jackson.databind.module.SimpleModule;
+import io.poolmig.api.AuditJson;
 import io.poolmig.db.Database;
 import io.poolmig.db.HistoryQuery;
 import io.poolmig.db.MigrationRow;
 import io.poolmig.db.StepEventRow;
+import io.poolmig.db.Timeline;
 import java.io.PrintWriter;
 import java.time.Instant;
 import java.time.format.DateTimeFormatter;
@@ -131,14 +129,7 @@ final class HistoryCommand implements Callable<Integer> {
   }
 
   /** Migration rows as JSON: times as ISO-8601 UTC strings with milliseconds. */
-  static final ObjectMapper JSON = new ObjectMapper().registerModule(new SimpleModule()
-      .addSerializer(Instant.class, new JsonSerializer<Instant>() {
-        @Override
-        public void serialize(Instant at, JsonGenerator gen, SerializerProvider p)
-            throws java.io.IOException {
-          gen.writeString(Listing.DATA_TIME.format(at));
-        }
-      }));
+  static final ObjectMapper JSON = AuditJson.MAPPER;
 
   private static void printJson(PrintWriter out, Database db, List<MigrationRow> rows,
       boolean steps) {
@@ -162,11 +153,7 @@ final class HistoryCommand implements Callable<Integer> {
 
   /** One migration as one line of JSON. */
   static String jsonLine(MigrationRow r) {
-    try {
-      return JSON.writeValueAsString(r);
-    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-      throw new IllegalStateException("migration " + r.id() + " did not serialize", e);
-    }
+    return AuditJson.write(r);
   }
 
   static final String CSV_HEADER = "migration_id,job_id,started_at,finished_at,vm_name,vm_uuid,"
@@ -228,19 +215,12 @@ final class HistoryCommand implements Callable<Integer> {
         out.printf("  workflow:  %s%n  job:       %s (%s)%n", r.workflowId(), r.jobId(),
             r.jobKind());
         out.println("  steps:");
-        Map<String, Instant> startedAt = new java.util.HashMap<>();
-        for (StepEventRow e : db.auditStore().events(id)) {
-          String step = e.step().toLowerCase(Locale.ROOT).replace('_', ' ');
-          Instant began = startedAt.get(e.step());
-          String took = "";
-          if ("started".equals(e.status())) {
-            startedAt.put(e.step(), e.at());
-          } else if (began != null) {
-            took = String.format(Locale.ROOT, " (%.3f s)",
-                (e.at().toEpochMilli() - began.toEpochMilli()) / 1000.0);
-          }
+        for (Timeline.Entry e : Timeline.of(db.auditStore().events(id))) {
           out.printf("  %3d  %s  %-17s %-9s%s%s%n", e.seq(), Listing.DATA_TIME.format(e.at()),
-              step, e.status(), took, e.detail() == null ? "" : "  " + Table.oneLine(e.detail()));
+              e.step().toLowerCase(Locale.ROOT).replace('_', ' '), e.status(),
+              e.tookMs() == null ? "" : String.format(Locale.ROOT, " (%.3f s)",
+                  e.tookMs() / 1000.0),
+              e.detail() == null ? "" : "  " + Table.oneLine(e.detail()));
         }
         out.flush();
         return ExitCode.OK.code;

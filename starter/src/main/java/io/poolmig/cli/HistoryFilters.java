@@ -1,12 +1,8 @@
 package io.poolmig.cli;
 
 import io.poolmig.db.HistoryQuery;
+import io.poolmig.db.QueryTerms;
 import java.time.Instant;
-import java.time.LocalDate;
-import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeParseException;
-import java.util.UUID;
 import picocli.CommandLine.Option;
 
 /**
@@ -51,52 +47,29 @@ final class HistoryFilters {
 
   /** The query these filters describe, returning at most {@code limit} rows. */
   HistoryQuery query(int limit) {
-    if (transport != null && !java.util.List.of("tcp", "tls").contains(transport)) {
-      throw new PoolmigException(ExitCode.USAGE, "unknown transport '" + transport
-          + "': use tcp or tls");
-    }
-    if (status != null && !java.util.List.of("running", "needs_resolution", "committed",
-        "rolled_back", "failed").contains(status)) {
-      throw new PoolmigException(ExitCode.USAGE, "unknown status '" + status
-          + "': use running, needs_resolution, committed, rolled_back or failed");
-    }
-    Instant now = Instant.now();
-    UUID jobId = null;
-    if (job != null) {
-      try {
-        jobId = UUID.fromString(job);
-      } catch (IllegalArgumentException e) {
-        throw new PoolmigException(ExitCode.USAGE, "--job '" + job + "' is not a job id (a "
-            + "UUID); `poolmig jobs` lists them");
-      }
-    }
+    java.util.Map<String, String> terms = new java.util.HashMap<>();
+    terms.put("vm", vm);
+    terms.put("host", host);
+    terms.put("since", since);
+    terms.put("until", until);
+    terms.put("status", status);
+    terms.put("requester", requester);
+    terms.put("job", job);
+    terms.put("transport", transport);
+    terms.put("after", after);
     try {
-      return new HistoryQuery(vm, host, when("--since", since, now), when("--until", until, now),
-          status, requester, jobId, transport,
-          after == null ? null : HistoryQuery.Cursor.parse(after), limit);
-    } catch (IllegalArgumentException e) {
-      throw new PoolmigException(ExitCode.USAGE, e.getMessage(), e);
+      return QueryTerms.history(terms::get, limit, Instant.now());
+    } catch (QueryTerms.BadTermException e) {
+      throw usage(e);
     }
   }
 
-  /** A duration back from {@code now} (30m, 24h, 7d), a date (midnight UTC), or an instant. */
-  static Instant when(String option, String value, Instant now) {
-    if (value == null) {
-      return null;
-    }
-    String v = value.trim();
-    try {
-      if (v.matches("\\d+[smhdSMHD]")) {
-        return now.minus(Durations.parse(v));
-      }
-      if (v.matches("\\d{4}-\\d{2}-\\d{2}")) {
-        return LocalDate.parse(v).atStartOfDay(ZoneOffset.UTC).toInstant();
-      }
-      return OffsetDateTime.parse(v).toInstant();
-    } catch (DateTimeParseException | picocli.CommandLine.TypeConversionException e) {
-      throw new PoolmigException(ExitCode.USAGE, option + " '" + value
-          + "' is neither a duration (30m, 24h, 7d), a date (2026-11-01) nor an ISO-8601 "
-          + "instant (2026-11-01T00:00:00Z)");
-    }
+  /** A bad term as the CLI says it: named by its option. */
+  static PoolmigException usage(QueryTerms.BadTermException e) {
+    String message = e.getMessage();
+    String option = "--" + e.term();
+    return new PoolmigException(ExitCode.USAGE,
+        message.startsWith(e.term() + " ") ? option + message.substring(e.term().length())
+            : message, e);
   }
 }

@@ -1,7 +1,11 @@
 package io.poolmig.cli;
 
+import io.poolmig.db.JobQuery;
 import io.poolmig.db.JobRow;
+import io.poolmig.db.QueryTerms;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -13,7 +17,8 @@ import picocli.CommandLine.ParentCommand;
     description = "Lists the newest jobs from the audit store: single migrations and "
         + "evacuations, who asked and why, how they ended and how many of their migrations "
         + "committed or rolled back. `poolmig history` shows the migrations themselves.",
-    footer = {"", "Examples:", "  poolmig jobs", "  poolmig jobs --limit 100 -o json"},
+    footer = {"", "Examples:", "  poolmig jobs", "  poolmig jobs --kind evacuate --since 7d",
+      "  poolmig jobs --status partial --limit 100 -o json"},
     mixinStandardHelpOptions = true)
 final class JobsCommand implements Callable<Integer> {
 
@@ -23,15 +28,43 @@ final class JobsCommand implements Callable<Integer> {
       description = "how many (default ${DEFAULT-VALUE})")
   int limit;
 
+  @Option(names = "--kind", paramLabel = "KIND", description = "migrate, evacuate or drain")
+  String kind;
+
+  @Option(names = "--status", paramLabel = "STATUS",
+      description = "running, or how the jobs ended (completed, partial, refused, cancelled, "
+          + "committed, rolled_back, ...)")
+  String status;
+
+  @Option(names = "--requester", paramLabel = "NAME", description = "requested by NAME")
+  String requester;
+
+  @Option(names = "--since", paramLabel = "WHEN",
+      description = "started at or after: a duration back from now (30m, 24h, 7d), a date "
+          + "(2026-11-01, midnight UTC) or an ISO-8601 instant")
+  String since;
+
+  @Option(names = "--until", paramLabel = "WHEN", description = "started before, as --since")
+  String until;
+
   @Mixin Listing.Output output;
 
   @Override
   public Integer call() {
-    if (limit < 1) {
-      throw new PoolmigException(ExitCode.USAGE, "--limit must be at least 1, was " + limit);
+    Map<String, String> terms = new HashMap<>();
+    terms.put("kind", kind);
+    terms.put("status", status);
+    terms.put("requester", requester);
+    terms.put("since", since);
+    terms.put("until", until);
+    JobQuery query;
+    try {
+      query = QueryTerms.jobs(terms::get, limit, java.time.Instant.now());
+    } catch (QueryTerms.BadTermException e) {
+      throw HistoryFilters.usage(e);
     }
     try (Poolmig.PoolSession session = root.connect()) {
-      List<JobRow> jobs = session.database().auditStore().jobs(limit);
+      List<JobRow> jobs = session.database().auditReports().jobs(query);
       Listing l = new Listing("job", "kind", "status", "started", "finished", "migrations",
           "committed", "rolled_back", "by", "reason");
       for (JobRow j : jobs) {

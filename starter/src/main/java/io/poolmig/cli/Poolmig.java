@@ -62,6 +62,7 @@ import picocli.CommandLine.Spec;
       VmCommand.class,
       HistoryCommand.class,
       AuditCommand.class,
+      ServeCommand.class,
       SaveCommand.class,
       RestoreCommand.class,
       CreateCommand.class,

@@ -16,6 +16,7 @@ import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
@@ -104,8 +105,19 @@ final class WorkerCommand implements Callable<Integer> {
           + "default: none")
   String metricsListen;
 
+  @Option(names = "--api-listen", paramLabel = "ADDR:PORT",
+      description = "with --control: also serve the audit API and page (as `poolmig serve`) on "
+          + "ADDR:PORT, e.g. 127.0.0.1:8090; default: none")
+  String apiListen;
+
+  @Mixin ApiOptions api = new ApiOptions();
+
   @Override
   public Integer call() throws InterruptedException {
+    if (apiListen != null && !control) {
+      throw new PoolmigException(ExitCode.USAGE, "--api-listen needs --control: the control "
+          + "worker serves the audit API");
+    }
     if (hostName == null && !control) {
       throw new PoolmigException(ExitCode.USAGE, "nothing to serve: give --host NAME, --control, "
           + "or both");
@@ -153,6 +165,7 @@ final class WorkerCommand implements Callable<Integer> {
       HostWorker host = hostConfig == null ? null
           : HostWorker.start(hostConfig, local, factory, database.poolRegistry(), metrics);
       local = null;
+      io.poolmig.api.AuditApi apiServer = null;
       try {
         InetSocketAddress metricsAt = null;
         if (metricsListen != null) {
@@ -164,6 +177,7 @@ final class WorkerCommand implements Callable<Integer> {
           }
         }
         factory.start();
+        apiServer = apiListen == null ? null : api.start(root, apiListen, database);
         root.out.printf("worker running: %s%s, Temporal %s, audit store %s%n",
             host == null ? "" : "host " + host.hostName() + " (" + hypervisor + ", receives on "
                 + host.advertisedEndpoint() + (host.advertisedTlsEndpoint() == null ? ", no TLS"
@@ -178,6 +192,9 @@ final class WorkerCommand implements Callable<Integer> {
         signal.await();
         return ExitCode.OK.code;
       } finally {
+        if (apiServer != null) {
+          apiServer.close();
+        }
         factory.shutdown();
         if (host != null) {
           host.close();
