@@ -63,8 +63,8 @@ final class JobsCommand implements Callable<Integer> {
     } catch (QueryTerms.BadTermException e) {
       throw HistoryFilters.usage(e);
     }
-    try (Poolmig.PoolSession session = root.connect()) {
-      List<JobRow> jobs = session.database().auditReports().jobs(query);
+    try (io.poolmig.db.Database db = root.openDatabase()) {
+      List<JobRow> jobs = db.auditReports().jobs(query);
       Listing l = new Listing("job", "kind", "status", "started", "finished", "migrations",
           "committed", "rolled_back", "by", "reason");
       for (JobRow j : jobs) {

@@ -15,7 +15,9 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -76,24 +78,76 @@ class AuditApiTest {
     return URLEncoder.encode(value, StandardCharsets.UTF_8);
   }
 
+  /** The VM names the CLI's {@code history -o json} lists for the same query string. */
+  static List<String> cliVms(String query) throws Exception {
+    JsonNode rows = JSON.readTree(cli("history", query));
+    List<String> names = new ArrayList<>();
+    rows.forEach(m -> names.add(m.get("vmName").asText()));
+    return names;
+  }
+
+  /** Runs {@code poolmig COMMAND -o json} with the query string's terms as options. */
+  static String cli(String command, String query) {
+    List<String> args = new ArrayList<>(List.of(command, "-o", "json"));
+    if (!query.isEmpty()) {
+      for (String pair : query.substring(1).split("&")) {
+        int eq = pair.indexOf('=');
+        args.add("--" + pair.substring(0, eq));
+        args.add(java.net.URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8));
+      }
+    }
+    java.io.StringWriter out = new java.io.StringWriter();
+    java.io.StringWriter err = new java.io.StringWriter();
+    int code = io.poolmig.cli.Poolmig.run(args.toArray(String[]::new), trail.env(),
+        new java.io.PrintWriter(out), new java.io.PrintWriter(err));
+    assertEquals(0, code, args + ": " + err);
+    return out.toString();
+  }
+
   @Test
-  void everyMigrationFilterSelectsWhatItSays() throws Exception {
-    assertEquals(List.of("cache-1", "db-1", "web-2", "web-1"), vms(""), "newest first");
-    assertEquals(List.of("web-1"), vms("?vm=web-1"));
-    assertEquals(List.of("web-1"), vms("?vm=" + trail.web1Vm), "a VM by its UUID");
-    assertEquals(List.of("db-1", "web-1"), vms("?host=host-b"), "as source or target");
-    assertEquals(List.of("cache-1"), vms("?since=90m"), "a duration back from now");
-    assertEquals(List.of("web-2", "web-1"), vms("?until=" + q(trail.base.plusSeconds(61)
-        .toString())), "an instant");
-    assertEquals(List.of("db-1"), vms("?since=" + q(trail.base.plusSeconds(61).toString())
-        + "&until=90m"));
-    assertEquals(List.of("web-2"), vms("?status=rolled_back"));
-    assertEquals(List.of("db-1"), vms("?requester=bob"));
-    assertEquals(List.of("web-2", "web-1"), vms("?job=" + AuditTrailFixture.EVACUATE));
-    assertEquals(List.of("db-1", "web-2"), vms("?transport=tls"));
-    assertEquals(List.of("web-2"), vms("?transport=tls&host=host-a&status=rolled_back"),
-        "all filters given must match");
-    assertEquals(List.of(), vms("?vm=nothing-like-it"));
+  void everyMigrationFilterSelectsWhatItSaysInTheApiAndTheCli() throws Exception {
+    String afterWeb2 = q(trail.base.plusSeconds(61).toString());
+    Map<String, List<String>> cases = new LinkedHashMap<>();
+    cases.put("", List.of("cache-1", "db-1", "web-2", "web-1")); // newest first
+    cases.put("?vm=web-1", List.of("web-1"));
+    cases.put("?vm=" + trail.web1Vm, List.of("web-1")); // a VM by its UUID
+    cases.put("?host=host-b", List.of("db-1", "web-1")); // as source or target
+    cases.put("?since=90m", List.of("cache-1")); // a duration back from now
+    cases.put("?until=" + afterWeb2, List.of("web-2", "web-1")); // an instant
+    cases.put("?since=" + afterWeb2 + "&until=90m", List.of("db-1"));
+    cases.put("?since=" + q(trail.base.atZone(java.time.ZoneOffset.UTC).toLocalDate()
+        .plusDays(2).toString()), List.of()); // a date
+    cases.put("?status=rolled_back", List.of("web-2"));
+    cases.put("?requester=bob", List.of("db-1"));
+    cases.put("?job=" + AuditTrailFixture.EVACUATE, List.of("web-2", "web-1"));
+    cases.put("?transport=tls", List.of("db-1", "web-2"));
+    cases.put("?transport=tls&host=host-a&status=rolled_back", List.of("web-2")); // all match
+    cases.put("?vm=nothing-like-it", List.of());
+    for (Map.Entry<String, List<String>> c : cases.entrySet()) {
+      assertEquals(c.getValue(), vms(c.getKey()), "API " + c.getKey());
+      assertEquals(c.getValue(), cliVms(c.getKey()), "CLI " + c.getKey());
+    }
+  }
+
+  @Test
+  void everyJobFilterSelectsWhatItSaysInTheApiAndTheCli() throws Exception {
+    Map<String, Integer> cases = new LinkedHashMap<>();
+    cases.put("", 3);
+    cases.put("?kind=drain", 1);
+    cases.put("?status=partial", 1);
+    cases.put("?requester=bob", 1);
+    cases.put("?since=90m", 1);
+    cases.put("?until=90m", 2);
+    cases.put("?kind=evacuate&requester=bob", 0);
+    for (Map.Entry<String, Integer> c : cases.entrySet()) {
+      Answer a = get("/api/v1/jobs" + c.getKey());
+      assertEquals(200, a.status(), a.body().toString());
+      assertEquals(c.getValue(), a.body().size(), "API " + c.getKey());
+      assertEquals(c.getValue(), JSON.readTree(cli("jobs", c.getKey())).size(),
+          "CLI " + c.getKey());
+    }
+    assertEquals("partial", get("/api/v1/jobs?status=partial").body().get(0).get("status")
+        .asText());
   }
 
   @Test
@@ -130,18 +184,7 @@ class AuditApiTest {
   }
 
   @Test
-  void jobsFilterAndSumUp() throws Exception {
-    Answer all = get("/api/v1/jobs");
-    assertEquals(200, all.status(), all.body().toString());
-    assertEquals(3, all.body().size());
-    assertEquals(1, get("/api/v1/jobs?kind=drain").body().size());
-    assertEquals("partial", get("/api/v1/jobs?status=partial").body().get(0).get("status")
-        .asText());
-    assertEquals("bob", get("/api/v1/jobs?requester=bob").body().get(0).get("requestedBy")
-        .asText());
-    assertEquals(1, get("/api/v1/jobs?since=90m").body().size());
-    assertEquals(2, get("/api/v1/jobs?until=90m").body().size());
-
+  void aJobSumsUpItsMigrations() throws Exception {
     Answer job = get("/api/v1/jobs/" + AuditTrailFixture.EVACUATE);
     assertEquals(200, job.status(), job.body().toString());
     JsonNode s = job.body().get("summary");
