@@ -1,8 +1,20 @@
 package io.poolmig.bench;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.poolmig.api.ApiToken;
+import io.poolmig.api.AuditApi;
 import io.poolmig.db.Database;
 import io.poolmig.db.DbConfig;
 import io.poolmig.db.HistoryQuery;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -22,9 +34,11 @@ import java.util.function.Supplier;
 /**
  * {@code bench/audit}: the audit store at a million migrations. Fills a fresh schema of the
  * PostgreSQL named by {@code POOLMIG_DB_URL} (else the local one) with migrations over 60 days,
- * 50 hosts, 200,000 VMs, 20 requesters, 2 events each, then times the filtered queries twice:
- * in the database (the store's own query, over JDBC, median of 7) and end to end from the CLI
- * ({@code bin/poolmig}, a fresh JVM each, median of 5), and a full export of one month.
+ * 50 hosts, 200,000 VMs, 20 requesters, 2 events each, then times the filtered queries three
+ * times: in the database (the store's own query, over JDBC, median of 7), through the HTTP API
+ * (a request to {@link AuditApi} on loopback, JSON parsed by the client, median of 7) and end to
+ * end from the CLI ({@code bin/poolmig}, a fresh JVM each, median of 5); then one month exported
+ * by the CLI and paged through by the API.
  *
  * <pre>
  * bench/audit [--migrations 1000000] [--keep]
@@ -66,6 +80,11 @@ public final class AuditBench {
           "rolled_back", 100));
       queries.put("by requester, one week", new HistoryQuery(null, null, t.plus(30,
           ChronoUnit.DAYS), t.plus(37, ChronoUnit.DAYS), null, "op-13", null, 100));
+      Map<String, String> api = new LinkedHashMap<>();
+      api.put("by VM (name)", "vm=vm-123457");
+      api.put("by host, one day", "host=host-07&since=2026-10-21&until=2026-10-22");
+      api.put("by status (rolled back)", "status=rolled_back");
+      api.put("by requester, one week", "requester=op-13&since=2026-10-31&until=2026-11-07");
       Map<String, String[]> cli = new LinkedHashMap<>();
       cli.put("by VM (name)", new String[] {"history", "--vm", "vm-123457"});
       cli.put("by host, one day", new String[] {"history", "--host", "host-07", "--since",
@@ -78,18 +97,54 @@ public final class AuditBench {
           OffsetDateTime.now().truncatedTo(ChronoUnit.SECONDS),
           Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"),
           config.maskedUrl(), migrations, 2L * migrations, fillSeconds);
-      System.out.printf(Locale.ROOT, "%-26s %8s %12s %14s %s%n", "query", "rows", "database ms",
-          "CLI ms (wall)", "targets: 50 ms, 1000 ms");
-      for (Map.Entry<String, HistoryQuery> q : queries.entrySet()) {
-        int[] rows = new int[1];
-        double dbMs = median(7, () -> {
+      String token = "bench-" + java.util.UUID.randomUUID();
+      try (AuditApi server = AuditApi.start(new InetSocketAddress("127.0.0.1", 0), db,
+          ApiToken.of(token))) {
+        ApiClient client = new ApiClient(server.pageUrl(), token);
+        System.out.printf(Locale.ROOT, "%-26s %8s %12s %9s %14s   %s%n", "query", "rows",
+            "database ms", "API ms", "CLI ms (wall)", "targets: 50 ms in the database, 1 s "
+                + "from the CLI");
+        for (Map.Entry<String, HistoryQuery> q : queries.entrySet()) {
+          int[] rows = new int[1];
+          double dbMs = median(7, () -> {
+            long s = System.nanoTime();
+            rows[0] = db.auditStore().history(q.getValue()).size();
+            return (System.nanoTime() - s) / 1e6;
+          });
+          client.items("/api/v1/migrations?" + api.get(q.getKey())); // the server's first use
+          double apiMs = median(7, () -> {
+            long s = System.nanoTime();
+            int n = client.items("/api/v1/migrations?" + api.get(q.getKey()));
+            if (n != rows[0]) {
+              throw new IllegalStateException(q.getKey() + ": the API listed " + n
+                  + " rows, the store " + rows[0]);
+            }
+            return (System.nanoTime() - s) / 1e6;
+          });
+          double cliMs = median(5, () -> runCli(root, url, schema, cli.get(q.getKey())));
+          System.out.printf(Locale.ROOT, "%-26s %8d %12.1f %9.1f %14.0f%n", q.getKey(), rows[0],
+              dbMs, apiMs, cliMs);
+        }
+        String jobId = "00000000-0000-0000-0000-000000000100";
+        double jobMs = median(7, () -> {
           long s = System.nanoTime();
-          rows[0] = db.auditStore().history(q.getValue()).size();
+          client.get("/api/v1/jobs/" + jobId);
           return (System.nanoTime() - s) / 1e6;
         });
-        double cliMs = median(5, () -> runCli(root, url, schema, cli.get(q.getKey())));
-        System.out.printf(Locale.ROOT, "%-26s %8d %12.1f %14.0f%n", q.getKey(), rows[0], dbMs,
-            cliMs);
+        double activityMs = median(7, () -> {
+          long s = System.nanoTime();
+          client.get("/api/v1/activity?since=2026-10-01&until=2026-11-01");
+          return (System.nanoTime() - s) / 1e6;
+        });
+        System.out.printf(Locale.ROOT, "%-26s %8s %12s %9.1f%n", "a job's summary", "", "",
+            jobMs);
+        System.out.printf(Locale.ROOT, "%-26s %8s %12s %9.1f%n", "activity, 31 days", "", "",
+            activityMs);
+        long s = System.nanoTime();
+        long paged = client.pageThrough("/api/v1/migrations?since=2026-10-01&until=2026-11-01"
+            + "&limit=1000");
+        System.out.printf(Locale.ROOT, "%-26s %8d %27.1f s (API, pages of 1000)%n",
+            "page through October", paged, (System.nanoTime() - s) / 1e9);
       }
       Path out = Files.createTempFile("audit-export", ".csv");
       long s = System.nanoTime();
@@ -148,6 +203,48 @@ public final class AuditBench {
           + " from migrations, generate_series(1, 2) s");
       st.execute("alter table migration_events enable trigger migration_events_chain");
       st.execute("analyze");
+    }
+  }
+
+  /** A client of the audit API that parses what it gets, as a script would. */
+  private record ApiClient(String base, String token) {
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
+    private static final ObjectMapper JSON =
+        new ObjectMapper();
+
+    JsonNode get(String path) {
+      try {
+        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(
+            URI.create(base + path.substring(1)))
+            .header("Authorization", "Bearer " + token).build(),
+            HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() != 200) {
+          throw new IllegalStateException(path + ": HTTP " + r.statusCode() + " " + r.body());
+        }
+        return JSON.readTree(r.body());
+      } catch (java.io.IOException e) {
+        throw new UncheckedIOException(e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException(e);
+      }
+    }
+
+    int items(String path) {
+      return get(path).get("items").size();
+    }
+
+    /** Follows the pages' cursors to the end; returns the rows seen. */
+    long pageThrough(String path) {
+      long rows = 0;
+      String next = null;
+      do {
+        JsonNode page = get(path + (next == null ? ""
+            : "&after=" + URLEncoder.encode(next, StandardCharsets.UTF_8)));
+        rows += page.get("items").size();
+        next = page.get("next").isNull() ? null : page.get("next").asText();
+      } while (next != null);
+      return rows;
     }
   }
 
