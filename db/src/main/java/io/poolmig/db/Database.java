@@ -48,6 +48,7 @@ public final class Database implements AutoCloseable {
   private final HikariDataSource dataSource;
   private final AuditStore auditStore;
   private final AuditReports auditReports;
+  private final AuditSeals auditSeals;
   private final PoolRegistry poolRegistry;
   private final Jdbc jdbc;
 
@@ -57,6 +58,7 @@ public final class Database implements AutoCloseable {
     this.jdbc = new Jdbc(dataSource, config.maskedUrl());
     this.auditStore = new AuditStore(jdbc);
     this.auditReports = new AuditReports(jdbc);
+    this.auditSeals = new AuditSeals(jdbc);
     this.poolRegistry = new PoolRegistry(jdbc);
   }
 
@@ -197,6 +199,11 @@ public final class Database implements AutoCloseable {
   /** The read-only reports: jobs by filter, a job's summary, activity over time. */
   public AuditReports auditReports() {
     return auditReports;
+  }
+
+  /** The seals over the audit trail. */
+  public AuditSeals auditSeals() {
+    return auditSeals;
   }
 
   public PoolRegistry poolRegistry() {

@@ -112,6 +112,12 @@ final class WorkerCommand implements Callable<Integer> {
 
   @Mixin ApiOptions api = new ApiOptions();
 
+  @Option(names = "--seal-every", paramLabel = "DURATION", defaultValue = "24h",
+      converter = Durations.class,
+      description = "with --control: seal the audit trail this often and print each seal to "
+          + "keep elsewhere (as `poolmig audit seal`); 0: never (default ${DEFAULT-VALUE})")
+  long sealEveryMillis;
+
   @Override
   public Integer call() throws InterruptedException {
     if (apiListen != null && !control) {
@@ -166,6 +172,7 @@ final class WorkerCommand implements Callable<Integer> {
           : HostWorker.start(hostConfig, local, factory, database.poolRegistry(), metrics);
       local = null;
       io.poolmig.api.AuditApi apiServer = null;
+      java.util.concurrent.ScheduledExecutorService sealer = null;
       try {
         InetSocketAddress metricsAt = null;
         if (metricsListen != null) {
@@ -178,6 +185,9 @@ final class WorkerCommand implements Callable<Integer> {
         }
         factory.start();
         apiServer = apiListen == null ? null : api.start(root, apiListen, database);
+        if (control && sealEveryMillis > 0) {
+          sealer = sealPeriodically(database);
+        }
         root.out.printf("worker running: %s%s, Temporal %s, audit store %s%n",
             host == null ? "" : "host " + host.hostName() + " (" + hypervisor + ", receives on "
                 + host.advertisedEndpoint() + (host.advertisedTlsEndpoint() == null ? ", no TLS"
@@ -192,6 +202,9 @@ final class WorkerCommand implements Callable<Integer> {
         signal.await();
         return ExitCode.OK.code;
       } finally {
+        if (sealer != null) {
+          sealer.shutdownNow();
+        }
         if (apiServer != null) {
           apiServer.close();
         }
@@ -203,6 +216,33 @@ final class WorkerCommand implements Callable<Integer> {
     } finally {
       closeQuietly(local);
     }
+  }
+
+  /**
+   * Seals the audit trail every --seal-every, the first time one period after start, printing
+   * each seal; a failure is said in one line and tried again next period.
+   */
+  private java.util.concurrent.ScheduledExecutorService sealPeriodically(Database database) {
+    java.util.concurrent.ScheduledExecutorService sealer =
+        java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+          Thread t = new Thread(r, "poolmig-audit-seal");
+          t.setDaemon(true);
+          return t;
+        });
+    String by = "control worker " + (hostName != null ? hostName : OperatorCommands.who(null));
+    sealer.scheduleAtFixedRate(() -> {
+      try {
+        database.auditSeals().seal(by, io.poolmig.db.AuditSeals.SETTLE).ifPresent(seal -> {
+          root.out.println(AuditCommand.Seal.line(seal));
+          root.out.flush();
+        });
+      } catch (RuntimeException e) {
+        root.err.println("poolmig: sealing the audit trail failed (tried again in "
+            + java.time.Duration.ofMillis(sealEveryMillis) + "): " + e.getMessage());
+        root.err.flush();
+      }
+    }, sealEveryMillis, sealEveryMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
+    return sealer;
   }
 
   /**
