@@ -100,6 +100,10 @@ class RolesTest {
         + finished + "'"), "an ended migration is not changed");
     assertEquals(RESTRICTED, as(writer, "update migrations set requested_by = 'mallory' where"
         + " id = '" + running + "'"), "who asked is written once");
+    assertEquals(RESTRICTED, as(writer, "update migrations set os_user = 'mallory' where"
+        + " id = '" + running + "'"), "so is who really asked");
+    assertEquals(DENIED, as(writer, "update host_events set on_behalf_of = 'mallory'"),
+        "a host's history is appended only");
     assertEquals(RESTRICTED, as(writer, "update jobs set status = 'failed' where id = (select"
         + " job_id from migrations where id = '" + finished + "')"), "an ended job neither");
   }
