@@ -76,7 +76,9 @@ class EndToEndMigrationTest {
     assertEquals("committed", row.status());
     assertEquals("host-a", row.sourceHost());
     assertEquals("host-b", row.targetHost());
-    assertEquals("alice", row.requestedBy());
+    assertEquals(Requester.osUser(), row.requestedBy(), "the name shown is the real login");
+    assertEquals(new io.poolmig.db.RequesterIdentity(Requester.osUser(), Requester.clientHost(),
+        pool.database().sessionUser(), "alice"), row.identity(), "--as is on behalf of");
     assertEquals("kernel update", row.reason());
     assertEquals(before, row.memoryDigest());
     assertTrue(row.bytesSent() > 0 && row.durationMs() != null && row.downtimeMs() != null);
@@ -142,14 +144,17 @@ class EndToEndMigrationTest {
         "BIOS update, ticket 4711", "--as", "alice");
     try {
       assertEquals(0, on.exitCode(), on.toString());
-      assertTrue(on.out().contains("host host-b is in maintenance (by alice: BIOS update, "
-          + "ticket 4711): it takes no new VMs"), on.toString());
+      assertTrue(on.out().contains("host host-b is in maintenance (by " + Requester.osUser()
+          + "@" + Requester.clientHost() + " (db role " + pool.database().sessionUser()
+          + ") on behalf of alice: BIOS update, ticket 4711): it takes no new VMs"),
+          on.toString());
       CliRun again = CliRun.of(env, "host", "maintenance", "host-b", "on", "--as", "bob");
       assertTrue(again.out().contains("already in maintenance") && again.out().contains(
-          "by alice") && again.out().contains("nothing changed"), again.toString());
+          "by " + Requester.osUser() + ": BIOS") && again.out().contains("nothing changed"),
+          again.toString());
       CliRun hosts = CliRun.of(env, "hosts");
       assertTrue(hosts.out().lines().anyMatch(l -> l.startsWith("host-b")
-          && l.contains("maintenance") && l.contains("alice")
+          && l.contains("maintenance") && l.contains(Requester.osUser())
           && l.contains("BIOS update, ticket 4711")), hosts.toString());
 
       assertRefused(ExitCode.REFUSED, "host host-b is in maintenance", "migrate", "kept-1",
