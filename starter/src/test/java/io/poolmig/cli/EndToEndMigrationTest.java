@@ -92,6 +92,50 @@ class EndToEndMigrationTest {
         "DESTROY_SOURCE:completed"), steps);
   }
 
+  /** Who really asked, and the --as name beside it: as `history show` and the listings say. */
+  @Test
+  void theAuditNamesTheRealLoginAndTheAsNameSeparately() throws Exception {
+    sim("host-a").create("asked-1", 16L << 20, 1, 0);
+    String helper = "helper-" + UUID.randomUUID().toString().substring(0, 8);
+    CliRun run = CliRun.of(env, "migrate", "asked-1", "--to", "host-b", "--as", helper);
+    assertEquals(0, run.exitCode(), run.toString());
+    MigrationRow row = onlyRow("asked-1");
+    String role = pool.database().sessionUser();
+
+    CliRun show = CliRun.of(env, "history", "show", row.id().toString());
+    assertEquals(0, show.exitCode(), show.toString());
+    assertTrue(show.out().contains("  identity:  requested by " + Requester.osUser() + " on "
+        + Requester.clientHost() + " (db role " + role + "), on behalf of " + helper),
+        show.toString());
+    assertTrue(show.out().contains("host-a -> host-b, live, by " + Requester.osUser()),
+        "the name shown is the real login, not the --as name: " + show);
+
+    CliRun json = CliRun.of(env, "history", "--requester", helper, "-o", "json");
+    assertEquals(0, json.exitCode(), json.toString());
+    com.fasterxml.jackson.databind.JsonNode rows =
+        new com.fasterxml.jackson.databind.ObjectMapper().readTree(json.out());
+    assertEquals(1, rows.size(), "--requester matches the --as name: " + json);
+    assertEquals(Requester.osUser(), rows.get(0).get("requestedBy").asText());
+    assertEquals(Requester.osUser(), rows.get(0).get("osUser").asText());
+    assertEquals(Requester.clientHost(), rows.get(0).get("clientHost").asText());
+    assertEquals(role, rows.get(0).get("dbRole").asText());
+    assertEquals(helper, rows.get(0).get("onBehalfOf").asText());
+    assertFalse(rows.get(0).has("identity"), "the four fields, once: " + json.out());
+
+    CliRun csv = CliRun.of(env, "history", "--vm", "asked-1", "-o", "csv");
+    List<String> lines = csv.out().lines().toList();
+    assertTrue(lines.get(0).endsWith(",os_user,client_host,db_role,on_behalf_of"), csv.out());
+    assertTrue(lines.get(1).endsWith("," + Requester.osUser() + "," + Requester.clientHost()
+        + "," + role + "," + helper), csv.out());
+    CliRun table = CliRun.of(env, "history", "--vm", "asked-1");
+    assertTrue(table.out().contains(Requester.osUser() + " (for " + helper + ")"),
+        table.toString());
+    CliRun jobs = CliRun.of(env, "jobs", "-o", "csv");
+    assertTrue(jobs.out().lines().anyMatch(l -> l.startsWith(row.jobId().toString())
+        && l.endsWith("," + Requester.osUser() + "," + Requester.clientHost() + "," + role
+            + "," + helper)), jobs.toString());
+  }
+
   @Test
   void busyVmMigratesLiveInSeveralRounds() {
     DomainInfo vm = sim("host-a").create("busy-1", 96L << 20, 1, 20_000);
