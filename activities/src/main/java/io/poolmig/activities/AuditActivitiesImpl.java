@@ -5,6 +5,7 @@ import io.poolmig.db.MigrationOutcome;
 import io.poolmig.db.MigrationStart;
 import io.poolmig.db.StepEventRow;
 import io.poolmig.workflows.AuditActivities;
+import io.poolmig.workflows.Identity;
 import io.poolmig.workflows.MigrationRequest;
 import io.poolmig.workflows.MigrationResult;
 import io.poolmig.workflows.StepEvent;
@@ -39,7 +40,7 @@ public final class AuditActivitiesImpl implements AuditActivities {
         MigrationStart.KIND_MIGRATE, UUID.fromString(r.migrationId()), workflowId,
         UUID.fromString(r.vm().uuid()), r.vm().name(), r.sourceHost(), r.targetHost(),
         r.transport(), r.live(), r.vm().memoryBytes(), r.requestedBy(), r.reason(),
-        Instant.ofEpochMilli(atMillis), optionsJson(r)));
+        Instant.ofEpochMilli(atMillis), optionsJson(r), Identities.forStore(r.identity())));
   }
 
   private static String optionsJson(MigrationRequest r) {
@@ -94,9 +95,9 @@ public final class AuditActivitiesImpl implements AuditActivities {
 
   @Override
   public void jobStarted(String jobId, String kind, String requestedBy, String reason,
-      long atMillis) {
+      long atMillis, Identity identity) {
     store.jobStarted(UUID.fromString(jobId), kind, requestedBy, reason,
-        Instant.ofEpochMilli(atMillis));
+        Instant.ofEpochMilli(atMillis), Identities.forStore(identity));
   }
 
   @Override

@@ -3,6 +3,7 @@ package io.poolmig.activities;
 import io.poolmig.db.HostRecord;
 import io.poolmig.db.PoolRegistry;
 import io.poolmig.workflows.FailureTypes;
+import io.poolmig.workflows.Identity;
 import io.poolmig.workflows.PoolActivities;
 import io.temporal.failure.ApplicationFailure;
 import java.time.Duration;
@@ -48,18 +49,21 @@ public final class PoolActivitiesImpl implements PoolActivities {
   }
 
   @Override
-  public void enterMaintenance(String host, String requestedBy, String reason) {
-    setState(host, HostRecord.MAINTENANCE, requestedBy, reason);
+  public void enterMaintenance(String host, String requestedBy, String reason,
+      Identity identity) {
+    setState(host, HostRecord.MAINTENANCE, requestedBy, reason, identity);
   }
 
   @Override
-  public void leaveMaintenance(String host, String requestedBy, String reason) {
-    setState(host, HostRecord.ACTIVE, requestedBy, reason);
+  public void leaveMaintenance(String host, String requestedBy, String reason,
+      Identity identity) {
+    setState(host, HostRecord.ACTIVE, requestedBy, reason, identity);
   }
 
-  private void setState(String host, String state, String requestedBy, String reason) {
+  private void setState(String host, String state, String requestedBy, String reason,
+      Identity identity) {
     try {
-      registry.setState(host, state, requestedBy, reason);
+      registry.setState(host, state, requestedBy, reason, Identities.forStore(identity));
     } catch (NoSuchElementException e) {
       throw unavailable("host " + host + " is not in the pool registry: its worker has never "
           + "registered");

@@ -73,7 +73,8 @@ public final class AuditReports {
       params.add(q.status());
     }
     if (q.requester() != null) {
-      sql.append(" and j.requested_by = ?");
+      sql.append(" and (j.requested_by = ? or j.on_behalf_of = ?)");
+      params.add(q.requester());
       params.add(q.requester());
     }
     if (q.since() != null) {

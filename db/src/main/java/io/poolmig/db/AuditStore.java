@@ -36,15 +36,16 @@ public final class AuditStore {
   static final Set<String> STEP_STATUSES = Set.of(STEP_STARTED, STEP_COMPLETED, STEP_FAILED);
 
   private static final String INSERT_JOB =
-      "insert into jobs (id, kind, requested_by, reason, created_at, status)"
-          + " values (?, ?, ?, ?, ?, 'running')"
+      "insert into jobs (id, kind, requested_by, reason, created_at, status, "
+          + RequesterIdentity.COLUMNS + ")"
+          + " values (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)"
           + " on conflict (id) do nothing";
 
   private static final String INSERT_MIGRATION =
       "insert into migrations (id, job_id, workflow_id, vm_uuid, vm_name, source_host,"
           + " target_host, transport, live, status, memory_bytes, started_at, requested_by,"
-          + " reason, options)"
-          + " values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?::jsonb)"
+          + " reason, options, " + RequesterIdentity.COLUMNS + ")"
+          + " values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?)"
           + " on conflict (id) do nothing";
 
   private static final String INSERT_EVENT =
@@ -80,11 +81,12 @@ public final class AuditStore {
           + " m.transport, m.live, m.status, m.memory_bytes, m.bytes_sent, m.rounds,"
           + " m.downtime_ms, m.stream_downtime_ms, m.started_at, m.finished_at, m.duration_ms,"
           + " m.memory_digest, m.error, m.runs_on, m.attention, m.requested_by, m.reason,"
-          + " j.kind as job_kind";
+          + " j.kind as job_kind, m.os_user, m.client_host, m.db_role, m.on_behalf_of";
 
   /** A job's columns with its migrations counted; the select joins migrations m, by job. */
   static final String JOB_COLUMNS = "j.id, j.kind, j.status, j.requested_by, j.reason,"
-      + " j.created_at, j.finished_at, count(m.id) as migrations,"
+      + " j.created_at, j.finished_at, j.os_user, j.client_host, j.db_role, j.on_behalf_of,"
+      + " count(m.id) as migrations,"
       + " count(m.id) filter (where m.status = 'committed') as committed,"
       + " count(m.id) filter (where m.status = 'rolled_back') as rolled_back";
 
@@ -114,6 +116,7 @@ public final class AuditStore {
             ps.setString(3, s.requestedBy());
             ps.setString(4, s.reason());
             Jdbc.setInstant(ps, 5, s.startedAt());
+            RequesterIdentity.bind(ps, 6, s.identity());
             ps.executeUpdate();
           }
           try (PreparedStatement ps = c.prepareStatement(INSERT_MIGRATION)) {
@@ -131,6 +134,7 @@ public final class AuditStore {
             ps.setString(12, s.requestedBy());
             ps.setString(13, s.reason());
             ps.setString(14, s.optionsJson());
+            RequesterIdentity.bind(ps, 15, s.identity());
             ps.executeUpdate();
           }
           return null;
@@ -145,6 +149,16 @@ public final class AuditStore {
    */
   public void jobStarted(UUID jobId, String kind, String requestedBy, String reason,
       Instant startedAt) {
+    jobStarted(jobId, kind, requestedBy, reason, startedAt, null);
+  }
+
+  /**
+   * As {@link #jobStarted(UUID, String, String, String, Instant)}, with who really asked.
+   *
+   * @param identity recorded with the job; null when not known
+   */
+  public void jobStarted(UUID jobId, String kind, String requestedBy, String reason,
+      Instant startedAt, RequesterIdentity identity) {
     Objects.requireNonNull(jobId, "jobId");
     Checks.requireOneOf(kind, "kind", MigrationStart.KINDS);
     Checks.requireText(requestedBy, "requestedBy");
@@ -156,6 +170,7 @@ public final class AuditStore {
         ps.setString(3, requestedBy);
         ps.setString(4, reason);
         Jdbc.setInstant(ps, 5, startedAt);
+        RequesterIdentity.bind(ps, 6, identity);
         return ps.executeUpdate();
       }
     });
@@ -535,7 +550,9 @@ public final class AuditStore {
       params.add(q.status());
     }
     if (q.requestedBy() != null) {
-      sql.append(" and m.requested_by = ?");
+      // The name shown or the one given with --as: either is who asked, to the auditor.
+      sql.append(" and (m.requested_by = ? or m.on_behalf_of = ?)");
+      params.add(q.requestedBy());
       params.add(q.requestedBy());
     }
     if (q.job() != null) {
@@ -668,7 +685,9 @@ public final class AuditStore {
     return new JobRow(Jdbc.getUuid(rs, "id"), rs.getString("kind"),
         rs.getString("status"), rs.getString("requested_by"), rs.getString("reason"),
         Jdbc.getInstant(rs, "created_at"), Jdbc.getInstant(rs, "finished_at"),
-        rs.getInt("migrations"), rs.getInt("committed"), rs.getInt("rolled_back"));
+        rs.getInt("migrations"), rs.getInt("committed"), rs.getInt("rolled_back"),
+        rs.getString("os_user"), rs.getString("client_host"), rs.getString("db_role"),
+        rs.getString("on_behalf_of"));
   }
 
   static MigrationRow migrationRow(ResultSet rs) throws SQLException {
@@ -697,7 +716,11 @@ public final class AuditStore {
         rs.getString("attention"),
         rs.getString("requested_by"),
         rs.getString("reason"),
-        rs.getString("job_kind"));
+        rs.getString("job_kind"),
+        rs.getString("os_user"),
+        rs.getString("client_host"),
+        rs.getString("db_role"),
+        rs.getString("on_behalf_of"));
   }
 
   private static boolean exists(Connection c, String sql, UUID id) throws SQLException {

@@ -42,7 +42,7 @@ public final class Database implements AutoCloseable {
   static final String MIGRATIONS = "classpath:db/migration";
   static final Duration SOCKET_TIMEOUT = Duration.ofSeconds(60);
   /** The version the migrations in {@code db/migration} bring a schema to. */
-  public static final int SCHEMA_VERSION = 8;
+  public static final int SCHEMA_VERSION = 10;
 
   private final DbConfig config;
   private final HikariDataSource dataSource;
@@ -108,8 +108,9 @@ public final class Database implements AutoCloseable {
    *       what moves on (a migration's or job's outcome and attention, a host's state and last
    *       heartbeat, a VM's group), deletes only VM groups. It cannot change or delete an event
    *       (no privilege, and the append-only trigger), cannot change an ended migration or job
-   *       or who asked for it (V8's triggers), and cannot alter, drop or truncate a table or
-   *       disable a trigger (only the owner can).
+   *       or who asked for it, identity included (V8's and V9's triggers; a host event it cannot
+   *       update at all), and cannot alter, drop or truncate a table or disable a trigger (only
+   *       the owner can).
    *   <li>{@code auditor}, for `history`, `audit` and reviews: reads everything but the pool's
    *       key (which mints receive tickets), writes nothing.
    * </ul>
@@ -190,6 +191,20 @@ public final class Database implements AutoCloseable {
           + "this poolmig knows (" + SCHEMA_VERSION + "): use a poolmig of the pool's version",
           null);
     }
+  }
+
+  /**
+   * The role this process's connections logged in as: PostgreSQL's {@code session_user}, which
+   * a {@code SET ROLE} does not change. Recorded as the database role of whoever asks.
+   */
+  public String sessionUser() {
+    return jdbc.run("reading the session user", c -> {
+      try (Statement st = c.createStatement();
+          ResultSet rs = st.executeQuery("select session_user")) {
+        rs.next();
+        return rs.getString(1);
+      }
+    });
   }
 
   public AuditStore auditStore() {

@@ -13,7 +13,8 @@ import java.util.Set;
  * @param until only migrations started before this instant
  * @param status only migrations in this status ({@code running}, {@code needs_resolution},
  *     {@code committed}, {@code rolled_back} or {@code failed})
- * @param requestedBy only migrations requested by this name, exactly
+ * @param requestedBy only migrations requested by this name, exactly: the name shown ({@code
+ *     requested_by}) or the one they were asked for on behalf of ({@code on_behalf_of})
  * @param job only the migrations of this job
  * @param transport only migrations over this transport ({@code tcp} or {@code tls})
  * @param after only migrations that come after this one in the order (older): the next page

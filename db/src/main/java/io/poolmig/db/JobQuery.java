@@ -9,7 +9,7 @@ import java.util.List;
  *
  * @param kind {@code migrate}, {@code evacuate} or {@code drain}
  * @param status running, or how jobs ended (e.g. {@code completed}, {@code partial})
- * @param requester requested by this name, exactly
+ * @param requester requested by, or on behalf of, this name, exactly
  * @param since created at or after
  * @param until created before
  * @param limit 1 to {@value HistoryQuery#MAX_LIMIT}

@@ -18,6 +18,12 @@ import java.util.UUID;
  * @param attention why the migration waits for a host or an operator, while {@code
  *     needs_resolution}
  * @param jobKind the kind of the job the migration belongs to: {@code migrate} or {@code evacuate}
+ * @param requestedBy the name shown: the OS login of whoever asked (see {@link #identity})
+ * @param osUser the OS login name of the process that asked; null for a row from before
+ *     identities were recorded, as are the three after it
+ * @param clientHost the host name of the machine it ran on
+ * @param dbRole the PostgreSQL role its connection logged in as, or null
+ * @param onBehalfOf the name given with {@code --as}, or null
  */
 public record MigrationRow(
     UUID id,
@@ -44,10 +50,19 @@ public record MigrationRow(
     String attention,
     String requestedBy,
     String reason,
-    String jobKind) {
+    String jobKind,
+    String osUser,
+    String clientHost,
+    String dbRole,
+    String onBehalfOf) {
 
   public static final String RUNNING = "running";
   public static final String NEEDS_RESOLUTION = "needs_resolution";
+
+  /** Who really asked, or null when the row does not say (written before identities were). */
+  public RequesterIdentity identity() {
+    return RequesterIdentity.ofColumns(osUser, clientHost, dbRole, onBehalfOf);
+  }
 
   /** Whether the migration has not ended yet: {@code running} or {@code needs_resolution}. */
   public boolean open() {

@@ -24,6 +24,8 @@ import java.util.UUID;
  * @param reason why, or {@code null}
  * @param startedAt when the migration started; also the job's creation time if this creates it
  * @param optionsJson the limits the migration runs under, as a JSON object, or {@code null}
+ * @param identity who really asked, recorded with the migration and the job it creates; null
+ *     when not known (a start recorded by a caller from before identities)
  */
 public record MigrationStart(
     UUID jobId,
@@ -40,7 +42,8 @@ public record MigrationStart(
     String requestedBy,
     String reason,
     Instant startedAt,
-    String optionsJson) {
+    String optionsJson,
+    RequesterIdentity identity) {
 
   public static final String KIND_MIGRATE = "migrate";
   public static final String KIND_EVACUATE = "evacuate";
@@ -62,11 +65,20 @@ public record MigrationStart(
     Objects.requireNonNull(startedAt, "startedAt");
   }
 
-  /** A start without recorded options. */
+  /** A start without a known identity. */
+  public MigrationStart(UUID jobId, String jobKind, UUID migrationId, String workflowId,
+      UUID vmUuid, String vmName, String sourceHost, String targetHost, String transport,
+      boolean live, Long memoryBytes, String requestedBy, String reason, Instant startedAt,
+      String optionsJson) {
+    this(jobId, jobKind, migrationId, workflowId, vmUuid, vmName, sourceHost, targetHost,
+        transport, live, memoryBytes, requestedBy, reason, startedAt, optionsJson, null);
+  }
+
+  /** A start without recorded options or identity. */
   public MigrationStart(UUID jobId, String jobKind, UUID migrationId, String workflowId,
       UUID vmUuid, String vmName, String sourceHost, String targetHost, String transport,
       boolean live, Long memoryBytes, String requestedBy, String reason, Instant startedAt) {
     this(jobId, jobKind, migrationId, workflowId, vmUuid, vmName, sourceHost, targetHost,
-        transport, live, memoryBytes, requestedBy, reason, startedAt, null);
+        transport, live, memoryBytes, requestedBy, reason, startedAt, null, null);
   }
 }

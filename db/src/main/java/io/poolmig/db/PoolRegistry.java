@@ -43,7 +43,8 @@ public final class PoolRegistry {
           + " state_reason = ? where name = ? and state <> ?";
 
   private static final String RECORD_STATE =
-      "insert into host_events (host, state, requested_by, reason) values (?, ?, ?, ?)";
+      "insert into host_events (host, state, requested_by, reason, " + RequesterIdentity.COLUMNS
+          + ") values (?, ?, ?, ?, ?, ?, ?, ?)";
 
   private static final String SET_GROUP =
       "insert into vm_groups (vm_uuid, vm_name, group_name, set_by) values (?, ?, ?, ?)"
@@ -152,6 +153,17 @@ public final class PoolRegistry {
    * @throws NoSuchElementException if the host was never registered
    */
   public boolean setState(String name, String state, String requestedBy, String reason) {
+    return setState(name, state, requestedBy, reason, null);
+  }
+
+  /**
+   * As {@link #setState(String, String, String, String)}, with who really asked, recorded in the
+   * host's event history beside {@code requestedBy}.
+   *
+   * @param identity null when not known
+   */
+  public boolean setState(String name, String state, String requestedBy, String reason,
+      RequesterIdentity identity) {
     Checks.requireText(name, "name");
     Checks.requireOneOf(state, "state", HostRecord.STATES);
     Checks.requireText(requestedBy, "requestedBy");
@@ -180,6 +192,7 @@ public final class PoolRegistry {
             ps.setString(2, state);
             ps.setString(3, requestedBy);
             ps.setString(4, reason);
+            RequesterIdentity.bind(ps, 5, identity);
             ps.executeUpdate();
           }
           return Boolean.TRUE;

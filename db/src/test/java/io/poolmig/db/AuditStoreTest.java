@@ -78,7 +78,11 @@ class AuditStoreTest {
             null,
             "alice",
             "rebalance",
-            "migrate"),
+            "migrate",
+            null,
+            null,
+            null,
+            null),
         m);
     assertEquals(
         List.of(s.jobId().toString(), "migrate", "alice", "rebalance", "running"),

@@ -100,14 +100,23 @@ class RolesTest {
         + finished + "'"), "an ended migration is not changed");
     assertEquals(RESTRICTED, as(writer, "update migrations set requested_by = 'mallory' where"
         + " id = '" + running + "'"), "who asked is written once");
+    assertEquals(RESTRICTED, as(writer, "update migrations set os_user = 'mallory' where"
+        + " id = '" + running + "'"), "so is who really asked");
+    assertEquals(DENIED, as(writer, "update host_events set on_behalf_of = 'mallory'"),
+        "a host's history is appended only");
     assertEquals(RESTRICTED, as(writer, "update jobs set status = 'failed' where id = (select"
         + " job_id from migrations where id = '" + finished + "')"), "an ended job neither");
+    assertEquals(null, as(writer, "select pg_advisory_xact_lock(1); insert into audit_seals"
+        + " (seq, sealed_at, through_position, events, head, sealed_by)"
+        + " values (1, now(), 0, 0, '\\x00', 'w')"), "a control worker as writer seals");
+    assertEquals(DENIED, as(writer, "update audit_seals set sealed_by = 'mallory'"));
+    assertEquals(DENIED, as(writer, "delete from audit_seals"));
   }
 
   @Test
   void theAuditorOnlyReads() throws SQLException {
     for (String table : new String[] {"migrations", "migration_events", "jobs", "hosts",
-        "host_events", "vm_groups", "flyway_schema_history"}) {
+        "host_events", "vm_groups", "audit_seals", "flyway_schema_history"}) {
       assertEquals(null, as(auditor, "select count(*) from " + table), table);
     }
     assertEquals(DENIED, as(auditor, "insert into vm_groups (vm_uuid, vm_name, group_name,"
@@ -115,6 +124,8 @@ class RolesTest {
     assertEquals(DENIED, as(auditor, "update hosts set last_seen_at = now()"));
     assertEquals(DENIED, as(auditor, "delete from migration_events"));
     assertEquals(DENIED, as(auditor, "select * from pool_key"), "the key mints tickets");
+    assertEquals(DENIED, as(auditor, "insert into audit_seals (seq, sealed_at,"
+        + " through_position, events, head, sealed_by) values (1, now(), 0, 0, '\\x00', 'a')"));
   }
 
   @Test

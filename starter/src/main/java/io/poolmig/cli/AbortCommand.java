@@ -1,5 +1,6 @@
 package io.poolmig.cli;
 
+import io.poolmig.workflows.Identity;
 import io.poolmig.workflows.MigrationProgress;
 import io.poolmig.workflows.OperatorAction;
 import java.util.concurrent.Callable;
@@ -19,7 +20,7 @@ import picocli.CommandLine.ParentCommand;
       "",
       "After the commit decision the VM belongs to the target and the abort is refused: the "
           + "migration completes. The abort is recorded in the migration's audit trail with who "
-          + "asked and why.",
+          + "asked (OS login, host, database role, and the --as name as on behalf of) and why.",
       "",
       "Exit: 0 rolled back (the VM runs on its source); 2 unknown migration or VM; 3 refused "
           + "(nothing in flight, or the commit decision is taken); 4 the migration ended with no "
@@ -55,8 +56,9 @@ final class AbortCommand implements Callable<Integer> {
             + r.migrationId() + " has taken its commit decision; " + r.request().vm().name()
             + " moves to " + r.request().targetHost() + " (phase: " + p.phase() + ")");
       }
+      Identity who = requester.identity(session.database());
       return OperatorCommands.actAndFollow(root, pool, r, p, new OperatorAction(
-          OperatorAction.ABORT, requester.who(), requester.reason), true);
+          OperatorAction.ABORT, who.osUser(), requester.reason, who), true);
     }
   }
 }

@@ -183,16 +183,16 @@ final class AuditCommand {
             + "can slip one in below the seal (default ${DEFAULT-VALUE})")
     long settleMillis;
 
-    @Option(names = "--as", paramLabel = "NAME", description = "who seals (default: the login "
-        + "name)")
-    String sealedBy;
+    @Option(names = "--as", paramLabel = "NAME", description = Requester.AS_DESCRIPTION)
+    String onBehalfOf;
 
     @Override
     public Integer call() {
       Poolmig root = parent.root;
       try (Database db = root.openDatabase()) {
         java.util.Optional<AuditSeals.Seal> seal = db.auditSeals().seal(
-            OperatorCommands.who(sealedBy), java.time.Duration.ofMillis(settleMillis));
+            Requester.identity(onBehalfOf, db).describe(),
+            java.time.Duration.ofMillis(settleMillis));
         if (seal.isEmpty()) {
           root.out.println("nothing to seal: no event recorded since the last seal is older "
               + "than --settle");

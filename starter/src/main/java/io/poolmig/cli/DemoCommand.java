@@ -2,6 +2,8 @@ package io.poolmig.cli;
 
 import io.poolmig.db.HistoryQuery;
 import io.poolmig.hypervisor.StateFiles;
+import io.poolmig.workflows.Identity;
+import io.poolmig.workflows.MigrationOptions;
 import io.poolmig.workflows.MigrationProgress;
 import io.poolmig.worker.HostWorker;
 import io.poolmig.workflows.MigrationRequest;
@@ -30,6 +32,9 @@ final class DemoCommand implements Callable<Integer> {
 
   @ParentCommand Poolmig root;
 
+  /** Whoever runs the demo, on behalf of "demo": what its audit trail records as who asked. */
+  private Identity who;
+
   @Override
   public Integer call() throws Exception {
     Instant began = Instant.now();
@@ -38,10 +43,11 @@ final class DemoCommand implements Callable<Integer> {
     try (EmbeddedPool pool = DemoPool.start(root, DemoPool.hostNames(3), stateRoot, 0)) {
       DemoPool.seedIfEmpty(pool, root.out);
       PoolService service = new PoolService(pool.client(), pool.database());
+      who = Requester.identity("demo", pool.database());
       for (HostWorker h : pool.hosts()) {
         // The registry outlives a demo run; an earlier run that stopped halfway may have left
         // a host in maintenance.
-        service.setHostState(h.hostName(), io.poolmig.db.HostRecord.ACTIVE, "demo",
+        service.setHostState(h.hostName(), io.poolmig.db.HostRecord.ACTIVE, who,
             "a new demo run");
       }
       header("the pool now");
@@ -103,26 +109,28 @@ final class DemoCommand implements Callable<Integer> {
     EvacuationLines.follow(evacuations, host, root.out, false);
     root.out.println("  $ poolmig host maintenance " + host + " off   (the work on it is done)");
     PoolService.StateChanged off = evacuations.pool().setHostState(host,
-        io.poolmig.db.HostRecord.ACTIVE, "demo", "maintenance of " + host + " done");
+        io.poolmig.db.HostRecord.ACTIVE, who, "maintenance of " + host + " done");
     root.out.println("  host " + host + (off.changed() ? " is out of maintenance: it takes VMs "
         + "again" : " was not in maintenance"));
     root.out.flush();
   }
 
-  private static io.poolmig.workflows.EvacuationRequest evacuation(String host, boolean dryRun) {
+  private io.poolmig.workflows.EvacuationRequest evacuation(String host, boolean dryRun) {
     return new io.poolmig.workflows.EvacuationRequest(java.util.UUID.randomUUID().toString(),
-        host, "demo", "maintenance of " + host, dryRun, false, null, 3, 5, null,
-        MigrationRequest.TCP, true, null);
+        host, who.osUser(), "maintenance of " + host, dryRun, false, null, 3, 5, null,
+        MigrationRequest.TCP, true, null, who);
   }
 
   private PoolService.MigrateOrder order(String vm, String target, String reason) {
-    return new PoolService.MigrateOrder(vm, target, true, "demo", reason);
+    return new PoolService.MigrateOrder(vm, target, true, who.osUser(), reason,
+        MigrationRequest.TCP, MigrationOptions.DEFAULTS, who);
   }
 
   private void migrate(PoolService service, String vm, String target, String reason,
       String prefix, String transport) {
     PoolService.Started started = service.startMigration(
-        new PoolService.MigrateOrder(vm, target, true, "demo", reason, transport));
+        new PoolService.MigrateOrder(vm, target, true, who.osUser(), reason, transport,
+            MigrationOptions.DEFAULTS, who));
     StepPrinter printer = new StepPrinter(root.out, prefix);
     synchronized (root.out) {
       root.out.printf("%smigrating %s %s -> %s (%s, live, %s)%n", prefix, vm,
@@ -169,7 +177,7 @@ final class DemoCommand implements Callable<Integer> {
     root.out.printf("  $ poolmig abort %s --reason \"%s does not receive\"%n", req.migrationId(),
         target);
     OperatorCommands.actAndFollow(root, "  ", service, running, progress, new OperatorAction(
-        OperatorAction.ABORT, "demo", target + " does not receive"), true);
+        OperatorAction.ABORT, who.osUser(), target + " does not receive", who), true);
   }
 
   private void refused(PoolService service, String vm, String target) {

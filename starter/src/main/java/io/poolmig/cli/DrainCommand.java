@@ -5,6 +5,7 @@ import io.poolmig.workflows.DrainHostsWorkflow;
 import io.poolmig.workflows.DrainProgress;
 import io.poolmig.workflows.DrainProgress.HostStep;
 import io.poolmig.workflows.DrainRequest;
+import io.poolmig.workflows.Identity;
 import io.poolmig.workflows.TaskQueues;
 import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowExecutionAlreadyStarted;
@@ -66,7 +67,8 @@ final class DrainCommand implements Callable<Integer> {
     try (Poolmig.PoolSession session = root.connect()) {
       WorkflowClient client = session.temporal().client();
       if (cancel) {
-        stub(client).cancel(evacuation.requester.who());
+        Identity who = evacuation.requester.identity(session.database());
+        stub(client).cancel(who.osUser(), who);
         root.out.println("drain cancelling: `poolmig drain --status` shows it end");
         return ExitCode.OK.code;
       }
@@ -92,10 +94,11 @@ final class DrainCommand implements Callable<Integer> {
         }
       }
       DrainRequest request;
+      Identity who = evacuation.requester.identity(session.database());
       try {
-        request = new DrainRequest(UUID.randomUUID().toString(), order,
-            evacuation.requester.who(), evacuation.requester.reason,
-            evacuation.request(root, order.get(0), false));
+        request = new DrainRequest(UUID.randomUUID().toString(), order, who.osUser(),
+            evacuation.requester.reason, evacuation.request(root, order.get(0), false, who),
+            who);
       } catch (IllegalArgumentException e) {
         throw new PoolmigException(ExitCode.USAGE, e.getMessage());
       }

@@ -60,8 +60,10 @@ final class EvacuateCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    EvacuationRequest request = request();
+    EvacuationRequest asked = request(); // bad values are refused before anything connects
     try (Poolmig.PoolSession session = root.connect()) {
+      EvacuationRequest request = asked.askedBy(
+          evacuation.requester.identity(session.database()));
       Evacuations evacuations = new Evacuations(session.temporal().client(), session.pool());
       if (dryRun) {
         EvacuationProgress plan = evacuations.plan(request);
@@ -90,8 +92,9 @@ final class EvacuateCommand implements Callable<Integer> {
     }
   }
 
+  /** The evacuation asked for, without the identity of who asks (that needs the database). */
   EvacuationRequest request() {
-    return evacuation.request(root, host, dryRun);
+    return evacuation.request(root, host, dryRun, null);
   }
 
   static void printPlan(PrintWriter out, EvacuationProgress plan) {

@@ -1,6 +1,7 @@
 package io.poolmig.cli;
 
 import io.poolmig.workflows.EvacuationRequest;
+import io.poolmig.workflows.Identity;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.UUID;
@@ -42,14 +43,17 @@ final class EvacuationOptions {
 
   @Mixin MigrationLimits limits = new MigrationLimits();
 
-  /** The evacuation of {@code host} these options ask for; bad values are bad input. */
-  EvacuationRequest request(Poolmig root, String host, boolean dryRun) {
+  /**
+   * The evacuation of {@code host} these options ask for, on behalf of {@code who} (null: not
+   * known yet, see {@link EvacuationRequest#askedBy}); bad values are bad input.
+   */
+  EvacuationRequest request(Poolmig root, String host, boolean dryRun, Identity who) {
     try {
-      return new EvacuationRequest(UUID.randomUUID().toString(), host, requester.who(),
+      return new EvacuationRequest(UUID.randomUUID().toString(), host, Requester.osUser(),
           requester.reason, dryRun, allowPartial,
           new EvacuationRequest.Limits(maxParallel, maxParallel, maxPerTarget), attempts,
           headroom, new LinkedHashSet<>(excluded), limits.transport(root), !limits.noLive,
-          limits.options());
+          limits.options(), who);
     } catch (IllegalArgumentException e) {
       throw new PoolmigException(ExitCode.USAGE, e.getMessage());
     }

@@ -25,7 +25,9 @@ import picocli.CommandLine.ParentCommand;
 @Command(
     name = "history",
     description = "Shows the audit trail: who moved which VM, when, why, and how it went. "
-        + "Newest first.",
+        + "Newest first. Who is the OS login that asked, \"(for NAME)\" when it acted on "
+        + "behalf of --as NAME; JSON and CSV add its host and database role, `history show` "
+        + "all of it.",
     footer = {
       "",
       "Examples:",
@@ -97,8 +99,7 @@ final class HistoryCommand implements Callable<Integer> {
           downtime(r),
           r.durationMs() == null ? null : String.format(Locale.ROOT, "%.1f s",
               r.durationMs() / 1000.0),
-          r.requestedBy(), r.reason(), r.attention() != null ? "waits: " + r.attention()
-              : r.error());
+          who(r), r.reason(), r.attention() != null ? "waits: " + r.attention() : r.error());
     }
     t.print(out);
     if (rows.isEmpty()) {
@@ -117,6 +118,11 @@ final class HistoryCommand implements Callable<Integer> {
         }
       }
     }
+  }
+
+  /** The name shown, and whom it acted for when it said so: "alice (for bob)". */
+  private static String who(MigrationRow r) {
+    return r.requestedBy() + (r.onBehalfOf() == null ? "" : " (for " + r.onBehalfOf() + ")");
   }
 
   /** The guest's downtime, with the stream's share of it when known. */
@@ -159,7 +165,7 @@ final class HistoryCommand implements Callable<Integer> {
   static final String CSV_HEADER = "migration_id,job_id,started_at,finished_at,vm_name,vm_uuid,"
       + "source_host,target_host,transport,live,status,memory_bytes,bytes_sent,rounds,"
       + "downtime_ms,duration_ms,memory_digest,requested_by,reason,error,stream_downtime_ms,"
-      + "runs_on,attention";
+      + "runs_on,attention,os_user,client_host,db_role,on_behalf_of";
 
   /** One migration as one CSV record, in {@link #CSV_HEADER}'s columns. */
   static String csvLine(MigrationRow r) {
@@ -168,7 +174,8 @@ final class HistoryCommand implements Callable<Integer> {
         csv(r.targetHost()), csv(r.transport()), csv(r.live()), csv(r.status()),
         csv(r.memoryBytes()), csv(r.bytesSent()), csv(r.rounds()), csv(r.downtimeMs()),
         csv(r.durationMs()), csv(r.memoryDigest()), csv(r.requestedBy()), csv(r.reason()),
-        csv(r.error()), csv(r.streamDowntimeMs()), csv(r.runsOn()), csv(r.attention()));
+        csv(r.error()), csv(r.streamDowntimeMs()), csv(r.runsOn()), csv(r.attention()),
+        csv(r.osUser()), csv(r.clientHost()), csv(r.dbRole()), csv(r.onBehalfOf()));
   }
 
   private static void printCsv(PrintWriter out, List<MigrationRow> rows) {

@@ -30,7 +30,8 @@ final class HistoryFilters {
   String status;
 
   @Option(names = "--requester", paramLabel = "NAME",
-      description = "requested by NAME (as recorded: --as, or the login name)")
+      description = "requested by NAME: the OS login that asked, or the --as name it acted "
+          + "on behalf of")
   String requester;
 
   @Option(names = "--job", paramLabel = "JOB",

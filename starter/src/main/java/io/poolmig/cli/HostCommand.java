@@ -3,6 +3,7 @@ package io.poolmig.cli;
 import io.poolmig.db.HostRecord;
 import io.poolmig.workflows.DomainSummary;
 import io.poolmig.workflows.HostInventory;
+import io.poolmig.workflows.Identity;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -25,7 +26,8 @@ final class HostCommand {
       name = "maintenance",
       description = {
         "Puts HOST in maintenance (on) or takes it out (off), recording who, when and why in the "
-            + "pool registry and its host history.",
+            + "pool registry and its host history (there with the real identity: OS login, host, "
+            + "database role, and the --as name as on behalf of).",
         "",
         "A host in maintenance takes no new VMs: `poolmig migrate` refuses it as a target, and so "
             + "does every migration workflow, however it was started. What runs on it stays "
@@ -62,8 +64,8 @@ final class HostCommand {
       Poolmig root = parent.root;
       try (Poolmig.PoolSession session = root.connect()) {
         PoolService pool = session.pool();
-        PoolService.StateChanged r = pool.setHostState(host, state,
-            requester.who(), requester.reason);
+        Identity who = requester.identity(session.database());
+        PoolService.StateChanged r = pool.setHostState(host, state, who, requester.reason);
         HostRecord.StateChange why = r.host().stateChange();
         boolean on = HostRecord.MAINTENANCE.equals(state);
         if (!r.changed()) {
@@ -72,9 +74,11 @@ final class HostCommand {
               + describe(why) + ")") + "; nothing changed");
           return ExitCode.OK.code;
         }
-        root.out.println(on ? "host " + host + " is in maintenance (" + describe(why)
+        String byWhom = "by " + who.describe()
+            + (requester.reason == null ? "" : ": " + requester.reason);
+        root.out.println(on ? "host " + host + " is in maintenance (" + byWhom
             + "): it takes no new VMs" : "host " + host + " is out of maintenance ("
-            + describe(why) + "): it takes VMs again");
+            + byWhom + "): it takes VMs again");
         if (on) {
           List<HostInventory> inv = pool.inventory(List.of(host));
           HostInventory h = inv.isEmpty() ? null : inv.get(0);
@@ -112,9 +116,8 @@ final class HostCommand {
         + "is done")
     String host;
 
-    @Option(names = "--as", paramLabel = "NAME",
-        description = "who says so (default: the login name)")
-    String requestedBy;
+    @Option(names = "--as", paramLabel = "NAME", description = Requester.AS_DESCRIPTION)
+    String onBehalfOf;
 
     @Override
     public Integer call() {
@@ -138,7 +141,8 @@ final class HostCommand {
                   .map(h -> h.state()).findFirst().orElse("not one of its hosts")
               + "); `poolmig drain --status` shows it");
         }
-        drain.hostReady(host, OperatorCommands.who(requestedBy));
+        Identity who = Requester.identity(onBehalfOf, session.database());
+        drain.hostReady(host, who.osUser(), who);
         root.out.println("host " + host + " is ready: the drain takes it out of maintenance "
             + "and goes on");
         return ExitCode.OK.code;

@@ -2,6 +2,7 @@ package io.poolmig.cli;
 
 import io.poolmig.workflows.EvacuateHostWorkflow;
 import io.poolmig.workflows.EvacuationProgress;
+import io.poolmig.workflows.Identity;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -22,11 +23,10 @@ final class JobSignalCommands {
         description = "the evacuation's job id, or the host it empties")
     String job;
 
-    @Option(names = "--as", paramLabel = "NAME",
-        description = "who asks (default: the login name)")
-    String requestedBy;
+    @Option(names = "--as", paramLabel = "NAME", description = Requester.AS_DESCRIPTION)
+    String onBehalfOf;
 
-    abstract void send(EvacuateHostWorkflow evacuation, String by);
+    abstract void send(EvacuateHostWorkflow evacuation, Identity who);
 
     abstract String done();
 
@@ -35,7 +35,7 @@ final class JobSignalCommands {
       try (Poolmig.PoolSession session = root.connect()) {
         Evacuations evacuations = new Evacuations(session.temporal().client(), session.pool());
         String host = evacuations.find(job);
-        send(evacuations.stub(host), OperatorCommands.who(requestedBy));
+        send(evacuations.stub(host), Requester.identity(onBehalfOf, session.database()));
         EvacuationProgress p = evacuations.progress(host).orElse(null);
         root.out.println("evacuation of " + host + ": " + done() + (p == null ? "" : " ("
             + p.count(EvacuationProgress.VmProgress.MOVED) + " moved, "
@@ -51,8 +51,8 @@ final class JobSignalCommands {
       footer = {"", "Example:", "  poolmig pause host-a"})
   static final class Pause extends JobSignal {
     @Override
-    void send(EvacuateHostWorkflow evacuation, String by) {
-      evacuation.pause(by);
+    void send(EvacuateHostWorkflow evacuation, Identity who) {
+      evacuation.pause(who.osUser(), who);
     }
 
     @Override
@@ -65,8 +65,8 @@ final class JobSignalCommands {
       mixinStandardHelpOptions = true, footer = {"", "Example:", "  poolmig resume host-a"})
   static final class Resume extends JobSignal {
     @Override
-    void send(EvacuateHostWorkflow evacuation, String by) {
-      evacuation.resume(by);
+    void send(EvacuateHostWorkflow evacuation, Identity who) {
+      evacuation.resume(who.osUser(), who);
     }
 
     @Override
@@ -81,8 +81,8 @@ final class JobSignalCommands {
       footer = {"", "Example:", "  poolmig cancel host-a --as alice"})
   static final class Cancel extends JobSignal {
     @Override
-    void send(EvacuateHostWorkflow evacuation, String by) {
-      evacuation.cancel(by);
+    void send(EvacuateHostWorkflow evacuation, Identity who) {
+      evacuation.cancel(who.osUser(), who);
     }
 
     @Override

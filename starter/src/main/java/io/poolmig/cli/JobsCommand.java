@@ -66,10 +66,12 @@ final class JobsCommand implements Callable<Integer> {
     try (io.poolmig.db.Database db = root.openDatabase()) {
       List<JobRow> jobs = db.auditReports().jobs(query);
       Listing l = new Listing("job", "kind", "status", "started", "finished", "migrations",
-          "committed", "rolled_back", "by", "reason");
+          "committed", "rolled_back", "by", "reason", "os_user", "client_host", "db_role",
+          "on_behalf_of");
       for (JobRow j : jobs) {
         l.row(j.id(), j.kind(), j.status(), j.createdAt(), j.finishedAt(), j.migrations(),
-            j.committed(), j.rolledBack(), j.requestedBy(), j.reason());
+            j.committed(), j.rolledBack(), j.requestedBy(), j.reason(), j.osUser(),
+            j.clientHost(), j.dbRole(), j.onBehalfOf());
       }
       l.print(root.out, output.format, "(no jobs yet)");
       return ExitCode.OK.code;

@@ -1,5 +1,6 @@
 package io.poolmig.cli;
 
+import io.poolmig.workflows.Identity;
 import io.poolmig.workflows.MigrationOptions;
 import io.poolmig.workflows.MigrationResult;
 import java.io.PrintWriter;
@@ -74,9 +75,9 @@ final class MigrateCommand implements Callable<Integer> {
     MigrationOptions options = options();
     try (Poolmig.PoolSession session = root.connect()) {
       PoolService pool = session.pool();
+      Identity who = requester.identity(session.database());
       PoolService.Started started = pool.startMigration(new PoolService.MigrateOrder(vm, target,
-          !limits.noLive, requester.who(),
-          requester.reason, how, options));
+          !limits.noLive, who.osUser(), requester.reason, how, options, who));
       var r = started.request();
       // From the moment it runs, a signal that stops this command says the migration goes on.
       GoesOnNotice notice = detach ? null

@@ -12,11 +12,6 @@ final class OperatorCommands {
 
   private OperatorCommands() {}
 
-  static String who(String requestedBy) {
-    return requestedBy != null && !requestedBy.isBlank() ? requestedBy
-        : System.getProperty("user.name", "operator");
-  }
-
   /** The running migration named, or a refusal saying why there is none. */
   static PoolService.Running runningOrRefuse(PoolService.Subject s, String verb) {
     if (s.running() != null) {

@@ -1,5 +1,6 @@
 package io.poolmig.cli;
 
+import io.poolmig.activities.Identities;
 import io.poolmig.db.Database;
 import io.poolmig.db.HostRecord;
 import io.poolmig.db.MigrationRow;
@@ -7,6 +8,7 @@ import io.poolmig.workflows.DomainSummary;
 import io.poolmig.workflows.Failures;
 import io.poolmig.workflows.FailureTypes;
 import io.poolmig.workflows.HostInventory;
+import io.poolmig.workflows.Identity;
 import io.poolmig.workflows.MigrateVmWorkflow;
 import io.poolmig.workflows.MigrationProgress;
 import io.poolmig.workflows.MigrationOptions;
@@ -67,14 +69,16 @@ final class PoolService {
   }
 
   /**
-   * Puts {@code host} in or out of maintenance on behalf of {@code requestedBy}; returns the
-   * registry's record afterwards and whether it changed. An unknown host is bad input.
+   * Puts {@code host} in or out of maintenance as asked by {@code who} (its OS login is the name
+   * shown; the whole identity goes to the host's history); returns the registry's record
+   * afterwards and whether it changed. An unknown host is bad input.
    */
   record StateChanged(HostRecord host, boolean changed) {}
 
-  StateChanged setHostState(String host, String state, String requestedBy, String reason) {
+  StateChanged setHostState(String host, String state, Identity who, String reason) {
     try {
-      boolean changed = database.poolRegistry().setState(host, state, requestedBy, reason);
+      boolean changed = database.poolRegistry().setState(host, state, who.osUser(), reason,
+          Identities.forStore(who));
       return new StateChanged(database.poolRegistry().find(host).orElseThrow(), changed);
     } catch (java.util.NoSuchElementException e) {
       throw new PoolmigException(ExitCode.USAGE, "unknown host '" + host + "'; known hosts: "
@@ -141,7 +145,13 @@ final class PoolService {
    *     MigrationRequest#TLS})
    */
   record MigrateOrder(String vm, String targetHost, boolean live, String requestedBy,
-      String reason, String transport, MigrationOptions options) {
+      String reason, String transport, MigrationOptions options, Identity identity) {
+
+    /** A migration without a known identity. */
+    MigrateOrder(String vm, String targetHost, boolean live, String requestedBy, String reason,
+        String transport, MigrationOptions options) {
+      this(vm, targetHost, live, requestedBy, reason, transport, options, null);
+    }
 
     /** A migration over plain TCP with the default options. */
     MigrateOrder(String vm, String targetHost, boolean live, String requestedBy, String reason) {
@@ -195,7 +205,8 @@ final class PoolService {
     }
     MigrationRequest request = new MigrationRequest(UUID.randomUUID().toString(),
         UUID.randomUUID().toString(), vm.ref(), located.host().host(), order.targetHost(),
-        order.transport(), order.live(), order.requestedBy(), order.reason(), order.options());
+        order.transport(), order.live(), order.requestedBy(), order.reason(), order.options(),
+        order.identity());
     String workflowId = TaskQueues.migrationWorkflowId(vm.uuid());
     MigrateVmWorkflow wf = client.newWorkflowStub(MigrateVmWorkflow.class,
         WorkflowOptions.newBuilder()

@@ -77,9 +77,8 @@ final class ReconcileCommand implements Callable<Integer> {
   @Option(names = "--fix", description = "do what is safe, then report what is left")
   boolean fix;
 
-  @Option(names = "--as", paramLabel = "NAME",
-      description = "who runs it, for the audit trail (default: the login name)")
-  String requestedBy;
+  @Option(names = "--as", paramLabel = "NAME", description = Requester.AS_DESCRIPTION)
+  String onBehalfOf;
 
   @Override
   public Integer call() {
@@ -101,7 +100,7 @@ final class ReconcileCommand implements Callable<Integer> {
         }
         return ExitCode.REFUSED.code;
       }
-      String who = OperatorCommands.who(requestedBy);
+      String who = Requester.identity(onBehalfOf, session.database()).describe();
       List<FixOutcome> outcomes = runFixes(session, findings);
       State after = State.read(pool, session.database().auditStore());
       finishAudits(session.database().auditStore(), findings, after, outcomes, who);

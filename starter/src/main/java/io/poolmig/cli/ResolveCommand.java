@@ -1,5 +1,6 @@
 package io.poolmig.cli;
 
+import io.poolmig.workflows.Identity;
 import io.poolmig.workflows.MigrationProgress;
 import io.poolmig.workflows.OperatorAction;
 import java.util.concurrent.Callable;
@@ -64,9 +65,8 @@ final class ResolveCommand implements Callable<Integer> {
       description = "how the host was confirmed dead, for the audit trail")
   String reason;
 
-  @Option(names = "--as", paramLabel = "NAME",
-      description = "who confirms (default: the login name)")
-  String requestedBy;
+  @Option(names = "--as", paramLabel = "NAME", description = Requester.AS_DESCRIPTION)
+  String onBehalfOf;
 
   @Override
   public Integer call() {
@@ -89,8 +89,9 @@ final class ResolveCommand implements Callable<Integer> {
             + " does not wait for its " + (lost.source ? "source" : "target") + " ("
             + p.attention() + ")");
       }
+      Identity who = Requester.identity(onBehalfOf, session.database());
       return OperatorCommands.actAndFollow(root, pool, r, p, new OperatorAction(kind,
-          OperatorCommands.who(requestedBy), reason), false);
+          who.osUser(), reason, who), false);
     }
   }
 }

@@ -128,8 +128,9 @@ final class StatusCommand implements Callable<Integer> {
   }
 
   /**
-   * An audit row as `status` and `history show` print it: who moved which VM where and why, then
-   * its outcome, what was measured and why it ended so.
+   * An audit row as `status` and `history show` print it: who moved which VM where and why, who
+   * that really was (when the row says), then its outcome, what was measured and why it ended
+   * so.
    *
    * @param whileOpen what to say of a migration that has not ended
    */
@@ -137,6 +138,9 @@ final class StatusCommand implements Callable<Integer> {
     out.printf("migration %s: %s (%s) %s -> %s, %s, by %s%s%n", r.id(), r.vmName(),
         r.vmUuid(), r.sourceHost(), r.targetHost(), r.live() ? "live" : "paused copy",
         r.requestedBy(), r.reason() == null || r.reason().isBlank() ? "" : ": " + r.reason());
+    if (r.identity() != null) {
+      out.println("  identity:  requested by " + r.identity().describe());
+    }
     if (r.open()) {
       out.println("  status:    " + r.status() + " " + whileOpen);
       if (r.attention() != null) {

@@ -63,8 +63,9 @@ final class VmCommand {
         PoolService.Located found = pool.locate(vm, pool.inventory());
         boolean had;
         try {
+          // set_by is free text: the whole identity, so an --as name never hides who set it.
           had = session.database().poolRegistry().setGroup(UUID.fromString(found.vm().uuid()),
-              found.vm().name(), group, requester.who());
+              found.vm().name(), group, requester.identity(session.database()).describe());
         } catch (IllegalArgumentException e) {
           throw new PoolmigException(ExitCode.USAGE, e.getMessage(), e);
         }

@@ -229,7 +229,7 @@ final class WorkerCommand implements Callable<Integer> {
           t.setDaemon(true);
           return t;
         });
-    String by = "control worker " + (hostName != null ? hostName : OperatorCommands.who(null));
+    String by = "control worker " + Requester.osUser() + "@" + Requester.clientHost();
     sealer.scheduleAtFixedRate(() -> {
       try {
         database.auditSeals().seal(by, io.poolmig.db.AuditSeals.SETTLE).ifPresent(seal -> {

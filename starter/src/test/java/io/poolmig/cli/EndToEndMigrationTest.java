@@ -76,7 +76,9 @@ class EndToEndMigrationTest {
     assertEquals("committed", row.status());
     assertEquals("host-a", row.sourceHost());
     assertEquals("host-b", row.targetHost());
-    assertEquals("alice", row.requestedBy());
+    assertEquals(Requester.osUser(), row.requestedBy(), "the name shown is the real login");
+    assertEquals(new io.poolmig.db.RequesterIdentity(Requester.osUser(), Requester.clientHost(),
+        pool.database().sessionUser(), "alice"), row.identity(), "--as is on behalf of");
     assertEquals("kernel update", row.reason());
     assertEquals(before, row.memoryDigest());
     assertTrue(row.bytesSent() > 0 && row.durationMs() != null && row.downtimeMs() != null);
@@ -88,6 +90,50 @@ class EndToEndMigrationTest {
         "STREAM_CHECKPOINT:started", "STREAM_CHECKPOINT:completed", "VERIFY:started",
         "VERIFY:completed", "COMMIT:started", "COMMIT:completed", "DESTROY_SOURCE:started",
         "DESTROY_SOURCE:completed"), steps);
+  }
+
+  /** Who really asked, and the --as name beside it: as `history show` and the listings say. */
+  @Test
+  void theAuditNamesTheRealLoginAndTheAsNameSeparately() throws Exception {
+    sim("host-a").create("asked-1", 16L << 20, 1, 0);
+    String helper = "helper-" + UUID.randomUUID().toString().substring(0, 8);
+    CliRun run = CliRun.of(env, "migrate", "asked-1", "--to", "host-b", "--as", helper);
+    assertEquals(0, run.exitCode(), run.toString());
+    MigrationRow row = onlyRow("asked-1");
+    String role = pool.database().sessionUser();
+
+    CliRun show = CliRun.of(env, "history", "show", row.id().toString());
+    assertEquals(0, show.exitCode(), show.toString());
+    assertTrue(show.out().contains("  identity:  requested by " + Requester.osUser() + " on "
+        + Requester.clientHost() + " (db role " + role + "), on behalf of " + helper),
+        show.toString());
+    assertTrue(show.out().contains("host-a -> host-b, live, by " + Requester.osUser()),
+        "the name shown is the real login, not the --as name: " + show);
+
+    CliRun json = CliRun.of(env, "history", "--requester", helper, "-o", "json");
+    assertEquals(0, json.exitCode(), json.toString());
+    com.fasterxml.jackson.databind.JsonNode rows =
+        new com.fasterxml.jackson.databind.ObjectMapper().readTree(json.out());
+    assertEquals(1, rows.size(), "--requester matches the --as name: " + json);
+    assertEquals(Requester.osUser(), rows.get(0).get("requestedBy").asText());
+    assertEquals(Requester.osUser(), rows.get(0).get("osUser").asText());
+    assertEquals(Requester.clientHost(), rows.get(0).get("clientHost").asText());
+    assertEquals(role, rows.get(0).get("dbRole").asText());
+    assertEquals(helper, rows.get(0).get("onBehalfOf").asText());
+    assertFalse(rows.get(0).has("identity"), "the four fields, once: " + json.out());
+
+    CliRun csv = CliRun.of(env, "history", "--vm", "asked-1", "-o", "csv");
+    List<String> lines = csv.out().lines().toList();
+    assertTrue(lines.get(0).endsWith(",os_user,client_host,db_role,on_behalf_of"), csv.out());
+    assertTrue(lines.get(1).endsWith("," + Requester.osUser() + "," + Requester.clientHost()
+        + "," + role + "," + helper), csv.out());
+    CliRun table = CliRun.of(env, "history", "--vm", "asked-1");
+    assertTrue(table.out().contains(Requester.osUser() + " (for " + helper + ")"),
+        table.toString());
+    CliRun jobs = CliRun.of(env, "jobs", "-o", "csv");
+    assertTrue(jobs.out().lines().anyMatch(l -> l.startsWith(row.jobId().toString())
+        && l.endsWith("," + Requester.osUser() + "," + Requester.clientHost() + "," + role
+            + "," + helper)), jobs.toString());
   }
 
   @Test
@@ -142,14 +188,17 @@ class EndToEndMigrationTest {
         "BIOS update, ticket 4711", "--as", "alice");
     try {
       assertEquals(0, on.exitCode(), on.toString());
-      assertTrue(on.out().contains("host host-b is in maintenance (by alice: BIOS update, "
-          + "ticket 4711): it takes no new VMs"), on.toString());
+      assertTrue(on.out().contains("host host-b is in maintenance (by " + Requester.osUser()
+          + "@" + Requester.clientHost() + " (db role " + pool.database().sessionUser()
+          + ") on behalf of alice: BIOS update, ticket 4711): it takes no new VMs"),
+          on.toString());
       CliRun again = CliRun.of(env, "host", "maintenance", "host-b", "on", "--as", "bob");
       assertTrue(again.out().contains("already in maintenance") && again.out().contains(
-          "by alice") && again.out().contains("nothing changed"), again.toString());
+          "by " + Requester.osUser() + ": BIOS") && again.out().contains("nothing changed"),
+          again.toString());
       CliRun hosts = CliRun.of(env, "hosts");
       assertTrue(hosts.out().lines().anyMatch(l -> l.startsWith("host-b")
-          && l.contains("maintenance") && l.contains("alice")
+          && l.contains("maintenance") && l.contains(Requester.osUser())
           && l.contains("BIOS update, ticket 4711")), hosts.toString());
 
       assertRefused(ExitCode.REFUSED, "host host-b is in maintenance", "migrate", "kept-1",

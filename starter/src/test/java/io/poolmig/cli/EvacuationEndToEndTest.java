@@ -72,7 +72,7 @@ class EvacuationEndToEndTest {
     assertTrue(after.out().contains("evacuation of host-a completed: 4 moved"), after.toString());
     assertTrue(hv("host-a").listDomains().isEmpty(), "host-a is empty");
     assertEquals(HostRecord.MAINTENANCE, registry("host-a").state());
-    assertEquals("alice", registry("host-a").stateChange().requestedBy());
+    assertEquals(Requester.osUser(), registry("host-a").stateChange().requestedBy());
     for (DomainInfo vm : vms) {
       List<String> on = new ArrayList<>();
       for (String h : List.of("host-a", "host-b", "host-c")) {
@@ -88,7 +88,9 @@ class EvacuationEndToEndTest {
     JobRow job = testPool.pool.database().auditStore().jobs(10).stream()
         .filter(j -> "evacuate".equals(j.kind())).findFirst().orElseThrow();
     assertEquals("completed", job.status());
-    assertEquals("alice", job.requestedBy());
+    assertEquals(Requester.osUser(), job.requestedBy());
+    assertEquals("alice", job.onBehalfOf());
+    assertEquals(Requester.clientHost(), job.clientHost());
     assertEquals(4, job.migrations());
     assertEquals(4, job.committed());
     List<MigrationRow> rows = testPool.pool.database().auditStore().history(

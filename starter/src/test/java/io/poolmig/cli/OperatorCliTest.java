@@ -118,10 +118,12 @@ class OperatorCliTest {
         .orElseThrow();
     assertEquals("rolled_back", row.status());
     assertEquals("host-a", row.runsOn());
-    assertTrue(row.error().contains("abort by alice: drill"), row.error());
+    String byAlice = "abort by " + Requester.osUser() + "@" + Requester.clientHost()
+        + " (db role " + pool.database().sessionUser() + ") on behalf of alice: drill";
+    assertTrue(row.error().contains(byAlice), row.error());
     assertTrue(pool.database().auditStore().events(row.id()).stream().anyMatch(e ->
         e.step().equals("OPERATOR") && e.status().equals("completed")
-            && e.detail().contains("abort by alice: drill")), "audited with who and why");
+            && e.detail().contains(byAlice)), "audited with who really asked, for whom, why");
 
     CliRun ended = CliRun.of(env, "status", mid);
     assertEquals(0, ended.exitCode(), ended.toString());
@@ -266,7 +268,9 @@ class OperatorCliTest {
     assertTrue(row.error().startsWith("workflow lost; reconciled: "), row.error());
     List<StepEventRow> events = pool.database().auditStore().events(row.id());
     assertTrue(events.stream().anyMatch(e -> e.step().equals("RECONCILE")
-        && e.detail().startsWith("reconcile by bob: abort migration " + mid)), events.toString());
+        && e.detail().startsWith("reconcile by " + Requester.osUser() + "@"
+            + Requester.clientHost() + " (db role " + pool.database().sessionUser()
+            + ") on behalf of bob: abort migration " + mid)), events.toString());
     assertTrue(events.stream().anyMatch(e -> e.step().equals("RECONCILE")
         && e.detail().contains("finished as rolled_back")), events.toString());
 

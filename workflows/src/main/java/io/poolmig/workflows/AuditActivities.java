@@ -45,8 +45,12 @@ public interface AuditActivities {
   /**
    * A job of several migrations starts (kind {@code evacuate}); its migrations name it as their
    * job. Repeating it changes nothing.
+   *
+   * @param identity who really asked; null when not known (also in an activity scheduled before
+   *     identities existed, whose input lacks it)
    */
-  void jobStarted(String jobId, String kind, String requestedBy, String reason, long atMillis);
+  void jobStarted(String jobId, String kind, String requestedBy, String reason, long atMillis,
+      Identity identity);
 
   /** The job ended with {@code status}; the first status recorded stands. */
   void jobFinished(String jobId, String status, long atMillis);

@@ -27,9 +27,15 @@ public interface DrainHostsWorkflow {
   @QueryMethod
   DrainProgress progress();
 
+  /**
+   * An operator says {@code host}'s maintenance is done; {@code by} (the name shown) and {@code
+   * identity} (who really said so; null in a signal sent before identities existed) are recorded
+   * as who took it out of maintenance.
+   */
   @SignalMethod
-  void hostReady(String host, String by);
+  void hostReady(String host, String by, Identity identity);
 
+  /** Cancels the drain; the evacuation under way is cancelled on behalf of the same sender. */
   @SignalMethod
-  void cancel(String by);
+  void cancel(String by, Identity identity);
 }

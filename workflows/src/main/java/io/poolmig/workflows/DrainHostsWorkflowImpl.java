@@ -26,7 +26,11 @@ public final class DrainHostsWorkflowImpl implements DrainHostsWorkflow {
   private final Map<String, HostStep> hosts = new LinkedHashMap<>();
   /** Hosts an operator said are ready, with who said so. */
   private final Map<String, String> ready = new HashMap<>();
+  /** Who really said so, where known. */
+  private final Map<String, Identity> readyIdentity = new HashMap<>();
   private String cancelledBy;
+  /** Who really cancelled; null when not known. */
+  private Identity cancelledByIdentity;
 
   @Override
   public DrainProgress progress() {
@@ -34,14 +38,20 @@ public final class DrainHostsWorkflowImpl implements DrainHostsWorkflow {
   }
 
   @Override
-  public void hostReady(String host, String by) {
-    ready.putIfAbsent(host, by == null ? "operator" : by);
+  public void hostReady(String host, String by, Identity identity) {
+    if (!ready.containsKey(host)) {
+      ready.put(host, by == null ? "operator" : by);
+      if (identity != null) {
+        readyIdentity.put(host, identity);
+      }
+    }
   }
 
   @Override
-  public void cancel(String by) {
+  public void cancel(String by, Identity identity) {
     if (cancelledBy == null) {
       cancelledBy = by == null ? "operator" : by;
+      cancelledByIdentity = identity;
     }
   }
 
@@ -52,7 +62,7 @@ public final class DrainHostsWorkflowImpl implements DrainHostsWorkflow {
       hosts.put(h, new HostStep(h, HostStep.PENDING, null, null));
     }
     audit.jobStarted(req.jobId(), "drain", req.requestedBy(), req.reason(),
-        Workflow.currentTimeMillis());
+        Workflow.currentTimeMillis(), req.identity());
     for (String host : req.hosts()) {
       if (cancelledBy != null) {
         break;
@@ -71,7 +81,8 @@ public final class DrainHostsWorkflowImpl implements DrainHostsWorkflow {
       if (!ready.containsKey(host)) {
         break;
       }
-      pool.leaveMaintenance(host, ready.get(host), "drain " + req.jobId() + ": ready");
+      pool.leaveMaintenance(host, ready.get(host), "drain " + req.jobId() + ": ready",
+          readyIdentity.get(host));
       set(host, HostStep.DONE, "ready (" + ready.get(host) + "), out of maintenance");
     }
     if (cancelledBy != null) {
@@ -98,7 +109,7 @@ public final class DrainHostsWorkflowImpl implements DrainHostsWorkflow {
       Workflow.await(() -> done.isCompleted() || cancelledBy != null);
       if (cancelledBy != null && !cancelSent) {
         cancelSent = true;
-        Async.procedure(child::cancel, cancelledBy);
+        Async.procedure(child::cancel, cancelledBy, cancelledByIdentity);
       }
     }
     try {

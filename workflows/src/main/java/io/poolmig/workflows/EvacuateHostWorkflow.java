@@ -29,14 +29,20 @@ public interface EvacuateHostWorkflow {
   @QueryMethod
   EvacuationProgress progress();
 
+  /**
+   * Stops new starts. Like {@link #resume} and {@link #cancel}, names who sent it: {@code by},
+   * the name shown, and {@code identity}, who really did (null in a signal sent before identities
+   * existed: Temporal hands a missing trailing argument in as null).
+   */
   @SignalMethod
-  void pause(String by);
+  void pause(String by, Identity identity);
 
   @SignalMethod
-  void resume(String by);
+  void resume(String by, Identity identity);
 
+  /** Cancels the job; each migration it aborts records who cancelled, in its audit trail. */
   @SignalMethod
-  void cancel(String by);
+  void cancel(String by, Identity identity);
 
   /**
    * From a child migration: the VM with this UUID runs on its target. Its slot is free from now

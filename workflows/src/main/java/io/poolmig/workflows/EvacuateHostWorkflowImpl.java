@@ -51,6 +51,8 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
   private final Map<String, MigrateVmWorkflow> children = new HashMap<>();
   private boolean paused;
   private String cancelledBy;
+  /** Who really cancelled; null when not known. */
+  private Identity cancelledByIdentity;
   /** Bumped by every signal, so the window wakes up for it. */
   private int signals;
   /** Null when this run may start any number of migrations (a run begun before the bound). */
@@ -64,27 +66,28 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
   }
 
   @Override
-  public void pause(String by) {
+  public void pause(String by, Identity identity) {
     if (!paused && cancelledBy == null) {
       paused = true;
-      log.info("evacuation paused by {}", by);
+      log.info("evacuation paused by {}", identity == null ? by : identity.describe());
     }
     signals++;
   }
 
   @Override
-  public void resume(String by) {
+  public void resume(String by, Identity identity) {
     if (paused) {
       paused = false;
-      log.info("evacuation resumed by {}", by);
+      log.info("evacuation resumed by {}", identity == null ? by : identity.describe());
     }
     signals++;
   }
 
   @Override
-  public void cancel(String by) {
+  public void cancel(String by, Identity identity) {
     if (cancelledBy == null) {
       cancelledBy = by == null ? "operator" : by;
+      cancelledByIdentity = identity;
     }
     signals++;
   }
@@ -110,8 +113,8 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
     String host = req.host();
     if (!req.dryRun()) {
       audit.jobStarted(req.jobId(), "evacuate", req.requestedBy(), req.reason(),
-          Workflow.currentTimeMillis());
-      pool.enterMaintenance(host, req.requestedBy(), req.reason());
+          Workflow.currentTimeMillis(), req.identity());
+      pool.enterMaintenance(host, req.requestedBy(), req.reason(), req.identity());
     }
     Look look = look();
     HostInventory source = look.inventory(host);
@@ -191,7 +194,8 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
         for (String uuid : running.keySet()) {
           // Before its decision a migration rolls back; after it, it finishes: no VM half-moved.
           Async.procedure(children.get(uuid)::act, new OperatorAction(OperatorAction.ABORT,
-              cancelledBy, "evacuation of " + request.host() + " cancelled"));
+              cancelledBy, "evacuation of " + request.host() + " cancelled",
+              cancelledByIdentity));
         }
       }
       if (cancelledBy == null && !paused) {
@@ -248,7 +252,7 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
               .build());
       MigrationRequest migration = new MigrationRequest(migrationId, request.jobId(), v.vm(),
           request.host(), v.target(), request.transport(), request.live(),
-          request.requestedBy(), request.reason(), request.options());
+          request.requestedBy(), request.reason(), request.options(), request.identity());
       running.put(v.vm().uuid(), Async.function(child::migrate, migration));
       startedThisRun++;
       children.put(v.vm().uuid(), child);

@@ -24,6 +24,8 @@ import java.util.Set;
  *     run, so that the history of a job over thousands of VMs stays bounded; 0 means {@link
  *     #MIGRATIONS_PER_RUN}
  * @param carried what the previous run of the job knew; null in its first run
+ * @param identity who really asked, for the audit store; every migration of the job carries it;
+ *     null when not known (a request from before identities existed)
  */
 public record EvacuationRequest(
     String jobId,
@@ -40,7 +42,8 @@ public record EvacuationRequest(
     boolean live,
     MigrationOptions options,
     int migrationsPerRun,
-    Carried carried) {
+    Carried carried,
+    Identity identity) {
 
   /**
    * About a dozen history events per migration: 250 keep a run well under the few thousand
@@ -65,13 +68,32 @@ public record EvacuationRequest(
     }
   }
 
-  /** A job's first run. */
+  /** A request without a known identity. */
+  public EvacuationRequest(String jobId, String host, String requestedBy, String reason,
+      boolean dryRun, boolean allowPartial, Limits limits, int maxAttemptsPerVm,
+      int headroomPercent, Set<String> excludedHosts, String transport, boolean live,
+      MigrationOptions options, int migrationsPerRun, Carried carried) {
+    this(jobId, host, requestedBy, reason, dryRun, allowPartial, limits, maxAttemptsPerVm,
+        headroomPercent, excludedHosts, transport, live, options, migrationsPerRun, carried,
+        null);
+  }
+
+  /** A job's first run, asked by {@code identity} (null when not known). */
+  public EvacuationRequest(String jobId, String host, String requestedBy, String reason,
+      boolean dryRun, boolean allowPartial, Limits limits, int maxAttemptsPerVm,
+      int headroomPercent, Set<String> excludedHosts, String transport, boolean live,
+      MigrationOptions options, Identity identity) {
+    this(jobId, host, requestedBy, reason, dryRun, allowPartial, limits, maxAttemptsPerVm,
+        headroomPercent, excludedHosts, transport, live, options, 0, null, identity);
+  }
+
+  /** A job's first run, without a known identity. */
   public EvacuationRequest(String jobId, String host, String requestedBy, String reason,
       boolean dryRun, boolean allowPartial, Limits limits, int maxAttemptsPerVm,
       int headroomPercent, Set<String> excludedHosts, String transport, boolean live,
       MigrationOptions options) {
     this(jobId, host, requestedBy, reason, dryRun, allowPartial, limits, maxAttemptsPerVm,
-        headroomPercent, excludedHosts, transport, live, options, 0, null);
+        headroomPercent, excludedHosts, transport, live, options, (Identity) null);
   }
 
   /**
@@ -110,20 +132,28 @@ public record EvacuationRequest(
   /** The same job with at most {@code n} migrations per run. */
   public EvacuationRequest withMigrationsPerRun(int n) {
     return new EvacuationRequest(jobId, host, requestedBy, reason, dryRun, allowPartial, limits,
-        maxAttemptsPerVm, headroomPercent, excludedHosts, transport, live, options, n, carried);
+        maxAttemptsPerVm, headroomPercent, excludedHosts, transport, live, options, n, carried,
+        identity);
+  }
+
+  /** The same job, asked for by {@code who}. */
+  public EvacuationRequest askedBy(Identity who) {
+    return new EvacuationRequest(jobId, host, requestedBy, reason, dryRun, allowPartial, limits,
+        maxAttemptsPerVm, headroomPercent, excludedHosts, transport, live, options,
+        migrationsPerRun, carried, who);
   }
 
   /** The same job, resumed in a new run from {@code state} (null: as asked, no state). */
   public EvacuationRequest carrying(Carried state) {
     return new EvacuationRequest(jobId, host, requestedBy, reason, dryRun, allowPartial, limits,
         maxAttemptsPerVm, headroomPercent, excludedHosts, transport, live, options,
-        migrationsPerRun, state);
+        migrationsPerRun, state, identity);
   }
 
   /** The same evacuation of another host, as its own job, for its own reason. */
   public EvacuationRequest forHost(String otherJobId, String otherHost, String otherReason) {
     return new EvacuationRequest(otherJobId, otherHost, requestedBy, otherReason, dryRun,
         allowPartial, limits, maxAttemptsPerVm, headroomPercent, excludedHosts, transport, live,
-        options, migrationsPerRun, null);
+        options, migrationsPerRun, null, identity);
   }
 }

@@ -6,10 +6,12 @@ package io.poolmig.workflows;
  * @param migrationId unique per attempt; activities are idempotent per migration id
  * @param transport how the checkpoint travels: {@code tcp} (default) or {@code tls}
  * @param live pre-copy while the VM runs, pause only for the last round
- * @param requestedBy who asked (an operator's name or an automation's)
+ * @param requestedBy the name shown of who asked: an operator's OS login, or an automation's name
  * @param reason why, for the audit trail
  * @param options downtime, rounds, bandwidth, compression and time limits; {@code null} (a
  *     request from before they existed) means {@link MigrationOptions#DEFAULTS}
+ * @param identity who really asked, for the audit store; null when not known (a request from
+ *     before identities existed)
  */
 public record MigrationRequest(
     String migrationId,
@@ -21,7 +23,8 @@ public record MigrationRequest(
     boolean live,
     String requestedBy,
     String reason,
-    MigrationOptions options) {
+    MigrationOptions options,
+    Identity identity) {
 
   public MigrationRequest {
     require(migrationId, "migrationId");
@@ -48,11 +51,19 @@ public record MigrationRequest(
     }
   }
 
-  /** A request with the default options. */
+  /** A request without a known identity. */
+  public MigrationRequest(String migrationId, String jobId, VmRef vm, String sourceHost,
+      String targetHost, String transport, boolean live, String requestedBy, String reason,
+      MigrationOptions options) {
+    this(migrationId, jobId, vm, sourceHost, targetHost, transport, live, requestedBy, reason,
+        options, null);
+  }
+
+  /** A request with the default options, without a known identity. */
   public MigrationRequest(String migrationId, String jobId, VmRef vm, String sourceHost,
       String targetHost, String transport, boolean live, String requestedBy, String reason) {
     this(migrationId, jobId, vm, sourceHost, targetHost, transport, live, requestedBy, reason,
-        null);
+        null, null);
   }
 
   /** Plain TCP to the target's receive endpoint, authorised by the one-time ticket. */

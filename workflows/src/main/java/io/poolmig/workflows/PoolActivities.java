@@ -44,11 +44,12 @@ public interface PoolActivities {
 
   /**
    * Puts {@code host} in maintenance on behalf of {@code requestedBy}, recorded as an operator's
-   * change; a host in maintenance already stays as it is. Fails with {@link
-   * FailureTypes#HOST_UNAVAILABLE} for a host never registered.
+   * change with who really asked ({@code identity}; null when not known, also in an activity
+   * scheduled before identities existed); a host in maintenance already stays as it is. Fails
+   * with {@link FailureTypes#HOST_UNAVAILABLE} for a host never registered.
    */
-  void enterMaintenance(String host, String requestedBy, String reason);
+  void enterMaintenance(String host, String requestedBy, String reason, Identity identity);
 
   /** The reverse of {@link #enterMaintenance}: the host takes VMs again. */
-  void leaveMaintenance(String host, String requestedBy, String reason);
+  void leaveMaintenance(String host, String requestedBy, String reason, Identity identity);
 }

@@ -25,6 +25,8 @@ import org.junit.jupiter.api.Test;
 class DrainHostsWorkflowTest {
 
   private static final long GIB = FakePool.GIB;
+  private static final Identity ALICE = new Identity("alice", "ops-1", "postgres", null);
+  private static final Identity CAROL_FOR_ERIN = new Identity("carol", "ops-3", null, "erin");
 
   private TestWorkflowEnvironment env;
   private WorkerFactory control;
@@ -71,11 +73,12 @@ class DrainHostsWorkflowTest {
     io.temporal.testing.WorkflowReplayer.replayWorkflowExecution(env.getWorkflowClient()
         .fetchHistory(DrainHostsWorkflow.WORKFLOW_ID), DrainHostsWorkflowImpl.class);
 
-    drain.hostReady("host-a", "alice");
+    drain.hostReady("host-a", "carol", CAROL_FOR_ERIN);
     await(drain, p -> state(p, "host-b").equals(HostStep.AWAITING_READY));
     assertFalse(registry.inMaintenance("host-a"), "host-a is back");
     assertTrue(registry.inMaintenance("host-b"));
-    drain.hostReady("host-b", "alice");
+    // As a command line from before identities sends it: the identity arrives as null.
+    WorkflowStub.fromTyped(drain).signal("hostReady", "host-b", "carol");
     DrainProgress end = WorkflowStub.fromTyped(drain).getResult(DrainProgress.class);
 
     assertEquals(DrainProgress.COMPLETED, end.phase(), end.toString());
@@ -89,6 +92,14 @@ class DrainHostsWorkflowTest {
     assertEquals(List.of("drain", "evacuate", "evacuate"), audit.entries().stream()
         .filter(e -> e instanceof RecordingAudit.Job j && j.kind() != null)
         .map(e -> ((RecordingAudit.Job) e).kind()).toList());
+    assertTrue(audit.entries().stream().filter(e -> e instanceof RecordingAudit.Job j
+        && j.kind() != null).allMatch(e -> ALICE.equals(((RecordingAudit.Job) e).identity())),
+        "the drain and each evacuation in it name who asked for the drain");
+    assertEquals(List.of(new FakeRegistry.Change("host-a", true, "alice", ALICE),
+            new FakeRegistry.Change("host-a", false, "carol", CAROL_FOR_ERIN),
+            new FakeRegistry.Change("host-b", true, "alice", ALICE),
+            new FakeRegistry.Change("host-b", false, "carol", null)),
+        registry.changes(), "out of maintenance by who said the host was ready");
   }
 
   @Test
@@ -128,7 +139,7 @@ class DrainHostsWorkflowTest {
   private static DrainRequest request(List<String> hosts) {
     return new DrainRequest("drain-7", hosts, "alice", "kernel 6.1.119",
         new EvacuationRequest("template", hosts.get(0), "alice", null, false, false, null, 3, 5,
-            null, null, true, null));
+            null, null, true, null, ALICE), ALICE);
   }
 
   private DrainHostsWorkflow stub() {

@@ -30,6 +30,8 @@ import org.junit.jupiter.api.Test;
 class EvacuateHostWorkflowTest {
 
   private static final long GIB = FakePool.GIB;
+  private static final Identity ALICE = new Identity("alice", "ops-1", "poolmig_writer", null);
+  private static final Identity BOB_FOR_DAVE = new Identity("bob", "ops-2", null, "dave");
 
   private TestWorkflowEnvironment env;
   private final FakePool pool = new FakePool();
@@ -84,8 +86,12 @@ class EvacuateHostWorkflowTest {
         .toList();
     assertEquals(6, started.size());
     assertTrue(started.stream().allMatch(s -> "job-9".equals(s.request().jobId())));
-    assertEquals(List.of(new RecordingAudit.Job("job-9", "evacuate", "running"),
+    assertTrue(started.stream().allMatch(s -> ALICE.equals(s.request().identity())),
+        "every migration of the job carries who asked for it");
+    assertEquals(List.of(new RecordingAudit.Job("job-9", "evacuate", "running", ALICE),
         new RecordingAudit.Job("job-9", null, EvacuationProgress.COMPLETED)), jobs());
+    assertEquals(List.of(new FakeRegistry.Change("host-a", true, "alice", ALICE)),
+        registry.changes());
   }
 
   @Test
@@ -142,20 +148,25 @@ class EvacuateHostWorkflowTest {
     WorkflowClient.start(job::evacuate, request(new EvacuationRequest.Limits(1, 1, 1), 3,
         false));
     held.awaitEntered();
-    job.pause("alice");
+    // As a command line from before identities sends it: the identity arrives as null.
+    WorkflowStub.fromTyped(job).signal("pause", "alice");
     held.release();
     awaitProgress(job, p -> p.count(VmProgress.MOVED) == 1 && "paused".equals(p.phase()));
     env.sleep(Duration.ofMinutes(5));
     assertEquals(1, job.progress().count(VmProgress.MOVED) + job.progress().count(
         VmProgress.MIGRATING), "nothing started while paused: " + job.progress());
 
-    job.resume("alice");
+    job.resume("alice", ALICE);
     FakeHost.Gate second = a.gate("streamCheckpoint");
     awaitProgress(job, p -> p.count(VmProgress.MIGRATING) == 1);
     second.awaitEntered();
-    job.cancel("bob");
+    job.cancel("bob", BOB_FOR_DAVE);
     second.release();
     EvacuationProgress end = WorkflowStub.fromTyped(job).getResult(EvacuationProgress.class);
+    assertTrue(audit.entries().stream().anyMatch(e -> e instanceof RecordingAudit.Step s
+        && MigrationStep.OPERATOR.equals(s.event().step()) && s.event().detail().startsWith(
+            "abort by bob@ops-2 on behalf of dave: evacuation of host-a cancelled")),
+        "the migration the cancel reached says who really cancelled: " + audit.entries());
 
     assertEquals(EvacuationProgress.CANCELLED, end.phase(), end.toString());
     assertEquals(4, end.count(VmProgress.MOVED) + end.count(VmProgress.FAILED)
@@ -283,7 +294,7 @@ class EvacuateHostWorkflowTest {
   private EvacuationRequest request(EvacuationRequest.Limits limits, int attempts,
       boolean partial) {
     return new EvacuationRequest("job-9", "host-a", "alice", "BIOS update", false, partial,
-        limits, attempts, 5, Set.of(), null, true, null);
+        limits, attempts, 5, Set.of(), null, true, null, ALICE);
   }
 
   private EvacuateHostWorkflow stub() {

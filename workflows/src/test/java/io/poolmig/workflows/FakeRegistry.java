@@ -11,6 +11,10 @@ final class FakeRegistry implements PoolActivities {
   private final FakePool pool;
   private final Set<String> maintenance = ConcurrentHashMap.newKeySet();
   private final java.util.Map<String, String> groups = new ConcurrentHashMap<>();
+  private final List<Change> changes = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+  /** A change of a host's state through the activities, with who asked. */
+  record Change(String host, boolean maintenance, String requestedBy, Identity identity) {}
 
   FakeRegistry(FakePool pool) {
     this.pool = pool;
@@ -33,6 +37,11 @@ final class FakeRegistry implements PoolActivities {
     return java.util.Map.copyOf(groups);
   }
 
+  /** Every change made through {@link #enterMaintenance} and {@link #leaveMaintenance}. */
+  List<Change> changes() {
+    return List.copyOf(changes);
+  }
+
   boolean inMaintenance(String host) {
     return maintenance.contains(host);
   }
@@ -52,12 +61,16 @@ final class FakeRegistry implements PoolActivities {
   }
 
   @Override
-  public void enterMaintenance(String host, String requestedBy, String reason) {
+  public void enterMaintenance(String host, String requestedBy, String reason,
+      Identity identity) {
     maintenance.add(host);
+    changes.add(new Change(host, true, requestedBy, identity));
   }
 
   @Override
-  public void leaveMaintenance(String host, String requestedBy, String reason) {
+  public void leaveMaintenance(String host, String requestedBy, String reason,
+      Identity identity) {
     maintenance.remove(host);
+    changes.add(new Change(host, false, requestedBy, identity));
   }
 }

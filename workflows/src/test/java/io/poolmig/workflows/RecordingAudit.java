@@ -21,7 +21,12 @@ final class RecordingAudit implements AuditActivities {
 
   record Finished(MigrationResult result, long atMillis) implements Entry {}
 
-  record Job(String jobId, String kind, String status) implements Entry {}
+  /** A job's start ({@code kind} set, with who asked) or its end ({@code kind} null). */
+  record Job(String jobId, String kind, String status, Identity identity) implements Entry {
+    Job(String jobId, String kind, String status) {
+      this(jobId, kind, status, null);
+    }
+  }
 
   private final List<Entry> entries = new ArrayList<>();
   private final Object availability = new Object();
@@ -85,9 +90,9 @@ final class RecordingAudit implements AuditActivities {
 
   @Override
   public void jobStarted(String jobId, String kind, String requestedBy, String reason,
-      long atMillis) {
+      long atMillis, Identity identity) {
     awaitUp();
-    add(new Job(jobId, kind, "running"));
+    add(new Job(jobId, kind, "running", identity));
   }
 
   @Override

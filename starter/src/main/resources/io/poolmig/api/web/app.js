@@ -66,6 +66,13 @@ function size(bytes) {
   }
   return (unit === 0 ? value : value.toFixed(1)) + ' ' + units[unit];
 }
+// Who asked: the name shown, where from and as which database role, and for whom.
+function who(r) {
+  const role = r.dbRole ? ' (db role ' + r.dbRole + ')' : '';
+  const real = r.osUser ? r.osUser + '@' + r.clientHost + role : r.requestedBy;
+  return r.onBehalfOf ? real + ' on behalf of ' + r.onBehalfOf : real;
+}
+const whoShort = (r) => (r.onBehalfOf ? r.requestedBy + ' for ' + r.onBehalfOf : r.requestedBy);
 const ms = (value) => (value === null || value === undefined ? '' : value + ' ms');
 const seconds = (value) => (value === null || value === undefined ? '' : (value / 1000).toFixed(1) + ' s');
 
@@ -124,7 +131,7 @@ async function loadMigrations(append) {
       body.appendChild(row([
         [time(m.startedAt)], [m.vmName], [m.sourceHost], [m.targetHost],
         [m.status, 'st-' + m.status], [size(m.bytesSent), 'num'], [m.rounds, 'num'],
-        [ms(m.downtimeMs), 'num'], [seconds(m.durationMs), 'num'], [m.requestedBy],
+        [ms(m.downtimeMs), 'num'], [seconds(m.durationMs), 'num'], [whoShort(m)],
         [m.reason, 'why'],
       ], () => showMigration(m.id)));
     }
@@ -148,7 +155,7 @@ async function showMigration(id) {
       el('h2', m.vmName + ': ' + m.sourceHost + ' → ' + m.targetHost + ' (' + m.status + ')'),
       definitionList([
         ['Migration', m.id], ['Workflow', m.workflowId], ['Job', m.jobId + ' (' + m.jobKind + ')'],
-        ['Requested by', m.requestedBy], ['Why', m.reason], ['Transport', m.transport + (m.live ? ', live' : '')],
+        ['Requested by', who(m)], ['Why', m.reason], ['Transport', m.transport + (m.live ? ', live' : '')],
         ['Started', time(m.startedAt)], ['Finished', time(m.finishedAt)], ['Duration', seconds(m.durationMs)],
         ['Sent', size(m.bytesSent)], ['Rounds', m.rounds], ['Downtime', ms(m.downtimeMs)],
         ['Runs on', m.runsOn], ['Error', m.error], ['Waits for', m.attention],
@@ -191,7 +198,7 @@ async function loadJobs() {
     for (const j of jobs) {
       body.appendChild(row([
         [time(j.createdAt)], [j.kind], [j.status, 'st-' + j.status], [j.migrations, 'num'],
-        [j.committed, 'num'], [j.rolledBack, 'num'], [j.requestedBy], [j.reason, 'why'],
+        [j.committed, 'num'], [j.rolledBack, 'num'], [whoShort(j)], [j.reason, 'why'],
       ], () => showJob(j.id)));
     }
     if (jobs.length === 0) {
@@ -213,7 +220,7 @@ async function showJob(id) {
     article.replaceChildren(
       el('h2', s.job.kind + ' job ' + s.job.id + ' (' + s.job.status + ')'),
       definitionList([
-        ['Requested by', s.job.requestedBy], ['Why', s.job.reason], ['Started', time(s.job.createdAt)],
+        ['Requested by', who(s.job)], ['Why', s.job.reason], ['Started', time(s.job.createdAt)],
         ['Finished', time(s.job.finishedAt)], ['VMs', s.vms],
         ['Migrations', s.job.migrations + ' (' + s.job.committed + ' committed, ' + s.job.rolledBack + ' rolled back)'],
         ['Bytes sent', size(s.bytesSent)], ['Makespan', seconds(s.makespanMs)],
