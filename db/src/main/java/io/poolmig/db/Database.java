@@ -72,6 +72,37 @@ public final class Database implements AutoCloseable {
   }
 
   /**
+   * Migrates the schema as {@code owner}, grants {@code worker}'s role the writer's share of it
+   * (see {@link #grant}), and returns the database open as {@code worker}: a control worker that
+   * owns the schema's changes but does its work with no right to rewrite the audit trail. The
+   * owner's connection is closed before this returns.
+   *
+   * @throws AuditStoreException if either cannot connect or a migration fails
+   */
+  public static Database openAs(DbConfig owner, DbConfig worker) {
+    try (Database migrated = open(owner)) {
+      String ownerRole = migrated.sessionUser();
+      return start(worker, (config, dataSource) -> {
+        // The grant comes first: until it, the worker's role cannot even read the version.
+        String role;
+        try (Connection c = dataSource.getConnection();
+            Statement st = c.createStatement();
+            ResultSet rs = st.executeQuery("select session_user")) {
+          rs.next();
+          role = rs.getString(1);
+        } catch (SQLException e) {
+          throw new AuditStoreException("connecting as the worker's role to " + config.maskedUrl()
+              + ": " + Jdbc.describe(e), e);
+        }
+        if (!role.equals(ownerRole)) {
+          migrated.grant(role, null);
+        }
+        checkVersion(config, dataSource);
+      });
+    }
+  }
+
+  /**
    * Connects to a schema that is already at {@link #SCHEMA_VERSION}; changes nothing.
    *
    * @throws AuditStoreException if the database is unreachable, or the schema is missing, older

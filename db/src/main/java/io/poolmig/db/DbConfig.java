@@ -3,6 +3,7 @@ package io.poolmig.db;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.regex.Pattern;
@@ -47,6 +48,10 @@ public record DbConfig(
   public static final String ENV_USER = "POOLMIG_DB_USER";
   public static final String ENV_PASSWORD = "POOLMIG_DB_PASSWORD";
   public static final String ENV_SCHEMA = "POOLMIG_DB_SCHEMA";
+  /** The role a control worker migrates the schema as, when it works as another. */
+  public static final String ENV_OWNER_USER = "POOLMIG_DB_OWNER_USER";
+
+  public static final String ENV_OWNER_PASSWORD = "POOLMIG_DB_OWNER_PASSWORD";
   /** Connections a worker keeps at most; see {@link #maxPoolSize}. */
   public static final String ENV_POOL_SIZE = "POOLMIG_DB_POOL_SIZE";
 
@@ -67,6 +72,14 @@ public record DbConfig(
     }
     if (user != null && user.isBlank()) {
       throw new IllegalArgumentException("user must be null (taken from the URL) or non-blank");
+    }
+    // The driver lets the URL's own user and password win over the ones given beside it; these
+    // are meant to win, so the URL's are dropped.
+    if (user != null) {
+      jdbcUrl = withoutParameter(jdbcUrl, "user");
+    }
+    if (password != null) {
+      jdbcUrl = withoutParameter(jdbcUrl, "password");
     }
     Objects.requireNonNull(schema, "schema");
     if (!SCHEMA_NAME.matcher(schema).matches() || schema.startsWith("pg_")) {
@@ -165,6 +178,22 @@ public record DbConfig(
     return new DbConfig(jdbcUrl, user, password, schema, maxPoolSize, connectionTimeout);
   }
 
+  /** This configuration logging in as another role (a null password: the URL's, or none). */
+  public DbConfig withCredentials(String user, String password) {
+    return new DbConfig(jdbcUrl, user, password, schema, maxPoolSize, connectionTimeout);
+  }
+
+  /**
+   * The owner's configuration a control worker migrates with, from {@value #ENV_OWNER_USER} and
+   * {@value #ENV_OWNER_PASSWORD}; empty when they are not set (it then migrates as itself).
+   */
+  public java.util.Optional<DbConfig> ownerFromEnvironment(Map<String, String> env) {
+    String owner = nonBlank(env.get(ENV_OWNER_USER));
+    return owner == null ? java.util.Optional.empty()
+        : java.util.Optional.of(withCredentials(owner, env.get(ENV_OWNER_PASSWORD))
+            .withMaxPoolSize(2)); // Flyway holds two while it migrates
+  }
+
   /** This configuration with another connection timeout. */
   public DbConfig withConnectionTimeout(Duration connectionTimeout) {
     return new DbConfig(jdbcUrl, user, password, schema, maxPoolSize, connectionTimeout);
@@ -196,6 +225,23 @@ public record DbConfig(
   static String maskUrl(String url) {
     String masked = URL_PASSWORD_PARAM.matcher(url).replaceAll("$1" + MASK);
     return URL_USERINFO_PASSWORD.matcher(masked).replaceAll("$1" + MASK + "@");
+  }
+
+  /** {@code url} without its query parameter {@code name} (any case), wherever it stands. */
+  static String withoutParameter(String url, String name) {
+    int query = url.indexOf('?');
+    if (query < 0) {
+      return url;
+    }
+    List<String> kept = new java.util.ArrayList<>();
+    for (String p : url.substring(query + 1).split("&")) {
+      int eq = p.indexOf('=');
+      String key = eq < 0 ? p : p.substring(0, eq);
+      if (!p.isEmpty() && !key.equalsIgnoreCase(name)) {
+        kept.add(p);
+      }
+    }
+    return url.substring(0, query) + (kept.isEmpty() ? "" : "?" + String.join("&", kept));
   }
 
   private static String nonBlank(String value) {

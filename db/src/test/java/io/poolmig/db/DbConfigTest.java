@@ -93,6 +93,22 @@ class DbConfigTest {
   }
 
   @Test
+  void credentialsGivenBesideAJdbcUrlWinOverTheOnesInIt() {
+    // The driver would let the URL's user win: it is taken out of the URL.
+    DbConfig c = DbConfig.fromEnvironment(Map.of(
+        "POOLMIG_DB_URL", "jdbc:postgresql://db/audit?user=postgres&ssl=true&Password=x",
+        "POOLMIG_DB_USER", "writer", "POOLMIG_DB_PASSWORD", "secret"));
+    assertEquals("jdbc:postgresql://db/audit?ssl=true", c.jdbcUrl());
+    assertEquals("writer", c.user());
+    DbConfig owner = DbConfig.fromEnvironment(Map.of("POOLMIG_DB_URL",
+        "jdbc:postgresql://db/audit?user=worker")).withCredentials("owner", null);
+    assertEquals("jdbc:postgresql://db/audit", owner.jdbcUrl());
+    assertEquals("jdbc:postgresql://db/audit?user=worker", DbConfig.fromEnvironment(Map.of(
+        "POOLMIG_DB_URL", "jdbc:postgresql://db/audit?user=worker")).jdbcUrl(),
+        "without a user beside it the URL's stands");
+  }
+
+  @Test
   void missingOrUnsupportedUrlIsRejectedWithAHint() {
     IllegalArgumentException missing =
         assertThrows(IllegalArgumentException.class, () -> DbConfig.fromEnvironment(Map.of()));
@@ -143,13 +159,14 @@ class DbConfigTest {
   @Test
   void toStringAndMaskedUrlHideEveryPassword() {
     DbConfig c =
-        DbConfig.of("jdbc:postgresql://db/x?user=u&password=inurl&ssl=true", "u", "infield");
+        DbConfig.of("jdbc:postgresql://db/x?user=u&password=inurl&ssl=true", null, null);
     String s = c.toString();
     assertFalse(s.contains("inurl"), s);
-    assertFalse(s.contains("infield"), s);
     assertTrue(s.contains("password=****"), s);
     assertTrue(s.contains("ssl=true"), s);
     assertEquals("jdbc:postgresql://db/x?user=u&password=****&ssl=true", c.maskedUrl());
+    String given = DbConfig.of("jdbc:postgresql://db/x?ssl=true", "u", "infield").toString();
+    assertFalse(given.contains("infield"), given);
     assertEquals(
         "jdbc:postgresql://db/x?PASSWORD=****",
         DbConfig.maskUrl("jdbc:postgresql://db/x?PASSWORD=secret"));

@@ -129,6 +129,36 @@ class RolesTest {
   }
 
   @Test
+  void aControlWorkerMigratesAsTheOwnerAndWorksAsTheWriter() throws SQLException {
+    String worker = "t_control_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+    try (Connection c = t.db.dataSource().getConnection();
+        Statement st = c.createStatement()) {
+      st.execute("create role " + worker + " login");
+    }
+    try (Database working = Database.openAs(t.config.withMaxPoolSize(2),
+        t.config.withCredentials(worker, null).withMaxPoolSize(1))) {
+      assertEquals(worker, working.sessionUser());
+      MigrationStart s = Fixtures.start(unique("vm"), "a", "b", Fixtures.at(3));
+      working.auditStore().migrationStarted(s);
+      working.auditStore().stepEvent(s.migrationId(), 1, "PREPARE_TARGET", "started",
+          Fixtures.at(4), null);
+      working.auditSeals().seal("control", java.time.Duration.ZERO).orElseThrow();
+      try (Connection c = working.dataSource().getConnection();
+          Statement st = c.createStatement()) {
+        SQLException alter = org.junit.jupiter.api.Assertions.assertThrows(SQLException.class,
+            () -> st.execute("alter table migration_events disable trigger user"));
+        assertEquals(DENIED, alter.getSQLState(), "it works with no right to rewrite");
+      }
+    } finally {
+      try (Connection c = t.db.dataSource().getConnection();
+          Statement st = c.createStatement()) {
+        st.execute("drop owned by " + worker);
+        st.execute("drop role " + worker);
+      }
+    }
+  }
+
+  @Test
   void roleNamesAreIdentifiersOnly() {
     assertThrows(IllegalArgumentException.class, () -> t.db.grant("x; drop table jobs", null));
   }

@@ -162,8 +162,7 @@ final class WorkerCommand implements Callable<Integer> {
                 TemporalConnection.DEFAULT_ADDRESS),
             root.env.getOrDefault(TemporalConnection.ENV_NAMESPACE, "default"),
             metrics.temporalScope());
-        // A control worker owns the schema and brings it up to date; a host worker only uses it.
-        Database database = control ? Database.open(dbConfig) : Database.connect(dbConfig)) {
+        Database database = openDatabase(dbConfig)) {
       WorkerFactory factory = WorkerFactory.newInstance(temporal.client());
       if (control) {
         ControlWorker.register(factory, database.auditStore(), database.poolRegistry(), metrics);
@@ -216,6 +215,20 @@ final class WorkerCommand implements Callable<Integer> {
     } finally {
       closeQuietly(local);
     }
+  }
+
+  /**
+   * A control worker brings the schema up to date — as the owner {@value DbConfig#ENV_OWNER_USER}
+   * names, then works as itself (the writer), or as itself throughout; a host worker only uses
+   * the schema.
+   */
+  private Database openDatabase(DbConfig dbConfig) {
+    if (!control) {
+      return Database.connect(dbConfig);
+    }
+    return dbConfig.ownerFromEnvironment(root.env)
+        .map(owner -> Database.openAs(owner, dbConfig))
+        .orElseGet(() -> Database.open(dbConfig));
   }
 
   /**
