@@ -105,10 +105,7 @@ public final class QueryTerms {
     Window w = window(term, now);
     Instant until = w.until() == null ? now : w.until();
     Instant since = w.since() == null ? until.minus(span) : w.since();
-    if (!since.isBefore(until)) {
-      throw new BadTermException("since", "since (" + since + ") must be before until ("
-          + until + ")");
-    }
+    requireBefore(since, until, "since");
     return new Window(since, until);
   }
 
@@ -143,11 +140,17 @@ public final class QueryTerms {
   private static Window window(Function<String, String> term, Instant now) {
     Instant since = when("since", term.apply("since"), now);
     Instant until = when("until", term.apply("until"), now);
-    if (since != null && until != null && !since.isBefore(until)) {
-      throw new BadTermException("until", "since (" + since + ") must be before until ("
-          + until + ")");
+    if (since != null && until != null) {
+      requireBefore(since, until, "until");
     }
     return new Window(since, until);
+  }
+
+  private static void requireBefore(Instant since, Instant until, String blamed) {
+    if (!since.isBefore(until)) {
+      throw new BadTermException(blamed, "since (" + since + ") must be before until (" + until
+          + ")");
+    }
   }
 
   /**

@@ -3,6 +3,7 @@ package io.poolmig.cli;
 import io.poolmig.db.HistoryQuery;
 import io.poolmig.db.QueryTerms;
 import java.time.Instant;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -17,13 +18,7 @@ final class HistoryFilters {
   @Option(names = "--host", paramLabel = "HOST", description = "source or target host")
   String host;
 
-  @Option(names = "--since", paramLabel = "WHEN",
-      description = "started at or after: a duration back from now (30m, 24h, 7d), a date "
-          + "(2026-11-01, midnight UTC) or an ISO-8601 instant")
-  String since;
-
-  @Option(names = "--until", paramLabel = "WHEN", description = "started before, as --since")
-  String until;
+  @Mixin WindowOptions window = new WindowOptions();
 
   @Option(names = "--status", paramLabel = "STATUS",
       description = "running, needs_resolution, committed, rolled_back or failed")
@@ -51,8 +46,7 @@ final class HistoryFilters {
     java.util.Map<String, String> terms = new java.util.HashMap<>();
     terms.put("vm", vm);
     terms.put("host", host);
-    terms.put("since", since);
-    terms.put("until", until);
+    window.into(terms);
     terms.put("status", status);
     terms.put("requester", requester);
     terms.put("job", job);

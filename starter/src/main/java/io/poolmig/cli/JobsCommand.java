@@ -39,13 +39,7 @@ final class JobsCommand implements Callable<Integer> {
   @Option(names = "--requester", paramLabel = "NAME", description = "requested by NAME")
   String requester;
 
-  @Option(names = "--since", paramLabel = "WHEN",
-      description = "started at or after: a duration back from now (30m, 24h, 7d), a date "
-          + "(2026-11-01, midnight UTC) or an ISO-8601 instant")
-  String since;
-
-  @Option(names = "--until", paramLabel = "WHEN", description = "started before, as --since")
-  String until;
+  @Mixin WindowOptions window = new WindowOptions();
 
   @Mixin Listing.Output output;
 
@@ -55,8 +49,7 @@ final class JobsCommand implements Callable<Integer> {
     terms.put("kind", kind);
     terms.put("status", status);
     terms.put("requester", requester);
-    terms.put("since", since);
-    terms.put("until", until);
+    window.into(terms);
     JobQuery query;
     try {
       query = QueryTerms.jobs(terms::get, limit, java.time.Instant.now());
