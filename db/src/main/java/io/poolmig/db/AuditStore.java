@@ -563,13 +563,18 @@ public final class AuditStore {
       sql.append(" and m.transport = ?");
       params.add(q.transport());
     }
+    HistoryQuery.Order order = q.order();
+    String direction = order.descending ? " desc" : " asc";
     if (q.after() != null) {
       // The order's own key, so a page continues where the last one ended (keyset paging).
-      sql.append(" and (m.started_at, m.id) < (?, ?)");
-      params.add(q.after().startedAt());
+      sql.append(" and (").append(order.key).append(", m.id) ")
+          .append(order.descending ? "<" : ">").append(" (?, ?)");
+      params.add(order.byTime() ? (Object) Instant.parse(q.after().key())
+          : (Object) Long.valueOf(q.after().key()));
       params.add(q.after().id());
     }
-    return sql.append(" order by m.started_at desc, m.id desc").toString();
+    return sql.append(" order by ").append(order.key).append(direction).append(", m.id")
+        .append(direction).toString();
   }
 
   static void bind(PreparedStatement ps, List<Object> params) throws SQLException {

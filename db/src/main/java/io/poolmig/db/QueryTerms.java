@@ -25,7 +25,7 @@ public final class QueryTerms {
 
   /** The terms {@link #history} reads, in the order help texts list them. */
   public static final List<String> HISTORY_TERMS = List.of("vm", "host", "since", "until",
-      "status", "requester", "job", "transport", "after");
+      "status", "requester", "job", "transport", "sort", "after");
 
   private static final Pattern AGO = Pattern.compile("(\\d{1,9})([smhd])");
 
@@ -58,6 +58,9 @@ public final class QueryTerms {
   public static HistoryQuery history(Function<String, String> term, int limit, Instant now) {
     String after = text(term.apply("after"));
     Window w = window(term, now);
+    HistoryQuery.Order order = HistoryQuery.Order.ofTerm(oneOf("sort",
+        text(term.apply("sort")) == null ? HistoryQuery.Order.NEWEST.term : term.apply("sort"),
+        HistoryQuery.Order.terms()));
     HistoryQuery.Cursor cursor = null;
     if (after != null) {
       try {
@@ -65,13 +68,17 @@ public final class QueryTerms {
       } catch (IllegalArgumentException e) {
         throw new BadTermException("after", e.getMessage());
       }
+      if (cursor.order() != order) {
+        throw new BadTermException("after", "the cursor continues a listing sorted by "
+            + cursor.order().term + ": give the same sort with it");
+      }
     }
     String status = oneOf("status", term.apply("status"), HistoryQuery.STATUSES_IN_ORDER);
     UUID job = job(term.apply("job"));
     String transport = oneOf("transport", term.apply("transport"), List.of("tcp", "tls"));
     try {
       return new HistoryQuery(text(term.apply("vm")), text(term.apply("host")), w.since, w.until,
-          status, text(term.apply("requester")), job, transport, cursor, limit);
+          status, text(term.apply("requester")), job, transport, cursor, limit, order);
     } catch (IllegalArgumentException e) {
       throw new BadTermException("limit", e.getMessage()); // the only check left to the record
     }

@@ -35,6 +35,7 @@ import picocli.CommandLine.ParentCommand;
       "  poolmig history --vm web-1 --steps",
       "  poolmig history --host host-a --since 24h --status rolled_back",
       "  poolmig history --since 2026-11-01 -o csv > audit.csv",
+      "  poolmig history --job 6b0e... --sort longest      # what took the time",
       "  poolmig history show 3f1c9a2e-...      # one migration's whole timeline"
     },
     subcommands = {HistoryCommand.Show.class},
@@ -70,7 +71,9 @@ final class HistoryCommand implements Callable<Integer> {
       if (rows.size() == query.limit()) {
         // Never cut silently: a listing that stops at its limit says so, off the data stream.
         root.err.println("poolmig: showing " + rows.size() + " migrations; more may match: "
-            + "the next page is --after " + HistoryQuery.Cursor.after(rows.get(rows.size() - 1))
+            + "the next page is --after "
+            + HistoryQuery.Cursor.after(rows.get(rows.size() - 1), query.order())
+            + (query.order() == HistoryQuery.Order.NEWEST ? "" : " --sort " + query.order().term)
             + " (or raise --limit, narrow with --since/--until, or export them all with "
             + "`poolmig audit export`)");
         root.err.flush();

@@ -36,6 +36,11 @@ final class HistoryFilters {
   @Option(names = "--transport", paramLabel = "tcp|tls", description = "over this transport")
   String transport;
 
+  @Option(names = "--sort", paramLabel = "ORDER",
+      description = "newest (default), oldest, longest (duration) or downtime (the guest's, "
+          + "longest first)")
+  String sort;
+
   @Option(names = "--after", paramLabel = "CURSOR",
       description = "the next page: the rows after the cursor a listing printed when it "
           + "stopped at its limit")
@@ -51,6 +56,7 @@ final class HistoryFilters {
     terms.put("requester", requester);
     terms.put("job", job);
     terms.put("transport", transport);
+    terms.put("sort", sort);
     terms.put("after", after);
     try {
       return QueryTerms.history(terms::get, limit, Instant.now());

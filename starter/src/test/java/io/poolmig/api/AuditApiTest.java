@@ -123,6 +123,9 @@ class AuditApiTest {
     cases.put("?transport=tls", List.of("db-1", "web-2"));
     cases.put("?transport=tls&host=host-a&status=rolled_back", List.of("web-2")); // all match
     cases.put("?vm=nothing-like-it", List.of());
+    cases.put("?sort=oldest", List.of("web-1", "web-2", "db-1", "cache-1"));
+    cases.put("?sort=longest", List.of("db-1", "web-2", "web-1", "cache-1")); // running last
+    cases.put("?sort=downtime&status=committed", List.of("db-1", "web-1"));
     for (Map.Entry<String, List<String>> c : cases.entrySet()) {
       assertEquals(c.getValue(), vms(c.getKey()), "API " + c.getKey());
       assertEquals(c.getValue(), cliVms(c.getKey()), "CLI " + c.getKey());
@@ -164,6 +167,22 @@ class AuditApiTest {
     } while (next != null && pages < 10);
     assertEquals(List.of("cache-1", "db-1", "web-2", "web-1"), seen);
     assertEquals(5, pages, "four full pages, then an empty one ends it");
+
+    List<String> longest = new ArrayList<>();
+    next = null;
+    do {
+      Answer a = get("/api/v1/migrations?sort=longest&limit=3"
+          + (next == null ? "" : "&after=" + q(next)));
+      assertEquals(200, a.status(), a.body().toString());
+      a.body().get("items").forEach(m -> longest.add(m.get("vmName").asText()));
+      next = a.body().get("next").isNull() ? null : a.body().get("next").asText();
+    } while (next != null);
+    assertEquals(List.of("db-1", "web-2", "web-1", "cache-1"), longest,
+        "a sorted listing pages by its own key");
+    String newestCursor = get("/api/v1/migrations?limit=1").body().get("next").asText();
+    Answer mixed = get("/api/v1/migrations?sort=longest&after=" + q(newestCursor));
+    assertEquals(400, mixed.status());
+    assertEquals("after", mixed.body().get("parameter").asText());
     assertTrue(get("/api/v1/migrations?limit=10").body().get("next").isNull(),
         "a page that is not full has no next");
   }
@@ -242,6 +261,8 @@ class AuditApiTest {
     assertEquals("limit", get("/api/v1/migrations?limit=100000").body().get("parameter")
         .asText());
     assertEquals("kind", get("/api/v1/jobs?kind=cleanup").body().get("parameter").asText());
+    assertEquals("sort", get("/api/v1/migrations?sort=fastest").body().get("parameter")
+        .asText());
     assertEquals(400, get("/api/v1/migrations/not-a-uuid").status());
     assertEquals(404, get("/api/v1/migrations/" + java.util.UUID.randomUUID()).status());
     assertEquals(404, get("/api/v1/jobs/" + java.util.UUID.randomUUID()).status());
