@@ -17,7 +17,8 @@ import java.util.Optional;
 
 /**
  * Seals over the audit trail (Flyway V10): each seal's head is a SHA-256 over the previous head
- * and the hash of every event recorded since, in the order recorded, so one head kept outside the
+ * and the hash of every event recorded since — migrations' step events and jobs' operator events
+ * (V11), which share one position sequence — in the order recorded, so one head kept outside the
  * database proves every event before it unchanged — even against whoever can rewrite the events
  * and their chains inside it. Obtained from {@link Database#auditSeals()}; thread-safe.
  *
@@ -103,9 +104,11 @@ public final class AuditSeals {
         now = Jdbc.getInstant(rs, "clock_timestamp");
       }
       long through;
-      try (PreparedStatement ps = c.prepareStatement("select coalesce(max(position), 0)"
-          + " from migration_events where recorded_at < ?")) {
+      try (PreparedStatement ps = c.prepareStatement("select coalesce(max(position), 0) from ("
+          + " select position from migration_events where recorded_at < ?"
+          + " union all select position from job_events where recorded_at < ?) e")) {
         Jdbc.setInstant(ps, 1, now.minus(settle));
+        Jdbc.setInstant(ps, 2, now.minus(settle));
         try (ResultSet rs = ps.executeQuery()) {
           rs.next();
           through = rs.getLong(1);
@@ -200,7 +203,9 @@ public final class AuditSeals {
   /** Feeds the hash of every chained event with position in (from, through] to {@code sha}. */
   private static long digestEvents(Connection c, MessageDigest sha, long from, long through)
       throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement("select hash from migration_events"
+    try (PreparedStatement ps = c.prepareStatement("select hash from ("
+        + " select position, hash from migration_events"
+        + " union all select position, hash from job_events) e"
         + " where position > ? and position <= ? and hash is not null order by position")) {
       ps.setFetchSize(10_000);
       ps.setLong(1, from);

@@ -589,55 +589,149 @@ public final class AuditStore {
   }
 
   /**
-   * Recomputes every migration's hash chain over its events (see Flyway V7) and names, per
-   * migration, the first event that does not follow from the ones before it: edited, deleted
-   * before it, or slipped in afterwards. Streams the events in one transaction.
+   * Recomputes every migration's hash chain over its events (Flyway V7) and every job's over its
+   * operator events (V11), and names, per migration and per job, the first event that does not
+   * follow from the ones before it: edited, deleted before it, or slipped in afterwards. Streams
+   * the events in one transaction.
    */
   public ChainCheck verifyChains() {
     return jdbc.inTransaction("verifying the audit trail's hash chains", c -> {
-      try (PreparedStatement ps = c.prepareStatement("select migration_id, seq, step, status,"
-          + " at, detail, hash from migration_events order by migration_id, seq")) {
-        ps.setFetchSize(1000);
-        List<ChainCheck.BrokenLink> broken = new ArrayList<>();
-        long migrations = 0;
-        long events = 0;
-        UUID current = null;
-        byte[] previous = null;
-        boolean brokenHere = false;
-        boolean chainedHere = false;
+      List<ChainCheck.BrokenLink> broken = new ArrayList<>();
+      long[] migrations = walkChains(c, "select migration_id as id, seq, step, status, at,"
+          + " detail, hash from migration_events order by migration_id, seq", (rs, id, seq,
+              at, previous) -> ChainCheck.link(previous, id, seq, rs.getString("step"),
+                  rs.getString("status"), at, rs.getString("detail")),
+          (rs, id, seq, at) -> new ChainCheck.BrokenLink(ChainCheck.MIGRATION, id, seq,
+              rs.getString("step"), rs.getString("status"), at), broken);
+      long[] jobs = walkChains(c, "select job_id as id, seq, kind, at, who, detail, hash"
+          + " from job_events order by job_id, seq", (rs, id, seq, at, previous) ->
+              ChainCheck.jobLink(previous, id, seq, rs.getString("kind"), at,
+                  rs.getString("who"), rs.getString("detail")),
+          (rs, id, seq, at) -> new ChainCheck.BrokenLink(ChainCheck.JOB, id, seq,
+              rs.getString("kind"), null, at), broken);
+      return new ChainCheck(migrations[0], jobs[0], migrations[1] + jobs[1], broken);
+    });
+  }
+
+  /** The hash an event of the current row must have after {@code previous}. */
+  private interface Link {
+    byte[] of(ResultSet rs, UUID id, int seq, Instant at, byte[] previous) throws SQLException;
+  }
+
+  /** How the current row is named when its link does not hold. */
+  private interface Broken {
+    ChainCheck.BrokenLink of(ResultSet rs, UUID id, int seq, Instant at) throws SQLException;
+  }
+
+  /**
+   * Walks the chains {@code sql} returns (ordered by owner, then seq; columns id, seq, at, hash
+   * and what {@code link} reads), adding each owner's first broken link to {@code broken};
+   * returns the owners with a chained event and the chained events.
+   */
+  private static long[] walkChains(Connection c, String sql, Link link, Broken named,
+      List<ChainCheck.BrokenLink> broken) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      ps.setFetchSize(1000);
+      long owners = 0;
+      long events = 0;
+      UUID current = null;
+      byte[] previous = null;
+      boolean brokenHere = false;
+      boolean chainedHere = false;
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          UUID id = Jdbc.getUuid(rs, "id");
+          if (!id.equals(current)) {
+            current = id;
+            previous = null;
+            brokenHere = false;
+            chainedHere = false;
+          }
+          byte[] stored = rs.getBytes("hash");
+          if (stored == null) {
+            previous = null; // written before the chain existed: the next event starts one
+            continue;
+          }
+          if (!chainedHere) {
+            chainedHere = true;
+            owners++;
+          }
+          events++;
+          int seq = rs.getInt("seq");
+          Instant at = Jdbc.getInstant(rs, "at");
+          if (!brokenHere && !ChainCheck.same(link.of(rs, id, seq, at, previous), stored)) {
+            brokenHere = true;
+            broken.add(named.of(rs, id, seq, at));
+          }
+          previous = stored;
+        }
+      }
+      return new long[] {owners, events};
+    }
+  }
+
+  /**
+   * Appends an operator's event to a job's trail (pause, resume, cancel, a drained host declared
+   * ready), numbered after the job's last; returns its number. Two appends to one job at once
+   * both land, one after the other.
+   *
+   * @param who the real identity of whoever acted, as the trail says it
+   * @param onBehalfOf the name they acted for, or null
+   * @throws NoSuchElementException if there is no such job
+   */
+  public int jobEvent(UUID jobId, String kind, String who, String onBehalfOf, String detail,
+      Instant at) {
+    Objects.requireNonNull(jobId, "jobId");
+    Checks.requireText(kind, "kind");
+    Checks.requireText(who, "who");
+    Objects.requireNonNull(at, "at");
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return jdbc.inTransaction("recording " + kind + " of job " + jobId, c -> {
+          if (!exists(c, "select 1 from jobs where id = ?", jobId)) {
+            throw new NoSuchElementException("no job " + jobId);
+          }
+          try (PreparedStatement ps = c.prepareStatement("insert into job_events (job_id, seq,"
+              + " kind, at, who, on_behalf_of, detail) select ?, coalesce(max(seq), 0) + 1, ?,"
+              + " ?, ?, ?, ? from job_events where job_id = ? returning seq")) {
+            ps.setObject(1, jobId);
+            ps.setString(2, kind);
+            Jdbc.setInstant(ps, 3, at);
+            ps.setString(4, who);
+            ps.setString(5, onBehalfOf);
+            ps.setString(6, detail);
+            ps.setObject(7, jobId);
+            try (ResultSet rs = ps.executeQuery()) {
+              rs.next();
+              return rs.getInt(1);
+            }
+          }
+        });
+      } catch (AuditStoreException e) {
+        // Another append took the same number first: take the next one.
+        if (attempt >= 5 || !"23505".equals(e.sqlState())) {
+          throw e;
+        }
+      }
+    }
+  }
+
+  /** A job's operator events in order; empty if it has none or is unknown. */
+  public List<JobEventRow> jobEvents(UUID jobId) {
+    Objects.requireNonNull(jobId, "jobId");
+    return jdbc.run("reading the events of job " + jobId, c -> {
+      try (PreparedStatement ps = c.prepareStatement("select job_id, seq, kind, at, who,"
+          + " on_behalf_of, detail from job_events where job_id = ? order by seq")) {
+        ps.setObject(1, jobId);
+        List<JobEventRow> out = new ArrayList<>();
         try (ResultSet rs = ps.executeQuery()) {
           while (rs.next()) {
-            UUID id = Jdbc.getUuid(rs, "migration_id");
-            if (!id.equals(current)) {
-              current = id;
-              previous = null;
-              brokenHere = false;
-              chainedHere = false;
-            }
-            byte[] stored = rs.getBytes("hash");
-            if (stored == null) {
-              previous = null; // written before the chain existed: the next event starts one
-              continue;
-            }
-            if (!chainedHere) {
-              chainedHere = true;
-              migrations++;
-            }
-            events++;
-            int seq = rs.getInt("seq");
-            String step = rs.getString("step");
-            String status = rs.getString("status");
-            Instant at = Jdbc.getInstant(rs, "at");
-            byte[] expected = ChainCheck.link(previous, id, seq, step, status, at,
-                rs.getString("detail"));
-            if (!brokenHere && !ChainCheck.same(expected, stored)) {
-              brokenHere = true;
-              broken.add(new ChainCheck.BrokenLink(id, seq, step, status, at));
-            }
-            previous = stored;
+            out.add(new JobEventRow(Jdbc.getUuid(rs, "job_id"), rs.getInt("seq"),
+                rs.getString("kind"), Jdbc.getInstant(rs, "at"), rs.getString("who"),
+                rs.getString("on_behalf_of"), rs.getString("detail")));
           }
         }
-        return new ChainCheck(migrations, events, broken);
+        return List.copyOf(out);
       }
     });
   }

@@ -74,7 +74,7 @@ class HashChainTest {
     asSuperuser("update migration_events set detail = 'all fine' where migration_id = '"
         + edited + "' and seq = 2");
     ChainCheck check = store.verifyChains();
-    assertEquals(List.of(edited), check.broken().stream().map(ChainCheck.BrokenLink::migrationId)
+    assertEquals(List.of(edited), check.broken().stream().map(ChainCheck.BrokenLink::id)
         .toList(), check.toString());
     assertEquals(2, check.broken().get(0).seq());
   }

@@ -110,13 +110,17 @@ class RolesTest {
         + " (seq, sealed_at, through_position, events, head, sealed_by)"
         + " values (1, now(), 0, 0, '\\x00', 'w')"), "a control worker as writer seals");
     assertEquals(DENIED, as(writer, "update audit_seals set sealed_by = 'mallory'"));
+    assertEquals(null, as(writer, "insert into job_events (job_id, seq, kind, at, who) select"
+        + " job_id, 1, 'pause', now(), 'w@h' from migrations where id = '" + running + "'"),
+        "it records what operators do to jobs");
+    assertEquals(DENIED, as(writer, "update job_events set who = 'mallory'"));
     assertEquals(DENIED, as(writer, "delete from audit_seals"));
   }
 
   @Test
   void theAuditorOnlyReads() throws SQLException {
     for (String table : new String[] {"migrations", "migration_events", "jobs", "hosts",
-        "host_events", "vm_groups", "audit_seals", "flyway_schema_history"}) {
+        "host_events", "vm_groups", "audit_seals", "job_events", "flyway_schema_history"}) {
       assertEquals(null, as(auditor, "select count(*) from " + table), table);
     }
     assertEquals(DENIED, as(auditor, "insert into vm_groups (vm_uuid, vm_name, group_name,"

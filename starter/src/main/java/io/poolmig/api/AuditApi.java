@@ -211,6 +211,7 @@ public final class AuditApi implements AutoCloseable {
         () -> new Refusal(404, "no job " + id + " in the audit store"));
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("summary", summary);
+    out.put("events", database.auditStore().jobEvents(id));
     out.put("migrations", database.auditStore().history(new HistoryQuery(null, null, null, null,
         null, null, id, null, null, MAX_PAGE)));
     return out;

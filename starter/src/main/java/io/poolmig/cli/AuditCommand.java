@@ -131,13 +131,13 @@ final class AuditCommand {
       try (Database db = root.openDatabase()) {
         io.poolmig.db.ChainCheck check = db.auditStore().verifyChains();
         for (io.poolmig.db.ChainCheck.BrokenLink b : check.broken()) {
-          root.out.printf("broken: migration %s, event %d (%s %s at %s) does not follow from "
-              + "the events before it%n", b.migrationId(), b.seq(),
-              b.step().toLowerCase(java.util.Locale.ROOT).replace('_', ' '), b.status(),
-              Listing.DATA_TIME.format(b.at()));
+          root.out.printf("broken: %s %s, event %d (%s%s at %s) does not follow from the "
+              + "events before it%n", b.trail(), b.id(), b.seq(),
+              b.step().toLowerCase(java.util.Locale.ROOT).replace('_', ' '),
+              b.status() == null ? "" : " " + b.status(), Listing.DATA_TIME.format(b.at()));
         }
-        root.out.printf("%d event(s) of %d migration(s) recomputed: %s%n", check.events(),
-            check.migrations(), check.intact() ? "every chain intact"
+        root.out.printf("%d event(s) of %d migration(s) and %d job(s) recomputed: %s%n",
+            check.events(), check.migrations(), check.jobs(), check.intact() ? "every chain intact"
                 : check.broken().size() + " chain(s) broken");
         AuditSeals.Check seals = db.auditSeals().verify(heads);
         if (seals.firstBroken() != null) {

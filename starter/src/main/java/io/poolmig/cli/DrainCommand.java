@@ -68,7 +68,10 @@ final class DrainCommand implements Callable<Integer> {
       WorkflowClient client = session.temporal().client();
       if (cancel) {
         Identity who = evacuation.requester.identity(session.database());
-        stub(client).cancel(who.osUser(), who);
+        DrainHostsWorkflow drain = stub(client);
+        drain.cancel(who.osUser(), who);
+        JobSignalCommands.record(session.database(), drain.progress().request().jobId(),
+            "cancel", who, "drain");
         root.out.println("drain cancelling: `poolmig drain --status` shows it end");
         return ExitCode.OK.code;
       }

@@ -143,6 +143,8 @@ final class HostCommand {
         }
         Identity who = Requester.identity(onBehalfOf, session.database());
         drain.hostReady(host, who.osUser(), who);
+        JobSignalCommands.record(session.database(), p.request().jobId(), "host-ready", who,
+            host);
         root.out.println("host " + host + " is ready: the drain takes it out of maintenance "
             + "and goes on");
         return ExitCode.OK.code;

@@ -14,6 +14,21 @@ final class JobSignalCommands {
 
   private JobSignalCommands() {}
 
+  /**
+   * Records in the job's audit trail what an operator did to it. The action has happened by
+   * then; a store that does not take the record is said as such, not hidden.
+   */
+  static void record(io.poolmig.db.Database db, String jobId, String kind, Identity who,
+      String detail) {
+    try {
+      db.auditStore().jobEvent(java.util.UUID.fromString(jobId), kind, who.describe(),
+          who.onBehalfOf(), detail, java.time.Instant.now());
+    } catch (RuntimeException e) {
+      throw new PoolmigException(ExitCode.UNAVAILABLE, kind + " was sent to job " + jobId
+          + ", but the audit store did not record it: " + e.getMessage(), e);
+    }
+  }
+
   /** What the three commands share: which job, who asks, and how the answer reads. */
   abstract static class JobSignal implements Callable<Integer> {
 
@@ -30,13 +45,20 @@ final class JobSignalCommands {
 
     abstract String done();
 
+    /** The job event's kind in the audit store: the command's name. */
+    abstract String kind();
+
     @Override
     public Integer call() {
       try (Poolmig.PoolSession session = root.connect()) {
         Evacuations evacuations = new Evacuations(session.temporal().client(), session.pool());
         String host = evacuations.find(job);
-        send(evacuations.stub(host), Requester.identity(onBehalfOf, session.database()));
+        Identity who = Requester.identity(onBehalfOf, session.database());
+        send(evacuations.stub(host), who);
         EvacuationProgress p = evacuations.progress(host).orElse(null);
+        if (p != null) {
+          record(session.database(), p.request().jobId(), kind(), who, "evacuation of " + host);
+        }
         root.out.println("evacuation of " + host + ": " + done() + (p == null ? "" : " ("
             + p.count(EvacuationProgress.VmProgress.MOVED) + " moved, "
             + p.count(EvacuationProgress.VmProgress.MIGRATING) + " migrating, "
@@ -51,6 +73,11 @@ final class JobSignalCommands {
       footer = {"", "Example:", "  poolmig pause host-a"})
   static final class Pause extends JobSignal {
     @Override
+    String kind() {
+      return "pause";
+    }
+
+    @Override
     void send(EvacuateHostWorkflow evacuation, Identity who) {
       evacuation.pause(who.osUser(), who);
     }
@@ -64,6 +91,11 @@ final class JobSignalCommands {
   @Command(name = "resume", description = "Lets a paused evacuation start migrations again.",
       mixinStandardHelpOptions = true, footer = {"", "Example:", "  poolmig resume host-a"})
   static final class Resume extends JobSignal {
+    @Override
+    String kind() {
+      return "resume";
+    }
+
     @Override
     void send(EvacuateHostWorkflow evacuation, Identity who) {
       evacuation.resume(who.osUser(), who);
@@ -80,6 +112,11 @@ final class JobSignalCommands {
       + "runs exactly once. The host stays in maintenance.", mixinStandardHelpOptions = true,
       footer = {"", "Example:", "  poolmig cancel host-a --as alice"})
   static final class Cancel extends JobSignal {
+    @Override
+    String kind() {
+      return "cancel";
+    }
+
     @Override
     void send(EvacuateHostWorkflow evacuation, Identity who) {
       evacuation.cancel(who.osUser(), who);

@@ -216,6 +216,8 @@ class AuditApiTest {
     assertEquals("target host-c refused the checkpoint",
         s.get("failures").get(0).get("error").asText());
     assertEquals(2, job.body().get("migrations").size());
+    assertEquals("pause", job.body().at("/events/0/kind").asText());
+    assertEquals("alice@ops-1 (db role postgres)", job.body().at("/events/0/who").asText());
   }
 
   @Test

@@ -109,6 +109,7 @@ class AuditPageBrowserTest {
         .asText();
     assertTrue(summary.contains("70.0 s"), "makespan: " + summary);
     assertTrue(summary.contains("target host-c refused the checkpoint"), summary);
+    assertTrue(summary.contains("pause by alice@ops-1 (db role postgres) (too slow)"), summary);
     browser.screenshot(SHOTS.resolve("jobs.png"));
 
     browser.click("nav button[data-tab=activity]");

@@ -14,6 +14,7 @@ import java.util.UUID;
  *
  * <pre>
  *   +0 s   web-1    host-a -> host-b  tcp  committed    evacuate job EVACUATE (alice)
+ *   +30 s  the evacuation paused by alice
  *   +60 s  web-2    host-a -> host-c  tls  rolled_back  evacuate job EVACUATE (alice)
  *   +1 h   db-1     host-b -> host-c  tls  committed    migrate job MIGRATE (bob)
  *   +2 h   cache-1  host-c -> host-a  tcp  running      drain job DRAIN (carol)
@@ -54,6 +55,8 @@ final class AuditTrailFixture implements AutoCloseable {
     store.migrationFinished(new MigrationOutcome(web2, MigrationOutcome.ROLLED_BACK, 100L << 20,
         1, null, null, null, "host-a", "target host-c refused the checkpoint",
         base.plusSeconds(65)));
+    store.jobEvent(EVACUATE, "pause", "alice@ops-1 (db role postgres)", null, "too slow",
+        base.plusSeconds(30));
     store.jobFinished(EVACUATE, "partial", base.plusSeconds(70));
     start(store, MIGRATE, MigrationStart.KIND_MIGRATE, db1, UUID.randomUUID(), "db-1", "host-b",
         "host-c", "tls", "bob", "rebalance", base.plus(1, ChronoUnit.HOURS));

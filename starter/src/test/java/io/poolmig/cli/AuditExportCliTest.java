@@ -86,7 +86,8 @@ class AuditExportCliTest {
           + " generate_series(1, 2) s where vm_name in ('vm-1', 'vm-2')");
       CliRun intact = CliRun.of(env, "audit", "verify");
       assertEquals(0, intact.exitCode(), intact.toString());
-      assertTrue(intact.out().contains("4 event(s) of 2 migration(s) recomputed: every chain "
+      assertTrue(intact.out().contains("4 event(s) of 2 migration(s) and 0 job(s) recomputed: "
+          + "every chain "
           + "intact"), intact.out());
       st.execute("alter table migration_events disable trigger user");
       st.execute("update migration_events set status = 'completed' where seq = 1 and"

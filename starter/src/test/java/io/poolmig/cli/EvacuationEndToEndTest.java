@@ -122,6 +122,18 @@ class EvacuationEndToEndTest {
     io.poolmig.Await.until(() -> "completed".equals(running.progress().phase()),
         "the drain to complete");
     assertEquals(HostRecord.ACTIVE, registry("host-b").state());
+    String drainJob = running.progress().request().jobId();
+    List<io.poolmig.db.JobEventRow> actions = testPool.pool.database().auditStore()
+        .jobEvents(java.util.UUID.fromString(drainJob));
+    assertEquals(1, actions.size(), actions.toString());
+    assertEquals("host-ready", actions.get(0).kind());
+    assertEquals("bob", actions.get(0).onBehalfOf());
+    assertTrue(actions.get(0).who().startsWith(Requester.osUser() + "@"
+        + Requester.clientHost()), actions.toString());
+    CliRun shown = CliRun.of(env, "jobs", "show", drainJob);
+    assertEquals(0, shown.exitCode(), shown.toString());
+    assertTrue(shown.out().contains("host-ready by " + actions.get(0).who() + " (host-b)"),
+        shown.out());
     for (DomainInfo vm : vms) {
       assertEquals(digests.get(vm.uuid()),
           hv("host-c").memoryDigest(vm.uuid()).orElseThrow(), vm.name() + " on host-c");

@@ -226,6 +226,12 @@ async function showJob(id) {
         ['Bytes sent', size(s.bytesSent)], ['Makespan', seconds(s.makespanMs)],
         ['Downtime', s.downtimeMsMedian === null ? '' : 'median ' + s.downtimeMsMedian + ' ms, max ' + s.downtimeMsMax + ' ms'],
       ]));
+    if (detail.events.length) {
+      article.appendChild(el('h2', 'Operator actions'));
+      for (const e of detail.events) {
+        article.appendChild(el('p', time(e.at) + '  ' + e.kind + ' by ' + e.who + (e.detail ? ' (' + e.detail + ')' : '')));
+      }
+    }
     article.appendChild(el('h2', s.failures.length ? 'Failures' : 'No failures'));
     for (const f of s.failures) {
       article.appendChild(el('p', f.vmName + ' ' + f.sourceHost + ' → ' + f.targetHost + ': ' + f.status
