@@ -65,6 +65,7 @@ public final class AuditApi implements AutoCloseable {
     System.getProperties().putIfAbsent("sun.net.httpserver.nodelay", "true");
   }
 
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(AuditApi.class);
   private final HttpServer server;
   private final ExecutorService executor;
   private final Database database;
@@ -165,7 +166,9 @@ public final class AuditApi implements AutoCloseable {
         sendJson(exchange, 503, Map.of("error", "the audit store cannot be read: "
             + e.getMessage()));
       } catch (RuntimeException e) {
-        sendJson(exchange, 500, Map.of("error", "internal error: " + e));
+        // What went wrong stays in the server's log: a stack's details are not the client's.
+        LOG.error("audit API: {} {} failed", exchange.getRequestMethod(), path, e);
+        sendJson(exchange, 500, Map.of("error", "internal error; the server's log has it"));
       }
     }
   }
