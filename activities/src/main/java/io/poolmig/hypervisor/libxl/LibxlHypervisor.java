@@ -683,7 +683,7 @@ public final class LibxlHypervisor implements Hypervisor {
     try {
       stream = pumped.get(PUMP_WAIT_SECONDS, TimeUnit.SECONDS);
     } catch (ExecutionException e) {
-      destroyCreated(domid, name);
+      destroyCreated(domid, uuid, name);
       Throwable cause = e.getCause();
       if (cause instanceof CheckpointFormatException cfe) {
         throw new CheckpointRejectedException(cfe);
@@ -694,26 +694,26 @@ public final class LibxlHypervisor implements Hypervisor {
       }
       throw new HypervisorException("restore of " + name + " failed: " + cause.getMessage(), cause);
     } catch (TimeoutException e) {
-      destroyCreated(domid, name);
+      destroyCreated(domid, uuid, name);
       throw new HypervisorException("restore of " + name + " failed: the checkpoint stream did "
           + "not reach its END record " + PUMP_WAIT_SECONDS + " s after libxl returned");
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      destroyCreated(domid, name);
+      destroyCreated(domid, uuid, name);
       throw new HypervisorException("restore of " + name + " interrupted", e);
     }
     if (rc != 0) {
-      destroyCreated(domid, name);
+      destroyCreated(domid, uuid, name);
       throw new LibxlException("libxl_domain_create_restore(" + name + ")", rc, what);
     }
     CheckpointRecord.End end = in.end();
     if (end == null) {
-      destroyCreated(domid, name);
+      destroyCreated(domid, uuid, name);
       throw new CheckpointRejectedException("checkpoint of " + name + " ended without its END "
           + "record");
     }
     if (!stream.sha256().equals(end.contentDigest())) {
-      destroyCreated(domid, name);
+      destroyCreated(domid, uuid, name);
       throw new CheckpointRejectedException("libxl stream of " + name + " has SHA-256 "
           + stream.sha256() + ", the source sent " + end.contentDigest());
     }
@@ -732,15 +732,43 @@ public final class LibxlHypervisor implements Hypervisor {
           stream.sha256());
       return new RestoredDomain(describe(d, true), stream.sha256(), in.bytesRead());
     } catch (RuntimeException e) {
-      destroyCreated(domid, name);
+      destroyCreated(domid, uuid, name);
       throw e;
     }
   }
 
-  private void destroyCreated(int domid, String name) {
+  /**
+   * Destroys what a failed restore created, if it is still there. When
+   * {@code libxl_domain_create_restore} fails it destroys the new domain itself and still hands
+   * back its domid; that domid then names nothing (destroying it again only fills libxl's log
+   * with "Non-existant domain ... Destruction of domain failed", as seen on a real dom0) or,
+   * once Xen hands the number out again, someone else's domain. So only a domain under that
+   * domid that carries the checkpoint's UUID and is not already dying is destroyed.
+   */
+  private void destroyCreated(int domid, String uuid, String name) {
     if (domid == LibxlNative.INVALID_DOMID || domid <= 0
         || domid >= LibxlNative.DOMID_FIRST_RESERVED) {
       return;
+    }
+    Optional<Dom> now;
+    try {
+      now = info(domid);
+    } catch (RuntimeException e) {
+      // cannot tell what is there: leaving a half-restored domain behind is the worse outcome
+      log.warn("could not look at domid {} before destroying the half-restored {}: {}", domid,
+          name, e.getMessage());
+      now = null;
+    }
+    if (now != null) {
+      if (now.isEmpty() || now.get().dying()) {
+        log.debug("libxl already removed the half-restored {} (domid {})", name, domid);
+        return;
+      }
+      if (!now.get().uuid().equals(uuid)) {
+        log.warn("domid {} of the failed restore of {} ({}) now belongs to {}: left alone",
+            domid, name, uuid, now.get());
+        return;
+      }
     }
     int rc = xl.libxl_domain_destroy(ctx, domid, null);
     if (rc != 0 && !LibxlException.isDomainGone(rc)) {

@@ -70,10 +70,23 @@ final class FakeLibxl implements LibxlNative.Api {
   byte[] restoredStream;
   int restoredStreamVersion = -1;
   int restoredCheckpointed = -1;
+  /**
+   * What the real libxl 4.17 does when a restore fails (seen on a dom0 with a cut-off stream):
+   * it destroys the domain it was creating by itself, yet still hands back its domid.
+   */
+  boolean failedRestoreDestroysItself;
+  /** Runs after a failed restore has cleaned up, with the stale domid (e.g. to reuse it). */
+  java.util.function.IntConsumer afterFailedRestore = domid -> { };
 
   synchronized Dom create(String name, String uuid, String configJson, boolean paused) {
+    return create(nextDomid++, name, uuid, configJson, paused);
+  }
+
+  /** A domain under a given domid, as Xen hands out a freed domid again. */
+  synchronized Dom create(int domid, String name, String uuid, String configJson,
+      boolean paused) {
     Dom d = new Dom();
-    d.domid = nextDomid++;
+    d.domid = domid;
     d.uuid = HexFormat.of().parseHex(uuid.replace("-", ""));
     d.name = name;
     d.pauseCount = paused ? 1 : 0;
@@ -399,6 +412,12 @@ final class FakeLibxl implements LibxlNative.Api {
     LibxlConfigJson.Summary s = LibxlConfigJson.parse(json);
     Dom d = create(s.name(), s.uuid(), json, true);
     set(domid, d.domid);
+    if (restoreResult != 0 && failedRestoreDestroysItself) {
+      synchronized (this) {
+        domains.remove(d.domid);
+      }
+      afterFailedRestore.accept(d.domid);
+    }
     return restoreResult;
   }
 }

@@ -4,6 +4,7 @@ import static io.poolmig.hypervisor.libxl.NativeTestSupport.requireLibxl;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -304,6 +305,57 @@ class LibxlHypervisorTest {
           "libxl_domain_create_restore(web01) failed: ERROR_FAIL (-3)"), e.getMessage());
     }
     assertTrue(dstXl.domains.isEmpty());
+  }
+
+  /** A checkpoint of web01 whose libxl stream is {@code body}, ready to restore. */
+  private CheckpointReader checkpoint(byte[] body) throws IOException {
+    ByteArrayOutputStream network = new ByteArrayOutputStream();
+    CheckpointWriter w = new CheckpointWriter(network, StreamOptions.DEFAULT);
+    w.writeHeader(header("libxl"));
+    w.writeOpaque(body, 0, body.length);
+    w.writeEnd(Sha256.of(new ByteArrayInputStream(body)));
+    return new CheckpointReader(new ByteArrayInputStream(network.toByteArray()),
+        StreamLimits.DEFAULT);
+  }
+
+  /**
+   * Real libxl destroys the domain of a failed restore by itself and still returns its domid
+   * (seen on a Xen 4.17 dom0 with a cut-off stream): the adapter must not destroy that domid
+   * again, which only logged "Non-existant domain ... Destruction of domain failed".
+   */
+  @Test
+  void aRestoreThatLibxlCleanedUpItselfIsNotDestroyedAgain() throws IOException {
+    dstXl.restoreResult = LibxlError.ERROR_FAIL.code;
+    dstXl.failedRestoreDestroysItself = true;
+    CheckpointReader in = checkpoint(random(100_000, 6));
+    CheckpointHeader h = in.readHeader();
+    try (LibxlHypervisor dst = open(dstXl, target)) {
+      LibxlException e = assertThrows(LibxlException.class, () -> dst.restore(h, in));
+      assertTrue(e.getMessage().startsWith(
+          "libxl_domain_create_restore(web01) failed: ERROR_FAIL (-3)"), e.getMessage());
+    }
+    assertTrue(dstXl.domains.isEmpty());
+    assertFalse(dstXl.calls.stream().anyMatch(c -> c.startsWith("destroy ")), dstXl.calls
+        .toString());
+  }
+
+  /** ... and once Xen hands that domid to another domain, that domain is left alone. */
+  @Test
+  void aFailedRestoreNeverDestroysTheDomainThatNowHasItsDomid() throws IOException {
+    String otherUuid = "0d6b9a8e-1f2c-4b3a-9e5d-7c6b5a4f3e2d";
+    dstXl.restoreResult = LibxlError.ERROR_FAIL.code;
+    dstXl.failedRestoreDestroysItself = true;
+    dstXl.afterFailedRestore = domid -> dstXl.create(domid, "db01", otherUuid,
+        CONFIG.replace("web01", "db01").replace(UUID, otherUuid), false);
+    CheckpointReader in = checkpoint(random(100_000, 7));
+    CheckpointHeader h = in.readHeader();
+    try (LibxlHypervisor dst = open(dstXl, target)) {
+      assertThrows(LibxlException.class, () -> dst.restore(h, in));
+      assertEquals(DomainState.RUNNING, dst.domain(otherUuid).state());
+    }
+    assertNotNull(dstXl.byName("db01"), "the domain that has the domid now");
+    assertFalse(dstXl.calls.stream().anyMatch(c -> c.startsWith("destroy ")), dstXl.calls
+        .toString());
   }
 
   @Test
