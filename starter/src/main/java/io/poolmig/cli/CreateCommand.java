@@ -47,7 +47,7 @@ final class CreateCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    try (SimHost sim = host.openSim(root)) {
+    try (SimHost sim = host.openSim(root, "poolmig create")) {
       DomainInfo d = sim.create(name, memory, vcpus, dirtyRate, populated);
       root.out.printf("created %s (%s): %s, %d vCPU(s), running%n", d.name(), d.uuid(),
           Sizes.format(d.memoryBytes()), d.vcpus());

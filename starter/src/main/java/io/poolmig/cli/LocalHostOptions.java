@@ -1,5 +1,6 @@
 package io.poolmig.cli;
 
+import io.poolmig.hypervisor.Hypervisor;
 import io.poolmig.hypervisor.Hypervisors;
 import io.poolmig.hypervisor.sim.SimHost;
 import io.poolmig.hypervisor.sim.SimHostConfig;
@@ -13,16 +14,29 @@ final class LocalHostOptions {
       description = "the host's state directory (default: $POOLMIG_STATE_DIR)")
   Path stateDir;
 
-  /** Hidden until these commands drive libxl too: only sim is accepted. */
-  @Option(names = "--hypervisor", defaultValue = "sim", paramLabel = "KIND", hidden = true,
-      description = "sim")
+  @Option(names = "--hypervisor", defaultValue = "sim", paramLabel = "KIND",
+      description = "sim (default), or libxl on a Xen 4.17 dom0 (save and restore)")
   String hypervisor;
 
-  /** The local simulated host, opened as a tool: it changes state but runs no guests. */
-  SimHost openSim(Poolmig root) {
+  /**
+   * This host's hypervisor: the simulated host opened as a tool (it changes state but runs no
+   * guests), or libxl in this process on a Xen dom0.
+   */
+  Hypervisor open(Poolmig root) {
+    Path dir = root.stateDir(stateDir);
+    return switch (hypervisor) {
+      case Hypervisors.SIM -> SimHost.open(SimHostConfig.tool(dir));
+      case Hypervisors.LIBXL -> Hypervisors.open(Hypervisors.LIBXL, dir, 0);
+      default -> throw new PoolmigException(ExitCode.USAGE, "unknown hypervisor '" + hypervisor
+          + "': use sim or libxl");
+    };
+  }
+
+  /** The local simulated host, for what only a simulated host does (creating a VM). */
+  SimHost openSim(Poolmig root, String what) {
     if (!Hypervisors.SIM.equals(hypervisor)) {
-      throw new PoolmigException(ExitCode.USAGE, "--hypervisor " + hypervisor
-          + " is not supported by this command yet; use sim");
+      throw new PoolmigException(ExitCode.USAGE, what + " works on a simulated host only; on "
+          + "Xen, `xl create` makes a guest");
     }
     return SimHost.open(SimHostConfig.tool(root.stateDir(stateDir)));
   }

@@ -1,9 +1,9 @@
 package io.poolmig.cli;
 
 import io.poolmig.db.DbConfig;
+import io.poolmig.hypervisor.Hypervisor;
 import io.poolmig.hypervisor.CheckpointRejectedException;
 import io.poolmig.hypervisor.RestoredDomain;
-import io.poolmig.hypervisor.sim.SimHost;
 import io.poolmig.stream.CheckpointFormatException;
 import io.poolmig.stream.CheckpointHeader;
 import io.poolmig.stream.CheckpointReader;
@@ -65,7 +65,7 @@ final class RestoreCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
-    try (SimHost sim = host.openSim(root); InputStream in = open()) {
+    try (Hypervisor sim = host.open(root); InputStream in = open()) {
       // The checkpoint is all of the input: the restore commits only once the input has ended
       // right after END, so data after it (or a pipe held open) never shows a domain.
       CheckpointReader reader = CheckpointReader.ofWholeInput(in, StreamLimits.DEFAULT);

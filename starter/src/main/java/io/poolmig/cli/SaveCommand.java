@@ -1,12 +1,12 @@
 package io.poolmig.cli;
 
 import io.poolmig.activities.LocalMigrations;
+import io.poolmig.hypervisor.Hypervisor;
 import io.poolmig.hypervisor.DomainInfo;
 import io.poolmig.hypervisor.DomainState;
 import io.poolmig.hypervisor.SaveProgress;
 import io.poolmig.hypervisor.SaveRequest;
 import io.poolmig.hypervisor.SaveResult;
-import io.poolmig.hypervisor.sim.SimHost;
 import io.poolmig.stream.CheckpointWriter;
 import io.poolmig.stream.StreamOptions;
 import java.io.FileOutputStream;
@@ -63,7 +63,7 @@ final class SaveCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
-    try (SimHost sim = host.openSim(root)) {
+    try (Hypervisor sim = host.open(root)) {
       DomainInfo d = sim.domain(vm);
       // A VM that a migration holds is refused; while this claim is held, no migration takes it.
       LocalMigrations.Claim claim = LocalMigrations.claimForSave(root.stateDir(host.stateDir),
@@ -76,7 +76,7 @@ final class SaveCommand implements Callable<Integer> {
     }
   }
 
-  private int save(SimHost sim, DomainInfo d) throws IOException {
+  private int save(Hypervisor sim, DomainInfo d) throws IOException {
     boolean wasRunning = d.state() == DomainState.RUNNING;
     boolean toStdout = "-".equals(file);
     Path target = toStdout ? null : Path.of(file);

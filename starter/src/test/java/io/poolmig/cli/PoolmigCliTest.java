@@ -98,6 +98,24 @@ class PoolmigCliTest {
   }
 
   @Test
+  void saveAndRestoreDriveLibxlAndSayInOneLineWhenThisIsNoDom0(@TempDir Path state) {
+    for (String[] args : List.of(
+        new String[] {"save", "web-1", "-f", state.resolve("web-1.ckpt").toString()},
+        new String[] {"restore", "-f", "-"})) {
+      List<String> line = new java.util.ArrayList<>(List.of(args));
+      line.addAll(List.of("--hypervisor", "libxl", "--state-dir", state.toString()));
+      CliRun run = CliRun.of(Map.of(), line.toArray(String[]::new));
+      assertEquals(ExitCode.UNAVAILABLE.code, run.exitCode(), run.toString());
+      assertTrue(run.err().contains("this host is not a Xen dom0"), run.toString());
+      assertEquals(1, run.err().lines().count(), "one line: " + run);
+    }
+    CliRun create = CliRun.of(Map.of(), "create", "web-1", "--hypervisor", "libxl",
+        "--state-dir", state.toString());
+    assertEquals(ExitCode.USAGE.code, create.exitCode(), create.toString());
+    assertTrue(create.err().contains("`xl create`"), create.toString());
+  }
+
+  @Test
   void unreachableServicesExitWithFive() {
     CliRun noTemporal = CliRun.of(Map.of("POOLMIG_TEMPORAL_ADDRESS", "127.0.0.1:1",
         "POOLMIG_DB_URL", TestDatabase.url()), "vms");
