@@ -127,8 +127,7 @@ final class SourceStream {
             + ", the source sent " + saved.contentDigest(), FailureTypes.CHECKPOINT_REJECTED);
       }
       CrashPoints.reach("stream:after");
-      // One clock reading for the pause, kept in the ledger, whichever attempt took it.
-      long pausedAt = ledger.pausedAt(mid) != 0 ? ledger.pausedAt(mid) : saved.pausedAtMillis();
+      long pausedAt = pausedAt(mid, d, saved);
       result = new StreamResult(saved.contentDigest(),
           hypervisor.digestsMemory(), saved.streamBytes(), saved.rounds(),
           saved.pagesSent(), pausedAt, saved.downtimeMillis(),
@@ -237,6 +236,25 @@ final class SourceStream {
   }
 
   /** Runs under the hypervisor's lock right before the pause. */
+  /**
+   * When the guest stopped running: one clock reading for the pause, kept in the ledger, whichever
+   * attempt took it — unless this attempt found the guest running and its live save paused it
+   * later than the ledger says. A hypervisor that pauses the guest itself at the end of its
+   * pre-copy rounds (libxl) asks the guard before the rounds begin, and the guest runs on
+   * through them.
+   */
+  private long pausedAt(String mid, DomainInfo before, SaveResult saved) {
+    long recorded = ledger.pausedAt(mid);
+    boolean pausedByThisSave = before.state() == io.poolmig.hypervisor.DomainState.RUNNING
+        && saved.live() && saved.pausedAtMillis() > recorded;
+    if (recorded != 0 && !pausedByThisSave) {
+      return recorded;
+    }
+    // Kept, so that a retry after a lost reply reports the same pause.
+    ledger.recordPause(mid, saved.pausedAtMillis());
+    return saved.pausedAtMillis();
+  }
+
   private void guardPause(String mid, Watch watch) {
     if (!ledger.isCurrent(mid, attempt)) {
       throw new DomainStateException("attempt " + attempt + " of migration " + mid

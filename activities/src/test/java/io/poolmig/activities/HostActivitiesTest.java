@@ -55,6 +55,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -732,6 +733,42 @@ class HostActivitiesTest {
     assertEquals(List.of("host-a"), hostsRunning(vm));
   }
 
+  @Test
+  void aGuestThatRunsThroughLiveRoundsIsPausedWhenItsHypervisorPausesIt() throws Exception {
+    // As libxl does: the pause guard is asked before the save starts, the hypervisor pauses
+    // the guest itself after its pre-copy rounds.
+    a.close();
+    AtomicLong askedAt = new AtomicLong();
+    java.util.concurrent.atomic.AtomicReference<io.poolmig.hypervisor.SaveResult> saved =
+        new java.util.concurrent.atomic.AtomicReference<>();
+    a = new Host("host-a", dirA, 256 * MIB, s -> s, sim -> (io.poolmig.hypervisor.Hypervisor)
+        java.lang.reflect.Proxy.newProxyInstance(getClass().getClassLoader(),
+            new Class<?>[] {io.poolmig.hypervisor.Hypervisor.class}, (proxy, method, args) -> {
+              if (method.getName().equals("save")) {
+                askedAt.set(System.currentTimeMillis());
+                ((io.poolmig.hypervisor.SaveRequest) args[1]).pauseGuard().beforePause();
+              }
+              try {
+                Object result = method.invoke(sim, args);
+                if (result instanceof io.poolmig.hypervisor.SaveResult r) {
+                  saved.set(r);
+                }
+                return result;
+              } catch (java.lang.reflect.InvocationTargetException e) {
+                throw e.getCause();
+              }
+            }));
+    DomainInfo vm = a.hv.create("web-1", 32 * MIB, 2, 2000);
+    String mid = UUID.randomUUID().toString();
+    ReceiveTicket ticket = b.stub.prepareTarget(mid, ref(vm), "host-a");
+    StreamResult streamed = a.stub.streamCheckpoint(request(mid, ref(vm), true), ticket);
+    assertTrue(streamed.rounds() >= 2, "live rounds ran: " + streamed);
+    assertTrue(saved.get().pausedAtMillis() > askedAt.get(),
+        "the rounds took time before the pause: " + saved.get() + ", asked at " + askedAt);
+    assertEquals(saved.get().pausedAtMillis(), streamed.pausedAtMillis(),
+        "the guest's downtime starts at its pause, not when the guard was asked");
+  }
+
   // ---- fixture ----
 
   /** One simulated host as its worker assembles it: hypervisor, receive endpoint, activities. */
@@ -753,11 +790,19 @@ class HostActivitiesTest {
 
     Host(String name, Path stateDir, long memoryBytes,
         java.util.function.UnaryOperator<HostSettings> settings) throws IOException {
+      this(name, stateDir, memoryBytes, settings, h -> h);
+    }
+
+    /** @param seen what the activities see of the simulated host (a decorator, or itself) */
+    Host(String name, Path stateDir, long memoryBytes,
+        java.util.function.UnaryOperator<HostSettings> settings,
+        java.util.function.Function<SimHost, io.poolmig.hypervisor.Hypervisor> seen)
+        throws IOException {
       hv = SimHost.open(new SimHostConfig(stateDir, memoryBytes, true, 20));
       endpoint = ReceiveEndpoint.start(new InetSocketAddress("127.0.0.1", 0), handler,
           StreamLimits.DEFAULT, EndpointLimits.DEFAULT);
       impl = new HostActivitiesImpl(settings.apply(HostSettings.defaults(name, stateDir,
-          "127.0.0.1:" + endpoint.port(), POOL_KEY)), hv);
+          "127.0.0.1:" + endpoint.port(), POOL_KEY)), seen.apply(hv));
       handler.delegate = impl;
       env = TestActivityEnvironment.newInstance();
       env.registerActivitiesImplementations(impl);
