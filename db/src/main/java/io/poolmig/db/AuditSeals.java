@@ -141,17 +141,7 @@ public final class AuditSeals {
 
   /** Every seal, oldest first. */
   public List<Seal> seals() {
-    return jdbc.run("listing the audit seals", c -> {
-      try (PreparedStatement ps = c.prepareStatement("select seq, sealed_at, through_position,"
-          + " events, head, sealed_by from audit_seals order by seq");
-          ResultSet rs = ps.executeQuery()) {
-        List<Seal> out = new ArrayList<>();
-        while (rs.next()) {
-          out.add(seal(rs));
-        }
-        return List.copyOf(out);
-      }
-    });
+    return jdbc.run("listing the audit seals", AuditSeals::readSeals);
   }
 
   /**
@@ -162,14 +152,7 @@ public final class AuditSeals {
   public Check verify(Map<Long, String> kept) {
     Objects.requireNonNull(kept, "kept");
     return jdbc.inTransaction("verifying the audit seals", c -> {
-      List<Seal> seals = new ArrayList<>();
-      try (PreparedStatement ps = c.prepareStatement("select seq, sealed_at, through_position,"
-          + " events, head, sealed_by from audit_seals order by seq");
-          ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          seals.add(seal(rs));
-        }
-      }
+      List<Seal> seals = readSeals(c);
       Seal firstBroken = null;
       List<String> mismatches = new ArrayList<>();
       byte[] head = null;
@@ -218,6 +201,18 @@ public final class AuditSeals {
         }
       }
       return n;
+    }
+  }
+
+  private static List<Seal> readSeals(Connection c) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("select seq, sealed_at, through_position,"
+        + " events, head, sealed_by from audit_seals order by seq");
+        ResultSet rs = ps.executeQuery()) {
+      List<Seal> out = new ArrayList<>();
+      while (rs.next()) {
+        out.add(seal(rs));
+      }
+      return List.copyOf(out);
     }
   }
 

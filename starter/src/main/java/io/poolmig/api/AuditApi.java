@@ -59,9 +59,16 @@ public final class AuditApi implements AutoCloseable {
       "css", "text/css; charset=utf-8", "json", "application/json");
 
   static {
-    // The JDK's server sends headers and a small body in two writes; with Nagle's algorithm and
-    // the client's delayed ACK that costs a small answer ~40 ms. Read once, when its first server
-    // is made.
+    preferNoDelay();
+  }
+
+  /**
+   * Makes the JDK's HTTP servers of this process send at once (TCP_NODELAY): it writes headers
+   * and a small body separately, and with Nagle's algorithm and the client's delayed ACK that
+   * costs a small answer ~40 ms. Read once, when the process makes its first server: call before
+   * any (the metrics endpoint too).
+   */
+  public static void preferNoDelay() {
     System.getProperties().putIfAbsent("sun.net.httpserver.nodelay", "true");
   }
 

@@ -1,10 +1,10 @@
 package io.poolmig.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.poolmig.api.AuditJson;
 import io.poolmig.db.Database;
 import io.poolmig.db.HistoryQuery;
 import io.poolmig.db.MigrationRow;
+import io.poolmig.db.QueryTerms;
 import io.poolmig.db.StepEventRow;
 import io.poolmig.db.Timeline;
 import java.io.PrintWriter;
@@ -137,24 +137,21 @@ final class HistoryCommand implements Callable<Integer> {
         + (r.streamDowntimeMs() == null ? "" : " (stream " + r.streamDowntimeMs() + ")");
   }
 
-  /** Migration rows as JSON: times as ISO-8601 UTC strings with milliseconds. */
-  static final ObjectMapper JSON = AuditJson.MAPPER;
-
   private static void printJson(PrintWriter out, Database db, List<MigrationRow> rows,
       boolean steps) {
     Map<java.util.UUID, List<StepEventRow>> events = steps ? db.auditStore().events(
         rows.stream().map(MigrationRow::id).toList()) : Map.of();
     List<Object> out2 = new ArrayList<>();
     for (MigrationRow r : rows) {
-      Map<String, Object> m = JSON.convertValue(r,
+      Map<String, Object> m = AuditJson.MAPPER.convertValue(r,
           new com.fasterxml.jackson.core.type.TypeReference<LinkedHashMap<String, Object>>() { });
       if (steps) {
-        m.put("steps", JSON.convertValue(events.getOrDefault(r.id(), List.of()), List.class));
+        m.put("steps", AuditJson.MAPPER.convertValue(events.getOrDefault(r.id(), List.of()), List.class));
       }
       out2.add(m);
     }
     try {
-      out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(out2));
+      out.println(AuditJson.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(out2));
     } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
       throw new IllegalStateException(e);
     }
@@ -211,10 +208,10 @@ final class HistoryCommand implements Callable<Integer> {
     public Integer call() {
       java.util.UUID id;
       try {
-        id = java.util.UUID.fromString(migration);
-      } catch (IllegalArgumentException e) {
-        throw new PoolmigException(ExitCode.USAGE, "'" + migration + "' is not a migration id "
-            + "(a UUID); `poolmig history` lists them");
+        id = QueryTerms.id("migration", migration);
+      } catch (QueryTerms.BadTermException e) {
+        throw new PoolmigException(ExitCode.USAGE, e.getMessage() + "; `poolmig history` lists "
+            + "them");
       }
       PrintWriter out = parent.root.out;
       try (Database db = parent.root.openDatabase()) {

@@ -135,8 +135,7 @@ public final class Poolmig implements Runnable {
 
   private static int run(String[] args, Map<String, String> env, InputStream in,
       PrintWriter out, PrintWriter err, boolean terminal) {
-    // Before any HTTP server (metrics, audit API) exists: see AuditApi on small answers.
-    System.getProperties().putIfAbsent("sun.net.httpserver.nodelay", "true");
+    io.poolmig.api.AuditApi.preferNoDelay(); // before any HTTP server (metrics, audit API)
     CommandLine cli = new CommandLine(new Poolmig(env, in, out, err, terminal));
     cli.setOut(out);
     cli.setErr(err);
