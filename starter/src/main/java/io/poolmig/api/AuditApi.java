@@ -59,17 +59,7 @@ public final class AuditApi implements AutoCloseable {
       "css", "text/css; charset=utf-8", "json", "application/json");
 
   static {
-    preferNoDelay();
-  }
-
-  /**
-   * Makes the JDK's HTTP servers of this process send at once (TCP_NODELAY): it writes headers
-   * and a small body separately, and with Nagle's algorithm and the client's delayed ACK that
-   * costs a small answer ~40 ms. Read once, when the process makes its first server: call before
-   * any (the metrics endpoint too).
-   */
-  public static void preferNoDelay() {
-    System.getProperties().putIfAbsent("sun.net.httpserver.nodelay", "true");
+    HttpNoDelay.prefer();
   }
 
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(AuditApi.class);

@@ -135,7 +135,7 @@ public final class Poolmig implements Runnable {
 
   private static int run(String[] args, Map<String, String> env, InputStream in,
       PrintWriter out, PrintWriter err, boolean terminal) {
-    io.poolmig.api.AuditApi.preferNoDelay(); // before any HTTP server (metrics, audit API)
+    io.poolmig.api.HttpNoDelay.prefer(); // before any HTTP server (metrics, audit API)
     CommandLine cli = new CommandLine(new Poolmig(env, in, out, err, terminal));
     cli.setOut(out);
     cli.setErr(err);
