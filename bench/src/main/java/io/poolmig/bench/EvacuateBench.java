@@ -47,8 +47,8 @@ public final class EvacuateBench {
 
   private EvacuateBench() {}
 
-  record Options(int hosts, int vms, int vmMib, int evacuate, int maxParallel, int maxPerTarget,
-      boolean json) {}
+  record Options(int hosts, int vms, int vmMib, int evacuate, int warmup, int maxParallel,
+      int maxPerTarget, boolean json) {}
 
   /** One migration as the audit store has it. */
   record Moved(String job, long durationMillis, long streamMillis) {
@@ -80,53 +80,25 @@ public final class EvacuateBench {
       }
       double createSeconds = (System.nanoTime() - created) / 1e9;
       List<String> evacuated = hosts.subList(0, o.evacuate());
-      Instant since = Instant.now();
-      long t0 = System.nanoTime();
-      Map<String, WorkflowStub> jobs = new HashMap<>();
-      for (String h : evacuated) {
-        EvacuateHostWorkflow wf = pool.client().newWorkflowStub(EvacuateHostWorkflow.class,
-            WorkflowOptions.newBuilder().setTaskQueue(TaskQueues.CONTROL)
-                .setWorkflowId(TaskQueues.evacuationWorkflowId(h)).build());
-        WorkflowClient.start(wf::evacuate, new EvacuationRequest(UUID.randomUUID().toString(),
-            h, "bench", "bench/evacuate", false, false,
-            new EvacuationRequest.Limits(o.maxParallel(), o.maxParallel(), o.maxPerTarget()), 3,
-            5, Set.of(), null, true, null));
-        jobs.put(h, WorkflowStub.fromTyped(wf));
-      }
-      Map<String, EvacuationProgress> reports = new HashMap<>();
-      for (Map.Entry<String, WorkflowStub> e : jobs.entrySet()) {
-        reports.put(e.getKey(), e.getValue().getResult(EvacuationProgress.class));
-      }
-      long makespanMillis = (System.nanoTime() - t0) / 1_000_000;
-
-      List<Moved> moved = new ArrayList<>();
-      HistoryLatency latency = new HistoryLatency();
-      for (String h : evacuated) {
-        String jobId = reports.get(h).request().jobId();
-        for (MigrationRow r : pool.database().auditStore().history(
-            new HistoryQuery(null, h, since, "committed", 10_000))) {
-          if (!r.sourceHost().equals(h) || !jobId.equals(String.valueOf(r.jobId()))) {
-            continue;
-          }
-          moved.add(new Moved(h, r.durationMs() == null ? 0 : r.durationMs(),
-              streamMillis(pool.database().auditStore().events(r.id()))));
-          latency.add(pool.client().fetchHistory(r.workflowId()));
+      if (o.warmup() > 0) {
+        // A worker is a long-running process: the first jobs of a fresh JVM spend much of the
+        // two cores compiling the SDK's and poolmig's hot paths, which a pool that has run for
+        // a while does not pay. The warm-up round moves no VM to or from the measured hosts.
+        Round warm = evacuate(pool, hosts.subList(o.evacuate(), o.evacuate() + o.warmup()),
+            Set.copyOf(evacuated), o);
+        if (!o.json()) {
+          System.out.printf(Locale.ROOT, "warm-up: %d hosts evacuated (%d migrations) in %.2f s, "
+              + "overhead median %d ms; then the measured round%n", o.warmup(),
+              warm.moved().size(), warm.makespanMillis() / 1000.0,
+              percentile(warm.moved().stream().mapToLong(Moved::overheadMillis).sorted()
+                  .toArray(), 50));
         }
       }
-      // Each job: no faster than its streams divided among its parallel slots, nor than its
-      // longest stream.
-      long lowerBound = 0;
-      for (String h : evacuated) {
-        long sum = 0;
-        long longest = 0;
-        for (Moved m : moved) {
-          if (m.job().equals(h)) {
-            sum += m.streamMillis();
-            longest = Math.max(longest, m.streamMillis());
-          }
-        }
-        lowerBound = Math.max(lowerBound, Math.max(longest, sum / o.maxParallel()));
-      }
+      Round round = evacuate(pool, evacuated, Set.of(), o);
+      Map<String, EvacuationProgress> reports = round.reports();
+      List<Moved> moved = round.moved();
+      long makespanMillis = round.makespanMillis();
+      long lowerBound = round.lowerBoundMillis();
       int left = 0;
       Set<String> found = new HashSet<>();
       int copies = 0;
@@ -145,11 +117,67 @@ public final class EvacuateBench {
       print(o, date, createSeconds, reports, moved, makespanMillis, lowerBound, heapMib,
           left, copies == uuids.size() && found.equals(uuids));
       if (!o.json()) {
-        latency.print(System.out);
+        round.latency().print(System.out);
       }
     } finally {
       io.poolmig.hypervisor.StateFiles.deleteTree(state);
     }
+  }
+
+  /** One round: the given hosts evacuated at once, each as its own job. */
+  record Round(Map<String, EvacuationProgress> reports, List<Moved> moved, long makespanMillis,
+      long lowerBoundMillis, HistoryLatency latency) {}
+
+  private static Round evacuate(EmbeddedPool pool, List<String> evacuated, Set<String> excluded,
+      Options o) {
+    Instant since = Instant.now();
+    long t0 = System.nanoTime();
+    Map<String, WorkflowStub> jobs = new HashMap<>();
+    for (String h : evacuated) {
+      EvacuateHostWorkflow wf = pool.client().newWorkflowStub(EvacuateHostWorkflow.class,
+          WorkflowOptions.newBuilder().setTaskQueue(TaskQueues.CONTROL)
+              .setWorkflowId(TaskQueues.evacuationWorkflowId(h)).build());
+      WorkflowClient.start(wf::evacuate, new EvacuationRequest(UUID.randomUUID().toString(),
+          h, "bench", "bench/evacuate", false, false,
+          new EvacuationRequest.Limits(o.maxParallel(), o.maxParallel(), o.maxPerTarget()), 3,
+          5, excluded, null, true, null));
+      jobs.put(h, WorkflowStub.fromTyped(wf));
+    }
+    Map<String, EvacuationProgress> reports = new HashMap<>();
+    for (Map.Entry<String, WorkflowStub> e : jobs.entrySet()) {
+      reports.put(e.getKey(), e.getValue().getResult(EvacuationProgress.class));
+    }
+    long makespanMillis = (System.nanoTime() - t0) / 1_000_000;
+
+    List<Moved> moved = new ArrayList<>();
+    HistoryLatency latency = new HistoryLatency();
+    for (String h : evacuated) {
+      String jobId = reports.get(h).request().jobId();
+      for (MigrationRow r : pool.database().auditStore().history(
+          new HistoryQuery(null, h, since, "committed", 10_000))) {
+        if (!r.sourceHost().equals(h) || !jobId.equals(String.valueOf(r.jobId()))) {
+          continue;
+        }
+        moved.add(new Moved(h, r.durationMs() == null ? 0 : r.durationMs(),
+            streamMillis(pool.database().auditStore().events(r.id()))));
+        latency.add(pool.client().fetchHistory(r.workflowId()));
+      }
+    }
+    // Each job: no faster than its streams divided among its parallel slots, nor than its
+    // longest stream.
+    long lowerBound = 0;
+    for (String h : evacuated) {
+      long sum = 0;
+      long longest = 0;
+      for (Moved m : moved) {
+        if (m.job().equals(h)) {
+          sum += m.streamMillis();
+          longest = Math.max(longest, m.streamMillis());
+        }
+      }
+      lowerBound = Math.max(lowerBound, Math.max(longest, sum / o.maxParallel()));
+    }
+    return new Round(reports, moved, makespanMillis, lowerBound, latency);
   }
 
   /** From STREAM_CHECKPOINT started to completed. */
@@ -179,13 +207,13 @@ public final class EvacuateBench {
         .filter(r -> EvacuationProgress.COMPLETED.equals(r.phase())).count();
     if (o.json()) {
       System.out.printf(Locale.ROOT, "{\"date\":\"%s\",\"hosts\":%d,\"vms\":%d,\"vm_mib\":%d,"
-          + "\"evacuated_hosts\":%d,\"migrations\":%d,\"max_parallel\":%d,"
+          + "\"evacuated_hosts\":%d,\"warmup_hosts\":%d,\"migrations\":%d,\"max_parallel\":%d,"
           + "\"max_per_target\":%d,\"makespan_s\":%.2f,\"lower_bound_s\":%.2f,"
           + "\"makespan_ratio\":%.2f,\"overhead_ms_median\":%d,\"overhead_ms_p95\":%d,"
           + "\"stream_ms_median\":%d,\"stream_ms_max\":%d,\"coordinator_heap_mib\":%d,"
           + "\"jobs_completed\":%d,"
           + "\"vms_left_on_evacuated_hosts\":%d,\"every_vm_once\":%b}%n", date, o.hosts(), o.vms(),
-          o.vmMib(), o.evacuate(), moved.size(), o.maxParallel(), o.maxPerTarget(),
+          o.vmMib(), o.evacuate(), o.warmup(), moved.size(), o.maxParallel(), o.maxPerTarget(),
           makespanMillis / 1000.0, lowerBoundMillis / 1000.0, ratio, median, p95,
           percentile(stream, 50), percentile(stream, 100), heapMib, completed, left, eachOnce);
       return;
@@ -228,6 +256,7 @@ public final class EvacuateBench {
     int vms = 1000;
     int vmMib = 2;
     int evacuate = 5;
+    int warmup = -1;
     int maxParallel = 4;
     int maxPerTarget = 2;
     boolean json = false;
@@ -237,15 +266,17 @@ public final class EvacuateBench {
         case "--vms" -> vms = Integer.parseInt(args[++i]);
         case "--vm-mib" -> vmMib = Integer.parseInt(args[++i]);
         case "--evacuate" -> evacuate = Integer.parseInt(args[++i]);
+        case "--warmup" -> warmup = Integer.parseInt(args[++i]);
         case "--max-parallel" -> maxParallel = Integer.parseInt(args[++i]);
         case "--max-per-target" -> maxPerTarget = Integer.parseInt(args[++i]);
         case "--json" -> json = true;
         case "-h", "--help" -> {
           System.out.println("usage: bench/evacuate [--hosts 50] [--vms 1000] [--vm-mib 2] "
-              + "[--evacuate 5] [--max-parallel 4] [--max-per-target 2] [--json]\n"
+              + "[--evacuate 5] [--warmup N] [--max-parallel 4] [--max-per-target 2] [--json]\n"
               + "  evacuates several hosts of an embedded pool at once and prints the makespan "
               + "against its lower bound, the orchestration overhead per migration (median, "
-              + "p95) and the heap held");
+              + "p95) and the heap held; a warm-up round first evacuates N other hosts (default: "
+              + "as many as are measured; 0 measures a fresh JVM)");
           System.exit(0);
         }
         default -> {
@@ -254,12 +285,15 @@ public final class EvacuateBench {
         }
       }
     }
-    if (hosts < 2 || vms < 1 || vmMib < 1 || evacuate < 1 || evacuate >= hosts
+    if (warmup < 0) {
+      warmup = evacuate;
+    }
+    if (hosts < 2 || vms < 1 || vmMib < 1 || evacuate < 1 || evacuate + warmup >= hosts
         || maxParallel < 1 || maxPerTarget < 1) {
-      System.err.println("bench/evacuate: need at least 2 hosts, and fewer evacuated than there "
-          + "are; every count at least 1");
+      System.err.println("bench/evacuate: need at least 2 hosts, and fewer evacuated (warm-up "
+          + "included) than there are; every count at least 1");
       System.exit(2);
     }
-    return new Options(hosts, vms, vmMib, evacuate, maxParallel, maxPerTarget, json);
+    return new Options(hosts, vms, vmMib, evacuate, warmup, maxParallel, maxPerTarget, json);
   }
 }

@@ -77,6 +77,7 @@ public final class SimHost implements Hypervisor {
   private final StateLock lock;
   private final Reservations reservations;
   private final GuestVcpus vcpus;
+  private final ParsedRecords parsed = new ParsedRecords();
 
   private SimHost(Path stateDir, long totalMemoryBytes, GuestVcpus vcpus) {
     this.stateDir = stateDir;
@@ -283,6 +284,7 @@ public final class SimHost implements Hypervisor {
       Path aside = discardedDir.resolve(r.get().uuid() + "-" + UUID.randomUUID());
       try {
         Files.move(domainsDir.resolve(r.get().uuid()), aside, StandardCopyOption.ATOMIC_MOVE);
+        parsed.forget(domainsDir.resolve(r.get().uuid()).resolve("domain.json"));
       } catch (IOException e) {
         throw new HypervisorException("cannot destroy domain " + r.get().name() + ": " + e, e);
       }
@@ -569,6 +571,7 @@ public final class SimHost implements Hypervisor {
         try {
           StateFiles.writeJson(staging.resolve("domain.json"), restored);
           Files.move(staging, dir, StandardCopyOption.ATOMIC_MOVE);
+          parsed.forget(dir.resolve("domain.json"));
         } catch (IOException e) {
           throw new HypervisorException("cannot commit restored domain: " + e, e);
         }
@@ -638,9 +641,12 @@ public final class SimHost implements Hypervisor {
   List<SimDomainRecord> records() {
     try (Stream<Path> dirs = Files.list(domainsDir)) {
       List<SimDomainRecord> out = new ArrayList<>();
+      java.util.Set<Path> files = new java.util.HashSet<>();
       for (Path dir : (Iterable<Path>) dirs::iterator) {
+        files.add(dir.resolve("domain.json"));
         readRecord(dir).ifPresent(out::add);
       }
+      parsed.retainUnder(domainsDir, files);
       out.sort(Comparator.comparing(SimDomainRecord::name));
       return out;
     } catch (IOException e) {
@@ -686,9 +692,12 @@ public final class SimHost implements Hypervisor {
   private long usedBytes() {
     long used = records().stream().mapToLong(SimDomainRecord::memoryBytes).sum();
     try (Stream<Path> dirs = Files.list(incomingDir)) {
+      java.util.Set<Path> files = new java.util.HashSet<>();
       for (Path dir : (Iterable<Path>) dirs::iterator) {
+        files.add(dir.resolve("domain.json"));
         used += readRecord(dir).map(SimDomainRecord::memoryBytes).orElse(0L);
       }
+      parsed.retainUnder(incomingDir, files);
     } catch (IOException e) {
       throw new HypervisorException("cannot list " + incomingDir + ": " + e, e);
     }
@@ -747,14 +756,19 @@ public final class SimHost implements Hypervisor {
 
   private Optional<SimDomainRecord> readRecord(Path dir) {
     try {
-      return StateFiles.readJson(dir.resolve("domain.json"), SimDomainRecord.class);
+      return parsed.read(dir.resolve("domain.json"));
     } catch (IOException e) {
       throw new HypervisorException("corrupt domain state in " + dir + ": " + e.getMessage(), e);
     }
   }
 
   private void writeRecord(SimDomainRecord r) throws IOException {
-    StateFiles.writeJson(domainsDir.resolve(r.uuid()).resolve("domain.json"), r);
+    Path file = domainsDir.resolve(r.uuid()).resolve("domain.json");
+    try {
+      StateFiles.writeJson(file, r);
+    } finally {
+      parsed.forget(file);
+    }
   }
 
   private void writeInitialMemory(Path file, SimDomainRecord r, int populatedPercent)
