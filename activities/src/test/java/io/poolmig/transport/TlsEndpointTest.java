@@ -88,7 +88,7 @@ class TlsEndpointTest {
     assertTrue(endpoint.tls());
     assertEquals(sha256(PAYLOAD), send(senderTls, HOST, "mig-tls-1"));
     assertEquals(List.of("mig-tls-1"), handler.admitted);
-    Await.until(() -> logs.list.stream().anyMatch(e -> e.getFormattedMessage()
+    Await.until(() -> logged().anyMatch(e -> e.getFormattedMessage()
         .contains("received migration mig-tls-1") && e.getFormattedMessage().contains(SENDER)),
         "the receipt names the sender's certificate");
   }
@@ -101,7 +101,7 @@ class TlsEndpointTest {
     assertTrue(e.getMessage().contains("does not trust " + SENDER + "'s certificate"),
         e.getMessage());
     assertTrue(handler.admitted.isEmpty(), "the handler never saw the impostor");
-    Await.until(() -> logs.list.stream().anyMatch(l -> l.getFormattedMessage()
+    Await.until(() -> logged().anyMatch(l -> l.getFormattedMessage()
         .contains("refused TLS connection") && l.getFormattedMessage()
         .contains("is not trusted by the pool CA") && l.getFormattedMessage()
         .contains("CN=" + SENDER)), "the receiver logs whom it refused and why");
@@ -115,7 +115,7 @@ class TlsEndpointTest {
             false), 2_000, 5_000));
     assertTrue(!(e instanceof ReceiveClient.RefusedException), e.toString());
     assertTrue(handler.admitted.isEmpty());
-    Await.until(() -> logs.list.stream().anyMatch(l -> l.getFormattedMessage()
+    Await.until(() -> logged().anyMatch(l -> l.getFormattedMessage()
         .contains("not a TLS client")), "the receiver says a plain sender knocked");
     Await.until(() -> endpoint.openConnections() == 0, "the slot is given back");
   }
@@ -170,6 +170,13 @@ class TlsEndpointTest {
       client.stream().write(stream);
       client.stream().flush();
       return client.awaitRestored();
+    }
+  }
+
+  /** What was logged so far: the receiver's threads append while a test reads. */
+  private java.util.stream.Stream<ILoggingEvent> logged() {
+    synchronized (logs) {
+      return List.copyOf(logs.list).stream();
     }
   }
 }
