@@ -101,6 +101,19 @@ public final class AuditActivitiesImpl implements AuditActivities {
   }
 
   @Override
+  public void jobEvent(String jobId, String kind, String who, String onBehalfOf, String detail,
+      long atMillis) {
+    UUID job = UUID.fromString(jobId);
+    Instant at = Instant.ofEpochMilli(atMillis);
+    // A retry after a lost answer finds its event recorded.
+    boolean recorded = store.jobEvents(job).stream().anyMatch(e -> e.kind().equals(kind)
+        && e.at().equals(at) && java.util.Objects.equals(e.detail(), detail));
+    if (!recorded) {
+      store.jobEvent(job, kind, who, onBehalfOf, detail, at);
+    }
+  }
+
+  @Override
   public void jobFinished(String jobId, String status, long atMillis) {
     store.jobFinished(UUID.fromString(jobId), status, Instant.ofEpochMilli(atMillis));
   }

@@ -24,20 +24,29 @@ import picocli.CommandLine.ParentCommand;
     name = "drain",
     description = {
       "A rolling drain: for each host in turn, evacuate it (as `poolmig evacuate` does, with the "
-          + "same options), wait until an operator says its maintenance is done with `poolmig "
-          + "host ready HOST`, take it out of maintenance, then go to the next. One drain runs "
-          + "in a pool at a time; it survives restarts of the control process.",
+          + "same options), have its maintenance done, take it out of maintenance, then go to "
+          + "the next. The maintenance is either a command the control worker runs for the host "
+          + "(--maintenance-command; the host leaves maintenance when it exits 0 and the host's "
+          + "worker answers again) or an operator's word: `poolmig host ready HOST`. With "
+          + "--rebalance, once every host is back, each VM the drain moved goes back to the "
+          + "host it left. One drain runs in a pool at a time; it survives restarts of the "
+          + "control process.",
       "",
       "A host that cannot be emptied completely stops the drain: the hosts after it are not "
-          + "touched. `poolmig drain --cancel` cancels the evacuation under way and touches no "
-          + "further host. This command starts the drain and returns; `poolmig drain --status` "
-          + "shows where it is."
+          + "touched. A maintenance command that fails (exits non-zero, runs past "
+          + "--maintenance-timeout and is killed, or is lost with the control worker; it is "
+          + "never run twice) leaves its host in maintenance until `poolmig host ready HOST`. "
+          + "`poolmig drain --cancel` cancels the evacuation, command or rebalance under way and "
+          + "touches no further host. This command starts the drain and returns; `poolmig "
+          + "drain --status` shows where it is, `poolmig jobs show JOB` its trail."
     },
     footer = {
       "",
       "Examples:",
       "  poolmig drain host-a host-b host-c --reason \"kernel 6.1.119\"",
       "  poolmig drain --pool --max-parallel 2",
+      "  poolmig drain host-a host-b --rebalance \\",
+      "      --maintenance-command '/etc/poolmig/patch-and-reboot \"$POOLMIG_HOST\"'",
       "  poolmig drain --status",
       "  poolmig drain --cancel --as alice",
       "  poolmig host ready host-a        # its maintenance is done: on to the next host"
@@ -59,6 +68,21 @@ final class DrainCommand implements Callable<Integer> {
   @Option(names = "--cancel", description = "cancel the running drain: the evacuation under "
       + "way is cancelled, no further host is touched")
   boolean cancel;
+
+  @Option(names = "--maintenance-command", paramLabel = "COMMAND", description = "run by the "
+      + "control worker for each emptied host (/bin/sh -c COMMAND, with POOLMIG_HOST and "
+      + "POOLMIG_JOB set); it should return once the host is back in service. Its output goes "
+      + "to the control worker's log and its last lines to the drain's trail")
+  String maintenanceCommand;
+
+  @Option(names = "--maintenance-timeout", paramLabel = "DURATION", converter = Durations.class,
+      defaultValue = "1h", description = "how long the command may run before it is killed "
+      + "(default: ${DEFAULT-VALUE})")
+  long maintenanceTimeoutMillis;
+
+  @Option(names = "--rebalance", description = "at the end, move each VM the drain moved back "
+      + "to the host it left (same limits as the evacuations)")
+  boolean rebalance;
 
   @Mixin EvacuationOptions evacuation = new EvacuationOptions();
 
@@ -99,9 +123,12 @@ final class DrainCommand implements Callable<Integer> {
       DrainRequest request;
       Identity who = evacuation.requester.identity(session.database());
       try {
+        if (maintenanceTimeoutMillis < 1000) {
+          throw new IllegalArgumentException("--maintenance-timeout must be at least 1s");
+        }
         request = new DrainRequest(UUID.randomUUID().toString(), order, who.osUser(),
             evacuation.requester.reason, evacuation.request(root, order.get(0), false, who),
-            who);
+            who, maintenanceCommand, maintenanceTimeoutMillis / 1000, rebalance);
       } catch (IllegalArgumentException e) {
         throw new PoolmigException(ExitCode.USAGE, e.getMessage());
       }
@@ -116,9 +143,15 @@ final class DrainCommand implements Callable<Integer> {
       }
       root.out.printf("draining %s, one host at a time: job %s%n", String.join(", ", order),
           request.jobId());
-      root.out.printf("`poolmig watch %s` follows the first evacuation; `poolmig host ready %s` "
-          + "once its maintenance is done; `poolmig drain --status` shows the drain%n",
-          order.get(0), order.get(0));
+      if (maintenanceCommand == null) {
+        root.out.printf("`poolmig watch %s` follows the first evacuation; `poolmig host ready %s` "
+            + "once its maintenance is done; `poolmig drain --status` shows the drain%n",
+            order.get(0), order.get(0));
+      } else {
+        root.out.printf("`poolmig watch %s` follows the first evacuation; each emptied host's "
+            + "maintenance command runs on the control worker; `poolmig drain --status` shows "
+            + "the drain%n", order.get(0));
+      }
       return ExitCode.OK.code;
     }
   }
@@ -136,5 +169,16 @@ final class DrainCommand implements Callable<Integer> {
           h.note() == null ? "-" : h.note());
     }
     t.print(root.out);
+    if (!p.returns().isEmpty()) {
+      root.out.printf("rebalance: %d of %d back%n", p.returns().stream()
+          .filter(r -> DrainProgress.Return.RETURNED.equals(r.state())).count(),
+          p.returns().size());
+      Table back = new Table("VM", "FROM", "TO", "STATE", "NOTE");
+      for (DrainProgress.Return r : p.returns()) {
+        back.row(r.vm().name(), r.from(), r.to(), r.state(), r.error() == null ? "-"
+            : r.error());
+      }
+      back.print(root.out);
+    }
   }
 }

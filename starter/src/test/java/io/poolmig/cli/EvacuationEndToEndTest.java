@@ -144,6 +144,61 @@ class EvacuationEndToEndTest {
     assertTrue(again.err().contains("unknown host 'host-z'"), again.toString());
   }
 
+  @Test
+  void aDrainRunsItsMaintenanceCommandAndBringsItsVmsBackAfter() throws Exception {
+    for (String h : List.of("host-a", "host-b", "host-c")) {
+      CliRun off = CliRun.of(env, "host", "maintenance", h, "off");
+      assertEquals(0, off.exitCode(), off.toString());
+    }
+    Map<String, String> digests = new HashMap<>();
+    for (int i = 1; i <= 3; i++) {
+      DomainInfo vm = sim("host-b").create("maint-" + i, 24L << 20, 1, 0);
+      digests.put(vm.uuid(), hv("host-b").memoryDigest(vm.uuid()).orElseThrow());
+    }
+    for (DomainInfo d : hv("host-b").listDomains()) {
+      digests.putIfAbsent(d.uuid(), hv("host-b").memoryDigest(d.uuid()).orElseThrow());
+    }
+    Path done = stateRoot.resolve("maintenance-done");
+
+    CliRun drain = CliRun.of(env, "drain", "host-b", "--rebalance", "--maintenance-command",
+        "echo \"$POOLMIG_HOST patched by $POOLMIG_JOB\" > " + done + "; echo patched",
+        "--as", "bob");
+    assertEquals(0, drain.exitCode(), drain.toString());
+    io.poolmig.workflows.DrainHostsWorkflow running = testPool.pool.client().newWorkflowStub(
+        io.poolmig.workflows.DrainHostsWorkflow.class,
+        io.poolmig.workflows.DrainHostsWorkflow.WORKFLOW_ID);
+    io.poolmig.Await.until(() -> running.progress().finished(), "the drain to end", 120);
+    io.poolmig.workflows.DrainProgress end = running.progress();
+    assertEquals("completed", end.phase(), end.toString());
+    String drainJob = end.request().jobId();
+    assertEquals("host-b patched by " + drainJob, java.nio.file.Files.readString(done).trim(),
+        "the command ran once, for host-b, with its job");
+    assertEquals(HostRecord.ACTIVE, registry("host-b").state(), "out of maintenance by itself");
+    assertEquals(digests.size(), end.returns().size(), end.toString());
+    // Every VM that was on host-b is back there, once, with its memory.
+    for (Map.Entry<String, String> vm : digests.entrySet()) {
+      List<String> on = new ArrayList<>();
+      for (String h : List.of("host-a", "host-b", "host-c")) {
+        hv(h).findDomain(vm.getKey()).ifPresent(d -> on.add(h));
+      }
+      assertEquals(List.of("host-b"), on, vm.getKey());
+      assertEquals(vm.getValue(), hv("host-b").memoryDigest(vm.getKey()).orElseThrow());
+    }
+    CliRun status = CliRun.of(env, "drain", "--status");
+    assertTrue(status.out().contains("rebalance: " + digests.size() + " of " + digests.size()
+        + " back"), status.toString());
+    List<String> trail = testPool.pool.database().auditStore()
+        .jobEvents(java.util.UUID.fromString(drainJob)).stream()
+        .map(e -> e.kind() + " " + e.who()).toList();
+    assertEquals(List.of("maintenance-command drain", "maintenance-done drain"), trail);
+    // The rebalance's migrations belong to the drain's job.
+    long back = testPool.pool.database().auditStore().history(
+        new HistoryQuery(null, "host-b", null, "committed", 100)).stream()
+        .filter(r -> drainJob.equals(String.valueOf(r.jobId()))
+            && "host-b".equals(r.targetHost())).count();
+    assertEquals(digests.size(), back);
+  }
+
   private static HostRecord registry(String host) {
     return testPool.pool.database().poolRegistry().find(host).orElseThrow();
   }

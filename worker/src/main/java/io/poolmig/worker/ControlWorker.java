@@ -1,6 +1,7 @@
 package io.poolmig.worker;
 
 import io.poolmig.activities.AuditActivitiesImpl;
+import io.poolmig.activities.MaintenanceActivitiesImpl;
 import io.poolmig.activities.MigrationMetrics;
 import io.poolmig.activities.PoolActivitiesImpl;
 import io.poolmig.db.AuditStore;
@@ -16,7 +17,8 @@ import io.temporal.worker.WorkerFactory;
 
 /**
  * The control role: serves the workflows (migration, evacuation, drain, inventory, reconcile),
- * the audit activities and the pool registry's reads and writes on the control queue.
+ * the audit activities, the pool registry's reads and writes and a drain's maintenance commands
+ * on the control queue.
  */
 public final class ControlWorker {
 
@@ -35,7 +37,7 @@ public final class ControlWorker {
         PoolInventoryWorkflowImpl.class, ReconcileWorkflowImpl.class,
         EvacuateHostWorkflowImpl.class, DrainHostsWorkflowImpl.class);
     worker.registerActivitiesImplementations(new AuditActivitiesImpl(audit, metrics),
-        new PoolActivitiesImpl(registry));
+        new PoolActivitiesImpl(registry), new MaintenanceActivitiesImpl());
     return worker;
   }
 }

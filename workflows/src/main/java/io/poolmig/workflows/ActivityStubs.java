@@ -32,6 +32,8 @@ public final class ActivityStubs {
   static final Duration STREAM_BASE_BUDGET = Duration.ofMinutes(2);
   /** How long a step after the decision is retried before it asks for attention. */
   static final Duration ATTENTION_AFTER = Duration.ofMinutes(1);
+  /** A maintenance command's runner says it is alive this often, and is given up after this. */
+  public static final Duration MAINTENANCE_HEARTBEAT = Duration.ofSeconds(10);
   /** How long rollback tries to clean the target before leaving it to reconcile. */
   static final Duration CLEANUP_BUDGET = Duration.ofMinutes(2);
 
@@ -127,6 +129,21 @@ public final class ActivityStubs {
         .setStartToCloseTimeout(Duration.ofSeconds(30))
         .setScheduleToCloseTimeout(STEP_BUDGET)
         .setRetryOptions(STEP_RETRY)
+        .build());
+  }
+
+  /**
+   * A drain's maintenance command on the control queue: one attempt (a command is not repeated
+   * behind the operator's back), its own deadline plus a minute for the kill, heartbeats so a
+   * lost control worker or a cancel is noticed.
+   */
+  public static MaintenanceActivities maintenance(long timeoutSeconds) {
+    return Workflow.newActivityStub(MaintenanceActivities.class, ActivityOptions.newBuilder()
+        .setTaskQueue(TaskQueues.CONTROL)
+        .setStartToCloseTimeout(Duration.ofSeconds(timeoutSeconds).plusMinutes(1))
+        .setHeartbeatTimeout(MAINTENANCE_HEARTBEAT)
+        .setRetryOptions(RetryOptions.newBuilder().setMaximumAttempts(1).build())
+        .setCancellationType(ActivityCancellationType.WAIT_CANCELLATION_COMPLETED)
         .build());
   }
 

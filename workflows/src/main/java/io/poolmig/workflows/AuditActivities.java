@@ -52,6 +52,14 @@ public interface AuditActivities {
   void jobStarted(String jobId, String kind, String requestedBy, String reason, long atMillis,
       Identity identity);
 
+  /**
+   * An event of a job's own trail that the job itself caused (a drain's maintenance command
+   * started, ended), done by {@code who} on behalf of {@code onBehalfOf} (null if nobody else).
+   * Recording the same event (kind, detail, time) again changes nothing.
+   */
+  void jobEvent(String jobId, String kind, String who, String onBehalfOf, String detail,
+      long atMillis);
+
   /** The job ended with {@code status}; the first status recorded stands. */
   void jobFinished(String jobId, String status, long atMillis);
 }

@@ -1,19 +1,29 @@
 package io.poolmig.workflows;
 
 import io.poolmig.workflows.DrainProgress.HostStep;
+import io.poolmig.workflows.DrainProgress.Return;
+import io.poolmig.workflows.EvacuationProgress.VmProgress;
 import io.temporal.api.enums.v1.ParentClosePolicy;
+import io.temporal.failure.ChildWorkflowFailure;
 import io.temporal.failure.TemporalFailure;
 import io.temporal.workflow.Async;
+import io.temporal.workflow.CancellationScope;
 import io.temporal.workflow.ChildWorkflowOptions;
 import io.temporal.workflow.Promise;
 import io.temporal.workflow.Workflow;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
 
-/** One host after the other; see {@link DrainHostsWorkflow} for the contract. */
+/**
+ * One host after the other; see {@link DrainHostsWorkflow} for the contract. The maintenance
+ * command and the rebalance run only when the request asks for them, so a drain started before
+ * they existed replays the same steps.
+ */
 public final class DrainHostsWorkflowImpl implements DrainHostsWorkflow {
 
   private static final Logger log = Workflow.getLogger(DrainHostsWorkflowImpl.class);
@@ -24,6 +34,10 @@ public final class DrainHostsWorkflowImpl implements DrainHostsWorkflow {
   private String phase = "draining";
   private String note;
   private final Map<String, HostStep> hosts = new LinkedHashMap<>();
+  /** Per drained host, the VMs its evacuation moved and where to. */
+  private final Map<String, List<VmProgress>> movedOff = new LinkedHashMap<>();
+  /** The rebalance, per VM UUID, in the order it runs. */
+  private final Map<String, Return> returns = new LinkedHashMap<>();
   /** Hosts an operator said are ready, with who said so. */
   private final Map<String, String> ready = new HashMap<>();
   /** Who really said so, where known. */
@@ -34,7 +48,8 @@ public final class DrainHostsWorkflowImpl implements DrainHostsWorkflow {
 
   @Override
   public DrainProgress progress() {
-    return new DrainProgress(request, phase, note, List.copyOf(hosts.values()));
+    return new DrainProgress(request, phase, note, List.copyOf(hosts.values()),
+        List.copyOf(returns.values()));
   }
 
   @Override
@@ -75,8 +90,24 @@ public final class DrainHostsWorkflowImpl implements DrainHostsWorkflow {
         return finish(DrainProgress.STOPPED, host + " could not be emptied; the hosts after it "
             + "were not touched");
       }
-      set(host, HostStep.AWAITING_READY, "empty and in maintenance: `poolmig host ready " + host
-          + "` once its maintenance is done");
+      movedOff.put(host, evacuated.vms().stream()
+          .filter(v -> VmProgress.MOVED.equals(v.state())).toList());
+      String done = req.maintenanceCommand() == null ? null : maintain(host);
+      if (cancelledBy != null) {
+        break;
+      }
+      if (done != null) {
+        pool.leaveMaintenance(host, req.requestedBy(), "drain " + req.jobId() + ": " + done,
+            req.identity());
+        set(host, HostStep.DONE, done + ", out of maintenance");
+        continue;
+      }
+      if (!ready.containsKey(host)) {
+        set(host, HostStep.AWAITING_READY, (req.maintenanceCommand() == null ? ""
+            : hosts.get(host).note() + "; finish the maintenance by hand, then ")
+            + "empty and in maintenance: `poolmig host ready " + host
+            + "` once its maintenance is done");
+      }
       Workflow.await(() -> ready.containsKey(host) || cancelledBy != null);
       if (!ready.containsKey(host)) {
         break;
@@ -85,10 +116,173 @@ public final class DrainHostsWorkflowImpl implements DrainHostsWorkflow {
           readyIdentity.get(host));
       set(host, HostStep.DONE, "ready (" + ready.get(host) + "), out of maintenance");
     }
+    if (cancelledBy == null && req.rebalance()) {
+      rebalance();
+    }
     if (cancelledBy != null) {
       return finish(DrainProgress.CANCELLED, "cancelled by " + cancelledBy);
     }
-    return finish(DrainProgress.COMPLETED, null);
+    long failed = returns.values().stream().filter(r -> Return.FAILED.equals(r.state())).count();
+    return finish(DrainProgress.COMPLETED, failed == 0 ? null : failed + " VM(s) did not go back "
+        + "to the host they left; they run where the drain put them");
+  }
+
+  /**
+   * Runs the maintenance command for the emptied {@code host} and waits until its worker
+   * answers again. Returns what to record as the reason it leaves maintenance, or null when it
+   * does not leave by itself (the command failed, or the drain is cancelled): the host step's
+   * note then says what happened.
+   */
+  private String maintain(String host) {
+    String command = request.maintenanceCommand();
+    set(host, HostStep.IN_MAINTENANCE, "running `" + command + "`");
+    audit.jobEvent(request.jobId(), "maintenance-command", "drain", asker(),
+        host + ": `" + command + "`", Workflow.currentTimeMillis());
+    MaintenanceActivities.Outcome outcome = null;
+    String failure = null;
+    List<Promise<MaintenanceActivities.Outcome>> running = new ArrayList<>(1);
+    CancellationScope scope = Workflow.newCancellationScope(() -> running.add(Async.function(
+        ActivityStubs.maintenance(request.maintenanceTimeout())::run,
+        new MaintenanceActivities.Command(host, command, request.jobId(),
+            request.maintenanceTimeout()))));
+    scope.run();
+    Promise<MaintenanceActivities.Outcome> run = running.get(0);
+    Workflow.await(() -> run.isCompleted() || cancelledBy != null);
+    if (!run.isCompleted()) {
+      scope.cancel();
+    }
+    try {
+      outcome = run.get();
+    } catch (TemporalFailure e) {
+      failure = Failures.describe(e);
+    }
+    String ended = outcome == null
+        ? (cancelledBy != null ? "killed: the drain was cancelled" : "did not finish: " + failure)
+        : outcome.exitCode() < 0 ? "was killed after " + request.maintenanceTimeout() + " s"
+        : "exited " + outcome.exitCode() + " after " + seconds(outcome.durationMillis());
+    String output = outcome == null || outcome.output().isEmpty() ? ""
+        : " (last output: " + lastLine(outcome.output()) + ")";
+    audit.jobEvent(request.jobId(), outcome != null && outcome.succeeded()
+        ? "maintenance-done" : "maintenance-failed", "drain", asker(),
+        host + ": `" + command + "` " + ended + (outcome == null ? "" : "\n" + outcome.output()),
+        Workflow.currentTimeMillis());
+    if (outcome == null || !outcome.succeeded()) {
+      set(host, HostStep.IN_MAINTENANCE, "maintenance command " + ended + output);
+      return null;
+    }
+    set(host, HostStep.IN_MAINTENANCE, "maintenance command " + ended + "; waiting for " + host
+        + "'s worker to answer");
+    while (cancelledBy == null && !ready.containsKey(host)) {
+      if (PoolInventoryWorkflowImpl.askAll(List.of(host)).get(0).reachable()) {
+        return "maintenance command " + ended + ", its worker answers";
+      }
+      Workflow.await(WORKER_RETRY, () -> cancelledBy != null || ready.containsKey(host));
+    }
+    return null;
+  }
+
+  /** Whom the drain's own events are on behalf of: who asked for the drain. */
+  private String asker() {
+    return request.identity() != null ? request.identity().describe() : request.requestedBy();
+  }
+
+  /** How often a host whose maintenance command ended is asked whether its worker is back. */
+  static final Duration WORKER_RETRY = Duration.ofSeconds(10);
+
+  /**
+   * Moves each VM the drain moved back to the host it left, as many at once as the evacuation's
+   * limits allow (in the pool, out of one host, into one host). A VM that fails to go back is
+   * reported and stays where it runs; one gone from where the drain put it fails its migration.
+   */
+  private void rebalance() {
+    phase = "rebalancing";
+    // A VM moved twice (off a host, then off the host it went to) goes back to the first host
+    // it left, from where the last evacuation put it; one already back stays.
+    Map<String, String> home = new LinkedHashMap<>();
+    Map<String, VmProgress> last = new HashMap<>();
+    movedOff.forEach((host, moved) -> moved.forEach(v -> {
+      home.putIfAbsent(v.vm().uuid(), host);
+      last.put(v.vm().uuid(), v);
+    }));
+    home.forEach((uuid, host) -> {
+      VmProgress v = last.get(uuid);
+      if (!host.equals(v.target())) {
+        returns.put(uuid, new Return(v.vm(), v.target(), host, Return.QUEUED, null, null));
+      }
+    });
+    EvacuationRequest.Limits limits = request.evacuation().limits();
+    Map<String, Promise<MigrationResult>> inFlight = new LinkedHashMap<>();
+    while (true) {
+      for (Return r : List.copyOf(returns.values())) {
+        if (cancelledBy != null || inFlight.size() >= limits.pool()) {
+          break;
+        }
+        if (!Return.QUEUED.equals(r.state()) || count(inFlight, r.from(), true)
+            >= limits.perSource() || count(inFlight, r.to(), false) >= limits.perTarget()) {
+          continue;
+        }
+        String migrationId = Workflow.randomUUID().toString();
+        MigrateVmWorkflow child = Workflow.newChildWorkflowStub(MigrateVmWorkflow.class,
+            ChildWorkflowOptions.newBuilder()
+                .setWorkflowId(TaskQueues.migrationWorkflowId(r.vm().uuid()))
+                .setTaskQueue(TaskQueues.CONTROL)
+                .setParentClosePolicy(ParentClosePolicy.PARENT_CLOSE_POLICY_ABANDON)
+                .build());
+        EvacuationRequest how = request.evacuation();
+        inFlight.put(r.vm().uuid(), Async.function(child::migrate, new MigrationRequest(
+            migrationId, request.jobId(), r.vm(), r.from(), r.to(), how.transport(), how.live(),
+            request.requestedBy(), "drain " + request.jobId() + ": back to " + r.to(),
+            how.options(), request.identity())));
+        returns.put(r.vm().uuid(), new Return(r.vm(), r.from(), r.to(), Return.MIGRATING,
+            migrationId, null));
+      }
+      if (inFlight.isEmpty()) {
+        break;
+      }
+      Workflow.await(() -> inFlight.values().stream().anyMatch(Promise::isCompleted));
+      for (String uuid : List.copyOf(inFlight.keySet())) {
+        if (inFlight.get(uuid).isCompleted()) {
+          settleReturn(uuid, inFlight.remove(uuid));
+        }
+      }
+    }
+    returns.replaceAll((uuid, r) -> Return.QUEUED.equals(r.state()) ? new Return(r.vm(),
+        r.from(), r.to(), Return.NOT_MOVED, null, "cancelled by " + cancelledBy) : r);
+  }
+
+  /** Returns in flight out of ({@code source}) or into {@code host}. */
+  private long count(Map<String, Promise<MigrationResult>> inFlight, String host,
+      boolean source) {
+    return inFlight.keySet().stream().map(returns::get)
+        .filter(r -> host.equals(source ? r.from() : r.to())).count();
+  }
+
+  private void settleReturn(String uuid, Promise<MigrationResult> outcome) {
+    Return r = returns.get(uuid);
+    String error;
+    try {
+      MigrationResult m = outcome.get();
+      if (MigrationResult.COMMITTED.equals(m.status())) {
+        returns.put(uuid, new Return(r.vm(), r.from(), r.to(), Return.RETURNED,
+            r.migrationId(), null));
+        return;
+      }
+      error = m.error();
+    } catch (TemporalFailure e) {
+      error = Failures.describe(e instanceof ChildWorkflowFailure c && c.getCause() != null
+          ? c.getCause() : e);
+    }
+    returns.put(uuid, new Return(r.vm(), r.from(), r.to(), Return.FAILED, r.migrationId(),
+        error));
+  }
+
+  private static String seconds(long millis) {
+    return String.format(java.util.Locale.ROOT, "%.1f s", millis / 1000.0);
+  }
+
+  private static String lastLine(String output) {
+    String[] lines = output.strip().split("\n");
+    return lines[lines.length - 1];
   }
 
   /** The host's evacuation as a child; null when it ended without a report. */

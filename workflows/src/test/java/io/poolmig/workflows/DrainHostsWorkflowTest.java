@@ -36,6 +36,7 @@ class DrainHostsWorkflowTest {
   private final FakeHost c = pool.addHost("host-c", 16 * GIB);
   private final RecordingAudit audit = new RecordingAudit();
   private final FakeRegistry registry = new FakeRegistry(pool);
+  private final FakeMaintenance maintenance = new FakeMaintenance();
 
   @BeforeEach
   void setUp() {
@@ -118,6 +119,87 @@ class DrainHostsWorkflowTest {
     assertTrue(b.calls().stream().noneMatch("streamCheckpoint"::equals));
   }
 
+  @Test
+  void aMaintenanceCommandTakesEachHostThroughWithoutAnOperatorAndTheVmsGoBackAfter() {
+    VmRef a1 = boot(a, "a-1");
+    VmRef a2 = boot(a, "a-2");
+    VmRef b1 = boot(b, "b-1");
+    maintenance.answer("host-a", new MaintenanceActivities.Outcome(0, 4200, "patched\nrebooted"));
+    maintenance.answer("host-b", new MaintenanceActivities.Outcome(0, 1800, "patched"));
+    DrainProgress end = stub().drain(request(List.of("host-a", "host-b"), "apt-get upgrade",
+        true));
+
+    assertEquals(DrainProgress.COMPLETED, end.phase(), end.toString());
+    assertEquals(List.of("host-a", "host-b"), maintenance.ran(), "one command per host, in order");
+    assertEquals(List.of(HostStep.DONE, HostStep.DONE),
+        end.hosts().stream().map(HostStep::state).toList());
+    assertTrue(end.hosts().get(0).note().contains("exited 0 after 4.2 s"), end.toString());
+    assertFalse(registry.inMaintenance("host-a"));
+    assertFalse(registry.inMaintenance("host-b"));
+    // Back where each was before the drain, exactly once.
+    assertEquals(Map.of("host-a", FakeHost.RUNNING), pool.copiesOf(a1.uuid()), a1.name());
+    assertEquals(Map.of("host-a", FakeHost.RUNNING), pool.copiesOf(a2.uuid()), a2.name());
+    assertEquals(Map.of("host-b", FakeHost.RUNNING), pool.copiesOf(b1.uuid()), b1.name());
+    // A VM that the second evacuation happened to put back home needs no return.
+    assertFalse(end.returns().isEmpty(), end.toString());
+    assertTrue(end.returns().stream().allMatch(r -> DrainProgress.Return.RETURNED.equals(
+        r.state())), end.toString());
+    List<String> events = audit.entries().stream()
+        .filter(e -> e instanceof RecordingAudit.JobEvent)
+        .map(e -> ((RecordingAudit.JobEvent) e).kind() + " "
+            + ((RecordingAudit.JobEvent) e).detail().lines().findFirst().orElseThrow()).toList();
+    assertEquals(List.of("maintenance-command host-a: `apt-get upgrade`",
+        "maintenance-done host-a: `apt-get upgrade` exited 0 after 4.2 s",
+        "maintenance-command host-b: `apt-get upgrade`",
+        "maintenance-done host-b: `apt-get upgrade` exited 0 after 1.8 s"), events);
+    assertTrue(registry.changes().contains(new FakeRegistry.Change("host-a", false, "alice",
+        ALICE)), "out of maintenance on behalf of who asked for the drain: "
+        + registry.changes());
+  }
+
+  @Test
+  void aFailedMaintenanceCommandLeavesItsHostInMaintenanceUntilAnOperatorSaysItIsReady() {
+    VmRef a1 = boot(a, "a-1");
+    maintenance.answer("host-a", new MaintenanceActivities.Outcome(3, 900,
+        "E: Could not get lock /var/lib/dpkg/lock"));
+    DrainHostsWorkflow drain = stub();
+    WorkflowClient.start(drain::drain, request(List.of("host-a"), "apt-get upgrade", false));
+
+    await(drain, p -> state(p, "host-a").equals(HostStep.AWAITING_READY));
+    String note = drain.progress().hosts().get(0).note();
+    assertTrue(note.contains("exited 3") && note.contains("Could not get lock")
+        && note.contains("poolmig host ready host-a"), note);
+    assertTrue(registry.inMaintenance("host-a"));
+    assertTrue(audit.entries().stream().anyMatch(e -> e instanceof RecordingAudit.JobEvent j
+        && j.kind().equals("maintenance-failed") && j.detail().contains("Could not get lock")));
+
+    drain.hostReady("host-a", "carol", CAROL_FOR_ERIN);
+    DrainProgress end = WorkflowStub.fromTyped(drain).getResult(DrainProgress.class);
+    assertEquals(DrainProgress.COMPLETED, end.phase(), end.toString());
+    assertFalse(registry.inMaintenance("host-a"));
+    assertEquals(1, pool.copiesOf(a1.uuid()).size());
+    assertTrue(end.returns().isEmpty(), "no rebalance was asked for");
+  }
+
+  @Test
+  void cancellingADrainKillsItsMaintenanceCommandAndLeavesTheHostInMaintenance() {
+    boot(a, "a-1");
+    maintenance.runUntilCancelled("host-a");
+    DrainHostsWorkflow drain = stub();
+    WorkflowClient.start(drain::drain, request(List.of("host-a", "host-b"), "firmware-update",
+        true));
+    await(drain, p -> state(p, "host-a").equals(HostStep.IN_MAINTENANCE)
+        && maintenance.ran().contains("host-a"));
+
+    drain.cancel("alice", ALICE);
+    DrainProgress end = WorkflowStub.fromTyped(drain).getResult(DrainProgress.class);
+    assertEquals(DrainProgress.CANCELLED, end.phase(), end.toString());
+    assertEquals(List.of("host-a"), maintenance.cancelled(), "the command was stopped");
+    assertTrue(registry.inMaintenance("host-a"));
+    assertEquals(HostStep.NOT_DRAINED, state(end, "host-b"));
+    assertTrue(end.returns().isEmpty(), "a cancelled drain moves nothing back");
+  }
+
   // ---- helpers ----
 
   private WorkerFactory startControl() {
@@ -125,7 +207,7 @@ class DrainHostsWorkflowTest {
     Worker worker = factory.newWorker(TaskQueues.CONTROL);
     worker.registerWorkflowImplementationTypes(DrainHostsWorkflowImpl.class,
         EvacuateHostWorkflowImpl.class, MigrateVmWorkflowImpl.class);
-    worker.registerActivitiesImplementations(audit, registry);
+    worker.registerActivitiesImplementations(audit, registry, maintenance);
     factory.start();
     return factory;
   }
@@ -137,9 +219,13 @@ class DrainHostsWorkflowTest {
   }
 
   private static DrainRequest request(List<String> hosts) {
+    return request(hosts, null, false);
+  }
+
+  private static DrainRequest request(List<String> hosts, String command, boolean rebalance) {
     return new DrainRequest("drain-7", hosts, "alice", "kernel 6.1.119",
         new EvacuationRequest("template", hosts.get(0), "alice", null, false, false, null, 3, 5,
-            null, null, true, null, ALICE), ALICE);
+            null, null, true, null, ALICE), ALICE, command, 600, rebalance);
   }
 
   private DrainHostsWorkflow stub() {

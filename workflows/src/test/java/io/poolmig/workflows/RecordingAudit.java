@@ -11,7 +11,7 @@ import java.util.List;
 final class RecordingAudit implements AuditActivities {
 
   /** One call of the audit activities. */
-  sealed interface Entry permits Started, Step, Attention, Finished, Job {}
+  sealed interface Entry permits Started, Step, Attention, Finished, Job, JobEvent {}
 
   record Started(MigrationRequest request, String workflowId, long atMillis) implements Entry {}
 
@@ -27,6 +27,10 @@ final class RecordingAudit implements AuditActivities {
       this(jobId, kind, status, null);
     }
   }
+
+  /** An event of a job's own trail. */
+  record JobEvent(String jobId, String kind, String who, String onBehalfOf, String detail)
+      implements Entry {}
 
   private final List<Entry> entries = new ArrayList<>();
   private final Object availability = new Object();
@@ -93,6 +97,13 @@ final class RecordingAudit implements AuditActivities {
       long atMillis, Identity identity) {
     awaitUp();
     add(new Job(jobId, kind, "running", identity));
+  }
+
+  @Override
+  public void jobEvent(String jobId, String kind, String who, String onBehalfOf, String detail,
+      long atMillis) {
+    awaitUp();
+    add(new JobEvent(jobId, kind, who, onBehalfOf, detail));
   }
 
   @Override
