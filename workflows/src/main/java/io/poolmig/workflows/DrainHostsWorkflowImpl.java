@@ -4,7 +4,6 @@ import io.poolmig.workflows.DrainProgress.HostStep;
 import io.poolmig.workflows.DrainProgress.Return;
 import io.poolmig.workflows.EvacuationProgress.VmProgress;
 import io.temporal.api.enums.v1.ParentClosePolicy;
-import io.temporal.failure.ChildWorkflowFailure;
 import io.temporal.failure.TemporalFailure;
 import io.temporal.workflow.Async;
 import io.temporal.workflow.CancellationScope;
@@ -222,12 +221,7 @@ public final class DrainHostsWorkflowImpl implements DrainHostsWorkflow {
           continue;
         }
         String migrationId = Workflow.randomUUID().toString();
-        MigrateVmWorkflow child = Workflow.newChildWorkflowStub(MigrateVmWorkflow.class,
-            ChildWorkflowOptions.newBuilder()
-                .setWorkflowId(TaskQueues.migrationWorkflowId(r.vm().uuid()))
-                .setTaskQueue(TaskQueues.CONTROL)
-                .setParentClosePolicy(ParentClosePolicy.PARENT_CLOSE_POLICY_ABANDON)
-                .build());
+        MigrateVmWorkflow child = ChildMigrations.stub(r.vm().uuid());
         EvacuationRequest how = request.evacuation();
         inFlight.put(r.vm().uuid(), Async.function(child::migrate, new MigrationRequest(
             migrationId, request.jobId(), r.vm(), r.from(), r.to(), how.transport(), how.live(),
@@ -259,21 +253,9 @@ public final class DrainHostsWorkflowImpl implements DrainHostsWorkflow {
 
   private void settleReturn(String uuid, Promise<MigrationResult> outcome) {
     Return r = returns.get(uuid);
-    String error;
-    try {
-      MigrationResult m = outcome.get();
-      if (MigrationResult.COMMITTED.equals(m.status())) {
-        returns.put(uuid, new Return(r.vm(), r.from(), r.to(), Return.RETURNED,
-            r.migrationId(), null));
-        return;
-      }
-      error = m.error();
-    } catch (TemporalFailure e) {
-      error = Failures.describe(e instanceof ChildWorkflowFailure c && c.getCause() != null
-          ? c.getCause() : e);
-    }
-    returns.put(uuid, new Return(r.vm(), r.from(), r.to(), Return.FAILED, r.migrationId(),
-        error));
+    ChildMigrations.Ended end = ChildMigrations.ended(outcome);
+    returns.put(uuid, new Return(r.vm(), r.from(), r.to(), end.committed() ? Return.RETURNED
+        : Return.FAILED, r.migrationId(), end.error()));
   }
 
   private static String seconds(long millis) {

@@ -1,11 +1,7 @@
 package io.poolmig.workflows;
 
 import io.poolmig.workflows.EvacuationProgress.VmProgress;
-import io.temporal.api.enums.v1.ParentClosePolicy;
-import io.temporal.failure.ChildWorkflowFailure;
-import io.temporal.failure.TemporalFailure;
 import io.temporal.workflow.Async;
-import io.temporal.workflow.ChildWorkflowOptions;
 import io.temporal.workflow.Promise;
 import io.temporal.workflow.Workflow;
 import java.util.ArrayList;
@@ -20,9 +16,8 @@ import org.slf4j.Logger;
 /**
  * The sliding window of one evacuation; see {@link EvacuateHostWorkflow} for the contract.
  *
- * <p>Every VM's migration is its own {@link MigrateVmWorkflow}, started as a child that outlives
- * this workflow if it ends early (parent close policy abandon): a migration is never cut short by
- * its job, it commits or rolls back by its own rules. The window starts a migration only while
+ * <p>Every VM's migration is its own {@link MigrateVmWorkflow}, a child of the job ({@link
+ * ChildMigrations}). The window starts a migration only while
  * the pool, its source and its target are under their limits.
  *
  * <p>A run starts at most {@link EvacuationRequest#migrationsPerRun} migrations; then it lets the
@@ -244,12 +239,7 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
         continue;
       }
       String migrationId = Workflow.randomUUID().toString();
-      MigrateVmWorkflow child = Workflow.newChildWorkflowStub(MigrateVmWorkflow.class,
-          ChildWorkflowOptions.newBuilder()
-              .setWorkflowId(TaskQueues.migrationWorkflowId(v.vm().uuid()))
-              .setTaskQueue(TaskQueues.CONTROL)
-              .setParentClosePolicy(ParentClosePolicy.PARENT_CLOSE_POLICY_ABANDON)
-              .build());
+      MigrateVmWorkflow child = ChildMigrations.stub(v.vm().uuid());
       MigrationRequest migration = new MigrationRequest(migrationId, request.jobId(), v.vm(),
           request.host(), v.target(), request.transport(), request.live(),
           request.requestedBy(), request.reason(), request.options(), request.identity());
@@ -279,18 +269,12 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
 
   private void settle(String uuid, Promise<MigrationResult> outcome) {
     VmProgress v = vms.get(uuid);
-    String error;
-    try {
-      MigrationResult r = outcome.get();
-      if (MigrationResult.COMMITTED.equals(r.status())) {
-        vms.put(uuid, with(v, VmProgress.MOVED, r.runsOn(), null));
-        return;
-      }
-      error = r.error();
-    } catch (TemporalFailure e) {
-      error = Failures.describe(e instanceof ChildWorkflowFailure c && c.getCause() != null
-          ? c.getCause() : e);
+    ChildMigrations.Ended end = ChildMigrations.ended(outcome);
+    if (end.committed()) {
+      vms.put(uuid, with(v, VmProgress.MOVED, end.result().runsOn(), null));
+      return;
     }
+    String error = end.error();
     failedOn.computeIfAbsent(uuid, k -> new HashSet<>()).add(v.target());
     if (cancelledBy != null || v.attempts() >= request.maxAttemptsPerVm()) {
       vms.put(uuid, with(v, VmProgress.FAILED, v.target(), error));

@@ -1,0 +1,52 @@
+package io.poolmig.workflows;
+
+import io.temporal.api.enums.v1.ParentClosePolicy;
+import io.temporal.failure.ChildWorkflowFailure;
+import io.temporal.failure.TemporalFailure;
+import io.temporal.workflow.ChildWorkflowOptions;
+import io.temporal.workflow.Promise;
+import io.temporal.workflow.Workflow;
+
+/**
+ * The migrations a job (an evacuation, a drain's rebalance) runs as child workflows: how they
+ * start and how their end reads. A child outlives its job if the job ends first (parent close
+ * policy abandon): a migration is never cut short by its job, it commits or rolls back by its
+ * own rules.
+ */
+final class ChildMigrations {
+
+  private ChildMigrations() {}
+
+  /** The migration of {@code vmUuid}: one per VM at a time, whoever starts it. */
+  static MigrateVmWorkflow stub(String vmUuid) {
+    return Workflow.newChildWorkflowStub(MigrateVmWorkflow.class,
+        ChildWorkflowOptions.newBuilder()
+            .setWorkflowId(TaskQueues.migrationWorkflowId(vmUuid))
+            .setTaskQueue(TaskQueues.CONTROL)
+            .setParentClosePolicy(ParentClosePolicy.PARENT_CLOSE_POLICY_ABANDON)
+            .build());
+  }
+
+  /**
+   * How a completed child ended.
+   *
+   * @param result its result; null if it failed as a workflow (or could not start)
+   * @param error why it did not commit, else null
+   */
+  record Ended(MigrationResult result, String error) {
+    boolean committed() {
+      return error == null;
+    }
+  }
+
+  static Ended ended(Promise<MigrationResult> outcome) {
+    try {
+      MigrationResult r = outcome.get();
+      return MigrationResult.COMMITTED.equals(r.status()) ? new Ended(r, null)
+          : new Ended(r, r.error());
+    } catch (TemporalFailure e) {
+      return new Ended(null, Failures.describe(e instanceof ChildWorkflowFailure c
+          && c.getCause() != null ? c.getCause() : e));
+    }
+  }
+}
