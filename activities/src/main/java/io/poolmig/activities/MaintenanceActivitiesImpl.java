@@ -20,7 +20,9 @@ import org.slf4j.LoggerFactory;
  * <p>Hazards: the command runs with this worker's user and environment, so what it may do is what
  * the worker may do. When its time is up, the drain is cancelled or this worker stops, the
  * command and every process it started are killed (SIGTERM, then SIGKILL after {@link #GRACE}); a
- * process that left the command's process tree (a daemon it started) is not followed.
+ * process that left the command's process tree (a daemon it started) is not followed. A worker
+ * killed outright (SIGKILL, a crash) kills nothing: the command runs on without a parent, and the
+ * drain reports it lost.
  */
 public final class MaintenanceActivitiesImpl implements MaintenanceActivities {
 

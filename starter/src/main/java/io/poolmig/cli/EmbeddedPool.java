@@ -164,9 +164,18 @@ public final class EmbeddedPool implements AutoCloseable {
    * would wait for it for ever.
    */
   synchronized void restartControlWorker() throws InterruptedException {
+    stopControlWorker();
+    control = startControl(temporal, database, metrics);
+  }
+
+  /**
+   * Stops the control worker at once, leaving the pool's workflows and audit activities to
+   * another control worker (a separate {@code poolmig worker --control} process, say). Only for
+   * a pool started {@linkplain Options#withRestartableControl restartable}.
+   */
+  synchronized void stopControlWorker() throws InterruptedException {
     control.shutdownNow();
     control.awaitTermination(30, java.util.concurrent.TimeUnit.SECONDS);
-    control = startControl(temporal, database, metrics);
   }
 
   /** Where the embedded pool keeps its CA and its hosts' certificates. */

@@ -13,7 +13,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Host workers as separate OS processes, as the crash drills need them: started with this test
+ * Workers as separate OS processes, as the crash drills need them: started with this test
  * JVM's class path, returned once they print that they run, their output drained from then on,
  * kept for {@link #output} and killed (SIGKILL) at the end.
  */
@@ -35,13 +35,25 @@ final class WorkerProcesses implements AutoCloseable {
   /** {@link #start}, with options for the worker's JVM (a heap limit, say). */
   Process start(List<String> jvmOptions, Map<String, String> env, String host, Path stateDir,
       String crashAt, String... extraArgs) throws IOException {
+    List<String> args = new ArrayList<>(List.of("--host", host, "--state-dir",
+        stateDir.toString(), "--listen", "127.0.0.1:0"));
+    args.addAll(List.of(extraArgs));
+    return launch(jvmOptions, env, host, crashAt, args);
+  }
+
+  /** Starts {@code poolmig worker --control}: the workflows and the audit store, no host. */
+  Process startControl(Map<String, String> env) throws IOException {
+    return launch(List.of(), env, "control", null, List.of("--control"));
+  }
+
+  private Process launch(List<String> jvmOptions, Map<String, String> env, String name,
+      String crashAt, List<String> workerArgs) throws IOException {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.addAll(jvmOptions);
     cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.poolmig.cli.Poolmig",
-        "worker", "--host", host, "--state-dir", stateDir.toString(), "--listen",
-        "127.0.0.1:0"));
-    cmd.addAll(List.of(extraArgs));
+        "worker"));
+    cmd.addAll(workerArgs);
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
     pb.environment().putAll(env);
     if (crashAt != null) {
@@ -68,7 +80,7 @@ final class WorkerProcesses implements AutoCloseable {
           } catch (IOException gone) {
             // the worker was killed
           }
-        }, "drain-" + host);
+        }, "drain-" + name);
         drain.setDaemon(true);
         drain.start();
         return p;
@@ -77,7 +89,7 @@ final class WorkerProcesses implements AutoCloseable {
         break;
       }
     }
-    fail("the worker of " + host + " did not start:\n" + seen);
+    fail("the worker of " + name + " did not start:\n" + seen);
     return p;
   }
 
