@@ -7,7 +7,6 @@ import io.poolmig.Await;
 import io.poolmig.db.HostRecord;
 import io.poolmig.db.JobEventRow;
 import io.poolmig.hypervisor.DomainInfo;
-import io.poolmig.hypervisor.DomainState;
 import io.poolmig.hypervisor.Hypervisor;
 import io.poolmig.hypervisor.sim.SimHost;
 import io.poolmig.stream.StreamOptions;
@@ -19,7 +18,6 @@ import io.poolmig.workflows.EvacuationProgress.VmProgress;
 import io.poolmig.workflows.TaskQueues;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -68,10 +66,9 @@ class DrainControlKillTest {
     Map<String, String> env = testPool.env;
     Process control = workers.startControl(env);
     Map<String, String> digests = new HashMap<>();
-    List<DomainInfo> vms = new ArrayList<>();
     for (String host : List.of("host-a", "host-a", "host-b")) {
-      DomainInfo vm = ((SimHost) hv(host)).create(host + "-vm" + vms.size(), 32 * MIB, 1, 0);
-      vms.add(vm);
+      DomainInfo vm = ((SimHost) hv(host)).create(host + "-vm" + digests.size(), 32 * MIB, 1,
+          0);
       digests.put(vm.uuid(), hv(host).memoryDigest(vm.uuid()).orElseThrow());
     }
     commandPid = stateRoot.resolve("command.pid");
@@ -114,18 +111,7 @@ class DrainControlKillTest {
     for (String host : HOSTS) {
       assertEquals(HostRecord.ACTIVE, registry(host).state(), host);
     }
-    for (DomainInfo vm : vms) {
-      List<String> on = new ArrayList<>();
-      for (String h : HOSTS) {
-        hv(h).findDomain(vm.uuid()).ifPresent(d -> {
-          assertEquals(DomainState.RUNNING, d.state(), vm.name() + " on " + h);
-          on.add(h);
-        });
-      }
-      assertEquals(1, on.size(), vm.name() + " runs on " + on);
-      assertEquals(digests.get(vm.uuid()), hv(on.get(0)).memoryDigest(vm.uuid()).orElseThrow(),
-          vm.name());
-    }
+    testPool.assertEachRunsOnceUnchanged(digests, HOSTS);
     List<String> trail = testPool.pool.database().auditStore()
         .jobEvents(UUID.fromString(end.request().jobId())).stream()
         .map(e -> e.kind() + " " + e.detail().split(":", 2)[0]).toList();

@@ -7,7 +7,6 @@ import io.poolmig.Await;
 import io.poolmig.db.HostRecord;
 import io.poolmig.db.JobRow;
 import io.poolmig.hypervisor.DomainInfo;
-import io.poolmig.hypervisor.DomainState;
 import io.poolmig.hypervisor.Hypervisor;
 import io.poolmig.hypervisor.sim.SimHost;
 import io.poolmig.stream.StreamOptions;
@@ -18,7 +17,6 @@ import io.poolmig.workflows.EvacuateHostWorkflow;
 import io.poolmig.workflows.EvacuationProgress.VmProgress;
 import io.poolmig.workflows.TaskQueues;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -53,11 +51,9 @@ class DrainRestartTest {
         true);
     Map<String, String> env = testPool.env;
     Map<String, String> digests = new HashMap<>();
-    List<DomainInfo> vms = new ArrayList<>();
     for (String host : HOSTS.subList(0, 3)) {
       for (int i = 1; i <= 2; i++) {
         DomainInfo vm = ((SimHost) hv(host)).create(host + "-vm" + i, 32 * MIB, 1, 0);
-        vms.add(vm);
         digests.put(vm.uuid(), hv(host).memoryDigest(vm.uuid()).orElseThrow());
       }
     }
@@ -84,18 +80,7 @@ class DrainRestartTest {
       assertEquals(HostRecord.ACTIVE, testPool.pool.database().poolRegistry().find(host)
           .orElseThrow().state(), host);
     }
-    for (DomainInfo vm : vms) {
-      List<String> on = new ArrayList<>();
-      for (String h : HOSTS) {
-        hv(h).findDomain(vm.uuid()).ifPresent(d -> {
-          assertEquals(DomainState.RUNNING, d.state(), vm.name() + " on " + h);
-          on.add(h);
-        });
-      }
-      assertEquals(1, on.size(), vm.name() + " runs on " + on);
-      assertEquals(digests.get(vm.uuid()), hv(on.get(0)).memoryDigest(vm.uuid()).orElseThrow(),
-          vm.name());
-    }
+    testPool.assertEachRunsOnceUnchanged(digests, HOSTS);
     List<JobRow> jobs = testPool.pool.database().auditStore().jobs(10);
     assertEquals(1, jobs.stream().filter(j -> "drain".equals(j.kind())
         && "completed".equals(j.status())).count(), jobs.toString());

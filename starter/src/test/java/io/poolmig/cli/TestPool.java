@@ -73,6 +73,32 @@ final class TestPool implements AutoCloseable {
     return rows.get(0);
   }
 
+  /**
+   * The invariant after pool-wide work: each VM (UUID → memory digest before) runs on exactly one
+   * of {@code hosts}, with the memory it had; returns where each runs.
+   */
+  Map<String, String> assertEachRunsOnceUnchanged(Map<String, String> digests,
+      List<String> hosts) {
+    Map<String, String> where = new HashMap<>();
+    for (Map.Entry<String, String> vm : digests.entrySet()) {
+      List<String> on = new java.util.ArrayList<>();
+      for (String h : hosts) {
+        pool.host(h).hypervisor().findDomain(vm.getKey()).ifPresent(d -> {
+          org.junit.jupiter.api.Assertions.assertEquals(
+              io.poolmig.hypervisor.DomainState.RUNNING, d.state(), d.name() + " on " + h);
+          on.add(h);
+        });
+      }
+      org.junit.jupiter.api.Assertions.assertEquals(1, on.size(), vm.getKey() + " runs on "
+          + on);
+      org.junit.jupiter.api.Assertions.assertEquals(vm.getValue(), pool.host(on.get(0))
+          .hypervisor().memoryDigest(vm.getKey()).orElseThrow(), vm.getKey() + " on "
+          + on.get(0));
+      where.put(vm.getKey(), on.get(0));
+    }
+    return where;
+  }
+
   @Override
   public void close() throws Exception {
     try {
