@@ -105,7 +105,8 @@ final class HostCommand {
       name = "ready",
       description = "Tells the running drain that HOST's maintenance is done (patched, rebooted, "
           + "its worker back): the drain takes it out of maintenance and goes on to the next "
-          + "host.",
+          + "host. A drain with a maintenance command asks for it only when the command "
+          + "failed; `poolmig drain --status` says which host waits and why.",
       footer = {"", "Example:", "  poolmig host ready host-a --as alice"},
       mixinStandardHelpOptions = true)
   static final class Ready implements Callable<Integer> {
