@@ -21,7 +21,7 @@ import picocli.CommandLine.ParentCommand;
         + "committed or rolled back. `poolmig history` shows the migrations themselves.",
     footer = {"", "Examples:", "  poolmig jobs", "  poolmig jobs --kind evacuate --since 7d",
       "  poolmig jobs --status partial --limit 100 -o json",
-      "  poolmig jobs show 6b0e1f2a-...        # one job: summary, operator actions, failures"},
+      "  poolmig jobs show 6b0e1f2a-...        # one job: summary, its events, failures"},
     subcommands = JobsCommand.Show.class,
     mixinStandardHelpOptions = true)
 final class JobsCommand implements Callable<Integer> {
@@ -123,11 +123,13 @@ final class JobsCommand implements Callable<Integer> {
               s.downtimeMsMax());
         }
         List<io.poolmig.db.JobEventRow> events = db.auditStore().jobEvents(id);
-        out.println(events.isEmpty() ? "  no operator actions" : "  operator actions:");
+        // Operators' actions (pause, cancel, host ready) and the job's own (a drain's
+        // maintenance command, run on behalf of who asked for the drain).
+        out.println(events.isEmpty() ? "  no job events" : "  job events:");
         for (io.poolmig.db.JobEventRow e : events) {
-          out.printf("  %3d  %s  %-10s by %s%s%n", e.seq(), Listing.DATA_TIME.format(e.at()),
-              e.kind(), e.who(), e.detail() == null ? "" : " (" + Table.oneLine(e.detail())
-                  + ")");
+          out.printf("  %3d  %s  %-10s by %s%s%s%n", e.seq(), Listing.DATA_TIME.format(e.at()),
+              e.kind(), e.who(), e.onBehalfOf() == null ? "" : " for " + e.onBehalfOf(),
+              e.detail() == null ? "" : " (" + Table.oneLine(e.detail()) + ")");
         }
         out.println(s.failures().isEmpty() ? "  no failed migrations" : "  failed migrations:");
         for (io.poolmig.db.MigrationRow f : s.failures()) {

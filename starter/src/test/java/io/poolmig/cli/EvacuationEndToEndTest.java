@@ -132,7 +132,7 @@ class EvacuationEndToEndTest {
         + Requester.clientHost()), actions.toString());
     CliRun shown = CliRun.of(env, "jobs", "show", drainJob);
     assertEquals(0, shown.exitCode(), shown.toString());
-    assertTrue(shown.out().contains("host-ready by " + actions.get(0).who() + " (host-b)"),
+    assertTrue(shown.out().contains("host-ready by " + actions.get(0).who() + " for bob (host-b)"),
         shown.out());
     for (DomainInfo vm : vms) {
       assertEquals(digests.get(vm.uuid()),

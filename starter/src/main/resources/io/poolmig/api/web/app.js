@@ -227,9 +227,10 @@ async function showJob(id) {
         ['Downtime', s.downtimeMsMedian === null ? '' : 'median ' + s.downtimeMsMedian + ' ms, max ' + s.downtimeMsMax + ' ms'],
       ]));
     if (detail.events.length) {
-      article.appendChild(el('h2', 'Operator actions'));
+      article.appendChild(el('h2', 'Events'));
       for (const e of detail.events) {
-        article.appendChild(el('p', time(e.at) + '  ' + e.kind + ' by ' + e.who + (e.detail ? ' (' + e.detail + ')' : '')));
+        article.appendChild(el('p', time(e.at) + '  ' + e.kind + ' by ' + e.who
+          + (e.onBehalfOf ? ' for ' + e.onBehalfOf : '') + (e.detail ? ' (' + e.detail + ')' : '')));
       }
     }
     article.appendChild(el('h2', s.failures.length ? 'Failures' : 'No failures'));
