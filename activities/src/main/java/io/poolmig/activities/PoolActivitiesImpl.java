@@ -38,7 +38,8 @@ public final class PoolActivitiesImpl implements PoolActivities {
   public List<PoolHost> hosts() {
     Instant now = registry.clock();
     return registry.list().stream()
-        .map(h -> new PoolHost(h.name(), h.totalMemoryBytes(), unavailability(h, now))).toList();
+        .map(h -> new PoolHost(h.name(), h.totalMemoryBytes(), unavailability(h, now),
+            h.labels())).toList();
   }
 
   @Override

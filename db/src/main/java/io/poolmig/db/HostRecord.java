@@ -7,7 +7,7 @@ import java.util.Set;
  * A host of the pool, as kept by {@link PoolRegistry}.
  *
  * <p>When passed to {@link PoolRegistry#register}, only {@code name}, {@code hypervisor}, {@code
- * receiveAddress} and {@code totalMemoryBytes} are written to an existing host; {@code state} is
+ * receiveAddress}, {@code totalMemoryBytes} and {@code labels} are written to an existing host; {@code state} is
  * used only when the host is new ({@code null} means {@value #ACTIVE}), and the timestamps are
  * ignored: the database's clock sets them. {@link #of} builds such a record.
  *
@@ -20,6 +20,7 @@ import java.util.Set;
  * @param registeredAt when the host was first registered
  * @param lastSeenAt the last registration or heartbeat
  * @param stateChange who set {@code state} last, when and why; null while no operator has
+ * @param labels what its worker says of it ({@code rack=r7}), by key; see {@link #LABEL}
  */
 public record HostRecord(
     String name,
@@ -29,7 +30,8 @@ public record HostRecord(
     String state,
     Instant registeredAt,
     Instant lastSeenAt,
-    StateChange stateChange) {
+    StateChange stateChange,
+    java.util.Map<String, String> labels) {
 
   /** An operator's change of a host's state. */
   public record StateChange(Instant at, String requestedBy, String reason) {}
@@ -37,6 +39,9 @@ public record HostRecord(
   public static final String ACTIVE = "active";
   public static final String MAINTENANCE = "maintenance";
   static final Set<String> STATES = Set.of(ACTIVE, MAINTENANCE);
+  /** A label's key and value: a letter, then letters, digits, {@code . _ / -}; 63 at most. */
+  public static final java.util.regex.Pattern LABEL =
+      java.util.regex.Pattern.compile("[A-Za-z][A-Za-z0-9._/-]{0,62}");
 
   public HostRecord {
     Checks.requireText(name, "name");
@@ -46,6 +51,33 @@ public record HostRecord(
     if (state != null) {
       Checks.requireOneOf(state, "state", STATES);
     }
+    labels = labels == null ? java.util.Map.of() : java.util.Map.copyOf(labels);
+    labels.forEach(HostRecord::checkLabel);
+  }
+
+  /** An operator's change of a host's state, without labels. */
+  public HostRecord(String name, String hypervisor, String receiveAddress, long totalMemoryBytes,
+      String state, Instant registeredAt, Instant lastSeenAt, StateChange stateChange) {
+    this(name, hypervisor, receiveAddress, totalMemoryBytes, state, registeredAt, lastSeenAt,
+        stateChange, null);
+  }
+
+  /**
+   * Checks one label; throws {@link IllegalArgumentException} naming it and what is allowed.
+   */
+  public static void checkLabel(String key, String value) {
+    if (key == null || value == null || !LABEL.matcher(key).matches()
+        || !LABEL.matcher(value).matches()) {
+      throw new IllegalArgumentException("bad label '" + key + "=" + value + "': key and value "
+          + "each start with a letter, then letters, digits, '.', '_', '/' or '-', 63 at most");
+    }
+  }
+
+  /** {@code key=value, ...} in key order; "-" when there are none. */
+  public String labelsText() {
+    return labels.isEmpty() ? "-" : new java.util.TreeMap<>(labels).entrySet().stream()
+        .map(e -> e.getKey() + "=" + e.getValue())
+        .collect(java.util.stream.Collectors.joining(","));
   }
 
   /** A host as registered, before any operator changed its state. */
@@ -61,6 +93,12 @@ public record HostRecord(
   public static HostRecord of(
       String name, String hypervisor, String receiveAddress, long totalMemoryBytes) {
     return new HostRecord(name, hypervisor, receiveAddress, totalMemoryBytes, null, null, null);
+  }
+
+  /** The same host with {@code labels} instead of its own. */
+  public HostRecord withLabels(java.util.Map<String, String> labels) {
+    return new HostRecord(name, hypervisor, receiveAddress, totalMemoryBytes, state,
+        registeredAt, lastSeenAt, stateChange, labels);
   }
 
   private static void checkReceiveAddress(String address) {

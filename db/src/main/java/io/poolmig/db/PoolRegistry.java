@@ -27,16 +27,17 @@ import java.util.Optional;
 public final class PoolRegistry {
 
   private static final String UPSERT =
-      "insert into hosts (name, hypervisor, receive_address, total_memory_bytes, state)"
-          + " values (?, ?, ?, ?, ?)"
+      "insert into hosts (name, hypervisor, receive_address, total_memory_bytes, state, labels)"
+          + " values (?, ?, ?, ?, ?, ?::jsonb)"
           + " on conflict (name) do update set hypervisor = excluded.hypervisor,"
           + " receive_address = excluded.receive_address,"
           + " total_memory_bytes = excluded.total_memory_bytes,"
+          + " labels = excluded.labels,"
           + " last_seen_at = now()";
 
   private static final String COLUMNS =
       "name, hypervisor, receive_address, total_memory_bytes, state, registered_at, last_seen_at,"
-          + " state_changed_at, state_changed_by, state_reason";
+          + " state_changed_at, state_changed_by, state_reason, labels::text as labels";
 
   private static final String CHANGE_STATE =
       "update hosts set state = ?, state_changed_at = now(), state_changed_by = ?,"
@@ -63,7 +64,7 @@ public final class PoolRegistry {
   }
 
   /**
-   * Adds the host, or updates its hypervisor, receive address, total memory and {@code
+   * Adds the host, or updates its hypervisor, receive address, total memory, labels and {@code
    * last_seen_at}. A new host gets {@code h.state()} ({@code active} if {@code null}); an existing
    * one keeps its state. The record's timestamps are ignored.
    */
@@ -78,6 +79,7 @@ public final class PoolRegistry {
             ps.setString(3, h.receiveAddress());
             ps.setLong(4, h.totalMemoryBytes());
             ps.setString(5, h.state() == null ? HostRecord.ACTIVE : h.state());
+            ps.setString(6, labelsJson(h.labels()));
             return ps.executeUpdate();
           }
         });
@@ -314,6 +316,28 @@ public final class PoolRegistry {
     return new NoSuchElementException("unknown host '" + name + "'; register it first");
   }
 
+  private static final com.fasterxml.jackson.databind.ObjectMapper LABELS =
+      new com.fasterxml.jackson.databind.ObjectMapper();
+  private static final com.fasterxml.jackson.core.type.TypeReference<
+      java.util.Map<String, String>> LABELS_TYPE = new com.fasterxml.jackson.core.type
+          .TypeReference<>() {};
+
+  private static String labelsJson(java.util.Map<String, String> labels) {
+    try {
+      return LABELS.writeValueAsString(new java.util.TreeMap<>(labels));
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalStateException("labels do not serialize: " + labels, e);
+    }
+  }
+
+  private static java.util.Map<String, String> labels(String json) throws SQLException {
+    try {
+      return json == null ? java.util.Map.of() : LABELS.readValue(json, LABELS_TYPE);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new SQLException("a host's labels are not a JSON object of strings: " + json, e);
+    }
+  }
+
   private static HostRecord host(ResultSet rs) throws SQLException {
     return new HostRecord(
         rs.getString("name"),
@@ -325,6 +349,7 @@ public final class PoolRegistry {
         Jdbc.getInstant(rs, "last_seen_at"),
         rs.getString("state_changed_by") == null ? null : new HostRecord.StateChange(
             Jdbc.getInstant(rs, "state_changed_at"), rs.getString("state_changed_by"),
-            rs.getString("state_reason")));
+            rs.getString("state_reason")),
+        labels(rs.getString("labels")));
   }
 }

@@ -44,6 +44,32 @@ class PoolRegistryTest {
   }
 
   @Test
+  void aHostsLabelsAreWhatItsWorkerRegisteredLast() {
+    String name = unique("host");
+    registry.register(HostRecord.of(name, "xen", "h:1", 1));
+    assertEquals(java.util.Map.of(), registry.find(name).orElseThrow().labels());
+    registry.register(HostRecord.of(name, "xen", "h:1", 1)
+        .withLabels(java.util.Map.of("rack", "r7", "cpu", "epyc")));
+    HostRecord labelled = registry.find(name).orElseThrow();
+    assertEquals(java.util.Map.of("rack", "r7", "cpu", "epyc"), labelled.labels());
+    assertEquals("cpu=epyc,rack=r7", labelled.labelsText());
+    assertTrue(registry.list().stream().anyMatch(h -> h.name().equals(name)
+        && h.labels().equals(labelled.labels())), "the list has them too");
+    registry.heartbeat(name);
+    assertEquals(labelled.labels(), registry.find(name).orElseThrow().labels(),
+        "a heartbeat keeps them");
+    registry.register(HostRecord.of(name, "xen", "h:1", 1).withLabels(java.util.Map.of("rack",
+        "r8")));
+    assertEquals(java.util.Map.of("rack", "r8"), registry.find(name).orElseThrow().labels(),
+        "a new registration replaces them");
+    for (String[] bad : new String[][] {{"rack", ""}, {"7rack", "r7"}, {"rack", "r 7"},
+        {"rack", "a".repeat(64)}}) {
+      assertThrows(IllegalArgumentException.class, () -> HostRecord.of(name, "xen", "h:1", 1)
+          .withLabels(java.util.Map.of(bad[0], bad[1])), bad[0] + "=" + bad[1]);
+    }
+  }
+
+  @Test
   void reRegisteringUpdatesTheDescriptionButKeepsRegistrationTimeAndState()
       throws InterruptedException {
     String name = unique("host");

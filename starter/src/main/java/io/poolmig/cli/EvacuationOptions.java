@@ -35,6 +35,10 @@ final class EvacuationOptions {
       description = "hosts that take none of these VMs")
   List<String> excluded = List.of();
 
+  @Option(names = "--exclude-label", paramLabel = "KEY=VALUE", split = ",",
+      description = "hosts labelled so (worker --label) take none of these VMs, e.g. rack=r7")
+  List<String> excludedLabels = List.of();
+
   @Option(names = "--allow-partial",
       description = "move what can be placed even if some VM cannot")
   boolean allowPartial;
@@ -49,11 +53,19 @@ final class EvacuationOptions {
    */
   EvacuationRequest request(Poolmig root, String host, boolean dryRun, Identity who) {
     try {
+      for (String label : excludedLabels) {
+        String[] kv = label.split("=", 2);
+        if (kv.length != 2) {
+          throw new IllegalArgumentException("--exclude-label takes KEY=VALUE, was '" + label
+              + "'");
+        }
+        io.poolmig.db.HostRecord.checkLabel(kv[0], kv[1]);
+      }
       return new EvacuationRequest(UUID.randomUUID().toString(), host, Requester.osUser(),
           requester.reason, dryRun, allowPartial,
           new EvacuationRequest.Limits(maxParallel, maxParallel, maxPerTarget), attempts,
           headroom, new LinkedHashSet<>(excluded), limits.transport(root), !limits.noLive,
-          limits.options(), who);
+          limits.options(), 0, null, who, new LinkedHashSet<>(excludedLabels));
     } catch (IllegalArgumentException e) {
       throw new PoolmigException(ExitCode.USAGE, e.getMessage());
     }

@@ -32,7 +32,7 @@ final class HostsCommand implements Callable<Integer> {
       Map<String, HostInventory> live = pool.inventory(hosts.stream().map(HostRecord::name)
           .toList()).stream().collect(Collectors.toMap(HostInventory::host, Function.identity()));
       Listing l = new Listing("host", "hypervisor", "state", "reachable", "endpoint", "memory",
-          "free", "vms", "last_seen", "state_set_at", "state_set_by", "state_reason");
+          "free", "vms", "last_seen", "state_set_at", "state_set_by", "state_reason", "labels");
       boolean allAnswered = true;
       for (HostRecord h : hosts) {
         HostInventory inv = live.get(h.name());
@@ -43,7 +43,8 @@ final class HostsCommand implements Callable<Integer> {
             new Listing.Bytes(h.totalMemoryBytes()),
             up ? new Listing.Bytes(inv.freeMemoryBytes()) : null,
             up ? inv.domains().size() : null, h.lastSeenAt(), why == null ? null : why.at(),
-            why == null ? null : why.requestedBy(), why == null ? null : why.reason());
+            why == null ? null : why.requestedBy(), why == null ? null : why.reason(),
+            h.labels().isEmpty() ? null : h.labelsText());
       }
       l.print(root.out, output.format,
           "(no hosts registered: start a worker with `poolmig worker`)");

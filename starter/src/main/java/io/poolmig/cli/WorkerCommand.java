@@ -14,6 +14,7 @@ import io.poolmig.transport.ReceiveClient;
 import io.temporal.worker.WorkerFactory;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -44,6 +45,7 @@ import picocli.CommandLine.ParentCommand;
       "  poolmig worker --host xen-07 --hypervisor libxl --state-dir /var/lib/poolmig \\",
       "      --listen 0.0.0.0:8004 --advertise xen-07.pool.example:8004",
       "  poolmig worker --host host-a --state-dir /var/lib/poolmig --tls-dir /etc/poolmig/pki",
+      "  poolmig worker --host host-a --state-dir /var/lib/poolmig --label rack=r7 --label cpu=epyc",
       "  poolmig worker --control"
     },
     mixinStandardHelpOptions = true)
@@ -71,6 +73,11 @@ final class WorkerCommand implements Callable<Integer> {
   @Option(names = "--advertise", paramLabel = "HOST:PORT",
       description = "where other hosts reach the endpoint (default: this host's name and port)")
   String advertise;
+
+  @Option(names = "--label", paramLabel = "KEY=VALUE", split = ",",
+      description = "what the pool registry says of this host besides its name, e.g. rack=r7 "
+          + "(repeatable); `evacuate --exclude-label` keeps VMs off hosts labelled so")
+  List<String> labels = List.of();
 
   @Option(names = "--memory", defaultValue = "16G", converter = Sizes.class,
       description = "a simulated host's memory on first start (default ${DEFAULT-VALUE})")
@@ -118,11 +125,35 @@ final class WorkerCommand implements Callable<Integer> {
           + "keep elsewhere (as `poolmig audit seal`); 0: never (default ${DEFAULT-VALUE})")
   long sealEveryMillis;
 
+  /** The --label options as a map; a bad or repeated key is bad input. */
+  private java.util.Map<String, String> labelMap() {
+    java.util.Map<String, String> out = new java.util.TreeMap<>();
+    for (String label : labels) {
+      String[] kv = label.split("=", 2);
+      if (kv.length != 2) {
+        throw new PoolmigException(ExitCode.USAGE, "--label takes KEY=VALUE, was '" + label
+            + "'");
+      }
+      try {
+        io.poolmig.db.HostRecord.checkLabel(kv[0], kv[1]);
+      } catch (IllegalArgumentException e) {
+        throw new PoolmigException(ExitCode.USAGE, "--label: " + e.getMessage());
+      }
+      if (out.put(kv[0], kv[1]) != null) {
+        throw new PoolmigException(ExitCode.USAGE, "--label: '" + kv[0] + "' is given twice");
+      }
+    }
+    return out;
+  }
+
   @Override
   public Integer call() throws InterruptedException {
     if (apiListen != null && !control) {
       throw new PoolmigException(ExitCode.USAGE, "--api-listen needs --control: the control "
           + "worker serves the audit API");
+    }
+    if (hostName == null && !labels.isEmpty()) {
+      throw new PoolmigException(ExitCode.USAGE, "--label needs --host: labels describe a host");
     }
     if (hostName == null && !control) {
       throw new PoolmigException(ExitCode.USAGE, "nothing to serve: give --host NAME, --control, "
@@ -134,7 +165,7 @@ final class WorkerCommand implements Callable<Integer> {
       InetSocketAddress listenAddress = ReceiveClient.parse(listen);
       hostConfig = new HostWorkerConfig(hostName, hypervisor, root.stateDir(stateDir),
           listenAddress, advertise, memory,
-          new StreamOptions(lz4, bandwidth == null ? 0 : bandwidth));
+          new StreamOptions(lz4, bandwidth == null ? 0 : bandwidth)).withLabels(labelMap());
       PoolTls tls = tls(hostName);
       if (tls != null) {
         hostConfig = hostConfig.withTls(tls,

@@ -122,7 +122,7 @@ public final class HostWorker implements AutoCloseable {
 
       HostMemory memory = hypervisor.memory();
       registry.register(HostRecord.of(config.hostName(), hypervisor.kind(), advertised,
-          memory.totalBytes()));
+          memory.totalBytes()).withLabels(config.labels()));
       ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "registry-" + config.hostName());
         t.setDaemon(true);

@@ -18,6 +18,8 @@ import java.nio.file.Path;
  *     port {@value #DEFAULT_TLS_PORT} (0 when {@code listen} asks for any free port)
  * @param tlsAdvertise host:port peers use to reach the TLS endpoint; null: the host part of
  *     {@code advertise} (or what {@code listen} derives) with the bound TLS port
+ * @param labels what the registry says of the host besides its name ({@code rack=r7}); jobs
+ *     can keep VMs off hosts by label
  */
 public record HostWorkerConfig(
     String hostName,
@@ -29,7 +31,8 @@ public record HostWorkerConfig(
     StreamOptions streamOptions,
     PoolTls tls,
     InetSocketAddress tlsListen,
-    String tlsAdvertise) {
+    String tlsAdvertise,
+    java.util.Map<String, String> labels) {
 
   public static final int DEFAULT_RECEIVE_PORT = 8004;
   public static final int DEFAULT_TLS_PORT = 8005;
@@ -39,7 +42,7 @@ public record HostWorkerConfig(
       InetSocketAddress listen, String advertise, long simTotalMemoryBytes,
       StreamOptions streamOptions) {
     this(hostName, hypervisor, stateDir, listen, advertise, simTotalMemoryBytes, streamOptions,
-        null, null, null);
+        null, null, null, null);
   }
 
   public HostWorkerConfig {
@@ -67,12 +70,20 @@ public record HostWorkerConfig(
       tlsListen = new InetSocketAddress(listen.getAddress(),
           listen.getPort() == 0 ? 0 : DEFAULT_TLS_PORT);
     }
+    labels = labels == null ? java.util.Map.of() : java.util.Map.copyOf(labels);
+    labels.forEach(io.poolmig.db.HostRecord::checkLabel);
   }
 
   /** The same host with TLS; see the record's parameters. */
   public HostWorkerConfig withTls(PoolTls tls, InetSocketAddress tlsListen, String tlsAdvertise) {
     return new HostWorkerConfig(hostName, hypervisor, stateDir, listen, advertise,
-        simTotalMemoryBytes, streamOptions, tls, tlsListen, tlsAdvertise);
+        simTotalMemoryBytes, streamOptions, tls, tlsListen, tlsAdvertise, labels);
+  }
+
+  /** The same host, registered with {@code labels} ({@code rack=r7}). */
+  public HostWorkerConfig withLabels(java.util.Map<String, String> labels) {
+    return new HostWorkerConfig(hostName, hypervisor, stateDir, listen, advertise,
+        simTotalMemoryBytes, streamOptions, tls, tlsListen, tlsAdvertise, labels);
   }
 
   /** The endpoint to advertise once the actual port is known. */

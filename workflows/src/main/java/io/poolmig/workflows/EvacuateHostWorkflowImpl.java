@@ -338,7 +338,9 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
     List<PlacementPlanner.Host> candidates = new ArrayList<>();
     for (PoolActivities.PoolHost h : registered) {
       HostInventory inv = byName.get(h.name());
+      String label = h.labelAmong(request.excludedLabels());
       String unavailable = h.unavailable() != null ? h.unavailable()
+          : label != null ? "excluded by the job: labelled " + label
           : !inv.reachable() ? "did not answer (" + inv.error() + ")" : null;
       Set<String> present = new HashSet<>();
       if (inv.reachable()) {

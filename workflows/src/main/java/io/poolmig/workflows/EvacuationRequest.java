@@ -26,6 +26,8 @@ import java.util.Set;
  * @param carried what the previous run of the job knew; null in its first run
  * @param identity who really asked, for the audit store; every migration of the job carries it;
  *     null when not known (a request from before identities existed)
+ * @param excludedLabels labels ({@code key=value}) whose hosts take none of this job's VMs; empty
+ *     in a request from before labels existed
  */
 public record EvacuationRequest(
     String jobId,
@@ -43,7 +45,8 @@ public record EvacuationRequest(
     MigrationOptions options,
     int migrationsPerRun,
     Carried carried,
-    Identity identity) {
+    Identity identity,
+    Set<String> excludedLabels) {
 
   /**
    * About a dozen history events per migration: 250 keep a run well under the few thousand
@@ -66,6 +69,16 @@ public record EvacuationRequest(
       vms = List.copyOf(vms);
       failedOn = failedOn == null ? Map.of() : Map.copyOf(failedOn);
     }
+  }
+
+  /** A request that keeps no host out by label. */
+  public EvacuationRequest(String jobId, String host, String requestedBy, String reason,
+      boolean dryRun, boolean allowPartial, Limits limits, int maxAttemptsPerVm,
+      int headroomPercent, Set<String> excludedHosts, String transport, boolean live,
+      MigrationOptions options, int migrationsPerRun, Carried carried, Identity identity) {
+    this(jobId, host, requestedBy, reason, dryRun, allowPartial, limits, maxAttemptsPerVm,
+        headroomPercent, excludedHosts, transport, live, options, migrationsPerRun, carried,
+        identity, null);
   }
 
   /** A request without a known identity. */
@@ -120,6 +133,13 @@ public record EvacuationRequest(
           + maxAttemptsPerVm);
     }
     excludedHosts = excludedHosts == null ? Set.of() : Set.copyOf(excludedHosts);
+    excludedLabels = excludedLabels == null ? Set.of() : Set.copyOf(excludedLabels);
+    for (String label : excludedLabels) {
+      int eq = label.indexOf('=');
+      if (eq <= 0 || eq == label.length() - 1) {
+        throw new IllegalArgumentException("an excluded label is KEY=VALUE, was '" + label + "'");
+      }
+    }
     transport = transport == null ? MigrationRequest.TCP : transport;
     options = options == null ? MigrationOptions.DEFAULTS : options;
     if (migrationsPerRun < 0) {
@@ -133,27 +153,27 @@ public record EvacuationRequest(
   public EvacuationRequest withMigrationsPerRun(int n) {
     return new EvacuationRequest(jobId, host, requestedBy, reason, dryRun, allowPartial, limits,
         maxAttemptsPerVm, headroomPercent, excludedHosts, transport, live, options, n, carried,
-        identity);
+        identity, excludedLabels);
   }
 
   /** The same job, asked for by {@code who}. */
   public EvacuationRequest askedBy(Identity who) {
     return new EvacuationRequest(jobId, host, requestedBy, reason, dryRun, allowPartial, limits,
         maxAttemptsPerVm, headroomPercent, excludedHosts, transport, live, options,
-        migrationsPerRun, carried, who);
+        migrationsPerRun, carried, who, excludedLabels);
   }
 
   /** The same job, resumed in a new run from {@code state} (null: as asked, no state). */
   public EvacuationRequest carrying(Carried state) {
     return new EvacuationRequest(jobId, host, requestedBy, reason, dryRun, allowPartial, limits,
         maxAttemptsPerVm, headroomPercent, excludedHosts, transport, live, options,
-        migrationsPerRun, state, identity);
+        migrationsPerRun, state, identity, excludedLabels);
   }
 
   /** The same evacuation of another host, as its own job, for its own reason. */
   public EvacuationRequest forHost(String otherJobId, String otherHost, String otherReason) {
     return new EvacuationRequest(otherJobId, otherHost, requestedBy, otherReason, dryRun,
         allowPartial, limits, maxAttemptsPerVm, headroomPercent, excludedHosts, transport, live,
-        options, migrationsPerRun, null, identity);
+        options, migrationsPerRun, null, identity, excludedLabels);
   }
 }

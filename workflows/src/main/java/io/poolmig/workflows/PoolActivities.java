@@ -30,8 +30,27 @@ public interface PoolActivities {
    *
    * @param unavailable why it takes none (in maintenance, with who and why; silent for longer
    *     than {@link #STALE_AFTER}), else null
+   * @param labels what its worker registered of it ({@code rack=r7}), by key; empty in an answer
+   *     from before labels existed
    */
-  record PoolHost(String name, long totalMemoryBytes, String unavailable) {}
+  record PoolHost(String name, long totalMemoryBytes, String unavailable,
+      java.util.Map<String, String> labels) {
+    public PoolHost {
+      labels = labels == null ? java.util.Map.of() : java.util.Map.copyOf(labels);
+    }
+
+    public PoolHost(String name, long totalMemoryBytes, String unavailable) {
+      this(name, totalMemoryBytes, unavailable, null);
+    }
+
+    /** The first of {@code excluded} ({@code key=value}) this host carries, or null. */
+    public String labelAmong(java.util.Collection<String> excluded) {
+      return excluded.stream().filter(l -> {
+        int eq = l.indexOf('=');
+        return eq > 0 && l.substring(eq + 1).equals(labels.get(l.substring(0, eq)));
+      }).sorted().findFirst().orElse(null);
+    }
+  }
 
   /** Every registered host, by name. */
   List<PoolHost> hosts();

@@ -268,6 +268,31 @@ class EvacuateHostWorkflowTest {
   }
 
   @Test
+  void hostsWithAnExcludedLabelTakeNoneOfTheJobsVms() {
+    boot(3, 2 * GIB);
+    registry.label("host-b", Map.of("rack", "r7"));
+    registry.label("host-c", Map.of("rack", "r7", "cpu", "epyc"));
+    registry.label("host-d", Map.of("rack", "r8"));
+    EvacuationProgress done = evacuate(new EvacuationRequest("job-rack", "host-a", "alice",
+        "rack r7 power work", false, false, null, 3, 5, Set.of(), null, true, null, 0, null,
+        ALICE, Set.of("rack=r7")));
+    assertEquals(EvacuationProgress.COMPLETED, done.phase(), done.toString());
+    assertTrue(done.vms().stream().allMatch(v -> "host-d".equals(v.target())), done.toString());
+    assertRunOnce("host-d"::equals);
+
+    // With every other host excluded, the plan names the label for each.
+    a.boot(new VmRef("uuid-late", "late", 2 * GIB, 1), "memory of late");
+    registry.label("host-d", Map.of("rack", "r7"));
+    EvacuationProgress refused = evacuate(new EvacuationRequest("job-rack-2", "host-a", "alice",
+        null, false, false, null, 3, 5, Set.of(), null, true, null, 0, null, ALICE,
+        Set.of("rack=r7")));
+    assertEquals(EvacuationProgress.REFUSED, refused.phase(), refused.toString());
+    String why = refused.vms().get(0).error();
+    assertTrue(why.contains("host-b: excluded by the job: labelled rack=r7")
+        && why.contains("host-d: excluded by the job: labelled rack=r7"), why);
+  }
+
+  @Test
   void aDryRunPlansAndChangesNothing() {
     boot(3, 2 * GIB);
     EvacuationRequest dry = new EvacuationRequest("job-dry", "host-a", "alice", "look first",

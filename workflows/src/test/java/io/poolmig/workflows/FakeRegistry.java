@@ -11,6 +11,8 @@ final class FakeRegistry implements PoolActivities {
   private final FakePool pool;
   private final Set<String> maintenance = ConcurrentHashMap.newKeySet();
   private final java.util.Map<String, String> groups = new ConcurrentHashMap<>();
+  private final java.util.Map<String, java.util.Map<String, String>> labels =
+      new ConcurrentHashMap<>();
   private final List<Change> changes = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   /** A change of a host's state through the activities, with who asked. */
@@ -26,6 +28,11 @@ final class FakeRegistry implements PoolActivities {
     } else {
       maintenance.remove(host);
     }
+  }
+
+  /** What {@code host}'s worker would register of it. */
+  void label(String host, java.util.Map<String, String> hostLabels) {
+    labels.put(host, hostLabels);
   }
 
   void group(VmRef vm, String group) {
@@ -57,7 +64,8 @@ final class FakeRegistry implements PoolActivities {
   @Override
   public List<PoolHost> hosts() {
     return pool.hosts().stream().map(h -> new PoolHost(h.name(), h.totalMemoryBytes(),
-        maintenance.contains(h.name()) ? "in maintenance" : null)).toList();
+        maintenance.contains(h.name()) ? "in maintenance" : null, labels.get(h.name())))
+        .toList();
   }
 
   @Override
