@@ -26,6 +26,8 @@ import org.slf4j.Logger;
 public final class DrainHostsWorkflowImpl implements DrainHostsWorkflow {
 
   private static final Logger log = Workflow.getLogger(DrainHostsWorkflowImpl.class);
+  /** How often a host whose maintenance command ended is asked whether its worker is back. */
+  static final Duration WORKER_RETRY = Duration.ofSeconds(10);
 
   private final PoolActivities pool = ActivityStubs.pool();
   private final AuditActivities audit = ActivityStubs.audit();
@@ -102,10 +104,11 @@ public final class DrainHostsWorkflowImpl implements DrainHostsWorkflow {
         continue;
       }
       if (!ready.containsKey(host)) {
-        set(host, HostStep.AWAITING_READY, (req.maintenanceCommand() == null ? ""
-            : hosts.get(host).note() + "; finish the maintenance by hand, then ")
-            + "empty and in maintenance: `poolmig host ready " + host
-            + "` once its maintenance is done");
+        set(host, HostStep.AWAITING_READY, req.maintenanceCommand() == null
+            ? "empty and in maintenance: `poolmig host ready " + host + "` once its maintenance "
+                + "is done"
+            : hosts.get(host).note() + "; " + host + " is empty and in maintenance: finish its "
+                + "maintenance by hand, then `poolmig host ready " + host + "`");
       }
       Workflow.await(() -> ready.containsKey(host) || cancelledBy != null);
       if (!ready.containsKey(host)) {
@@ -184,9 +187,6 @@ public final class DrainHostsWorkflowImpl implements DrainHostsWorkflow {
   private String asker() {
     return request.identity() != null ? request.identity().describe() : request.requestedBy();
   }
-
-  /** How often a host whose maintenance command ended is asked whether its worker is back. */
-  static final Duration WORKER_RETRY = Duration.ofSeconds(10);
 
   /**
    * Moves each VM the drain moved back to the host it left, as many at once as the evacuation's
