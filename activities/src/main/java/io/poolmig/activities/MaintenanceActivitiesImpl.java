@@ -68,8 +68,7 @@ public final class MaintenanceActivitiesImpl implements MaintenanceActivities {
           reader.join(GRACE.toMillis());
           log.warn("maintenance of {}: `{}` killed after {} s", c.host(), c.command(),
               c.timeoutSeconds());
-          return new Outcome(-1, elapsed(started), tail.text() + "\n[killed after "
-              + c.timeoutSeconds() + " s]");
+          return new Outcome(-1, elapsed(started), tail.text());
         }
         alive.run();
       }

@@ -49,8 +49,7 @@ class MaintenanceActivitiesImplTest {
     Outcome o = runner.run(new Command("host-a", "sleep 300 & echo $! > " + child
         + "; echo started; wait", "job-1", 1), () -> { });
     assertEquals(-1, o.exitCode());
-    assertTrue(o.output().startsWith("started") && o.output().contains("killed after 1 s"),
-        o.output());
+    assertEquals("started", o.output(), "what it wrote before it was killed");
     assertTrue(System.nanoTime() - started < 30_000_000_000L, "it did not wait for the sleep");
     long pid = Long.parseLong(Files.readString(child).trim());
     Await.until(() -> ProcessHandle.of(pid).map(p -> !p.isAlive()).orElse(true),
