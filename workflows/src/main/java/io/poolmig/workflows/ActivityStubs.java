@@ -147,6 +147,19 @@ public final class ActivityStubs {
         .build());
   }
 
+  /**
+   * The registry as a job (an evacuation, a drain) reads and changes it: retried until the
+   * database answers, as the audit is, so an outage of the store holds a job up instead of
+   * failing it half done. A refusal (an unknown host) is not retried.
+   */
+  public static PoolActivities jobRegistry() {
+    return Workflow.newActivityStub(PoolActivities.class, ActivityOptions.newBuilder()
+        .setTaskQueue(TaskQueues.CONTROL)
+        .setStartToCloseTimeout(Duration.ofSeconds(30))
+        .setRetryOptions(STEP_RETRY)
+        .build());
+  }
+
   /** Audit writes on the control queue, retried until the store takes them. */
   public static AuditActivities audit() {
     return Workflow.newActivityStub(AuditActivities.class, ActivityOptions.newBuilder()

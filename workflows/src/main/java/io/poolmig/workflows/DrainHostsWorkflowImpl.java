@@ -29,7 +29,7 @@ public final class DrainHostsWorkflowImpl implements DrainHostsWorkflow {
   /** How often a host whose maintenance command ended is asked whether its worker is back. */
   static final Duration WORKER_RETRY = Duration.ofSeconds(10);
 
-  private final PoolActivities pool = ActivityStubs.pool();
+  private final PoolActivities pool = ActivityStubs.jobRegistry();
   private final AuditActivities audit = ActivityStubs.audit();
   private DrainRequest request;
   private String phase = "draining";

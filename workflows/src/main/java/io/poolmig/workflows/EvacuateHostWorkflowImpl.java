@@ -33,7 +33,7 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
   /** Version of plans that keep the VMs of one anti-affinity group on different hosts. */
   static final String ANTI_AFFINITY = "anti-affinity-groups";
 
-  private final PoolActivities pool = ActivityStubs.pool();
+  private final PoolActivities pool = ActivityStubs.jobRegistry();
   private final AuditActivities audit = ActivityStubs.audit();
   private EvacuationRequest request;
   private String phase = "planning";

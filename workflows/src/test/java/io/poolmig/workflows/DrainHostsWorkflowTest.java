@@ -200,6 +200,27 @@ class DrainHostsWorkflowTest {
     assertTrue(end.returns().isEmpty(), "a cancelled drain moves nothing back");
   }
 
+  /** A long outage of the registry's database pauses a drain; it does not fail it. */
+  @Test
+  void aDrainWaitsOutAnOutageOfTheRegistry() {
+    VmRef a1 = boot(a, "a-1");
+    DrainHostsWorkflow drain = stub();
+    WorkflowClient.start(drain::drain, request(List.of("host-a")));
+    await(drain, p -> state(p, "host-a").equals(HostStep.AWAITING_READY));
+
+    registry.down(true);
+    drain.hostReady("host-a", "carol", CAROL_FOR_ERIN);
+    env.sleep(Duration.ofMinutes(10));
+    assertTrue(registry.inMaintenance("host-a"), "nothing changed while the store was down");
+    assertFalse(drain.progress().finished(), drain.progress().toString());
+    registry.down(false);
+
+    DrainProgress end = WorkflowStub.fromTyped(drain).getResult(DrainProgress.class);
+    assertEquals(DrainProgress.COMPLETED, end.phase(), end.toString());
+    assertFalse(registry.inMaintenance("host-a"));
+    assertEquals(1, pool.copiesOf(a1.uuid()).size());
+  }
+
   // ---- helpers ----
 
   private WorkerFactory startControl() {

@@ -292,6 +292,23 @@ class EvacuateHostWorkflowTest {
         && why.contains("host-d: excluded by the job: labelled rack=r7"), why);
   }
 
+  /** A job started while the registry's database is down waits for it, then does its work. */
+  @Test
+  void anEvacuationWaitsOutAnOutageOfTheRegistry() {
+    boot(2, 2 * GIB);
+    registry.down(true);
+    EvacuateHostWorkflow job = stub();
+    WorkflowClient.start(job::evacuate, request(EvacuationRequest.Limits.DEFAULTS, 3, false));
+    env.sleep(Duration.ofMinutes(10));
+    assertEquals(List.of(), registry.changes(), "nothing changed while the store was down");
+    assertTrue(job.progress().vms().isEmpty(), job.progress().toString());
+    registry.down(false);
+
+    EvacuationProgress end = WorkflowStub.fromTyped(job).getResult(EvacuationProgress.class);
+    assertEquals(EvacuationProgress.COMPLETED, end.phase(), end.toString());
+    assertRunOnce(h -> !h.equals("host-a"));
+  }
+
   @Test
   void aDryRunPlansAndChangesNothing() {
     boot(3, 2 * GIB);

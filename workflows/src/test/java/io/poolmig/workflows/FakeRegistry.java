@@ -14,12 +14,25 @@ final class FakeRegistry implements PoolActivities {
   private final java.util.Map<String, java.util.Map<String, String>> labels =
       new ConcurrentHashMap<>();
   private final List<Change> changes = new java.util.concurrent.CopyOnWriteArrayList<>();
+  /** While set, every call fails as a registry whose database does not answer. */
+  private volatile boolean down;
 
   /** A change of a host's state through the activities, with who asked. */
   record Change(String host, boolean maintenance, String requestedBy, Identity identity) {}
 
   FakeRegistry(FakePool pool) {
     this.pool = pool;
+  }
+
+  /** The registry's database stops (true) or starts (false) answering. */
+  void down(boolean unreachable) {
+    down = unreachable;
+  }
+
+  private void reachable() {
+    if (down) {
+      throw new IllegalStateException("the pool registry's database does not answer");
+    }
   }
 
   void maintenance(String host, boolean on) {
@@ -41,6 +54,7 @@ final class FakeRegistry implements PoolActivities {
 
   @Override
   public java.util.Map<String, String> vmGroups() {
+    reachable();
     return java.util.Map.copyOf(groups);
   }
 
@@ -63,6 +77,7 @@ final class FakeRegistry implements PoolActivities {
 
   @Override
   public List<PoolHost> hosts() {
+    reachable();
     return pool.hosts().stream().map(h -> new PoolHost(h.name(), h.totalMemoryBytes(),
         maintenance.contains(h.name()) ? "in maintenance" : null, labels.get(h.name())))
         .toList();
@@ -71,6 +86,7 @@ final class FakeRegistry implements PoolActivities {
   @Override
   public void enterMaintenance(String host, String requestedBy, String reason,
       Identity identity) {
+    reachable();
     maintenance.add(host);
     changes.add(new Change(host, true, requestedBy, identity));
   }
@@ -78,6 +94,7 @@ final class FakeRegistry implements PoolActivities {
   @Override
   public void leaveMaintenance(String host, String requestedBy, String reason,
       Identity identity) {
+    reachable();
     maintenance.remove(host);
     changes.add(new Change(host, false, requestedBy, identity));
   }
