@@ -200,6 +200,38 @@ class DrainHostsWorkflowTest {
     assertTrue(end.returns().isEmpty(), "a cancelled drain moves nothing back");
   }
 
+  /** A cancel during the rebalance lets the return under way finish and starts no other. */
+  @Test
+  void cancellingTheRebalanceFinishesTheReturnUnderWayAndMovesNothingElse() {
+    List<VmRef> vms = List.of(boot(a, "a-1"), boot(a, "a-2"), boot(a, "a-3"));
+    DrainHostsWorkflow drain = stub();
+    DrainRequest one = request(List.of("host-a"), "patch", true);
+    DrainRequest oneAtATime = new DrainRequest(one.jobId(), one.hosts(), one.requestedBy(),
+        one.reason(), new EvacuationRequest("template", "host-a", "alice", null, false, false,
+            new EvacuationRequest.Limits(1, 1, 1), 3, 5, null, null, true, null, ALICE),
+        ALICE, one.maintenanceCommand(), one.maintenanceTimeoutSeconds(), true);
+    // Only the rebalance streams out of host-b or host-c: the first return stops at its gate.
+    FakeHost.Gate fromB = b.gate("streamCheckpoint");
+    FakeHost.Gate fromC = c.gate("streamCheckpoint");
+    WorkflowClient.start(drain::drain, oneAtATime);
+    await(drain, p -> "rebalancing".equals(p.phase()) && p.returns().stream()
+        .anyMatch(r -> DrainProgress.Return.MIGRATING.equals(r.state())));
+
+    drain.cancel("alice", ALICE);
+    fromB.release();
+    fromC.release();
+    DrainProgress end = WorkflowStub.fromTyped(drain).getResult(DrainProgress.class);
+    assertEquals(DrainProgress.CANCELLED, end.phase(), end.toString());
+    assertEquals(1, end.returns().stream().filter(r -> DrainProgress.Return.RETURNED.equals(
+        r.state())).count(), "the return under way finished: " + end.returns());
+    assertEquals(2, end.returns().stream().filter(r -> DrainProgress.Return.NOT_MOVED.equals(
+        r.state())).count(), "no other started: " + end.returns());
+    for (VmRef vm : vms) {
+      assertEquals(1, pool.copiesOf(vm.uuid()).size(), vm + ": " + pool.copiesOf(vm.uuid()));
+      assertTrue(pool.copiesOf(vm.uuid()).containsValue(FakeHost.RUNNING));
+    }
+  }
+
   /** A long outage of the registry's database pauses a drain; it does not fail it. */
   @Test
   void aDrainWaitsOutAnOutageOfTheRegistry() {
