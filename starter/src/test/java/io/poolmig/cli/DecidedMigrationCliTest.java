@@ -28,13 +28,11 @@ import org.junit.jupiter.api.io.TempDir;
 class DecidedMigrationCliTest {
 
   @TempDir Path tmp;
-  private final WorkerProcesses workers = new WorkerProcesses();
   private TestPool testPool;
   private EmbeddedPool pool;
 
   @AfterEach
   void stop() throws Exception {
-    workers.close();
     if (testPool != null) {
       testPool.close();
     }
@@ -47,7 +45,7 @@ class DecidedMigrationCliTest {
     pool = testPool.pool;
     Map<String, String> env = testPool.env;
     Path hostB = tmp.resolve("host-b");
-    Process crashing = workers.start(env, "host-b", hostB, "unpause:before");
+    Process crashing = testPool.workers.start(env, "host-b", hostB, "unpause:before");
     DomainInfo vm = ((SimHost) pool.host("host-a").hypervisor()).create("late-1", 16L << 20, 1,
         0);
 
@@ -76,7 +74,7 @@ class DecidedMigrationCliTest {
         status.toString());
     assertTrue(status.out().contains("host-b did not answer"), status.toString());
 
-    workers.start(env, "host-b", hostB, null);
+    testPool.workers.start(env, "host-b", hostB, null);
     MigrationResult done = CompletableFuture.supplyAsync(() ->
         service.follow(started.workflowId(), e -> { }, x -> { })).get(120, TimeUnit.SECONDS);
     assertEquals(MigrationResult.COMMITTED, done.status());

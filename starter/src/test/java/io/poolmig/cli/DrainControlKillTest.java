@@ -41,7 +41,6 @@ class DrainControlKillTest {
 
   @TempDir Path stateRoot;
   private TestPool testPool;
-  private final WorkerProcesses workers = new WorkerProcesses();
   private Path commandPid;
 
   @AfterEach
@@ -51,7 +50,6 @@ class DrainControlKillTest {
       ProcessHandle.of(Long.parseLong(Files.readString(commandPid).trim()))
           .ifPresent(ProcessHandle::destroyForcibly);
     }
-    workers.close();
     if (testPool != null) {
       testPool.close();
     }
@@ -64,7 +62,7 @@ class DrainControlKillTest {
         true);
     testPool.pool.stopControlWorker();
     Map<String, String> env = testPool.env;
-    Process control = workers.startControl(env);
+    Process control = testPool.workers.startControl(env);
     Map<String, String> digests = new HashMap<>();
     for (String host : List.of("host-a", "host-a", "host-b")) {
       DomainInfo vm = ((SimHost) hv(host)).create(host + "-vm" + digests.size(), 32 * MIB, 1,
@@ -126,7 +124,7 @@ class DrainControlKillTest {
   /** SIGKILL, then a new control worker. */
   private Process kill(Process control) throws Exception {
     control.destroyForcibly().waitFor();
-    return workers.startControl(testPool.env);
+    return testPool.workers.startControl(testPool.env);
   }
 
   /**

@@ -21,11 +21,9 @@ class HostLabelsCliTest {
 
   @TempDir Path stateRoot;
   private TestPool testPool;
-  private final WorkerProcesses workers = new WorkerProcesses();
 
   @AfterEach
   void stop() throws Exception {
-    workers.close();
     if (testPool != null) {
       testPool.close();
     }
@@ -35,8 +33,8 @@ class HostLabelsCliTest {
   void aWorkersLabelsAreListedAndKeepAnEvacuationOffItsHost() throws Exception {
     testPool = TestPool.start(List.of("host-a", "host-b"), stateRoot, 512L << 20);
     Map<String, String> env = testPool.env;
-    workers.start(env, "host-c", stateRoot.resolve("host-c"), null, "--memory", "512M",
-        "--label", "rack=r7", "--label", "cpu=epyc");
+    testPool.workers.start(env, "host-c", stateRoot.resolve("host-c"), null, "--memory",
+        "512M", "--label", "rack=r7", "--label", "cpu=epyc");
     for (int i = 1; i <= 2; i++) {
       ((SimHost) testPool.pool.host("host-a").hypervisor()).create("app-" + i, 16L << 20, 1, 0);
     }

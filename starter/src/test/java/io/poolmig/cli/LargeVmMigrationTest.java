@@ -24,12 +24,10 @@ import org.junit.jupiter.api.io.TempDir;
 class LargeVmMigrationTest {
 
   @TempDir Path tmp;
-  private final WorkerProcesses workers = new WorkerProcesses();
   private TestPool testPool;
 
   @AfterEach
   void stop() throws Exception {
-    workers.close();
     if (testPool != null) {
       testPool.close();
     }
@@ -71,6 +69,7 @@ class LargeVmMigrationTest {
         "--state-dir", hostA.toString());
     assertEquals(0, created.exitCode(), created.toString());
     List<String> smallHeap = List.of("-Xmx256m");
+    WorkerProcesses workers = testPool.workers;
     Process source = workers.start(smallHeap, env, "host-a", hostA, null, "--memory", "4G");
     Process target = workers.start(smallHeap, env, "host-b", hostB, null, "--memory", "4G");
 

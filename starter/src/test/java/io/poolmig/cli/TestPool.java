@@ -20,6 +20,8 @@ final class TestPool implements AutoCloseable {
   final EmbeddedPool pool;
   /** POOLMIG_TEMPORAL_ADDRESS, POOLMIG_DB_URL and POOLMIG_DB_SCHEMA of this pool. */
   final Map<String, String> env;
+  /** Workers a test starts as processes of their own against this pool; killed first at close. */
+  final WorkerProcesses workers = new WorkerProcesses();
 
   private TestPool(TestDatabase db, EmbeddedPool pool) {
     this.db = db;
@@ -102,6 +104,7 @@ final class TestPool implements AutoCloseable {
   @Override
   public void close() throws Exception {
     try {
+      workers.close();
       pool.close();
     } finally {
       db.close();

@@ -36,13 +36,11 @@ import org.junit.jupiter.api.io.TempDir;
 class WorkerCrashTest {
 
   @TempDir Path tmp;
-  private final WorkerProcesses workers = new WorkerProcesses();
   private TestPool testPool;
   private EmbeddedPool pool;
 
   @AfterEach
   void stop() throws Exception {
-    workers.close();
     if (testPool != null) {
       testPool.close();
     }
@@ -58,7 +56,7 @@ class WorkerCrashTest {
         "500", "--state-dir", hostA.toString());
     assertEquals(0, created.exitCode(), created.toString());
 
-    Process source = workers.start(env, "host-a", hostA, null, "--bandwidth", "24M");
+    Process source = testPool.workers.start(env, "host-a", hostA, null, "--bandwidth", "24M");
     PoolService service = new PoolService(pool.client(), pool.database());
     PoolService.Started started = service.startMigration(
         new PoolService.MigrateOrder("crash-1", "host-b", true, "test", "crash drill"));
@@ -70,7 +68,7 @@ class WorkerCrashTest {
     assertFalse(meanwhile.isFenced(), "the source copy is untouched by the crash");
     awaitNothingReceivedOnB();
 
-    workers.start(env, "host-a", hostA, null, "--bandwidth", "24M");
+    testPool.workers.start(env, "host-a", hostA, null, "--bandwidth", "24M");
     CompletableFuture<MigrationResult> result = CompletableFuture.supplyAsync(() ->
         service.follow(started.workflowId(), e -> { }, p -> { }));
     MigrationResult done = result.get(120, TimeUnit.SECONDS);

@@ -290,14 +290,7 @@ class LibxlHypervisorTest {
   @Test
   void aFailingLibxlRestoreLeavesNothing() throws IOException {
     dstXl.restoreResult = LibxlError.ERROR_FAIL.code;
-    byte[] body = random(100_000, 5);
-    ByteArrayOutputStream network = new ByteArrayOutputStream();
-    CheckpointWriter w = new CheckpointWriter(network, StreamOptions.DEFAULT);
-    w.writeHeader(header("libxl"));
-    w.writeOpaque(body, 0, body.length);
-    w.writeEnd(Sha256.of(new ByteArrayInputStream(body)));
-    CheckpointReader in = new CheckpointReader(new ByteArrayInputStream(network.toByteArray()),
-        StreamLimits.DEFAULT);
+    CheckpointReader in = checkpoint(random(100_000, 5));
     CheckpointHeader h = in.readHeader();
     try (LibxlHypervisor dst = open(dstXl, target)) {
       LibxlException e = assertThrows(LibxlException.class, () -> dst.restore(h, in));
