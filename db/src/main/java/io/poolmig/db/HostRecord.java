@@ -1,6 +1,7 @@
 package io.poolmig.db;
 
 import java.time.Instant;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -71,6 +72,23 @@ public record HostRecord(
       throw new IllegalArgumentException("bad label '" + key + "=" + value + "': key and value "
           + "each start with a letter, then letters, digits, '.', '_', '/' or '-', 63 at most");
     }
+  }
+
+  /**
+   * A label as operators write it, {@code key=value}, given with {@code option}; throws {@link
+   * IllegalArgumentException} naming the option and what is wrong with the label.
+   */
+  public static Map.Entry<String, String> parseLabel(String text, String option) {
+    String[] kv = text == null ? new String[0] : text.split("=", 2);
+    if (kv.length != 2) {
+      throw new IllegalArgumentException(option + " takes KEY=VALUE, was '" + text + "'");
+    }
+    try {
+      checkLabel(kv[0], kv[1]);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(option + ": " + e.getMessage(), e);
+    }
+    return Map.entry(kv[0], kv[1]);
   }
 
   /** {@code key=value, ...} in key order; "-" when there are none. */

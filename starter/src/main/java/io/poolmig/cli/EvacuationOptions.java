@@ -54,12 +54,7 @@ final class EvacuationOptions {
   EvacuationRequest request(Poolmig root, String host, boolean dryRun, Identity who) {
     try {
       for (String label : excludedLabels) {
-        String[] kv = label.split("=", 2);
-        if (kv.length != 2) {
-          throw new IllegalArgumentException("--exclude-label takes KEY=VALUE, was '" + label
-              + "'");
-        }
-        io.poolmig.db.HostRecord.checkLabel(kv[0], kv[1]);
+        io.poolmig.db.HostRecord.parseLabel(label, "--exclude-label");
       }
       return new EvacuationRequest(UUID.randomUUID().toString(), host, Requester.osUser(),
           requester.reason, dryRun, allowPartial,

@@ -129,18 +129,15 @@ final class WorkerCommand implements Callable<Integer> {
   private java.util.Map<String, String> labelMap() {
     java.util.Map<String, String> out = new java.util.TreeMap<>();
     for (String label : labels) {
-      String[] kv = label.split("=", 2);
-      if (kv.length != 2) {
-        throw new PoolmigException(ExitCode.USAGE, "--label takes KEY=VALUE, was '" + label
-            + "'");
-      }
+      java.util.Map.Entry<String, String> kv;
       try {
-        io.poolmig.db.HostRecord.checkLabel(kv[0], kv[1]);
+        kv = io.poolmig.db.HostRecord.parseLabel(label, "--label");
       } catch (IllegalArgumentException e) {
-        throw new PoolmigException(ExitCode.USAGE, "--label: " + e.getMessage());
+        throw new PoolmigException(ExitCode.USAGE, e.getMessage());
       }
-      if (out.put(kv[0], kv[1]) != null) {
-        throw new PoolmigException(ExitCode.USAGE, "--label: '" + kv[0] + "' is given twice");
+      if (out.put(kv.getKey(), kv.getValue()) != null) {
+        throw new PoolmigException(ExitCode.USAGE, "--label: '" + kv.getKey()
+            + "' is given twice");
       }
     }
     return out;
