@@ -290,7 +290,11 @@ class LibxlHypervisorTest {
   @Test
   void aFailingLibxlRestoreLeavesNothing() throws IOException {
     dstXl.restoreResult = LibxlError.ERROR_FAIL.code;
-    CheckpointReader in = checkpoint(random(100_000, 5));
+    restoreFailsAndLeavesNothing(checkpoint(random(100_000, 5)));
+  }
+
+  /** Restoring {@code in} fails with libxl's ERROR_FAIL, and no domain is left behind. */
+  private void restoreFailsAndLeavesNothing(CheckpointReader in) throws IOException {
     CheckpointHeader h = in.readHeader();
     try (LibxlHypervisor dst = open(dstXl, target)) {
       LibxlException e = assertThrows(LibxlException.class, () -> dst.restore(h, in));
@@ -320,14 +324,7 @@ class LibxlHypervisorTest {
   void aRestoreThatLibxlCleanedUpItselfIsNotDestroyedAgain() throws IOException {
     dstXl.restoreResult = LibxlError.ERROR_FAIL.code;
     dstXl.failedRestoreDestroysItself = true;
-    CheckpointReader in = checkpoint(random(100_000, 6));
-    CheckpointHeader h = in.readHeader();
-    try (LibxlHypervisor dst = open(dstXl, target)) {
-      LibxlException e = assertThrows(LibxlException.class, () -> dst.restore(h, in));
-      assertTrue(e.getMessage().startsWith(
-          "libxl_domain_create_restore(web01) failed: ERROR_FAIL (-3)"), e.getMessage());
-    }
-    assertTrue(dstXl.domains.isEmpty());
+    restoreFailsAndLeavesNothing(checkpoint(random(100_000, 6)));
     assertFalse(dstXl.calls.stream().anyMatch(c -> c.startsWith("destroy ")), dstXl.calls
         .toString());
   }
