@@ -23,12 +23,17 @@ final class EvacuationLines {
   static String change(VmProgress before, VmProgress now) {
     String vm = "  " + now.vm().name() + " (" + Sizes.format(now.vm().memoryBytes()) + ")";
     return switch (now.state()) {
-      case VmProgress.QUEUED -> before != null && before.attempts() > 0
+      // A start the VM's own migration refused gives its attempt back: it waits, not retries.
+      case VmProgress.QUEUED -> now.error() == null ? vm + ": queued for " + now.target()
+          : now.attempts() > 0 && (before == null || before.attempts() <= now.attempts())
           ? vm + ": placed again on " + now.target() + " after: " + now.error()
-          : vm + ": queued for " + now.target();
+          : vm + ": queued for " + now.target() + ", waits: " + now.error();
       case VmProgress.MIGRATING -> vm + " -> " + now.target() + ": migrating, attempt "
           + now.attempts() + " [migration " + now.migrationId() + "]";
       case VmProgress.MOVED -> vm + ": moved to " + now.target();
+      case VmProgress.LEFT -> now.target() != null
+          ? vm + ": moved to " + now.target() + " by a migration not of this job"
+          : vm + ": gone: " + now.error();
       case VmProgress.FAILED -> vm + ": stays, failed on " + now.target() + ": " + now.error();
       case VmProgress.UNPLACEABLE -> vm + ": cannot be placed: " + now.error();
       default -> vm + ": " + now.state() + (now.error() == null ? "" : " (" + now.error() + ")");
@@ -164,7 +169,9 @@ final class EvacuationLines {
     String host = p.request().host();
     String counts = p.count(VmProgress.MOVED) + " moved, " + p.count(VmProgress.FAILED)
         + " failed, " + p.count(VmProgress.UNPLACEABLE) + " unplaceable, "
-        + p.count(VmProgress.NOT_MOVED) + " not moved";
+        + p.count(VmProgress.NOT_MOVED) + " not moved"
+        + (p.count(VmProgress.LEFT) == 0 ? ""
+            : ", " + p.count(VmProgress.LEFT) + " left by other means");
     return "evacuation of " + host + " " + p.phase() + ": " + counts
         + (p.note() == null ? "" : "; " + p.note())
         + (EvacuationProgress.PLANNED.equals(p.phase()) ? ""

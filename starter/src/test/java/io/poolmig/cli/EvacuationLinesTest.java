@@ -50,4 +50,27 @@ class EvacuationLinesTest {
         + "in round"), view);
     assertEquals("  cache-1 (512 MiB): moved to host-b", lines.get(lines.size() - 1));
   }
+
+  @Test
+  void aVmTheJobWaitsForIsNotARetryAndOneThatLeftOtherwiseSaysWhere() {
+    VmProgress migrating = new VmProgress(db, VmProgress.MIGRATING, "host-c", 1, "m-2", null);
+    String busy = "another migration of db-1 is in flight (migrate-vm-u-db)";
+    assertEquals("  db-1 (2 GiB): queued for host-c, waits: " + busy, EvacuationLines.change(
+        migrating, new VmProgress(db, VmProgress.QUEUED, "host-c", 0, "m-2", busy)));
+    assertEquals("  db-1 (2 GiB): placed again on host-d after: digest mismatch",
+        EvacuationLines.change(migrating, new VmProgress(db, VmProgress.QUEUED, "host-d", 1,
+            "m-2", "digest mismatch")));
+    assertEquals("  db-1 (2 GiB): moved to host-d by a migration not of this job",
+        EvacuationLines.change(migrating, new VmProgress(db, VmProgress.LEFT, "host-d", 0,
+            "m-2", null)));
+
+    EvacuationProgress end = new EvacuationProgress(progress.request(), "completed", null,
+        List.of(new VmProgress(web, VmProgress.MOVED, "host-b", 1, "m-1", null),
+            new VmProgress(db, VmProgress.LEFT, null, 0, "m-2",
+                "no longer on host-a, and no host that answered runs it")));
+    assertEquals("evacuation of host-a completed: 1 moved, 0 failed, 0 unplaceable, 0 not moved, "
+        + "1 left by other means; host-a stays in maintenance", EvacuationLines.summary(end));
+    assertEquals("  db-1 (2 GiB): gone: no longer on host-a, and no host that answered runs it",
+        EvacuationLines.change(null, end.vms().get(1)));
+  }
 }

@@ -1,6 +1,7 @@
 package io.poolmig.workflows;
 
 import io.temporal.api.enums.v1.ParentClosePolicy;
+import io.temporal.client.WorkflowExecutionAlreadyStarted;
 import io.temporal.failure.ChildWorkflowFailure;
 import io.temporal.failure.TemporalFailure;
 import io.temporal.workflow.ChildWorkflowOptions;
@@ -32,21 +33,28 @@ final class ChildMigrations {
    *
    * @param result its result; null if it failed as a workflow (or could not start)
    * @param error why it did not commit, else null
+   * @param busy it never started: another migration of the VM (an operator's, another job's)
+   *     was in flight under the same workflow id
    */
-  record Ended(MigrationResult result, String error) {
+  record Ended(MigrationResult result, String error, boolean busy) {
     boolean committed() {
       return error == null;
     }
   }
 
-  static Ended ended(Promise<MigrationResult> outcome) {
+  static Ended ended(VmRef vm, Promise<MigrationResult> outcome) {
     try {
       MigrationResult r = outcome.get();
-      return MigrationResult.COMMITTED.equals(r.status()) ? new Ended(r, null)
-          : new Ended(r, r.error());
+      return MigrationResult.COMMITTED.equals(r.status()) ? new Ended(r, null, false)
+          : new Ended(r, r.error(), false);
     } catch (TemporalFailure e) {
+      if (e instanceof ChildWorkflowFailure c
+          && c.getCause() instanceof WorkflowExecutionAlreadyStarted) {
+        return new Ended(null, "another migration of " + vm.name() + " is in flight ("
+            + c.getExecution().getWorkflowId() + ")", true);
+      }
       return new Ended(null, Failures.describe(e instanceof ChildWorkflowFailure c
-          && c.getCause() != null ? c.getCause() : e));
+          && c.getCause() != null ? c.getCause() : e), false);
     }
   }
 }

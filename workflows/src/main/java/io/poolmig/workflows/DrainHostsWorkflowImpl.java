@@ -253,7 +253,7 @@ public final class DrainHostsWorkflowImpl implements DrainHostsWorkflow {
 
   private void settleReturn(String uuid, Promise<MigrationResult> outcome) {
     Return r = returns.get(uuid);
-    ChildMigrations.Ended end = ChildMigrations.ended(outcome);
+    ChildMigrations.Ended end = ChildMigrations.ended(r.vm(), outcome);
     returns.put(uuid, new Return(r.vm(), r.from(), r.to(), end.committed() ? Return.RETURNED
         : Return.FAILED, r.migrationId(), end.error()));
   }

@@ -4,6 +4,7 @@ import io.poolmig.workflows.EvacuationProgress.VmProgress;
 import io.temporal.workflow.Async;
 import io.temporal.workflow.Promise;
 import io.temporal.workflow.Workflow;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -32,6 +33,14 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
   static final String BOUNDED_RUNS = "bounded-runs";
   /** Version of plans that keep the VMs of one anti-affinity group on different hosts. */
   static final String ANTI_AFFINITY = "anti-affinity-groups";
+  /**
+   * Version 1: a VM whose migration could not start because another migration of it was in
+   * flight waits for that one to end, with no attempt counted; a VM that left the host by a
+   * migration not of this job, or vanished, is reported as left, not failed.
+   */
+  static final String LEFT_ANOTHER_WAY = "left-another-way";
+  /** How long a VM held by another migration waits before the job looks at it again. */
+  private static final Duration BUSY_RECHECK = Duration.ofSeconds(10);
 
   private final PoolActivities pool = ActivityStubs.jobRegistry();
   private final AuditActivities audit = ActivityStubs.audit();
@@ -44,6 +53,8 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
   private final Map<String, Set<String>> failedOn = new HashMap<>();
   private final Map<String, Promise<MigrationResult>> running = new LinkedHashMap<>();
   private final Map<String, MigrateVmWorkflow> children = new HashMap<>();
+  /** Queued VMs that another migration holds, each until its next look. */
+  private final Map<String, Promise<Void>> held = new HashMap<>();
   private boolean paused;
   private String cancelledBy;
   /** Who really cancelled; null when not known. */
@@ -173,10 +184,10 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
           ? with(v, VmProgress.NOT_MOVED, v.target(), "cancelled by " + cancelledBy) : v);
       return finish(EvacuationProgress.CANCELLED, "cancelled by " + cancelledBy);
     }
-    boolean all = vms.values().stream().allMatch(v -> VmProgress.MOVED.equals(v.state()));
-    return finish(all ? EvacuationProgress.COMPLETED : EvacuationProgress.PARTIAL, all ? null
-        : vms.values().stream().filter(v -> !VmProgress.MOVED.equals(v.state())).count()
-            + " VM(s) still on " + host);
+    long still = vms.values().stream().filter(v -> !VmProgress.MOVED.equals(v.state())
+        && !VmProgress.LEFT.equals(v.state())).count();
+    return finish(still == 0 ? EvacuationProgress.COMPLETED : EvacuationProgress.PARTIAL,
+        still == 0 ? null : still + " VM(s) still on " + host);
   }
 
   /** Starts what the limits allow, waits for a migration or a signal, until nothing is left. */
@@ -204,12 +215,22 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
       }
       int seen = signals;
       Workflow.await(() -> signals != seen
-          || running.values().stream().anyMatch(Promise::isCompleted));
+          || running.values().stream().anyMatch(Promise::isCompleted)
+          || held.values().stream().anyMatch(Promise::isCompleted));
       List<String> done = running.entrySet().stream().filter(e -> e.getValue().isCompleted())
           .map(Map.Entry::getKey).toList();
       for (String uuid : done) {
         settle(uuid, running.remove(uuid));
         children.remove(uuid);
+      }
+      List<String> due = held.entrySet().stream().filter(e -> e.getValue().isCompleted())
+          .map(Map.Entry::getKey).toList();
+      if (!due.isEmpty()) {
+        Look now = look();
+        for (String uuid : due) {
+          held.remove(uuid);
+          lookAgain(uuid, now);
+        }
       }
     }
   }
@@ -228,7 +249,7 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
       if (runDone()) {
         return;
       }
-      if (!VmProgress.QUEUED.equals(v.state())) {
+      if (!VmProgress.QUEUED.equals(v.state()) || held.containsKey(v.vm().uuid())) {
         continue;
       }
       // Every migration of the job leaves the evacuated host: it is the one source.
@@ -269,10 +290,26 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
 
   private void settle(String uuid, Promise<MigrationResult> outcome) {
     VmProgress v = vms.get(uuid);
-    ChildMigrations.Ended end = ChildMigrations.ended(outcome);
+    ChildMigrations.Ended end = ChildMigrations.ended(v.vm(), outcome);
     if (end.committed()) {
       vms.put(uuid, with(v, VmProgress.MOVED, end.result().runsOn(), null));
       return;
+    }
+    Look seen = null;
+    if (Workflow.getVersion(LEFT_ANOTHER_WAY, Workflow.DEFAULT_VERSION, 1) == 1) {
+      if (end.busy()) {
+        // No attempt of this job's: the VM's own migration runs, started by someone else.
+        vms.put(uuid, new VmProgress(v.vm(), VmProgress.QUEUED, v.target(), v.attempts() - 1,
+            v.migrationId(), end.error()));
+        if (cancelledBy == null) {
+          held.put(uuid, Workflow.newTimer(BUSY_RECHECK));
+        }
+        return;
+      }
+      seen = look();
+      if (lookAgain(uuid, seen)) {
+        return;
+      }
     }
     String error = end.error();
     failedOn.computeIfAbsent(uuid, k -> new HashSet<>()).add(v.target());
@@ -281,7 +318,7 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
       return;
     }
     // A fresh placement, away from every target it failed on, with the pool as it is now.
-    Look now = look();
+    Look now = seen != null ? seen : look();
     PlacementPlanner.Plan again = PlacementPlanner.plan(lookForRetry(now), List.of(
         new PlacementPlanner.Vm(v.vm(), request.host(), now.groups().get(uuid))),
         new PlacementPlanner.Rules(
@@ -292,6 +329,46 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
       vms.put(uuid, with(v, VmProgress.FAILED, v.target(), error + "; no other target: "
           + again.unplaceable().get(0).reason()));
     }
+  }
+
+  /**
+   * Where VM {@code uuid} is, as the hosts told {@code now}: still on the evacuated host (or that
+   * host did not answer), nothing to do; fenced there, on its way with another migration, held
+   * for another look; gone from it, reported as left, with the host that runs it if one does.
+   * Returns whether the VM is settled (left) or held.
+   */
+  private boolean lookAgain(String uuid, Look now) {
+    VmProgress v = vms.get(uuid);
+    HostInventory source = now.inventory(request.host());
+    if (source == null || !source.reachable()) {
+      return false;
+    }
+    DomainSummary here = source.domains().stream().filter(d -> d.uuid().equals(uuid))
+        .findFirst().orElse(null);
+    if (here != null && (here.fencedBy() == null || here.fencedBy().equals(v.migrationId()))) {
+      return false;
+    }
+    if (here != null) {
+      vms.put(uuid, with(v, VmProgress.QUEUED, v.target(), "another migration of "
+          + v.vm().name() + " has it (" + here.fencedBy() + ")"));
+      if (cancelledBy == null) {
+        held.put(uuid, Workflow.newTimer(BUSY_RECHECK));
+      }
+      return true;
+    }
+    String runsOn = now.hosts().values().stream().filter(HostInventory::reachable)
+        .filter(h -> h.domains().stream().anyMatch(d -> d.uuid().equals(uuid)
+            && d.fencedBy() == null))
+        .map(HostInventory::host).sorted().findFirst().orElse(null);
+    String gone = "no longer on " + request.host() + ", and no host that answered runs it";
+    vms.put(uuid, with(v, VmProgress.LEFT, runsOn, runsOn != null ? null : gone));
+    String detail = v.vm().name() + " (" + uuid + ") left " + request.host()
+        + (runsOn != null ? " by a migration not of this job: it runs on " + runsOn
+            : ": " + gone);
+    audit.jobEvent(request.jobId(), "vm-left", "evacuate", request.requestedBy(), detail,
+        Workflow.currentTimeMillis());
+    log.info(detail);
+    return true;
   }
 
   /** The pool now, less what the queued VMs of this job are promised (memory and groups). */

@@ -29,8 +29,10 @@ public record EvacuationProgress(
   /**
    * One VM of the job.
    *
-   * @param state queued, migrating, moved, failed, unplaceable, or not moved (cancelled)
-   * @param target the host it goes (or went) to; null if none
+   * @param state queued, migrating, moved, failed, unplaceable, not moved (cancelled), or left
+   *     (it left the host by a migration not of this job, or no host reports it any more)
+   * @param target the host it goes (or went) to, for one that left the host where it runs now;
+   *     null if none
    * @param migrationId its current or last migration
    * @param error the last failure or why it cannot be placed
    */
@@ -42,6 +44,7 @@ public record EvacuationProgress(
     public static final String FAILED = "failed";
     public static final String UNPLACEABLE = "unplaceable";
     public static final String NOT_MOVED = "not moved";
+    public static final String LEFT = "left";
   }
 
   public long count(String state) {

@@ -309,6 +309,76 @@ class EvacuateHostWorkflowTest {
     assertRunOnce(h -> !h.equals("host-a"));
   }
 
+  /**
+   * An operator migrates vm-1 by hand as the evacuation starts: the job's migration of vm-1
+   * cannot start while that one runs. The job waits for it, counts no attempt against vm-1, and
+   * reports vm-1 where the operator's migration put it; the evacuated host ends empty.
+   */
+  @Test
+  void aVmMovedByAnotherMigrationMeanwhileIsReportedWhereItWent() {
+    boot(2, 2 * GIB);
+    FakeHost.Gate held = a.gate("streamCheckpoint");
+    MigrateVmWorkflow byHand = env.getWorkflowClient().newWorkflowStub(MigrateVmWorkflow.class,
+        WorkflowOptions.newBuilder().setTaskQueue(TaskQueues.CONTROL)
+            .setWorkflowId(TaskQueues.migrationWorkflowId("uuid-vm-1")).build());
+    WorkflowClient.start(byHand::migrate, new MigrationRequest("m-by-hand", "job-by-hand", vms.get(0),
+        "host-a", "host-d", "tcp", true, "carol", "by hand"));
+    held.awaitEntered();
+
+    EvacuateHostWorkflow job = stub();
+    WorkflowClient.start(job::evacuate, request(EvacuationRequest.Limits.DEFAULTS, 1, false));
+    awaitProgress(job, p -> p.count(VmProgress.MOVED) == 1
+        && p.vms().stream().anyMatch(v -> v.vm().uuid().equals("uuid-vm-1")
+            && VmProgress.QUEUED.equals(v.state()) && v.error() != null));
+    VmProgress waiting = job.progress().vms().stream()
+        .filter(v -> v.vm().uuid().equals("uuid-vm-1")).findFirst().orElseThrow();
+    assertTrue(waiting.error().contains("another migration of vm-1 is in flight"),
+        waiting.toString());
+    assertEquals(0, waiting.attempts(), "a migration that could not start is no attempt");
+    held.release();
+
+    EvacuationProgress end = WorkflowStub.fromTyped(job).getResult(EvacuationProgress.class);
+    assertEquals(EvacuationProgress.COMPLETED, end.phase(), end.toString());
+    VmProgress vm1 = end.vms().stream().filter(v -> v.vm().uuid().equals("uuid-vm-1"))
+        .findFirst().orElseThrow();
+    assertEquals(VmProgress.LEFT, vm1.state(), end.toString());
+    assertEquals("host-d", vm1.target(), "where it runs now");
+    assertEquals(1, end.count(VmProgress.MOVED));
+    assertRunOnce(h -> !h.equals("host-a"));
+    assertEquals(2, a.calls().stream().filter("streamCheckpoint"::equals).count(),
+        "vm-1 streamed once, by the operator's migration; vm-2 once, by the job's");
+    assertEquals(List.of(new RecordingAudit.JobEvent("job-9", "vm-left", "evacuate", "alice",
+        "vm-1 (uuid-vm-1) left host-a by a migration not of this job: it runs on host-d")),
+        audit.entries().stream().filter(RecordingAudit.JobEvent.class::isInstance).toList(),
+        "the job's trail says where vm-1 went");
+  }
+
+  /** The operator's migration of vm-1 rolls back: the job then moves vm-1 itself. */
+  @Test
+  void aVmWhoseOtherMigrationRolledBackIsMovedByTheJob() {
+    boot(2, 2 * GIB);
+    c.corruptRestores();
+    FakeHost.Gate held = a.gate("streamCheckpoint");
+    MigrateVmWorkflow byHand = env.getWorkflowClient().newWorkflowStub(MigrateVmWorkflow.class,
+        WorkflowOptions.newBuilder().setTaskQueue(TaskQueues.CONTROL)
+            .setWorkflowId(TaskQueues.migrationWorkflowId("uuid-vm-1")).build());
+    WorkflowClient.start(byHand::migrate, new MigrationRequest("m-by-hand", "job-by-hand", vms.get(0),
+        "host-a", "host-c", "tcp", true, "carol", "by hand"));
+    held.awaitEntered();
+
+    EvacuateHostWorkflow job = stub();
+    WorkflowClient.start(job::evacuate, request(EvacuationRequest.Limits.DEFAULTS, 1, false,
+        Set.of("host-c")));
+    awaitProgress(job, p -> p.vms().stream().anyMatch(v -> v.vm().uuid().equals("uuid-vm-1")
+        && VmProgress.QUEUED.equals(v.state()) && v.error() != null));
+    held.release();
+
+    EvacuationProgress end = WorkflowStub.fromTyped(job).getResult(EvacuationProgress.class);
+    assertEquals(EvacuationProgress.COMPLETED, end.phase(), end.toString());
+    assertEquals(2, end.count(VmProgress.MOVED), end.toString());
+    assertRunOnce(h -> h.equals("host-b") || h.equals("host-d"));
+  }
+
   @Test
   void aDryRunPlansAndChangesNothing() {
     boot(3, 2 * GIB);
@@ -335,8 +405,13 @@ class EvacuateHostWorkflowTest {
 
   private EvacuationRequest request(EvacuationRequest.Limits limits, int attempts,
       boolean partial) {
+    return request(limits, attempts, partial, Set.of());
+  }
+
+  private EvacuationRequest request(EvacuationRequest.Limits limits, int attempts,
+      boolean partial, Set<String> excluded) {
     return new EvacuationRequest("job-9", "host-a", "alice", "BIOS update", false, partial,
-        limits, attempts, 5, Set.of(), null, true, null, ALICE);
+        limits, attempts, 5, excluded, null, true, null, ALICE);
   }
 
   private EvacuateHostWorkflow stub() {
