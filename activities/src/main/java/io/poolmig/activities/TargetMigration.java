@@ -29,8 +29,8 @@ record TargetMigration(
     long createdAtMillis,
     boolean guestRan) {
 
-  static final String PREPARED = "prepared";
-  static final String RECEIVING = "receiving";
+  static final String PREPARED = LedgerEntry.PREPARED;
+  static final String RECEIVING = LedgerEntry.RECEIVING;
   static final String RECEIVED = LedgerEntry.RECEIVED;
   static final String COMMITTED = "committed";
   static final String ABORTED = "aborted";

@@ -49,6 +49,7 @@ final class EvacuationLines {
   static EvacuationProgress follow(Evacuations evacuations, String host, PrintWriter out,
       boolean redraw) {
     Map<String, Long> lastProgressLine = new HashMap<>();
+    String[] lastNote = {null};
     Deque<String> recent = new ArrayDeque<>();
     EvacuationProgress end = evacuations.follow(host, (before, now) -> {
       String line = change(before, now);
@@ -68,6 +69,11 @@ final class EvacuationLines {
         out.flush();
         return;
       }
+      if (p.note() != null && !p.note().equals(lastNote[0]) && !p.finished()) {
+        out.println("  " + p.phase() + ": " + p.note());
+        out.flush();
+      }
+      lastNote[0] = p.note();
       long now = System.nanoTime();
       for (VmProgress v : p.vms()) {
         StreamProgress s = streams.get(v.vm().uuid());
@@ -135,6 +141,9 @@ final class EvacuationLines {
         .append(p.count(VmProgress.QUEUED)).append(" queued, ")
         .append(p.count(VmProgress.FAILED)).append(" failed, ")
         .append(p.count(VmProgress.UNPLACEABLE)).append(" unplaceable\n");
+    if (p.note() != null) {
+      b.append(p.note()).append('\n');
+    }
     b.append("memory left ").append(Sizes.format(left)).append(" of ").append(Sizes.format(total))
         .append(rate > 0 ? ", " + Sizes.format(rate) + "/s, ~" + seconds(left, rate)
             + " left at this rate (at most: holes are not sent)" : "").append("\n\n");

@@ -39,8 +39,20 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
    * migration not of this job, or vanished, is reported as left, not failed.
    */
   static final String LEFT_ANOTHER_WAY = "left-another-way";
+  /**
+   * Version 1: once its window is empty the job looks at the host again: VMs that arrived
+   * meanwhile (a migration into the host that began before its maintenance) are planned and
+   * moved too, and migrations still coming in are waited for, a while.
+   */
+  static final String ARRIVALS_SWEPT = "arrivals-swept";
+  /** How many times the end of a run looks at the host for arrivals, about 10 s apart. */
+  private static final int ARRIVAL_LOOKS = 30;
   /** How long a VM held by another migration waits before the job looks at it again. */
   private static final Duration BUSY_RECHECK = Duration.ofSeconds(10);
+
+  /** The states of a target's ledger entry while its migration may still bring a VM in. */
+  private static final Set<String> INCOMING = Set.of(LedgerEntry.PREPARED,
+      LedgerEntry.RECEIVING, LedgerEntry.RECEIVED);
 
   private final PoolActivities pool = ActivityStubs.jobRegistry();
   private final AuditActivities audit = ActivityStubs.audit();
@@ -173,6 +185,31 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
     String host = request.host();
     phase = "moving";
     window();
+    String incoming = null;
+    boolean sweep = Workflow.getVersion(ARRIVALS_SWEPT, Workflow.DEFAULT_VERSION, 1) == 1;
+    for (int i = 0; sweep && i < ARRIVAL_LOOKS && cancelledBy == null && !anyQueued()
+        && !runDone(); i++) {
+      HostInventory now = PoolInventoryWorkflowImpl.askAll(List.of(host)).get(0);
+      if (!now.reachable()) {
+        break;
+      }
+      if (queueArrivals(now)) {
+        incoming = null;
+        window();
+        continue;
+      }
+      incoming = now.migrations().stream().filter(e -> LedgerEntry.TARGET.equals(e.role())
+          && INCOMING.contains(e.status())).map(e -> (e.vmName() == null ? "migration "
+              : e.vmName() + ", migration ") + e.migrationId())
+          .sorted().reduce((x, y) -> x + ", " + y).orElse(null);
+      if (incoming == null) {
+        break;
+      }
+      phase = "waiting";
+      note = "migrations into " + host + " still in flight: " + incoming;
+      Workflow.await(BUSY_RECHECK, () -> cancelledBy != null);
+      note = null;
+    }
     if (cancelledBy == null && anyQueued()) {
       // This run started its share: the next one carries on with a fresh history.
       int run = request.carried() == null ? 0 : request.carried().run() + 1;
@@ -186,8 +223,13 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
     }
     long still = vms.values().stream().filter(v -> !VmProgress.MOVED.equals(v.state())
         && !VmProgress.LEFT.equals(v.state())).count();
-    return finish(still == 0 ? EvacuationProgress.COMPLETED : EvacuationProgress.PARTIAL,
-        still == 0 ? null : still + " VM(s) still on " + host);
+    String comingIn = incoming == null ? null
+        : "migrations into " + host + " still in flight: " + incoming;
+    if (still == 0 && comingIn == null) {
+      return finish(EvacuationProgress.COMPLETED, null);
+    }
+    return finish(EvacuationProgress.PARTIAL, still == 0 ? comingIn
+        : still + " VM(s) still on " + host + (comingIn == null ? "" : "; " + comingIn));
   }
 
   /** Starts what the limits allow, waits for a migration or a signal, until nothing is left. */
@@ -319,16 +361,52 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
     }
     // A fresh placement, away from every target it failed on, with the pool as it is now.
     Look now = seen != null ? seen : look();
-    PlacementPlanner.Plan again = PlacementPlanner.plan(lookForRetry(now), List.of(
-        new PlacementPlanner.Vm(v.vm(), request.host(), now.groups().get(uuid))),
-        new PlacementPlanner.Rules(
-            request.headroomPercent(), union(request.excludedHosts(), failedOn.get(uuid))));
+    PlacementPlanner.Plan again = PlacementPlanner.plan(lookForRetry(now, failedOn.get(uuid)),
+        List.of(new PlacementPlanner.Vm(v.vm(), request.host(), now.groups().get(uuid))),
+        new PlacementPlanner.Rules(request.headroomPercent(), request.excludedHosts()));
     if (again.complete()) {
       vms.put(uuid, with(v, VmProgress.QUEUED, again.placements().get(0).targetHost(), error));
     } else {
       vms.put(uuid, with(v, VmProgress.FAILED, v.target(), error + "; no other target: "
           + again.unplaceable().get(0).reason()));
     }
+  }
+
+  /**
+   * Queues the VMs that arrived on the evacuated host since the job planned (or came back to
+   * it), each placed with the pool as it is now; returns whether it queued any.
+   */
+  private boolean queueArrivals(HostInventory source) {
+    List<PlacementPlanner.Vm> arrived = new ArrayList<>();
+    for (DomainSummary d : source.domains()) {
+      VmProgress known = vms.get(d.uuid());
+      if (d.fencedBy() == null && (known == null || VmProgress.MOVED.equals(known.state())
+          || VmProgress.LEFT.equals(known.state()))) {
+        arrived.add(new PlacementPlanner.Vm(d.ref(), request.host(), null));
+      }
+    }
+    if (arrived.isEmpty()) {
+      return false;
+    }
+    Look now = look();
+    List<PlacementPlanner.Vm> placing = arrived.stream().map(v -> new PlacementPlanner.Vm(
+        v.vm(), v.sourceHost(), now.groups().get(v.vm().uuid()))).toList();
+    PlacementPlanner.Plan plan = PlacementPlanner.plan(lookForRetry(now, Set.of()), placing,
+        new PlacementPlanner.Rules(request.headroomPercent(), request.excludedHosts()));
+    for (PlacementPlanner.Placement p : plan.placements()) {
+      vms.put(p.vm().uuid(), new VmProgress(p.vm(), VmProgress.QUEUED, p.targetHost(), 0, null,
+          null));
+    }
+    for (PlacementPlanner.Unplaceable u : plan.unplaceable()) {
+      vms.put(u.vm().uuid(), new VmProgress(u.vm(), VmProgress.UNPLACEABLE, null, 0, null,
+          u.reason()));
+    }
+    audit.jobEvent(request.jobId(), "vms-arrived", "evacuate", request.requestedBy(),
+        arrived.stream().map(v -> v.vm().name() + " (" + v.vm().uuid() + ")").sorted()
+            .reduce((x, y) -> x + ", " + y).orElse("") + " arrived on " + request.host()
+            + " during its evacuation; " + plan.placements().size() + " placed, "
+            + plan.unplaceable().size() + " unplaceable", Workflow.currentTimeMillis());
+    return !plan.placements().isEmpty();
   }
 
   /**
@@ -371,8 +449,11 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
     return true;
   }
 
-  /** The pool now, less what the queued VMs of this job are promised (memory and groups). */
-  private List<PlacementPlanner.Host> lookForRetry(Look now) {
+  /**
+   * The pool now, less what the queued VMs of this job are promised (memory and groups), with
+   * the hosts in {@code failedThere} (where the VM at hand failed) unavailable for that reason.
+   */
+  private List<PlacementPlanner.Host> lookForRetry(Look now, Set<String> failedThere) {
     Map<String, Long> promised = new HashMap<>();
     Map<String, Set<String>> promisedGroups = new HashMap<>();
     for (VmProgress q : vms.values()) {
@@ -387,7 +468,10 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
     List<PlacementPlanner.Host> out = new ArrayList<>();
     for (PlacementPlanner.Host h : now.candidates()) {
       long free = Math.max(0, h.freeMemoryBytes() - promised.getOrDefault(h.name(), 0L));
-      out.add(new PlacementPlanner.Host(h.name(), h.totalMemoryBytes(), free, h.unavailable(),
+      String unavailable = h.unavailable() == null && failedThere != null
+          && failedThere.contains(h.name()) ? "this VM's migration there failed"
+          : h.unavailable();
+      out.add(new PlacementPlanner.Host(h.name(), h.totalMemoryBytes(), free, unavailable,
           union(h.groups(), promisedGroups.getOrDefault(h.name(), Set.of()))));
     }
     return out;

@@ -23,6 +23,10 @@ public record LedgerEntry(
 
   public static final String SOURCE = "source";
   public static final String TARGET = "target";
+  /** A target that reserved memory and waits for the source's stream. */
+  public static final String PREPARED = "prepared";
+  /** A target whose stream is being received. */
+  public static final String RECEIVING = "receiving";
   /** A target's copy that arrived whole and matched the source's digest: it may be taken over. */
   public static final String RECEIVED = "received";
 }

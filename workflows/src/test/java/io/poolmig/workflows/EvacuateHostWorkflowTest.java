@@ -140,6 +140,22 @@ class EvacuateHostWorkflowTest {
     assertRunOnce("host-c"::equals);
   }
 
+  /** A VM that failed everywhere says so: the hosts it failed on are named as such. */
+  @Test
+  void aVmWithNoTargetLeftNamesTheHostsItFailedOn() {
+    boot(1, 2 * GIB);
+    b.corruptRestores();
+    c.corruptRestores();
+    registry.maintenance("host-d", true);
+
+    EvacuationProgress end = evacuate(request(EvacuationRequest.Limits.DEFAULTS, 3, true));
+    assertEquals(EvacuationProgress.PARTIAL, end.phase(), end.toString());
+    String why = end.vms().get(0).error();
+    assertTrue(why.contains("host-b: this VM's migration there failed")
+        && why.contains("host-c: this VM's migration there failed"), why);
+    assertRunOnce("host-a"::equals);
+  }
+
   @Test
   void pauseStopsNewStartsAndCancelLeavesEveryVmRunningOnce() {
     boot(4, 2 * GIB);
@@ -377,6 +393,41 @@ class EvacuateHostWorkflowTest {
     assertEquals(EvacuationProgress.COMPLETED, end.phase(), end.toString());
     assertEquals(2, end.count(VmProgress.MOVED), end.toString());
     assertRunOnce(h -> h.equals("host-b") || h.equals("host-d"));
+  }
+
+  /**
+   * A migration from host-b into host-a passed its target check just before the evacuation put
+   * host-a in maintenance. The job waits for it once its own window is empty, then moves the VM
+   * that arrived too: host-a ends empty, and the job's trail says what arrived.
+   */
+  @Test
+  void aVmThatArrivesDuringTheEvacuationIsMovedToo() {
+    boot(2, 2 * GIB);
+    VmRef late = new VmRef("uuid-late", "late-1", 2 * GIB, 1);
+    digests.put(late.uuid(), b.boot(late, "memory of late-1"));
+    vms.add(late);
+    FakeHost.Gate held = b.gate("streamCheckpoint");
+    MigrateVmWorkflow incoming = env.getWorkflowClient().newWorkflowStub(MigrateVmWorkflow.class,
+        WorkflowOptions.newBuilder().setTaskQueue(TaskQueues.CONTROL)
+            .setWorkflowId(TaskQueues.migrationWorkflowId(late.uuid())).build());
+    WorkflowClient.start(incoming::migrate, new MigrationRequest("m-late", "job-late", late,
+        "host-b", "host-a", "tcp", true, "carol", "rebalance"));
+    held.awaitEntered();
+
+    EvacuateHostWorkflow job = stub();
+    WorkflowClient.start(job::evacuate, request(EvacuationRequest.Limits.DEFAULTS, 3, false));
+    awaitProgress(job, p -> "waiting".equals(p.phase()));
+    assertTrue(job.progress().note().contains("migrations into host-a still in flight: "
+        + "migration m-late"), job.progress().note());
+    held.release();
+
+    EvacuationProgress end = WorkflowStub.fromTyped(job).getResult(EvacuationProgress.class);
+    assertEquals(EvacuationProgress.COMPLETED, end.phase(), end.toString());
+    assertEquals(3, end.count(VmProgress.MOVED), end.toString());
+    assertRunOnce(h -> !h.equals("host-a"));
+    assertEquals(List.of(new RecordingAudit.JobEvent("job-9", "vms-arrived", "evacuate", "alice",
+        "late-1 (uuid-late) arrived on host-a during its evacuation; 1 placed, 0 unplaceable")),
+        audit.entries().stream().filter(RecordingAudit.JobEvent.class::isInstance).toList());
   }
 
   @Test
