@@ -53,8 +53,7 @@ final class ChildMigrations {
         return new Ended(null, "another migration of " + vm.name() + " is in flight ("
             + c.getExecution().getWorkflowId() + ")", true);
       }
-      return new Ended(null, Failures.describe(e instanceof ChildWorkflowFailure c
-          && c.getCause() != null ? c.getCause() : e), false);
+      return new Ended(null, Failures.describe(e), false);
     }
   }
 }

@@ -4,6 +4,8 @@ import io.poolmig.workflows.DrainProgress.HostStep;
 import io.poolmig.workflows.DrainProgress.Return;
 import io.poolmig.workflows.EvacuationProgress.VmProgress;
 import io.temporal.api.enums.v1.ParentClosePolicy;
+import io.temporal.client.WorkflowExecutionAlreadyStarted;
+import io.temporal.failure.ChildWorkflowFailure;
 import io.temporal.failure.TemporalFailure;
 import io.temporal.workflow.Async;
 import io.temporal.workflow.CancellationScope;
@@ -28,6 +30,12 @@ public final class DrainHostsWorkflowImpl implements DrainHostsWorkflow {
   private static final Logger log = Workflow.getLogger(DrainHostsWorkflowImpl.class);
   /** How often a host whose maintenance command ended is asked whether its worker is back. */
   static final Duration WORKER_RETRY = Duration.ofSeconds(10);
+  /**
+   * Version 1: a host whose evacuation cannot start because another evacuation of it runs (an
+   * operator's `evacuate`) waits for that one to end, then evacuates it; it used to stop the
+   * drain.
+   */
+  static final String WAITS_FOR_RUNNING_EVACUATION = "waits-for-running-evacuation";
 
   private final PoolActivities pool = ActivityStubs.jobRegistry();
   private final AuditActivities audit = ActivityStubs.audit();
@@ -269,6 +277,37 @@ public final class DrainHostsWorkflowImpl implements DrainHostsWorkflow {
 
   /** The host's evacuation as a child; null when it ended without a report. */
   private EvacuationProgress evacuate(String host) {
+    boolean waits = Workflow.getVersion(WAITS_FOR_RUNNING_EVACUATION, Workflow.DEFAULT_VERSION,
+        1) == 1;
+    while (true) {
+      try {
+        return evacuateOnce(host);
+      } catch (ChildWorkflowFailure e) {
+        if (!waits || !(e.getCause() instanceof WorkflowExecutionAlreadyStarted)
+            || cancelledBy != null) {
+          set(host, HostStep.FAILED, "evacuation failed: " + Failures.describe(e));
+          return null;
+        }
+        set(host, HostStep.EVACUATING, "waits: an evacuation of " + host + " not of this drain"
+            + " is running (" + e.getExecution().getWorkflowId() + "); this drain evacuates "
+            + host + " once it has ended");
+        Workflow.await(WORKER_RETRY, () -> cancelledBy != null);
+        if (cancelledBy != null) {
+          set(host, HostStep.FAILED, "not evacuated: the drain was cancelled while another "
+              + "evacuation of " + host + " ran");
+          return null;
+        }
+      }
+    }
+  }
+
+  /**
+   * One evacuation of {@code host} as a child; null when it ended without a report.
+   *
+   * @throws ChildWorkflowFailure if it could not start because another evacuation of the host
+   *     runs
+   */
+  private EvacuationProgress evacuateOnce(String host) {
     String jobId = Workflow.randomUUID().toString();
     hosts.put(host, new HostStep(host, HostStep.EVACUATING, jobId, null));
     EvacuateHostWorkflow child = Workflow.newChildWorkflowStub(EvacuateHostWorkflow.class,
@@ -294,6 +333,12 @@ public final class DrainHostsWorkflowImpl implements DrainHostsWorkflow {
           : HostStep.FAILED, "evacuation " + p.phase() + (p.note() == null ? ""
               : ": " + p.note()));
       return p;
+    } catch (ChildWorkflowFailure e) {
+      if (e.getCause() instanceof WorkflowExecutionAlreadyStarted) {
+        throw e;
+      }
+      set(host, HostStep.FAILED, "evacuation failed: " + Failures.describe(e));
+      return null;
     } catch (TemporalFailure e) {
       set(host, HostStep.FAILED, "evacuation failed: " + Failures.describe(e));
       return null;

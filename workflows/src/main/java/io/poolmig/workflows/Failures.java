@@ -1,8 +1,10 @@
 package io.poolmig.workflows;
 
+import io.temporal.client.WorkflowExecutionAlreadyStarted;
 import io.temporal.failure.ActivityFailure;
 import io.temporal.failure.ApplicationFailure;
 import io.temporal.failure.CanceledFailure;
+import io.temporal.failure.ChildWorkflowFailure;
 import io.temporal.failure.TemporalFailure;
 import io.temporal.failure.TimeoutFailure;
 
@@ -13,9 +15,12 @@ public final class Failures {
 
   public static String describe(Throwable failure) {
     Throwable t = failure;
-    while (t.getCause() != null && (t instanceof ActivityFailure
+    while (t.getCause() != null && (t instanceof ActivityFailure || t instanceof ChildWorkflowFailure
         || (t instanceof ApplicationFailure && t.getMessage() == null))) {
       t = t.getCause();
+    }
+    if (t instanceof WorkflowExecutionAlreadyStarted started) {
+      return "workflow " + started.getExecution().getWorkflowId() + " is running already";
     }
     if (t instanceof ApplicationFailure app) {
       return app.getOriginalMessage();

@@ -103,6 +103,35 @@ class DrainHostsWorkflowTest {
         registry.changes(), "out of maintenance by who said the host was ready");
   }
 
+  /**
+   * An operator's evacuation of host-a runs when the drain reaches host-a: the drain waits for
+   * it, says so, then evacuates host-a itself (nothing left to move) and goes on.
+   */
+  @Test
+  void aDrainThatMeetsAnotherEvacuationOfItsHostWaitsForIt() {
+    VmRef a1 = boot(a, "a-1");
+    FakeHost.Gate held = a.gate("streamCheckpoint");
+    EvacuateHostWorkflow byHand = env.getWorkflowClient().newWorkflowStub(
+        EvacuateHostWorkflow.class, WorkflowOptions.newBuilder().setTaskQueue(TaskQueues.CONTROL)
+            .setWorkflowId(TaskQueues.evacuationWorkflowId("host-a")).build());
+    WorkflowClient.start(byHand::evacuate, new EvacuationRequest("job-by-hand", "host-a", "bob",
+        "by hand", false, false, null, 3, 5, null, null, true, null, null));
+    held.awaitEntered();
+
+    DrainHostsWorkflow drain = stub();
+    WorkflowClient.start(drain::drain, request(List.of("host-a")));
+    await(drain, p -> p.hosts().get(0).note() != null
+        && p.hosts().get(0).note().startsWith("waits: an evacuation of host-a not of this drain"));
+    held.release();
+    await(drain, p -> state(p, "host-a").equals(HostStep.AWAITING_READY));
+    drain.hostReady("host-a", "carol", CAROL_FOR_ERIN);
+    DrainProgress end = WorkflowStub.fromTyped(drain).getResult(DrainProgress.class);
+
+    assertEquals(DrainProgress.COMPLETED, end.phase(), end.toString());
+    assertEquals(1, pool.copiesOf(a1.uuid()).size(), pool.copiesOf(a1.uuid()).toString());
+    assertFalse(pool.copiesOf(a1.uuid()).containsKey("host-a"));
+  }
+
   @Test
   void aHostThatCannotBeEmptiedStopsTheDrainAndTheNextIsNotTouched() {
     boot(a, "a-1");
