@@ -187,8 +187,8 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
     window();
     String incoming = null;
     boolean sweep = Workflow.getVersion(ARRIVALS_SWEPT, Workflow.DEFAULT_VERSION, 1) == 1;
-    for (int i = 0; sweep && i < ARRIVAL_LOOKS && cancelledBy == null && !anyQueued()
-        && !runDone(); i++) {
+    // Arrivals queued when this run has started its share go to the next run.
+    for (int i = 0; sweep && i < ARRIVAL_LOOKS && cancelledBy == null && !anyQueued(); i++) {
       HostInventory now = PoolInventoryWorkflowImpl.askAll(List.of(host)).get(0);
       if (!now.reachable()) {
         break;
