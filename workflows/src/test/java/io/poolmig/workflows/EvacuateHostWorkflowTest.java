@@ -369,6 +369,28 @@ class EvacuateHostWorkflowTest {
         "the job's trail says where vm-1 went");
   }
 
+  /** vm-2 is destroyed by hand while it waits its turn: it is reported gone, not failed. */
+  @Test
+  void aVmDestroyedWhileQueuedIsReportedGone() {
+    boot(2, 2 * GIB);
+    FakeHost.Gate held = a.gate("streamCheckpoint");
+    EvacuateHostWorkflow job = stub();
+    WorkflowClient.start(job::evacuate, request(new EvacuationRequest.Limits(1, 1, 1), 3,
+        false));
+    held.awaitEntered();
+    a.destroyByHand("uuid-vm-2");
+    vms.remove(1);
+    held.release();
+
+    EvacuationProgress end = WorkflowStub.fromTyped(job).getResult(EvacuationProgress.class);
+    assertEquals(EvacuationProgress.COMPLETED, end.phase(), end.toString());
+    VmProgress gone = end.vms().get(1);
+    assertEquals(VmProgress.LEFT, gone.state(), end.toString());
+    assertEquals("no longer on host-a, and no host that answered runs it", gone.error());
+    assertEquals(1, gone.attempts(), "its migration found it gone, once");
+    assertRunOnce(h -> !h.equals("host-a"));
+  }
+
   /** The operator's migration of vm-1 rolls back: the job then moves vm-1 itself. */
   @Test
   void aVmWhoseOtherMigrationRolledBackIsMovedByTheJob() {

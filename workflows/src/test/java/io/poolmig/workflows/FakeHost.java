@@ -159,6 +159,13 @@ final class FakeHost implements HostActivities {
     }
   }
 
+  /** An operator destroys the domain behind every migration's back, as `xl destroy` would. */
+  void destroyByHand(String vmUuid) {
+    synchronized (pool) {
+      domains.remove(vmUuid);
+    }
+  }
+
   /** The next {@code times} calls of {@code method} fail at {@code when}. */
   void failNext(String method, int times, When when, Supplier<RuntimeException> failure) {
     synchronized (pool) {
