@@ -149,6 +149,11 @@ final class Evacuations {
     }
   }
 
+  /** Whether an evacuation of {@code host} runs now. */
+  boolean runs(String host) {
+    return running(workflowId(host));
+  }
+
   Optional<EvacuationProgress> progress(String host) {
     return query(client.newUntypedWorkflowStub(workflowId(host)));
   }

@@ -2,6 +2,8 @@ package io.poolmig.cli;
 
 import io.poolmig.db.HostRecord;
 import io.poolmig.workflows.DomainSummary;
+import io.poolmig.workflows.DrainHostsWorkflow;
+import io.poolmig.workflows.DrainProgress;
 import io.poolmig.workflows.HostInventory;
 import io.poolmig.workflows.Identity;
 import java.util.List;
@@ -64,6 +66,9 @@ final class HostCommand {
       Poolmig root = parent.root;
       try (Poolmig.PoolSession session = root.connect()) {
         PoolService pool = session.pool();
+        if (HostRecord.ACTIVE.equals(state)) {
+          refuseWhileAJobHolds(session, pool);
+        }
         Identity who = requester.identity(session.database());
         PoolService.StateChanged r = pool.setHostState(host, state, who, requester.reason);
         HostRecord.StateChange why = r.host().stateChange();
@@ -95,6 +100,41 @@ final class HostCommand {
         return ExitCode.OK.code;
       }
     }
+
+    /**
+     * An evacuation or a drain that holds the host in maintenance decides when it leaves it: a
+     * host being emptied that takes VMs again would never be empty. When Temporal does not
+     * answer, the operator is told that nothing could be checked, and the change goes ahead.
+     */
+    private void refuseWhileAJobHolds(Poolmig.PoolSession session, PoolService pool) {
+      Poolmig root = parent.root;
+      try {
+        if (new Evacuations(session.temporal().client(), pool).runs(host)) {
+          throw new PoolmigException(ExitCode.REFUSED, "an evacuation of " + host + " is "
+              + "running and keeps it in maintenance until it ends: `poolmig cancel " + host
+              + "` stops it first");
+        }
+        DrainProgress drain = session.temporal().client().newWorkflowStub(
+            DrainHostsWorkflow.class, DrainHostsWorkflow.WORKFLOW_ID).progress();
+        DrainProgress.HostStep step = drain.finished() ? null : drain.hosts().stream()
+            .filter(h -> h.host().equals(host)).findFirst().orElse(null);
+        if (step != null && HOLDING_STEPS.contains(step.state())) {
+          throw new PoolmigException(ExitCode.REFUSED, "the running drain holds " + host
+              + " in maintenance (" + step.state() + "): `poolmig host ready " + host
+              + "` once its maintenance is done, or `poolmig drain --cancel`");
+        }
+      } catch (io.temporal.client.WorkflowNotFoundException
+          | io.temporal.client.WorkflowQueryException e) {
+        // No drain has ever run: nothing holds the host.
+      } catch (io.grpc.StatusRuntimeException | io.temporal.client.WorkflowServiceException e) {
+        root.err.println("poolmig: Temporal did not answer (" + e.getMessage() + "): whether an "
+            + "evacuation or a drain holds " + host + " was not checked");
+      }
+    }
+
+    private static final java.util.Set<String> HOLDING_STEPS = java.util.Set.of(
+        DrainProgress.HostStep.EVACUATING, DrainProgress.HostStep.IN_MAINTENANCE,
+        DrainProgress.HostStep.AWAITING_READY);
 
     private static String describe(HostRecord.StateChange why) {
       return "by " + why.requestedBy() + (why.reason() == null ? "" : ": " + why.reason());

@@ -117,6 +117,12 @@ class EvacuationEndToEndTest {
         && l.contains("awaiting ready")), status.toString());
     CliRun wrong = CliRun.of(env, "host", "ready", "host-c");
     assertEquals(ExitCode.REFUSED.code, wrong.exitCode(), wrong.toString());
+    // The drain decides when host-b leaves maintenance, not a hand on the registry.
+    CliRun byHand = CliRun.of(env, "host", "maintenance", "host-b", "off");
+    assertEquals(ExitCode.REFUSED.code, byHand.exitCode(), byHand.toString());
+    assertTrue(byHand.err().contains("the running drain holds host-b in maintenance (awaiting "
+        + "ready): `poolmig host ready host-b`"), byHand.toString());
+    assertEquals(HostRecord.MAINTENANCE, registry("host-b").state());
     CliRun ready = CliRun.of(env, "host", "ready", "host-b", "--as", "bob");
     assertEquals(0, ready.exitCode(), ready.toString());
     io.poolmig.Await.until(() -> "completed".equals(running.progress().phase()),
