@@ -62,6 +62,14 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
    * outcome) reach the audit store in one write, not one activity each.
    */
   static final String TRAIL_IN_BATCHES = "trail-in-batches";
+  /**
+   * Version 1: after its start, the trail's step events wait for the outcome, or at most {@link
+   * #TRAIL_FLUSH_EVERY}, and reach the store together: a short migration writes its trail in two
+   * activities, not one per burst of events.
+   */
+  static final String TRAIL_AT_OUTCOME = "trail-at-outcome";
+  /** How stale the audit store's view of a running migration's steps may get. */
+  private static final Duration TRAIL_FLUSH_EVERY = Duration.ofSeconds(10);
   private static final Duration RETRY_PAUSE = Duration.ofSeconds(15);
   /** How long a cancelled or overdue step is waited for before the rollback goes ahead. */
   private static final Duration STEP_GRACE = Duration.ofSeconds(75);
@@ -668,8 +676,15 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
    */
   private void drainAudit() {
     String migrationId = request.migrationId();
+    boolean atOutcome = trailInBatches
+        && Workflow.getVersion(TRAIL_AT_OUTCOME, Workflow.DEFAULT_VERSION, 1) == 1;
+    boolean startWritten = false;
     while (true) {
       Workflow.await(() -> !auditQueue.isEmpty());
+      if (atOutcome && startWritten && !endsBatch(auditQueue.peekLast())) {
+        Workflow.await(TRAIL_FLUSH_EVERY, () -> auditQueue.stream().anyMatch(this::endsBatch));
+      }
+      startWritten = true;
       AuditWrite head = auditQueue.peek();
       if (head.other() != null) {
         head.other().run();
@@ -707,6 +722,11 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
         }
       }
     }
+  }
+
+  /** A write that goes to the store without waiting for more: an outcome, or an attention. */
+  private boolean endsBatch(AuditWrite w) {
+    return w.other() != null || (w.part() != null && w.part().finished() != null);
   }
 
   static String mib(long bytes) {

@@ -136,6 +136,26 @@ class MigrateVmWorkflowTest {
         assertInstanceOf(RecordingAudit.Finished.class, trail.get(trail.size() - 1));
     assertEquals(result, finished.result());
     assertEquals(12, trail.size(), "started + 10 step events + finished");
+    assertEquals(2, h.audit.trailWrites(), "the start, then the step events with the outcome");
+  }
+
+  /** A long step does not keep the audit store ignorant of the steps before it. */
+  @Test
+  void theStepsOfALongMigrationReachTheStoreWhileItRuns() {
+    Gate stream = h.source.gate("streamCheckpoint");
+    MigrateVmWorkflow workflow = h.newWorkflow();
+    WorkflowClient.start(workflow::migrate, MigrationHarness.request(MID));
+    stream.awaitEntered();
+    long deadline = System.nanoTime() + 30_000_000_000L;
+    while (h.audit.stepLines().size() < 3 && System.nanoTime() < deadline) {
+      h.env.sleep(java.time.Duration.ofSeconds(1));
+    }
+    assertEquals(List.of("PREPARE_TARGET started", "PREPARE_TARGET completed",
+        "STREAM_CHECKPOINT started"), h.audit.stepLines(), "written at most 10 s after");
+    stream.release();
+    assertEquals(MigrationResult.COMMITTED,
+        WorkflowStub.fromTyped(workflow).getResult(MigrationResult.class).status());
+    assertEquals(3, h.audit.trailWrites(), "the start, the flush during the stream, the rest");
   }
 
   @Test

@@ -62,6 +62,21 @@ final class RecordingAudit implements AuditActivities {
     }
   }
 
+  private int trailWrites;
+
+  @Override
+  public void trail(String migrationId, TrailWrite write) {
+    synchronized (this) {
+      trailWrites++;
+    }
+    AuditActivities.super.trail(migrationId, write);
+  }
+
+  /** How many times the trail was written (each one activity). */
+  synchronized int trailWrites() {
+    return trailWrites;
+  }
+
   @Override
   public void migrationStarted(MigrationRequest request, String workflowId, long atMillis) {
     awaitUp();
