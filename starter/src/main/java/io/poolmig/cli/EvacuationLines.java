@@ -140,7 +140,9 @@ final class EvacuationLines {
         .append(p.count(VmProgress.MIGRATING)).append(" migrating, ")
         .append(p.count(VmProgress.QUEUED)).append(" queued, ")
         .append(p.count(VmProgress.FAILED)).append(" failed, ")
-        .append(p.count(VmProgress.UNPLACEABLE)).append(" unplaceable\n");
+        .append(p.count(VmProgress.UNPLACEABLE)).append(" unplaceable")
+        .append(p.count(VmProgress.LEFT) == 0 ? "" : ", " + p.count(VmProgress.LEFT)
+            + " left by other means").append('\n');
     if (p.note() != null) {
       b.append(p.note()).append('\n');
     }
