@@ -95,10 +95,6 @@ public final class EvacuateBench {
         }
       }
       Round round = evacuate(pool, evacuated, Set.of(), o);
-      Map<String, EvacuationProgress> reports = round.reports();
-      List<Moved> moved = round.moved();
-      long makespanMillis = round.makespanMillis();
-      long lowerBound = round.lowerBoundMillis();
       int left = 0;
       Set<String> found = new HashSet<>();
       int copies = 0;
@@ -114,8 +110,8 @@ public final class EvacuateBench {
       System.gc();
       long heapMib = (Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory())
           >> 20;
-      print(o, date, createSeconds, reports, moved, makespanMillis, lowerBound, heapMib,
-          left, copies == uuids.size() && found.equals(uuids));
+      print(o, date, createSeconds, round, heapMib, left,
+          copies == uuids.size() && found.equals(uuids));
       if (!o.json()) {
         round.latency().print(System.out);
       }
@@ -126,11 +122,13 @@ public final class EvacuateBench {
 
   /** One round: the given hosts evacuated at once, each as its own job. */
   record Round(Map<String, EvacuationProgress> reports, List<Moved> moved, long makespanMillis,
-      long lowerBoundMillis, HistoryLatency latency) {}
+      long lowerBoundMillis, HistoryLatency latency, long cpuNanos, long jitMillis) {}
 
   private static Round evacuate(EmbeddedPool pool, List<String> evacuated, Set<String> excluded,
       Options o) {
     Instant since = Instant.now();
+    long cpu0 = ProcessCpu.jvmNanos();
+    long jit0 = jitMillis();
     long t0 = System.nanoTime();
     Map<String, WorkflowStub> jobs = new HashMap<>();
     for (String h : evacuated) {
@@ -148,6 +146,8 @@ public final class EvacuateBench {
       reports.put(e.getKey(), e.getValue().getResult(EvacuationProgress.class));
     }
     long makespanMillis = (System.nanoTime() - t0) / 1_000_000;
+    long cpuNanos = ProcessCpu.jvmNanos() - cpu0;
+    long jit = jitMillis() - jit0;
 
     List<Moved> moved = new ArrayList<>();
     HistoryLatency latency = new HistoryLatency();
@@ -177,7 +177,12 @@ public final class EvacuateBench {
       }
       lowerBound = Math.max(lowerBound, Math.max(longest, sum / o.maxParallel()));
     }
-    return new Round(reports, moved, makespanMillis, lowerBound, latency);
+    return new Round(reports, moved, makespanMillis, lowerBound, latency, cpuNanos, jit);
+  }
+
+  /** CPU the JIT compiler threads spent so far, in ms. */
+  private static long jitMillis() {
+    return ProcessCpu.jitThreadsNanos() / 1_000_000;
   }
 
   /** From STREAM_CHECKPOINT started to completed. */
@@ -195,9 +200,13 @@ public final class EvacuateBench {
     return 0;
   }
 
-  private static void print(Options o, OffsetDateTime date, double createSeconds,
-      Map<String, EvacuationProgress> reports, List<Moved> moved, long makespanMillis,
-      long lowerBoundMillis, long heapMib, int left, boolean eachOnce) {
+  private static void print(Options o, OffsetDateTime date, double createSeconds, Round round,
+      long heapMib, int left, boolean eachOnce) {
+    Map<String, EvacuationProgress> reports = round.reports();
+    List<Moved> moved = round.moved();
+    long makespanMillis = round.makespanMillis();
+    long lowerBoundMillis = round.lowerBoundMillis();
+    double cpuSeconds = round.cpuNanos() / 1e9;
     long[] overhead = moved.stream().mapToLong(Moved::overheadMillis).sorted().toArray();
     long[] stream = moved.stream().mapToLong(Moved::streamMillis).sorted().toArray();
     long median = percentile(overhead, 50);
@@ -211,11 +220,12 @@ public final class EvacuateBench {
           + "\"max_per_target\":%d,\"makespan_s\":%.2f,\"lower_bound_s\":%.2f,"
           + "\"makespan_ratio\":%.2f,\"overhead_ms_median\":%d,\"overhead_ms_p95\":%d,"
           + "\"stream_ms_median\":%d,\"stream_ms_max\":%d,\"coordinator_heap_mib\":%d,"
-          + "\"jobs_completed\":%d,"
+          + "\"jobs_completed\":%d,\"cpu_s\":%.2f,\"jit_s\":%.2f,"
           + "\"vms_left_on_evacuated_hosts\":%d,\"every_vm_once\":%b}%n", date, o.hosts(), o.vms(),
           o.vmMib(), o.evacuate(), o.warmup(), moved.size(), o.maxParallel(), o.maxPerTarget(),
           makespanMillis / 1000.0, lowerBoundMillis / 1000.0, ratio, median, p95,
-          percentile(stream, 50), percentile(stream, 100), heapMib, completed, left, eachOnce);
+          percentile(stream, 50), percentile(stream, 100), heapMib, completed, cpuSeconds,
+          round.jitMillis() / 1000.0, left, eachOnce);
       return;
     }
     System.out.printf(Locale.ROOT, "bench/evacuate %s: %d cores, Java %s; embedded pool of %d "
@@ -236,6 +246,9 @@ public final class EvacuateBench {
     System.out.printf(Locale.ROOT, "%-38s %d ms (p95 %d ms, longest %d ms)%n",
         "stream step per migration", percentile(stream, 50), percentile(stream, 95),
         percentile(stream, 100));
+    System.out.printf(Locale.ROOT, "%-38s %.2f s (%.3f s per migration; JIT compilers %.2f s)%n",
+        "CPU during the round (whole process)", cpuSeconds,
+        moved.isEmpty() ? 0 : cpuSeconds / moved.size(), round.jitMillis() / 1000.0);
     System.out.printf(Locale.ROOT, "%-38s %d MiB%n", "heap held after the run (whole process)",
         heapMib);
     System.out.printf(Locale.ROOT, "%-38s %s%n", "invariant", (left == 0 && eachOnce)

@@ -50,6 +50,29 @@ final class ProcessCpu {
     return t == null ? -1 : (t[0] + t[1] + t[2] + t[3]) * TICK_NANOS;
   }
 
+  /**
+   * CPU time so far of this JVM's JIT compiler threads (named "C1/C2 CompilerThread"), as far as
+   * they still run: a compiler thread the JVM has stopped takes its time with it.
+   */
+  static long jitThreadsNanos() {
+    long ticks = 0;
+    try (var tasks = Files.list(Path.of("/proc/self/task"))) {
+      for (Path task : (Iterable<Path>) tasks::iterator) {
+        try {
+          if (Files.readString(task.resolve("comm")).contains("CompilerThre")) {
+            long[] t = stat("self/task/" + task.getFileName());
+            ticks += t == null ? 0 : t[0] + t[1];
+          }
+        } catch (IOException e) {
+          // the thread ended between the listing and the read
+        }
+      }
+    } catch (IOException e) {
+      return -1;
+    }
+    return ticks * TICK_NANOS;
+  }
+
   /** utime, stime, cutime, cstime in ticks, or null if the process is gone. */
   private static long[] stat(String pid) {
     String line;
