@@ -149,14 +149,7 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
     }
     PlacementPlanner.Plan plan = PlacementPlanner.plan(look.candidates(), toMove,
         new PlacementPlanner.Rules(req.headroomPercent(), req.excludedHosts()));
-    for (PlacementPlanner.Placement p : plan.placements()) {
-      vms.put(p.vm().uuid(), new VmProgress(p.vm(), VmProgress.QUEUED, p.targetHost(), 0, null,
-          null));
-    }
-    for (PlacementPlanner.Unplaceable u : plan.unplaceable()) {
-      vms.put(u.vm().uuid(), new VmProgress(u.vm(), VmProgress.UNPLACEABLE, null, 0, null,
-          u.reason()));
-    }
+    queue(plan);
     if (req.dryRun()) {
       return finish(EvacuationProgress.PLANNED, plan.complete() ? null
           : plan.unplaceable().size() + " VM(s) cannot be placed");
@@ -372,6 +365,18 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
     }
   }
 
+  /** Each VM of {@code plan} queued for its target, or unplaceable with the reason. */
+  private void queue(PlacementPlanner.Plan plan) {
+    for (PlacementPlanner.Placement p : plan.placements()) {
+      vms.put(p.vm().uuid(), new VmProgress(p.vm(), VmProgress.QUEUED, p.targetHost(), 0, null,
+          null));
+    }
+    for (PlacementPlanner.Unplaceable u : plan.unplaceable()) {
+      vms.put(u.vm().uuid(), new VmProgress(u.vm(), VmProgress.UNPLACEABLE, null, 0, null,
+          u.reason()));
+    }
+  }
+
   /**
    * Queues the VMs that arrived on the evacuated host since the job planned (or came back to
    * it), each placed with the pool as it is now; returns whether it queued any.
@@ -393,14 +398,7 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
         v.vm(), v.sourceHost(), now.groups().get(v.vm().uuid()))).toList();
     PlacementPlanner.Plan plan = PlacementPlanner.plan(lookForRetry(now, Set.of()), placing,
         new PlacementPlanner.Rules(request.headroomPercent(), request.excludedHosts()));
-    for (PlacementPlanner.Placement p : plan.placements()) {
-      vms.put(p.vm().uuid(), new VmProgress(p.vm(), VmProgress.QUEUED, p.targetHost(), 0, null,
-          null));
-    }
-    for (PlacementPlanner.Unplaceable u : plan.unplaceable()) {
-      vms.put(u.vm().uuid(), new VmProgress(u.vm(), VmProgress.UNPLACEABLE, null, 0, null,
-          u.reason()));
-    }
+    queue(plan);
     audit.jobEvent(request.jobId(), "vms-arrived", "evacuate", request.requestedBy(),
         arrived.stream().map(v -> v.vm().name() + " (" + v.vm().uuid() + ")").sorted()
             .reduce((x, y) -> x + ", " + y).orElse("") + " arrived on " + request.host()

@@ -333,13 +333,7 @@ class EvacuateHostWorkflowTest {
   @Test
   void aVmMovedByAnotherMigrationMeanwhileIsReportedWhereItWent() {
     boot(2, 2 * GIB);
-    FakeHost.Gate held = a.gate("streamCheckpoint");
-    MigrateVmWorkflow byHand = env.getWorkflowClient().newWorkflowStub(MigrateVmWorkflow.class,
-        WorkflowOptions.newBuilder().setTaskQueue(TaskQueues.CONTROL)
-            .setWorkflowId(TaskQueues.migrationWorkflowId("uuid-vm-1")).build());
-    WorkflowClient.start(byHand::migrate, new MigrationRequest("m-by-hand", "job-by-hand", vms.get(0),
-        "host-a", "host-d", "tcp", true, "carol", "by hand"));
-    held.awaitEntered();
+    FakeHost.Gate held = migrateByHand(vms.get(0), a, "host-d");
 
     EvacuateHostWorkflow job = stub();
     WorkflowClient.start(job::evacuate, request(EvacuationRequest.Limits.DEFAULTS, 1, false));
@@ -396,13 +390,7 @@ class EvacuateHostWorkflowTest {
   void aVmWhoseOtherMigrationRolledBackIsMovedByTheJob() {
     boot(2, 2 * GIB);
     c.corruptRestores();
-    FakeHost.Gate held = a.gate("streamCheckpoint");
-    MigrateVmWorkflow byHand = env.getWorkflowClient().newWorkflowStub(MigrateVmWorkflow.class,
-        WorkflowOptions.newBuilder().setTaskQueue(TaskQueues.CONTROL)
-            .setWorkflowId(TaskQueues.migrationWorkflowId("uuid-vm-1")).build());
-    WorkflowClient.start(byHand::migrate, new MigrationRequest("m-by-hand", "job-by-hand", vms.get(0),
-        "host-a", "host-c", "tcp", true, "carol", "by hand"));
-    held.awaitEntered();
+    FakeHost.Gate held = migrateByHand(vms.get(0), a, "host-c");
 
     EvacuateHostWorkflow job = stub();
     WorkflowClient.start(job::evacuate, request(EvacuationRequest.Limits.DEFAULTS, 1, false,
@@ -428,19 +416,13 @@ class EvacuateHostWorkflowTest {
     VmRef late = new VmRef("uuid-late", "late-1", 2 * GIB, 1);
     digests.put(late.uuid(), b.boot(late, "memory of late-1"));
     vms.add(late);
-    FakeHost.Gate held = b.gate("streamCheckpoint");
-    MigrateVmWorkflow incoming = env.getWorkflowClient().newWorkflowStub(MigrateVmWorkflow.class,
-        WorkflowOptions.newBuilder().setTaskQueue(TaskQueues.CONTROL)
-            .setWorkflowId(TaskQueues.migrationWorkflowId(late.uuid())).build());
-    WorkflowClient.start(incoming::migrate, new MigrationRequest("m-late", "job-late", late,
-        "host-b", "host-a", "tcp", true, "carol", "rebalance"));
-    held.awaitEntered();
+    FakeHost.Gate held = migrateByHand(late, b, "host-a");
 
     EvacuateHostWorkflow job = stub();
     WorkflowClient.start(job::evacuate, request(EvacuationRequest.Limits.DEFAULTS, 3, false));
     awaitProgress(job, p -> "waiting".equals(p.phase()));
     assertTrue(job.progress().note().contains("migrations into host-a still in flight: "
-        + "migration m-late"), job.progress().note());
+        + "migration m-by-hand"), job.progress().note());
     held.release();
 
     EvacuationProgress end = WorkflowStub.fromTyped(job).getResult(EvacuationProgress.class);
@@ -485,6 +467,21 @@ class EvacuateHostWorkflowTest {
       boolean partial, Set<String> excluded) {
     return new EvacuationRequest("job-9", "host-a", "alice", "BIOS update", false, partial,
         limits, attempts, 5, excluded, null, true, null, ALICE);
+  }
+
+  /**
+   * An operator's migration of {@code vm} from {@code source} to {@code target}, not of the job,
+   * held as its stream begins: returns the gate that holds it.
+   */
+  private FakeHost.Gate migrateByHand(VmRef vm, FakeHost source, String target) {
+    FakeHost.Gate held = source.gate("streamCheckpoint");
+    MigrateVmWorkflow byHand = env.getWorkflowClient().newWorkflowStub(MigrateVmWorkflow.class,
+        WorkflowOptions.newBuilder().setTaskQueue(TaskQueues.CONTROL)
+            .setWorkflowId(TaskQueues.migrationWorkflowId(vm.uuid())).build());
+    WorkflowClient.start(byHand::migrate, new MigrationRequest("m-by-hand", "job-by-hand", vm,
+        source.name(), target, "tcp", true, "carol", "by hand"));
+    held.awaitEntered();
+    return held;
   }
 
   private EvacuateHostWorkflow stub() {

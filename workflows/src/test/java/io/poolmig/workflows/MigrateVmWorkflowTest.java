@@ -143,9 +143,7 @@ class MigrateVmWorkflowTest {
   @Test
   void theStepsOfALongMigrationReachTheStoreWhileItRuns() {
     Gate stream = h.source.gate("streamCheckpoint");
-    MigrateVmWorkflow workflow = h.newWorkflow();
-    WorkflowClient.start(workflow::migrate, MigrationHarness.request(MID));
-    stream.awaitEntered();
+    MigrateVmWorkflow workflow = startHeldAt(stream);
     long deadline = System.nanoTime() + 30_000_000_000L;
     while (h.audit.stepLines().size() < 3 && System.nanoTime() < deadline) {
       h.env.sleep(java.time.Duration.ofSeconds(1));
@@ -274,9 +272,7 @@ class MigrateVmWorkflowTest {
   @Test
   void cancellingDuringTheStreamWaitsForTheStreamToStopThenResumesTheSource() {
     Gate pause = h.source.gate("streamCheckpoint:pause");
-    MigrateVmWorkflow workflow = h.newWorkflow();
-    WorkflowClient.start(workflow::migrate, MigrationHarness.request(MID));
-    pause.awaitEntered();
+    MigrateVmWorkflow workflow = startHeldAt(pause);
 
     WorkflowStub.fromTyped(workflow).cancel();
     awaitCancelRequestProcessed();
@@ -305,9 +301,7 @@ class MigrateVmWorkflowTest {
   @Test
   void abortBeforeTheDecisionRollsBackAndSaysWhereTheVmRuns() {
     Gate pause = h.source.gate("streamCheckpoint:pause");
-    MigrateVmWorkflow workflow = h.newWorkflow();
-    WorkflowClient.start(workflow::migrate, MigrationHarness.request(MID));
-    pause.awaitEntered();
+    MigrateVmWorkflow workflow = startHeldAt(pause);
 
     workflow.act(new OperatorAction(OperatorAction.ABORT, "bob", "wrong target"));
     awaitEvent(workflow, MigrationStep.OPERATOR, StepEvent.COMPLETED);
@@ -327,9 +321,7 @@ class MigrateVmWorkflowTest {
   @Test
   void abortAfterTheDecisionIsRefusedAndAudited() {
     Gate resume = h.target.gate("unpauseTarget");
-    MigrateVmWorkflow workflow = h.newWorkflow();
-    WorkflowClient.start(workflow::migrate, MigrationHarness.request(MID));
-    resume.awaitEntered();
+    MigrateVmWorkflow workflow = startHeldAt(resume);
 
     workflow.act(new OperatorAction(OperatorAction.ABORT, "bob", null));
     awaitEvent(workflow, MigrationStep.OPERATOR, StepEvent.FAILED);
@@ -474,9 +466,7 @@ class MigrateVmWorkflowTest {
   @Test
   void resolveIsRefusedWhenNothingWaits() {
     Gate resume = h.target.gate("unpauseTarget");
-    MigrateVmWorkflow workflow = h.newWorkflow();
-    WorkflowClient.start(workflow::migrate, MigrationHarness.request(MID));
-    resume.awaitEntered();
+    MigrateVmWorkflow workflow = startHeldAt(resume);
 
     workflow.act(new OperatorAction(OperatorAction.TARGET_LOST, "mallory", null));
     awaitEvent(workflow, MigrationStep.OPERATOR, StepEvent.FAILED);
@@ -532,9 +522,7 @@ class MigrateVmWorkflowTest {
   @Test
   void cancellingAfterTheCommitPointStillFinishesTheMigration() {
     Gate resume = h.target.gate("unpauseTarget");
-    MigrateVmWorkflow workflow = h.newWorkflow();
-    WorkflowClient.start(workflow::migrate, MigrationHarness.request(MID));
-    resume.awaitEntered();
+    MigrateVmWorkflow workflow = startHeldAt(resume);
 
     WorkflowStub.fromTyped(workflow).cancel();
     awaitCancelRequestProcessed();
@@ -557,9 +545,7 @@ class MigrateVmWorkflowTest {
   @Test
   void progressQueryReportsThePhaseAndTheEventsSoFar() {
     Gate stream = h.source.gate("streamCheckpoint");
-    MigrateVmWorkflow workflow = h.newWorkflow();
-    WorkflowClient.start(workflow::migrate, MigrationHarness.request(MID));
-    stream.awaitEntered();
+    MigrateVmWorkflow workflow = startHeldAt(stream);
 
     MigrationProgress during = workflow.progress();
     assertEquals("stream checkpoint", during.phase());
@@ -579,6 +565,14 @@ class MigrateVmWorkflowTest {
   }
 
   // ---- helpers -------------------------------------------------------------------------------
+
+  /** Starts the migration and returns once a host has entered {@code gate}. */
+  private MigrateVmWorkflow startHeldAt(Gate gate) {
+    MigrateVmWorkflow workflow = h.newWorkflow();
+    WorkflowClient.start(workflow::migrate, MigrationHarness.request(MID));
+    gate.awaitEntered();
+    return workflow;
+  }
 
   private static ApplicationFailure rolledBack(Runnable migration) {
     WorkflowFailedException e = assertThrows(WorkflowFailedException.class, migration::run);
