@@ -176,6 +176,11 @@ final class HostCommand {
         }
         boolean waits = !p.finished() && p.hosts().stream().anyMatch(h -> h.host().equals(host)
             && io.poolmig.workflows.DrainProgress.HostStep.AWAITING_READY.equals(h.state()));
+        if (p.finished()) {
+          throw new PoolmigException(ExitCode.REFUSED, "the last drain has ended (" + p.phase()
+              + "): nothing waits for " + host + "; `poolmig host maintenance " + host
+              + " off` takes it out of maintenance");
+        }
         if (!waits) {
           throw new PoolmigException(ExitCode.REFUSED, "the drain does not wait for " + host
               + " (" + p.hosts().stream().filter(h -> h.host().equals(host))

@@ -354,7 +354,13 @@ public final class DrainHostsWorkflowImpl implements DrainHostsWorkflow {
     phase = outcome;
     note = why;
     hosts.replaceAll((h, s) -> HostStep.PENDING.equals(s.state())
-        ? new HostStep(h, HostStep.NOT_DRAINED, null, null) : s);
+        ? new HostStep(h, HostStep.NOT_DRAINED, null, null)
+        // Nothing waits for `host ready` once the drain has ended: the host is the operator's.
+        : HostStep.AWAITING_READY.equals(s.state()) || HostStep.IN_MAINTENANCE.equals(s.state())
+        ? new HostStep(h, HostStep.IN_MAINTENANCE, s.evacuationJobId(), "left in maintenance "
+            + "by the drain, which ended " + outcome + ": `poolmig host maintenance " + h
+            + " off` once its maintenance is done")
+        : s);
     audit.jobFinished(request.jobId(), outcome, Workflow.currentTimeMillis());
     log.info("drain {} ended {}{}", request.jobId(), outcome, why == null ? "" : ": " + why);
     return progress();

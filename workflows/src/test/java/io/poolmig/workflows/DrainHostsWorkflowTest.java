@@ -225,6 +225,9 @@ class DrainHostsWorkflowTest {
     assertEquals(DrainProgress.CANCELLED, end.phase(), end.toString());
     assertEquals(List.of("host-a"), maintenance.cancelled(), "the command was stopped");
     assertTrue(registry.inMaintenance("host-a"));
+    assertEquals(HostStep.IN_MAINTENANCE, state(end, "host-a"));
+    assertTrue(end.hosts().get(0).note().endsWith("which ended cancelled: `poolmig host "
+        + "maintenance host-a off` once its maintenance is done"), end.toString());
     assertEquals(HostStep.NOT_DRAINED, state(end, "host-b"));
     assertTrue(end.returns().isEmpty(), "a cancelled drain moves nothing back");
   }
