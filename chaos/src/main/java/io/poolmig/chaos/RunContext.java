@@ -228,6 +228,17 @@ final class RunContext {
     }
   }
 
+  /** Whether {@code host}'s migration ledger holds a migration it receives. */
+  boolean targetLedgerOn(HostNode host) throws IOException {
+    Path targets = host.stateDir().resolve("migrations").resolve("target");
+    if (!Files.isDirectory(targets)) {
+      return false;
+    }
+    try (Stream<Path> s = Files.list(targets)) {
+      return s.anyMatch(p -> p.getFileName().toString().endsWith(".json"));
+    }
+  }
+
   /** The state (running, paused, fenced) of the run's VM on {@code host}, if it is there. */
   Optional<String> vmStateOn(HostNode host) {
     String uuid = vmUuid;

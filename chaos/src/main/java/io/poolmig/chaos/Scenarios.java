@@ -36,13 +36,12 @@ final class Scenarios {
       new KillFault.Point(CrashPoints.STREAM_FINAL_ROUND, Trigger.vmState(SOURCE, "paused")),
       new KillFault.Point(CrashPoints.STREAM_AFTER, Trigger.restoredOnTarget()),
       new KillFault.Point(CrashPoints.FENCE_AFTER, Trigger.vmState(SOURCE, "fenced")),
-      new KillFault.Point(CrashPoints.DESTROY_BEFORE,
-          Trigger.auditStep("DESTROY_SOURCE", "started")));
+      // The VM runs on the target: the destroy of the source copy is the next step.
+      new KillFault.Point(CrashPoints.DESTROY_BEFORE, Trigger.vmState(TARGET, "running")));
 
   /** The target's kill points. */
   static final List<KillFault.Point> TARGET_POINTS = List.of(
-      new KillFault.Point(CrashPoints.PREPARE_AFTER,
-          Trigger.auditStep("PREPARE_TARGET", "completed")),
+      new KillFault.Point(CrashPoints.PREPARE_AFTER, Trigger.targetPrepared()),
       new KillFault.Point(CrashPoints.RECEIVE_VERIFIED, Trigger.restoredOnTarget()),
       new KillFault.Point(CrashPoints.UNPAUSE_BEFORE, Trigger.vmState(SOURCE, "fenced")));
 

@@ -19,7 +19,16 @@ record Trigger(String description, Test test) {
     return new Trigger("the target is receiving the stream", ctx -> ctx.stagingOn(ctx.target()));
   }
 
-  /** The audit trail has an event {@code step} / {@code status}, e.g. VERIFY / started. */
+  /** The target has prepared: its migration ledger holds the run's migration. */
+  static Trigger targetPrepared() {
+    return new Trigger("the target has prepared", ctx -> ctx.targetLedgerOn(ctx.target()));
+  }
+
+  /**
+   * The audit trail has an event {@code step} / {@code status}, e.g. PREPARE_TARGET / started.
+   * A migration's step events after its start reach the store with its outcome, or within 10 s:
+   * only the events written with the start say when they happened.
+   */
   static Trigger auditStep(String step, String status) {
     return new Trigger(step + " " + status + " in the audit trail",
         ctx -> ctx.auditHas(step, status));
