@@ -331,7 +331,7 @@ class EvacuateHostWorkflowTest {
    * reports vm-1 where the operator's migration put it; the evacuated host ends empty.
    */
   @Test
-  void aVmMovedByAnotherMigrationMeanwhileIsReportedWhereItWent() {
+  void aVmMovedByAnotherMigrationMeanwhileIsReportedWhereItWent() throws Exception {
     boot(2, 2 * GIB);
     FakeHost.Gate held = migrateByHand(vms.get(0), a, "host-d");
 
@@ -357,6 +357,7 @@ class EvacuateHostWorkflowTest {
     assertRunOnce(h -> !h.equals("host-a"));
     assertEquals(2, a.calls().stream().filter("streamCheckpoint"::equals).count(),
         "vm-1 streamed once, by the operator's migration; vm-2 once, by the job's");
+    recordFixture("evacuate-host-left-another-way.json");
     assertEquals(List.of(new RecordingAudit.JobEvent("job-9", "vm-left", "evacuate", "alice",
         "vm-1 (uuid-vm-1) left host-a by a migration not of this job: it runs on host-d")),
         audit.entries().stream().filter(RecordingAudit.JobEvent.class::isInstance).toList(),
@@ -411,7 +412,7 @@ class EvacuateHostWorkflowTest {
    * that arrived too: host-a ends empty, and the job's trail says what arrived.
    */
   @Test
-  void aVmThatArrivesDuringTheEvacuationIsMovedToo() {
+  void aVmThatArrivesDuringTheEvacuationIsMovedToo() throws Exception {
     boot(2, 2 * GIB);
     VmRef late = new VmRef("uuid-late", "late-1", 2 * GIB, 1);
     digests.put(late.uuid(), b.boot(late, "memory of late-1"));
@@ -429,6 +430,7 @@ class EvacuateHostWorkflowTest {
     assertEquals(EvacuationProgress.COMPLETED, end.phase(), end.toString());
     assertEquals(3, end.count(VmProgress.MOVED), end.toString());
     assertRunOnce(h -> !h.equals("host-a"));
+    recordFixture("evacuate-host-arrivals-swept.json");
     assertEquals(List.of(new RecordingAudit.JobEvent("job-9", "vms-arrived", "evacuate", "alice",
         "late-1 (uuid-late) arrived on host-a during its evacuation; 1 placed, 0 unplaceable")),
         audit.entries().stream().filter(RecordingAudit.JobEvent.class::isInstance).toList());
@@ -449,6 +451,17 @@ class EvacuateHostWorkflowTest {
   }
 
   // ---- helpers ----
+
+  /**
+   * With {@code -Dpoolmig.regenerateHistories=true}, writes the job's history as a replay
+   * fixture of this version (see {@link JobReplayTest}).
+   */
+  private void recordFixture(String name) throws java.io.IOException {
+    if (Boolean.getBoolean("poolmig.regenerateHistories")) {
+      JobReplayTest.write(name, env.getWorkflowClient().fetchHistory(
+          TaskQueues.evacuationWorkflowId("host-a")));
+    }
+  }
 
   private void boot(int count, long memory) {
     for (int i = 1; i <= count; i++) {

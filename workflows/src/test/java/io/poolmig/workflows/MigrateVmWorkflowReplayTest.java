@@ -66,7 +66,10 @@ class MigrateVmWorkflowReplayTest {
       "migrate-vm-parent-told-committed.json, EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED",
       // Since the trail is written in batches (TRAIL_IN_BATCHES, version 1).
       "migrate-vm-trail-batched-committed.json, EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED",
-      "migrate-vm-trail-batched-rolled-back.json, EVENT_TYPE_WORKFLOW_EXECUTION_FAILED"})
+      "migrate-vm-trail-batched-rolled-back.json, EVENT_TYPE_WORKFLOW_EXECUTION_FAILED",
+      // Since step events wait for the outcome (TRAIL_AT_OUTCOME, version 1).
+      "migrate-vm-trail-at-outcome-committed.json, EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED",
+      "migrate-vm-trail-at-outcome-rolled-back.json, EVENT_TYPE_WORKFLOW_EXECUTION_FAILED"})
   void recordedHistoryReplays(String fixture, EventType lastEvent) throws Exception {
     WorkflowExecutionHistory history = WorkflowExecutionHistory.fromJson(read(fixture));
 
@@ -87,14 +90,14 @@ class MigrateVmWorkflowReplayTest {
     Files.createDirectories(FIXTURE_DIR);
     try (MigrationHarness h = new MigrationHarness()) {
       h.newWorkflow().migrate(MigrationHarness.request("mig-fixture-committed"));
-      write("migrate-vm-trail-batched-committed.json",
+      write("migrate-vm-trail-at-outcome-committed.json",
           h.client().fetchHistory(MigrationHarness.workflowId()));
     }
     try (MigrationHarness h = new MigrationHarness()) {
       h.target.corruptRestores();
       assertThrows(WorkflowFailedException.class,
           () -> h.newWorkflow().migrate(MigrationHarness.request("mig-fixture-rolled-back")));
-      write("migrate-vm-trail-batched-rolled-back.json",
+      write("migrate-vm-trail-at-outcome-rolled-back.json",
           h.client().fetchHistory(MigrationHarness.workflowId()));
     }
   }

@@ -1,0 +1,64 @@
+package io.poolmig.workflows;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.temporal.api.enums.v1.EventType;
+import io.temporal.common.WorkflowExecutionHistory;
+import io.temporal.testing.WorkflowReplayer;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * Determinism of the pool-wide jobs across versions: recorded histories of {@link
+ * EvacuateHostWorkflowImpl} and {@link DrainHostsWorkflowImpl} replay on today's code, so a job
+ * running when a control worker is upgraded goes on. The histories of one version are written by
+ * its own tests with {@code -Dpoolmig.regenerateHistories=true} (see {@code
+ * EvacuateHostWorkflowTest}); those of earlier versions stay as they were recorded.
+ */
+class JobReplayTest {
+
+  private static final Path FIXTURE_DIR = Path.of("src", "test", "resources", "histories");
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({
+      // Before VMs that left another way, arrivals and waiting for another evacuation.
+      "evacuate-host-partial.json, evacuate",
+      "evacuate-host-retried-completed.json, evacuate",
+      "drain-hosts-completed.json, drain",
+      // Since EvacuateHostWorkflowImpl.LEFT_ANOTHER_WAY and ARRIVALS_SWEPT (version 1).
+      "evacuate-host-left-another-way.json, evacuate",
+      "evacuate-host-arrivals-swept.json, evacuate"})
+  void recordedHistoryReplays(String fixture, String kind) throws Exception {
+    WorkflowExecutionHistory history = WorkflowExecutionHistory.fromJson(read(fixture));
+
+    assertEquals(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+        history.getLastEvent().getEventType());
+    assertTrue(history.getEvents().stream().anyMatch(
+            e -> e.getEventType() == EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED),
+        "the fixture records the job's children, not just a start");
+    WorkflowReplayer.replayWorkflowExecution(history, "drain".equals(kind)
+        ? DrainHostsWorkflowImpl.class : EvacuateHostWorkflowImpl.class);
+  }
+
+  static void write(String name, WorkflowExecutionHistory history) throws IOException {
+    Files.createDirectories(FIXTURE_DIR);
+    Files.writeString(FIXTURE_DIR.resolve(name), history.toJson(true) + "\n",
+        StandardCharsets.UTF_8);
+  }
+
+  private static String read(String fixture) throws IOException {
+    try (InputStream in = JobReplayTest.class.getClassLoader()
+        .getResourceAsStream("histories/" + fixture)) {
+      if (in == null) {
+        throw new IllegalStateException("missing fixture histories/" + fixture);
+      }
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+  }
+}
