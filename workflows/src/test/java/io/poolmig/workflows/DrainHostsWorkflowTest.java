@@ -108,7 +108,7 @@ class DrainHostsWorkflowTest {
    * it, says so, then evacuates host-a itself (nothing left to move) and goes on.
    */
   @Test
-  void aDrainThatMeetsAnotherEvacuationOfItsHostWaitsForIt() {
+  void aDrainThatMeetsAnotherEvacuationOfItsHostWaitsForIt() throws Exception {
     VmRef a1 = boot(a, "a-1");
     FakeHost.Gate held = a.gate("streamCheckpoint");
     EvacuateHostWorkflow byHand = env.getWorkflowClient().newWorkflowStub(
@@ -130,6 +130,10 @@ class DrainHostsWorkflowTest {
     assertEquals(DrainProgress.COMPLETED, end.phase(), end.toString());
     assertEquals(1, pool.copiesOf(a1.uuid()).size(), pool.copiesOf(a1.uuid()).toString());
     assertFalse(pool.copiesOf(a1.uuid()).containsKey("host-a"));
+    if (Boolean.getBoolean("poolmig.regenerateHistories")) {
+      JobReplayTest.write("drain-hosts-waited-for-evacuation.json",
+          env.getWorkflowClient().fetchHistory(DrainHostsWorkflow.WORKFLOW_ID));
+    }
   }
 
   @Test

@@ -19,7 +19,8 @@ import org.junit.jupiter.params.provider.CsvSource;
  * EvacuateHostWorkflowImpl} and {@link DrainHostsWorkflowImpl} replay on today's code, so a job
  * running when a control worker is upgraded goes on. The histories of one version are written by
  * its own tests with {@code -Dpoolmig.regenerateHistories=true} (see {@code
- * EvacuateHostWorkflowTest}); those of earlier versions stay as they were recorded.
+ * EvacuateHostWorkflowTest}, {@code DrainHostsWorkflowTest}); those of earlier versions stay as
+ * they were recorded.
  */
 class JobReplayTest {
 
@@ -33,7 +34,9 @@ class JobReplayTest {
       "drain-hosts-completed.json, drain",
       // Since EvacuateHostWorkflowImpl.LEFT_ANOTHER_WAY and ARRIVALS_SWEPT (version 1).
       "evacuate-host-left-another-way.json, evacuate",
-      "evacuate-host-arrivals-swept.json, evacuate"})
+      "evacuate-host-arrivals-swept.json, evacuate",
+      // Since DrainHostsWorkflowImpl.WAITS_FOR_RUNNING_EVACUATION (version 1).
+      "drain-hosts-waited-for-evacuation.json, drain"})
   void recordedHistoryReplays(String fixture, String kind) throws Exception {
     WorkflowExecutionHistory history = WorkflowExecutionHistory.fromJson(read(fixture));
 
