@@ -20,7 +20,7 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -35,14 +35,7 @@ class DrainRestartTest {
   private static final List<String> HOSTS = List.of("host-a", "host-b", "host-c", "host-d");
 
   @TempDir Path stateRoot;
-  private TestPool testPool;
-
-  @AfterEach
-  void stop() throws Exception {
-    if (testPool != null) {
-      testPool.close();
-    }
-  }
+  @AutoClose private TestPool testPool;
 
   @Test
   void aDrainOfThreeHostsFinishesAcrossARestartOfTheControlWorker() throws Exception {

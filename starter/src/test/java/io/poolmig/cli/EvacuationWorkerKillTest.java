@@ -21,7 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -34,14 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
 class EvacuationWorkerKillTest {
 
   @TempDir Path tmp;
-  private TestPool testPool;
-
-  @AfterEach
-  void stop() throws Exception {
-    if (testPool != null) {
-      testPool.close();
-    }
-  }
+  @AutoClose private TestPool testPool;
 
   @Test
   void anEvacuationCompletesAfterItsSourceWorkerIsKilledMidStream() throws Exception {

@@ -9,7 +9,7 @@ import io.poolmig.stream.Json;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -20,14 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 class HostLabelsCliTest {
 
   @TempDir Path stateRoot;
-  private TestPool testPool;
-
-  @AfterEach
-  void stop() throws Exception {
-    if (testPool != null) {
-      testPool.close();
-    }
-  }
+  @AutoClose private TestPool testPool;
 
   @Test
   void aWorkersLabelsAreListedAndKeepAnEvacuationOffItsHost() throws Exception {

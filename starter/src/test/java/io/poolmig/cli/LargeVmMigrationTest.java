@@ -12,7 +12,7 @@ import io.poolmig.workflows.MigrationResult;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -24,14 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
 class LargeVmMigrationTest {
 
   @TempDir Path tmp;
-  private TestPool testPool;
-
-  @AfterEach
-  void stop() throws Exception {
-    if (testPool != null) {
-      testPool.close();
-    }
-  }
+  @AutoClose private TestPool testPool;
 
   @Test
   void anEightGibVmMigratesLive() {

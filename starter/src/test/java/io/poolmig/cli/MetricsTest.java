@@ -14,7 +14,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,14 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
 class MetricsTest {
 
   @TempDir Path stateRoot;
-  private TestPool testPool;
-
-  @AfterEach
-  void stop() throws Exception {
-    if (testPool != null) {
-      testPool.close();
-    }
-  }
+  @AutoClose private TestPool testPool;
 
   @Test
   void aScrapeAfterMigrationsFindsTheirCounts() throws Exception {

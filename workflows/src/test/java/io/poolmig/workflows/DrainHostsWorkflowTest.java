@@ -131,7 +131,7 @@ class DrainHostsWorkflowTest {
     assertEquals(1, pool.copiesOf(a1.uuid()).size(), pool.copiesOf(a1.uuid()).toString());
     assertFalse(pool.copiesOf(a1.uuid()).containsKey("host-a"));
     if (Boolean.getBoolean("poolmig.regenerateHistories")) {
-      JobReplayTest.write("drain-hosts-waited-for-evacuation.json",
+      Histories.write("drain-hosts-waited-for-evacuation.json",
           env.getWorkflowClient().fetchHistory(DrainHostsWorkflow.WORKFLOW_ID));
     }
   }

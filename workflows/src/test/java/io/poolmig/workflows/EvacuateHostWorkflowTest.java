@@ -458,7 +458,7 @@ class EvacuateHostWorkflowTest {
    */
   private void recordFixture(String name) throws java.io.IOException {
     if (Boolean.getBoolean("poolmig.regenerateHistories")) {
-      JobReplayTest.write(name, env.getWorkflowClient().fetchHistory(
+      Histories.write(name, env.getWorkflowClient().fetchHistory(
           TaskQueues.evacuationWorkflowId("host-a")));
     }
   }

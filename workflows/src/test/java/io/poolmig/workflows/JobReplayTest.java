@@ -6,11 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.temporal.api.enums.v1.EventType;
 import io.temporal.common.WorkflowExecutionHistory;
 import io.temporal.testing.WorkflowReplayer;
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -24,8 +19,6 @@ import org.junit.jupiter.params.provider.CsvSource;
  */
 class JobReplayTest {
 
-  private static final Path FIXTURE_DIR = Path.of("src", "test", "resources", "histories");
-
   @ParameterizedTest(name = "{0}")
   @CsvSource({
       // Before VMs that left another way, arrivals and waiting for another evacuation.
@@ -38,7 +31,7 @@ class JobReplayTest {
       // Since DrainHostsWorkflowImpl.WAITS_FOR_RUNNING_EVACUATION (version 1).
       "drain-hosts-waited-for-evacuation.json, drain"})
   void recordedHistoryReplays(String fixture, String kind) throws Exception {
-    WorkflowExecutionHistory history = WorkflowExecutionHistory.fromJson(read(fixture));
+    WorkflowExecutionHistory history = Histories.read(fixture);
 
     assertEquals(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
         history.getLastEvent().getEventType());
@@ -47,21 +40,5 @@ class JobReplayTest {
         "the fixture records the job's children, not just a start");
     WorkflowReplayer.replayWorkflowExecution(history, "drain".equals(kind)
         ? DrainHostsWorkflowImpl.class : EvacuateHostWorkflowImpl.class);
-  }
-
-  static void write(String name, WorkflowExecutionHistory history) throws IOException {
-    Files.createDirectories(FIXTURE_DIR);
-    Files.writeString(FIXTURE_DIR.resolve(name), history.toJson(true) + "\n",
-        StandardCharsets.UTF_8);
-  }
-
-  private static String read(String fixture) throws IOException {
-    try (InputStream in = JobReplayTest.class.getClassLoader()
-        .getResourceAsStream("histories/" + fixture)) {
-      if (in == null) {
-        throw new IllegalStateException("missing fixture histories/" + fixture);
-      }
-      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-    }
   }
 }

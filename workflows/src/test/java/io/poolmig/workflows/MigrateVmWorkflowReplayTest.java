@@ -8,11 +8,6 @@ import io.temporal.api.enums.v1.EventType;
 import io.temporal.client.WorkflowFailedException;
 import io.temporal.common.WorkflowExecutionHistory;
 import io.temporal.testing.WorkflowReplayer;
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -30,8 +25,6 @@ import org.junit.jupiter.params.provider.CsvSource;
  */
 class MigrateVmWorkflowReplayTest {
 
-  private static final String HISTORIES = "histories/";
-  private static final Path FIXTURE_DIR = Path.of("src", "test", "resources", "histories");
 
   @Test
   void freshHistoryReplays() throws Exception {
@@ -71,7 +64,7 @@ class MigrateVmWorkflowReplayTest {
       "migrate-vm-trail-at-outcome-committed.json, EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED",
       "migrate-vm-trail-at-outcome-rolled-back.json, EVENT_TYPE_WORKFLOW_EXECUTION_FAILED"})
   void recordedHistoryReplays(String fixture, EventType lastEvent) throws Exception {
-    WorkflowExecutionHistory history = WorkflowExecutionHistory.fromJson(read(fixture));
+    WorkflowExecutionHistory history = Histories.read(fixture);
 
     assertEquals(lastEvent, history.getLastEvent().getEventType());
     assertTrue(history.getEvents().stream()
@@ -87,34 +80,17 @@ class MigrateVmWorkflowReplayTest {
   @Test
   @EnabledIfSystemProperty(named = "poolmig.regenerateHistories", matches = "true")
   void regenerateHistories() throws Exception {
-    Files.createDirectories(FIXTURE_DIR);
     try (MigrationHarness h = new MigrationHarness()) {
       h.newWorkflow().migrate(MigrationHarness.request("mig-fixture-committed"));
-      write("migrate-vm-trail-at-outcome-committed.json",
+      Histories.write("migrate-vm-trail-at-outcome-committed.json",
           h.client().fetchHistory(MigrationHarness.workflowId()));
     }
     try (MigrationHarness h = new MigrationHarness()) {
       h.target.corruptRestores();
       assertThrows(WorkflowFailedException.class,
           () -> h.newWorkflow().migrate(MigrationHarness.request("mig-fixture-rolled-back")));
-      write("migrate-vm-trail-at-outcome-rolled-back.json",
+      Histories.write("migrate-vm-trail-at-outcome-rolled-back.json",
           h.client().fetchHistory(MigrationHarness.workflowId()));
-    }
-  }
-
-  private static void write(String name, WorkflowExecutionHistory history) throws IOException {
-    Files.writeString(FIXTURE_DIR.resolve(name), history.toJson(true) + "\n",
-        StandardCharsets.UTF_8);
-  }
-
-  private static String read(String fixture) throws IOException {
-    try (InputStream in = MigrateVmWorkflowReplayTest.class.getClassLoader()
-        .getResourceAsStream(HISTORIES + fixture)) {
-      if (in == null) {
-        throw new IllegalStateException("missing fixture " + HISTORIES + fixture
-            + ": regenerate with -Dpoolmig.regenerateHistories=true");
-      }
-      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
     }
   }
 }
