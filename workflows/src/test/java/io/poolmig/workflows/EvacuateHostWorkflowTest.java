@@ -160,10 +160,7 @@ class EvacuateHostWorkflowTest {
   void pauseStopsNewStartsAndCancelLeavesEveryVmRunningOnce() {
     boot(4, 2 * GIB);
     FakeHost.Gate held = a.gate("streamCheckpoint");
-    EvacuateHostWorkflow job = stub();
-    WorkflowClient.start(job::evacuate, request(new EvacuationRequest.Limits(1, 1, 1), 3,
-        false));
-    held.awaitEntered();
+    EvacuateHostWorkflow job = oneAtATimeUntil(held);
     // As a command line from before identities sends it: the identity arrives as null.
     WorkflowStub.fromTyped(job).signal("pause", "alice");
     held.release();
@@ -196,10 +193,7 @@ class EvacuateHostWorkflowTest {
   void theNextMigrationStartsAsSoonAsTheLastOneCommitted() {
     boot(2, 2 * GIB);
     FakeHost.Gate destroy = a.gate("destroySource");
-    EvacuateHostWorkflow job = stub();
-    WorkflowClient.start(job::evacuate, request(new EvacuationRequest.Limits(1, 1, 1), 3,
-        false));
-    destroy.awaitEntered();
+    EvacuateHostWorkflow job = oneAtATimeUntil(destroy);
     awaitProgress(job, p -> p.count(VmProgress.MOVED) == 1 && p.count(VmProgress.MIGRATING) == 1);
     awaitProgress(job, p -> a.calls().stream().filter("streamCheckpoint"::equals).count() == 2);
     destroy.release();
@@ -369,10 +363,7 @@ class EvacuateHostWorkflowTest {
   void aVmDestroyedWhileQueuedIsReportedGone() {
     boot(2, 2 * GIB);
     FakeHost.Gate held = a.gate("streamCheckpoint");
-    EvacuateHostWorkflow job = stub();
-    WorkflowClient.start(job::evacuate, request(new EvacuationRequest.Limits(1, 1, 1), 3,
-        false));
-    held.awaitEntered();
+    EvacuateHostWorkflow job = oneAtATimeUntil(held);
     a.destroyByHand("uuid-vm-2");
     vms.remove(1);
     held.release();
@@ -495,6 +486,15 @@ class EvacuateHostWorkflowTest {
         source.name(), target, "tcp", true, "carol", "by hand"));
     held.awaitEntered();
     return held;
+  }
+
+  /** Starts the job one migration at a time; returns once a host has entered {@code gate}. */
+  private EvacuateHostWorkflow oneAtATimeUntil(FakeHost.Gate gate) {
+    EvacuateHostWorkflow job = stub();
+    WorkflowClient.start(job::evacuate, request(new EvacuationRequest.Limits(1, 1, 1), 3,
+        false));
+    gate.awaitEntered();
+    return job;
   }
 
   private EvacuateHostWorkflow stub() {
