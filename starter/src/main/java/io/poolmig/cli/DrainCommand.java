@@ -114,12 +114,8 @@ final class DrainCommand implements Callable<Integer> {
       if (order.isEmpty()) {
         throw new PoolmigException(ExitCode.USAGE, "name the hosts to drain, or --pool");
       }
-      for (String h : order) {
-        if (!known.contains(h)) {
-          throw new PoolmigException(ExitCode.USAGE, "unknown host '" + h + "'; known hosts: "
-              + String.join(", ", known));
-        }
-      }
+      Evacuations.requireKnown(order, known, "");
+      Evacuations.requireKnown(evacuation.excluded, known, " in --exclude");
       DrainRequest request;
       Identity who = evacuation.requester.identity(session.database());
       try {

@@ -44,18 +44,30 @@ final class Evacuations {
     return TaskQueues.evacuationWorkflowId(host);
   }
 
-  /** Refuses a host the registry does not know: bad input, with the hosts it knows. */
-  void requireHost(String host) {
-    List<HostRecord> hosts = pool.hosts();
-    if (hosts.stream().noneMatch(h -> h.name().equals(host))) {
-      throw new PoolmigException(ExitCode.USAGE, "unknown host '" + host + "'; known hosts: "
-          + String.join(", ", hosts.stream().map(HostRecord::name).toList()));
+  /**
+   * Refuses a host, or a host to exclude, that the registry does not know: bad input, with the
+   * hosts it knows (an exclusion mistyped would keep no VM off the host meant).
+   */
+  void requireHosts(EvacuationRequest request) {
+    List<String> known = pool.hosts().stream().map(HostRecord::name).toList();
+    requireKnown(List.of(request.host()), known, "");
+    requireKnown(request.excludedHosts(), known, " in --exclude");
+  }
+
+  /** Refuses the first of {@code names} not in {@code known}; {@code where} names the option. */
+  static void requireKnown(java.util.Collection<String> names, List<String> known,
+      String where) {
+    for (String name : new java.util.TreeSet<>(names)) {
+      if (!known.contains(name)) {
+        throw new PoolmigException(ExitCode.USAGE, "unknown host '" + name + "'" + where
+            + "; known hosts: " + String.join(", ", known));
+      }
     }
   }
 
   /** The plan, as the evacuation would make it now; nothing changes. */
   EvacuationProgress plan(EvacuationRequest request) {
-    requireHost(request.host());
+    requireHosts(request);
     EvacuateHostWorkflow wf = client.newWorkflowStub(EvacuateHostWorkflow.class,
         WorkflowOptions.newBuilder().setTaskQueue(TaskQueues.CONTROL)
             .setWorkflowId("evacuate-plan-" + UUID.randomUUID())
@@ -65,7 +77,7 @@ final class Evacuations {
 
   /** Starts the evacuation; refused while another one of the same host runs. */
   void start(EvacuationRequest request) {
-    requireHost(request.host());
+    requireHosts(request);
     EvacuateHostWorkflow wf = client.newWorkflowStub(EvacuateHostWorkflow.class,
         WorkflowOptions.newBuilder().setTaskQueue(TaskQueues.CONTROL)
             .setWorkflowId(workflowId(request.host())).build());

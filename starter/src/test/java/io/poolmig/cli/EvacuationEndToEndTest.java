@@ -148,6 +148,18 @@ class EvacuationEndToEndTest {
     CliRun again = CliRun.of(env, "evacuate", "host-z");
     assertEquals(ExitCode.USAGE.code, again.exitCode(), again.toString());
     assertTrue(again.err().contains("unknown host 'host-z'"), again.toString());
+    // A mistyped exclusion would keep no VM off the host meant; a bad headroom is bad input,
+    // not a plan workflow that fails.
+    CliRun typo = CliRun.of(env, "evacuate", "host-a", "--dry-run", "--exclude", "host-q");
+    assertEquals(ExitCode.USAGE.code, typo.exitCode(), typo.toString());
+    assertTrue(typo.err().contains("unknown host 'host-q' in --exclude; known hosts: host-a, "
+        + "host-b, host-c"), typo.toString());
+    CliRun drainTypo = CliRun.of(env, "drain", "host-a", "--exclude", "host-q");
+    assertEquals(ExitCode.USAGE.code, drainTypo.exitCode(), drainTypo.toString());
+    CliRun headroom = CliRun.of(env, "evacuate", "host-a", "--dry-run", "--headroom", "150");
+    assertEquals(ExitCode.USAGE.code, headroom.exitCode(), headroom.toString());
+    assertTrue(headroom.err().contains("headroom must be 0..50 %, was 150"),
+        headroom.toString());
   }
 
   @Test

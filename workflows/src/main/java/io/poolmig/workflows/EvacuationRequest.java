@@ -133,6 +133,8 @@ public record EvacuationRequest(
           + maxAttemptsPerVm);
     }
     excludedHosts = excludedHosts == null ? Set.of() : Set.copyOf(excludedHosts);
+    // The planner's own rules: a bad headroom is bad input here, not a workflow that fails.
+    new PlacementPlanner.Rules(headroomPercent, excludedHosts);
     excludedLabels = excludedLabels == null ? Set.of() : Set.copyOf(excludedLabels);
     for (String label : excludedLabels) {
       int eq = label.indexOf('=');
