@@ -66,13 +66,19 @@ final class MigrationLimits {
           bandwidth == null || bandwidth.trim().equals("0") ? d.bandwidthBytesPerSecond()
               : Sizes.parse(bandwidth),
           lz4 || d.lz4(),
-          progressTimeoutMillis != null ? Math.max(1, progressTimeoutMillis / 1000)
+          progressTimeoutMillis != null ? seconds(progressTimeoutMillis)
               : d.progressTimeoutSeconds(),
-          completionTimeoutPerGibMillis != null
-              ? Math.max(1, completionTimeoutPerGibMillis / 1000)
+          completionTimeoutPerGibMillis != null ? seconds(completionTimeoutPerGibMillis)
               : d.completionTimeoutPerGibSeconds());
     } catch (IllegalArgumentException e) {
       throw new PoolmigException(ExitCode.USAGE, e.getMessage());
+    } catch (picocli.CommandLine.TypeConversionException e) {
+      throw new PoolmigException(ExitCode.USAGE, "--bandwidth: " + e.getMessage());
     }
+  }
+
+  /** Whole seconds, rounded up: the limit refused is the one asked for (0s stays 0 s). */
+  private static long seconds(long millis) {
+    return (millis + 999) / 1000;
   }
 }

@@ -44,6 +44,16 @@ class MigrateOptionsTest {
     assertEquals(2, progress.exitCode());
     assertTrue(progress.err().contains("progress timeout must be at least 10 s"),
         progress.err());
+    CliRun none = CliRun.of(Map.of(), "migrate", "web-1", "--to", "host-b",
+        "--progress-timeout", "0s");
+    assertEquals(2, none.exitCode());
+    assertTrue(none.err().contains("progress timeout must be at least 10 s, was 0 s"),
+        none.err());
+    CliRun bandwidth = CliRun.of(Map.of(), "migrate", "web-1", "--to", "host-b",
+        "--bandwidth", "-5M");
+    assertEquals(2, bandwidth.exitCode(), bandwidth.toString());
+    assertTrue(bandwidth.err().contains("poolmig: --bandwidth: '-5M' is not a size"),
+        bandwidth.err());
   }
 
   private static MigrateCommand parse(String... args) {
