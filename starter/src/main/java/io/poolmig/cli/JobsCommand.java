@@ -70,7 +70,8 @@ final class JobsCommand implements Callable<Integer> {
             j.committed(), j.rolledBack(), j.requestedBy(), j.reason(), j.osUser(),
             j.clientHost(), j.dbRole(), j.onBehalfOf());
       }
-      l.print(root.out, output.format, "(no jobs yet)");
+      l.print(root.out, output.format, terms.values().stream().allMatch(v -> v == null)
+          ? "(no jobs yet)" : "(no job matches these filters)");
       return ExitCode.OK.code;
     }
   }

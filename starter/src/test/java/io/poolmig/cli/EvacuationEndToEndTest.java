@@ -100,6 +100,8 @@ class EvacuationEndToEndTest {
     CliRun jobs = CliRun.of(env, "jobs");
     assertTrue(jobs.out().lines().anyMatch(l -> l.startsWith(job.id().toString())
         && l.contains("evacuate") && l.contains("completed")), jobs.toString());
+    CliRun none = CliRun.of(env, "jobs", "--status", "wat");
+    assertTrue(none.out().contains("(no job matches these filters)"), none.toString());
 
     // A rolling drain of host-b: evacuated, waits for its maintenance, back in the pool.
     CliRun drain = CliRun.of(env, "drain", "host-b", "--reason", "kernel 6.1.119", "--as", "bob");
