@@ -124,9 +124,7 @@ public final class ActivityStubs {
 
   /** Registry reads on the control queue, for a step's placement check: the step's budget. */
   public static PoolActivities pool() {
-    return Workflow.newActivityStub(PoolActivities.class, ActivityOptions.newBuilder()
-        .setTaskQueue(TaskQueues.CONTROL)
-        .setStartToCloseTimeout(Duration.ofSeconds(30))
+    return Workflow.newActivityStub(PoolActivities.class, onControlQueue()
         .setScheduleToCloseTimeout(STEP_BUDGET)
         .setRetryOptions(STEP_RETRY)
         .build());
@@ -153,19 +151,22 @@ public final class ActivityStubs {
    * failing it half done. A refusal (an unknown host) is not retried.
    */
   public static PoolActivities jobRegistry() {
-    return Workflow.newActivityStub(PoolActivities.class, ActivityOptions.newBuilder()
-        .setTaskQueue(TaskQueues.CONTROL)
-        .setStartToCloseTimeout(Duration.ofSeconds(30))
+    return Workflow.newActivityStub(PoolActivities.class, onControlQueue()
         .setRetryOptions(STEP_RETRY)
         .build());
   }
 
   /** Audit writes on the control queue, retried until the store takes them. */
   public static AuditActivities audit() {
-    return Workflow.newActivityStub(AuditActivities.class, ActivityOptions.newBuilder()
-        .setTaskQueue(TaskQueues.CONTROL)
-        .setStartToCloseTimeout(Duration.ofSeconds(30))
+    return Workflow.newActivityStub(AuditActivities.class, onControlQueue()
         .setRetryOptions(UNTIL_DONE)
         .build());
+  }
+
+  /** The control queue's store activities (registry, audit): 30 s per attempt. */
+  private static ActivityOptions.Builder onControlQueue() {
+    return ActivityOptions.newBuilder()
+        .setTaskQueue(TaskQueues.CONTROL)
+        .setStartToCloseTimeout(Duration.ofSeconds(30));
   }
 }

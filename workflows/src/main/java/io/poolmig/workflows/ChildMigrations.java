@@ -1,7 +1,6 @@
 package io.poolmig.workflows;
 
 import io.temporal.api.enums.v1.ParentClosePolicy;
-import io.temporal.client.WorkflowExecutionAlreadyStarted;
 import io.temporal.failure.ChildWorkflowFailure;
 import io.temporal.failure.TemporalFailure;
 import io.temporal.workflow.ChildWorkflowOptions;
@@ -48,10 +47,9 @@ final class ChildMigrations {
       return MigrationResult.COMMITTED.equals(r.status()) ? new Ended(r, null, false)
           : new Ended(r, r.error(), false);
     } catch (TemporalFailure e) {
-      if (e instanceof ChildWorkflowFailure c
-          && c.getCause() instanceof WorkflowExecutionAlreadyStarted) {
+      if (Failures.alreadyRunning(e)) {
         return new Ended(null, "another migration of " + vm.name() + " is in flight ("
-            + c.getExecution().getWorkflowId() + ")", true);
+            + ((ChildWorkflowFailure) e).getExecution().getWorkflowId() + ")", true);
       }
       return new Ended(null, Failures.describe(e), false);
     }

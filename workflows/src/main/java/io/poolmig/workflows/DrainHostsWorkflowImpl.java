@@ -4,7 +4,6 @@ import io.poolmig.workflows.DrainProgress.HostStep;
 import io.poolmig.workflows.DrainProgress.Return;
 import io.poolmig.workflows.EvacuationProgress.VmProgress;
 import io.temporal.api.enums.v1.ParentClosePolicy;
-import io.temporal.client.WorkflowExecutionAlreadyStarted;
 import io.temporal.failure.ChildWorkflowFailure;
 import io.temporal.failure.TemporalFailure;
 import io.temporal.workflow.Async;
@@ -283,8 +282,7 @@ public final class DrainHostsWorkflowImpl implements DrainHostsWorkflow {
       try {
         return evacuateOnce(host);
       } catch (ChildWorkflowFailure e) {
-        if (!waits || !(e.getCause() instanceof WorkflowExecutionAlreadyStarted)
-            || cancelledBy != null) {
+        if (!waits || cancelledBy != null) {
           set(host, HostStep.FAILED, "evacuation failed: " + Failures.describe(e));
           return null;
         }
@@ -333,13 +331,10 @@ public final class DrainHostsWorkflowImpl implements DrainHostsWorkflow {
           : HostStep.FAILED, "evacuation " + p.phase() + (p.note() == null ? ""
               : ": " + p.note()));
       return p;
-    } catch (ChildWorkflowFailure e) {
-      if (e.getCause() instanceof WorkflowExecutionAlreadyStarted) {
-        throw e;
-      }
-      set(host, HostStep.FAILED, "evacuation failed: " + Failures.describe(e));
-      return null;
     } catch (TemporalFailure e) {
+      if (Failures.alreadyRunning(e)) {
+        throw (ChildWorkflowFailure) e;
+      }
       set(host, HostStep.FAILED, "evacuation failed: " + Failures.describe(e));
       return null;
     }

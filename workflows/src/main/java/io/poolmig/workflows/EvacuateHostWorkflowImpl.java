@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 
 /**
@@ -194,8 +195,9 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
       incoming = now.migrations().stream().filter(e -> LedgerEntry.TARGET.equals(e.role())
           && INCOMING.contains(e.status())).map(e -> (e.vmName() == null ? "migration "
               : e.vmName() + ", migration ") + e.migrationId())
-          .sorted().reduce((x, y) -> x + ", " + y).orElse(null);
-      if (incoming == null) {
+          .sorted().collect(Collectors.joining(", "));
+      if (incoming.isEmpty()) {
+        incoming = null;
         break;
       }
       phase = "waiting";
@@ -401,7 +403,7 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
     queue(plan);
     audit.jobEvent(request.jobId(), "vms-arrived", "evacuate", request.requestedBy(),
         arrived.stream().map(v -> v.vm().name() + " (" + v.vm().uuid() + ")").sorted()
-            .reduce((x, y) -> x + ", " + y).orElse("") + " arrived on " + request.host()
+            .collect(Collectors.joining(", ")) + " arrived on " + request.host()
             + " during its evacuation; " + plan.placements().size() + " placed, "
             + plan.unplaceable().size() + " unplaceable", Workflow.currentTimeMillis());
     return !plan.placements().isEmpty();

@@ -39,6 +39,15 @@ public final class Failures {
     return String.valueOf(t.getMessage());
   }
 
+  /**
+   * Whether {@code failure} says a child workflow never started because a workflow of its id runs
+   * already (another migration of the VM, another evacuation of the host).
+   */
+  public static boolean alreadyRunning(Throwable failure) {
+    return failure instanceof ChildWorkflowFailure c
+        && c.getCause() instanceof WorkflowExecutionAlreadyStarted;
+  }
+
   /** The failure type of the innermost application failure, or null. */
   public static String type(Throwable failure) {
     for (Throwable t = failure; t != null; t = t.getCause()) {
