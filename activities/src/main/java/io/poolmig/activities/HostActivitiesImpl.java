@@ -10,6 +10,7 @@ import io.poolmig.hypervisor.HostMemory;
 import io.poolmig.hypervisor.Hypervisor;
 import io.poolmig.hypervisor.HypervisorException;
 import io.poolmig.hypervisor.InsufficientMemoryException;
+import io.poolmig.hypervisor.InsufficientStorageException;
 import io.poolmig.hypervisor.NotConvergingException;
 import io.poolmig.hypervisor.RestoredDomain;
 import io.poolmig.hypervisor.SaveRequest;
@@ -231,7 +232,13 @@ public final class HostActivitiesImpl implements HostActivities, ReceiveHandler 
             + m.vm().name() + " (" + m.vm().uuid() + ", " + (m.vm().memoryBytes() >> 20)
             + " MiB, " + m.vm().vcpus() + " vCPU(s))");
       }
-      RestoredDomain restored = hypervisor.restore(header, reader);
+      RestoredDomain restored;
+      try {
+        restored = hypervisor.restore(header, reader);
+      } catch (InsufficientMemoryException | InsufficientStorageException e) {
+        throw new ReceiveHandler.NoRoomException("no room on " + settings.hostName() + ": "
+            + e.getMessage(), e);
+      }
       Optional<TargetMigration> after = ledger.updateTarget(migrationId,
           t -> TargetMigration.RECEIVING.equals(t.status()) && t.attempt() == attempt
               ? t.received(restored.contentDigest()) : t);

@@ -73,7 +73,7 @@ final class SourceStream {
     } catch (ReceiveClient.AlreadyReceivedException e) {
       return whileHeartbeating(() -> fromEarlierAttempt(request, m, e.contentDigest(), started));
     } catch (ReceiveClient.RefusedException e) {
-      throw ApplicationFailure.newFailure(e.getMessage(), FailureTypes.CHECKPOINT_REJECTED);
+      throw rejected("", e);
     } catch (IOException e) {
       throw ApplicationFailure.newFailure("stream of " + d.name() + " to " + ticket.targetHost()
           + " failed: " + e.getMessage(), "StreamFailed");
@@ -102,11 +102,10 @@ final class SourceStream {
         watch.rethrowIfStopped();
         if (e.getCause() instanceof IOException) {
           // A broken pipe says little; the target usually said why it stopped reading.
-          Optional<String> reason = client.targetReason();
-          if (reason.isPresent()) {
-            throw ApplicationFailure.newFailure("target " + ticket.targetHost()
-                + " rejected the checkpoint of " + d.name() + ": " + reason.get(),
-                FailureTypes.CHECKPOINT_REJECTED);
+          Optional<ReceiveClient.RefusedException> refusal = client.targetRefusal();
+          if (refusal.isPresent()) {
+            throw rejected("target " + ticket.targetHost() + " rejected the checkpoint of "
+                + d.name() + ": ", refusal.get());
           }
         }
         throw e;
@@ -116,7 +115,7 @@ final class SourceStream {
       try {
         confirmed = client.awaitRestored();
       } catch (ReceiveClient.RefusedException e) {
-        throw ApplicationFailure.newFailure(e.getMessage(), FailureTypes.CHECKPOINT_REJECTED);
+        throw rejected("", e);
       } catch (IOException e) {
         watch.rethrowIfStopped();
         throw ApplicationFailure.newFailure("no verdict from " + ticket.targetHost() + " on the "
@@ -135,6 +134,18 @@ final class SourceStream {
     }
     handOver(mid, d.uuid(), result.contentDigest());
     return result;
+  }
+
+  /**
+   * A target that ran out of room is not streamed to again: the failure is not retried, and the
+   * workflow rolls back at once; its words name the host, the VM and what to do. Any other
+   * refusal, told in {@code context}, may pass on a new stream.
+   */
+  private static ApplicationFailure rejected(String context, ReceiveClient.RefusedException e) {
+    return e instanceof ReceiveClient.NoRoomException
+        ? ApplicationFailure.newNonRetryableFailure(e.getMessage(), FailureTypes.NO_ROOM)
+        : ApplicationFailure.newFailure(context + e.getMessage(),
+            FailureTypes.CHECKPOINT_REJECTED);
   }
 
   /**
@@ -228,7 +239,7 @@ final class SourceStream {
     try {
       client.awaitRound(round, (int) settings.stallTimeoutMillis());
     } catch (ReceiveClient.RefusedException e) {
-      throw ApplicationFailure.newFailure(e.getMessage(), FailureTypes.CHECKPOINT_REJECTED);
+      throw rejected("", e);
     } catch (IOException e) {
       throw ApplicationFailure.newFailure(targetHost + " has not consumed the pre-copy rounds: "
           + e.getMessage() + "; the VM was not paused", "StreamStalled");

@@ -149,7 +149,7 @@ public final class ReceiveClient implements AutoCloseable {
       while (true) {
         ReceiveProtocol.Status status = ReceiveProtocol.readStatus(in);
         if (status.code() != ReceiveProtocol.ROUND_RECEIVED) {
-          throw new RefusedException("target stopped the checkpoint: " + status.message());
+          throw refusal("target stopped the checkpoint: ", status);
         }
         if (Integer.parseInt(status.message()) >= round) {
           return;
@@ -170,23 +170,29 @@ public final class ReceiveClient implements AutoCloseable {
       status = ReceiveProtocol.readStatus(in); // rounds the sender did not wait for
     }
     if (!status.ok()) {
-      throw new RefusedException("target could not restore the checkpoint: " + status.message());
+      throw refusal("target could not restore the checkpoint: ", status);
     }
     return status.contentDigest();
   }
 
+  private static RefusedException refusal(String prefix, ReceiveProtocol.Status status) {
+    return status.code() == ReceiveProtocol.NO_ROOM ? new NoRoomException(status.message())
+        : new RefusedException(prefix + status.message());
+  }
+
   /**
-   * After a write failed: the reason the target gave before it closed the connection, if it gave
-   * one within two seconds.
+   * After a write failed: why the target stopped reading, if it said so within two seconds; the
+   * exception's message is the target's own words.
    */
-  public java.util.Optional<String> targetReason() {
+  public java.util.Optional<RefusedException> targetRefusal() {
     try {
       raw.setSoTimeout(2000);
       ReceiveProtocol.Status status = ReceiveProtocol.readStatus(in);
       while (status.code() == ReceiveProtocol.ROUND_RECEIVED) {
         status = ReceiveProtocol.readStatus(in);
       }
-      return status.ok() ? java.util.Optional.empty() : java.util.Optional.of(status.message());
+      return status.ok() ? java.util.Optional.empty()
+          : java.util.Optional.of(refusal("", status));
     } catch (IOException e) {
       return java.util.Optional.empty();
     }
@@ -233,8 +239,15 @@ public final class ReceiveClient implements AutoCloseable {
   }
 
   /** The target said no: bad or used ticket, or a restore that failed there. */
-  public static final class RefusedException extends IOException {
+  public static class RefusedException extends IOException {
     public RefusedException(String message) {
+      super(message);
+    }
+  }
+
+  /** The target ran out of room for the VM: streaming to it again will fail the same way. */
+  public static final class NoRoomException extends RefusedException {
+    public NoRoomException(String message) {
       super(message);
     }
   }

@@ -304,7 +304,8 @@ public final class ReceiveEndpoint implements AutoCloseable {
       } catch (Exception e) {
         log.warn("receive of migration {} from {} failed: {}", hello.migrationId(), peer,
             e.getMessage());
-        trySend(out, new ReceiveProtocol.Status(ReceiveProtocol.FAILED, e.getMessage(), null, 0));
+        trySend(out, new ReceiveProtocol.Status(e instanceof ReceiveHandler.NoRoomException
+            ? ReceiveProtocol.NO_ROOM : ReceiveProtocol.FAILED, e.getMessage(), null, 0));
       } finally {
         handler.release(hello.migrationId(), hello.attempt());
       }

@@ -21,7 +21,8 @@ public interface ReceiveHandler {
 
   /**
    * Restores the checkpoint (header not yet read) as a paused domain and returns the content
-   * digest reproduced; on failure leaves nothing behind. Called only after an admission that
+   * digest reproduced; on failure leaves nothing behind. Throws {@link NoRoomException} when the
+   * host ran out of room for it. Called only after an admission that
    * claimed the migration, and always followed by {@link #release}.
    */
   Received receive(String migrationId, int attempt, CheckpointReader reader) throws Exception;
@@ -37,6 +38,16 @@ public interface ReceiveHandler {
    */
   record Admission(String receivedDigest) {
     public static final Admission RECEIVE = new Admission(null);
+  }
+
+  /**
+   * The host has no room for the incoming VM (memory, or the disk a simulated host keeps it on):
+   * the sender is told so apart from other failures, since streaming again will not help.
+   */
+  final class NoRoomException extends Exception {
+    public NoRoomException(String message, Throwable cause) {
+      super(message, cause);
+    }
   }
 
   /** The connection is not allowed to deliver a checkpoint. */

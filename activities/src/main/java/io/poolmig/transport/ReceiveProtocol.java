@@ -35,6 +35,11 @@ final class ReceiveProtocol {
   static final int FAILED = 2;
   static final int ALREADY_RECEIVED = 3;
   static final int ROUND_RECEIVED = 4;
+  /**
+   * The target ran out of room restoring the stream. Added within version 4: a sender that does
+   * not know the code takes it, like any code but OK, as a failure.
+   */
+  static final int NO_ROOM = 5;
   private static final int MAX_JSON = 64 << 10;
 
   private ReceiveProtocol() {}

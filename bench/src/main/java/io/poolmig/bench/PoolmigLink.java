@@ -207,7 +207,8 @@ final class PoolmigLink implements AutoCloseable {
             SaveRequest.DEFAULT_MAX_ROUNDS, caughtUp), writer, SaveProgress.NONE);
       } catch (HypervisorException e) {
         // A broken pipe says little; the target usually said why it stopped reading.
-        String why = client.targetReason().map(r -> " (host B: " + r + ")").orElse("");
+        String why = client.targetRefusal().map(r -> " (host B: " + r.getMessage() + ")")
+            .orElse("");
         throw new IOException("save failed: " + e.getMessage() + why, e);
       }
       confirmed = client.awaitRestored();

@@ -11,6 +11,7 @@ import io.poolmig.hypervisor.DomainNotFoundException;
 import io.poolmig.hypervisor.DomainStateException;
 import io.poolmig.hypervisor.HypervisorException;
 import io.poolmig.hypervisor.InsufficientMemoryException;
+import io.poolmig.hypervisor.InsufficientStorageException;
 import io.poolmig.hypervisor.libxl.LibxlUnavailableException;
 import io.poolmig.transport.TlsConfigException;
 import io.poolmig.worker.TemporalConnection;
@@ -174,8 +175,8 @@ public final class Poolmig implements Runnable {
         || e instanceof CommandLine.ParameterException) {
       return ExitCode.USAGE;
     }
-    if (e instanceof InsufficientMemoryException || e instanceof DomainExistsException
-        || e instanceof DomainStateException) {
+    if (e instanceof InsufficientMemoryException || e instanceof InsufficientStorageException
+        || e instanceof DomainExistsException || e instanceof DomainStateException) {
       return ExitCode.REFUSED;
     }
     if (e instanceof CheckpointRejectedException || e instanceof HypervisorException) {

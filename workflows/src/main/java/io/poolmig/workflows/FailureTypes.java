@@ -11,6 +11,12 @@ public final class FailureTypes {
   public static final String VM_CONFLICT = "VmConflict";
   /** The VM's state forbids the step (fenced, already migrated). Not retried. */
   public static final String VM_STATE = "VmState";
+  /**
+   * The target ran out of room while restoring the checkpoint: memory, or on a simulated host the
+   * disk that keeps guest memory in files. Not retried: another stream to the same target fails
+   * the same way, minutes later; an evacuation places the VM elsewhere.
+   */
+  public static final String NO_ROOM = "NoRoomOnTarget";
   /** The target refused or could not restore the checkpoint. Retried: a new stream may pass. */
   public static final String CHECKPOINT_REJECTED = "CheckpointRejected";
   /** The restored VM is not what the source sent. Not retried. */
@@ -35,8 +41,8 @@ public final class FailureTypes {
   public static final String HOST_UNAVAILABLE = "HostUnavailable";
 
   static final String[] NON_RETRYABLE = {
-    INSUFFICIENT_MEMORY, VM_NOT_FOUND, VM_CONFLICT, VM_STATE, VERIFY_FAILED, NOT_CONVERGING,
-    HOST_UNAVAILABLE
+    INSUFFICIENT_MEMORY, NO_ROOM, VM_NOT_FOUND, VM_CONFLICT, VM_STATE, VERIFY_FAILED,
+    NOT_CONVERGING, HOST_UNAVAILABLE
   };
 
   private FailureTypes() {}

@@ -10,6 +10,7 @@ import io.poolmig.hypervisor.HostMemory;
 import io.poolmig.hypervisor.Hypervisor;
 import io.poolmig.hypervisor.HypervisorException;
 import io.poolmig.hypervisor.InsufficientMemoryException;
+import io.poolmig.hypervisor.InsufficientStorageException;
 import io.poolmig.hypervisor.NotConvergingException;
 import io.poolmig.hypervisor.RestoredDomain;
 import io.poolmig.hypervisor.SaveProgress;
@@ -602,7 +603,7 @@ public final class SimHost implements Hypervisor {
             long pfn = batch.pfn(i);
             if (batch.isZero(i)) {
               if (written.get((int) pfn)) {
-                writeFully(ch, ByteBuffer.wrap(ZERO_PAGE), pfn * PAGE);
+                stage(domain, memory, ch, ByteBuffer.wrap(ZERO_PAGE), pfn * PAGE);
                 written.clear((int) pfn);
               }
               tree.zero(pfn);
@@ -615,7 +616,8 @@ public final class SimHost implements Hypervisor {
                 && batch.pfn(i + run) == pfn + run) {
               run++;
             }
-            writeFully(ch, ByteBuffer.wrap(batch.data(), dataOffset, run * PAGE), pfn * PAGE);
+            stage(domain, memory, ch, ByteBuffer.wrap(batch.data(), dataOffset, run * PAGE),
+                pfn * PAGE);
             tree.pages(pfn, run, batch.data(), dataOffset);
             written.set((int) pfn, (int) pfn + run);
             dataOffset += run * PAGE;
@@ -626,6 +628,26 @@ public final class SimHost implements Hypervisor {
               + " carries an OPAQUE record");
         }
       }
+    }
+  }
+
+  /** Writes received pages into the staged memory; a full disk is told apart from other errors. */
+  private static void stage(SimDomainRecord domain, Path memory, FileChannel ch, ByteBuffer pages,
+      long position) throws IOException {
+    try {
+      writeFully(ch, pages, position);
+    } catch (IOException e) {
+      long usable;
+      try {
+        usable = Files.getFileStore(memory).getUsableSpace();
+      } catch (IOException unknown) {
+        throw e;
+      }
+      if (usable < domain.memoryBytes()) {
+        throw new InsufficientStorageException("the memory of '" + domain.name() + "'",
+            memory.getParent().getParent(), domain.memoryBytes(), usable, e);
+      }
+      throw e;
     }
   }
 
