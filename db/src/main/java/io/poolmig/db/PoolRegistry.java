@@ -35,6 +35,19 @@ public final class PoolRegistry {
           + " labels = excluded.labels,"
           + " last_seen_at = now()";
 
+  /** The upsert of {@link #UPSERT} for one worker instance, unless another one holds the name. */
+  private static final String CLAIM =
+      "insert into hosts (name, hypervisor, receive_address, total_memory_bytes, state, labels,"
+          + " instance_id) values (?, ?, ?, ?, ?, ?::jsonb, ?)"
+          + " on conflict (name) do update set hypervisor = excluded.hypervisor,"
+          + " receive_address = excluded.receive_address,"
+          + " total_memory_bytes = excluded.total_memory_bytes,"
+          + " labels = excluded.labels,"
+          + " instance_id = excluded.instance_id,"
+          + " last_seen_at = now()"
+          + " where hosts.instance_id is null or hosts.instance_id = excluded.instance_id"
+          + " or hosts.last_seen_at <= now() - make_interval(secs => ?)";
+
   private static final String COLUMNS =
       "name, hypervisor, receive_address, total_memory_bytes, state, registered_at, last_seen_at,"
           + " state_changed_at, state_changed_by, state_reason, labels::text as labels";
@@ -83,6 +96,71 @@ public final class PoolRegistry {
             return ps.executeUpdate();
           }
         });
+  }
+
+  /**
+   * Registers the host as {@link #register} does, as served by the worker whose state directory
+   * is {@code instance} — unless another instance registered the name and has been heard from
+   * within {@code takeOverAfter}: then nothing changes and {@link HostNameTakenException} says
+   * who holds it. The check and the update are one statement, so of two workers racing for a
+   * name one wins. {@code Duration.ZERO} takes the name over whoever holds it (a pool that runs
+   * every host of its registry in its own process).
+   */
+  public void claim(HostRecord h, String instance, java.time.Duration takeOverAfter) {
+    Objects.requireNonNull(h, "h");
+    Checks.requireText(instance, "instance");
+    int updated = jdbc.run(
+        "registering host " + h.name(),
+        c -> {
+          try (PreparedStatement ps = c.prepareStatement(CLAIM)) {
+            ps.setString(1, h.name());
+            ps.setString(2, h.hypervisor());
+            ps.setString(3, h.receiveAddress());
+            ps.setLong(4, h.totalMemoryBytes());
+            ps.setString(5, h.state() == null ? HostRecord.ACTIVE : h.state());
+            ps.setString(6, labelsJson(h.labels()));
+            ps.setString(7, instance);
+            ps.setDouble(8, takeOverAfter.toMillis() / 1000.0);
+            return ps.executeUpdate();
+          }
+        });
+    if (updated == 0) {
+      throw jdbc.run("reading who serves host " + h.name(), c -> {
+        try (PreparedStatement ps = c.prepareStatement("select instance_id, receive_address,"
+            + " last_seen_at, extract(epoch from now() - last_seen_at) as quiet from hosts"
+            + " where name = ?")) {
+          ps.setString(1, h.name());
+          try (ResultSet rs = ps.executeQuery()) {
+            if (!rs.next()) {
+              throw new IllegalStateException("host " + h.name() + " was neither added nor"
+                  + " updated, and is not registered");
+            }
+            return new HostNameTakenException(h.name(), rs.getString("instance_id"),
+                rs.getString("receive_address"), Jdbc.getInstant(rs, "last_seen_at"),
+                java.time.Duration.ofMillis((long) (rs.getDouble("quiet") * 1000)),
+                takeOverAfter);
+          }
+        }
+      });
+    }
+  }
+
+  /**
+   * Sets the host's {@code last_seen_at} to now if {@code instance} still serves it; false when
+   * another worker has taken the name over (after this one was silent too long).
+   */
+  public boolean heartbeat(String name, String instance) {
+    Checks.requireText(name, "name");
+    return jdbc.run(
+        "recording a heartbeat of host " + name,
+        c -> {
+          try (PreparedStatement ps = c.prepareStatement("update hosts set last_seen_at = now()"
+              + " where name = ? and (instance_id = ? or instance_id is null)")) {
+            ps.setString(1, name);
+            ps.setString(2, instance);
+            return ps.executeUpdate();
+          }
+        }) > 0;
   }
 
   /**

@@ -31,6 +31,37 @@ class PoolRegistryTest {
   }
 
   @Test
+  void aHostNameIsServedByOneWorkerUntilThatWorkerFallsSilent() throws SQLException {
+    String name = unique("host");
+    java.time.Duration staleAfter = java.time.Duration.ofSeconds(60);
+    registry.claim(HostRecord.of(name, "sim", "a:1", 1), "state-a", staleAfter);
+
+    HostNameTakenException taken = assertThrows(HostNameTakenException.class,
+        () -> registry.claim(HostRecord.of(name, "sim", "b:1", 1), "state-b", staleAfter));
+    assertTrue(taken.getMessage().contains("host name " + name + " is served by another worker"
+        + " (state directory instance state-a, receives on a:1"), taken.getMessage());
+    assertEquals("a:1", registry.find(name).orElseThrow().receiveAddress(),
+        "the refused worker changed nothing");
+
+    registry.claim(HostRecord.of(name, "sim", "a:2", 1), "state-a", staleAfter);
+    assertEquals("a:2", registry.find(name).orElseThrow().receiveAddress(),
+        "the same state directory, restarted, registers again at once");
+    assertTrue(registry.heartbeat(name, "state-a"));
+
+    t.execute("update hosts set last_seen_at = now() - interval '61 seconds' where name = '"
+        + name + "'");
+    registry.claim(HostRecord.of(name, "sim", "b:1", 1), "state-b", staleAfter);
+    assertEquals("b:1", registry.find(name).orElseThrow().receiveAddress(),
+        "a worker silent past the limit is taken over");
+    assertTrue(!registry.heartbeat(name, "state-a"), "the old worker learns it lost the name");
+    assertTrue(registry.heartbeat(name, "state-b"));
+
+    registry.claim(HostRecord.of(name, "sim", "c:1", 1), "state-c", java.time.Duration.ZERO);
+    assertEquals("c:1", registry.find(name).orElseThrow().receiveAddress(),
+        "a zero limit takes the name over from a worker heard from just now");
+  }
+
+  @Test
   void registerAddsAnActiveHost() {
     String name = unique("host");
     registry.register(HostRecord.of(name, "xen", "10.0.0.7:8002", 64L << 30));

@@ -135,7 +135,10 @@ public final class EmbeddedPool implements AutoCloseable {
         HostWorker host = HostWorker.start(new HostWorkerConfig(name, "sim",
             options.stateRoot().resolve(name), new InetSocketAddress("127.0.0.1", 0),
             null, options.hostMemoryBytes(), options.streamOptions())
-                .withTls(PoolTls.load(pki, name), new InetSocketAddress("127.0.0.1", 0), null),
+                .withTls(PoolTls.load(pki, name), new InetSocketAddress("127.0.0.1", 0), null)
+                // Its hosts are all here: a worker still registered under one of their names is
+                // an earlier run of this pool (the demo's hosts get fresh state every run).
+                .takingOverName(),
             factory, database.poolRegistry(), metrics);
         started.add(host);
         hosts.put(name, host);

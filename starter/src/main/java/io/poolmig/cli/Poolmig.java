@@ -5,6 +5,7 @@ import io.grpc.StatusRuntimeException;
 import io.poolmig.db.AuditStoreException;
 import io.poolmig.db.Database;
 import io.poolmig.db.DbConfig;
+import io.poolmig.db.HostNameTakenException;
 import io.poolmig.hypervisor.CheckpointRejectedException;
 import io.poolmig.hypervisor.DomainExistsException;
 import io.poolmig.hypervisor.DomainNotFoundException;
@@ -176,7 +177,8 @@ public final class Poolmig implements Runnable {
       return ExitCode.USAGE;
     }
     if (e instanceof InsufficientMemoryException || e instanceof InsufficientStorageException
-        || e instanceof DomainExistsException || e instanceof DomainStateException) {
+        || e instanceof DomainExistsException || e instanceof DomainStateException
+        || e instanceof HostNameTakenException) {
       return ExitCode.REFUSED;
     }
     if (e instanceof CheckpointRejectedException || e instanceof HypervisorException) {

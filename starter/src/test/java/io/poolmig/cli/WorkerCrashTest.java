@@ -30,8 +30,9 @@ import org.junit.jupiter.api.io.TempDir;
  * The source host's worker is a separate process, killed with SIGKILL in the middle of the
  * checkpoint stream and started again: the target discards the partial receive, the VM keeps
  * running on its source meanwhile, and once the stream activity's heartbeat times out the
- * migration restarts the stream on the new worker and commits. Takes about twenty seconds, most
- * of it the 10 s heartbeat timeout.
+ * migration restarts the stream on the new worker and commits. Meanwhile a worker started under
+ * host-a's name with other state is refused. Takes about twenty seconds, most of it the 10 s
+ * heartbeat timeout.
  */
 class WorkerCrashTest {
 
@@ -57,6 +58,8 @@ class WorkerCrashTest {
     assertEquals(0, created.exitCode(), created.toString());
 
     Process source = testPool.workers.start(env, "host-a", hostA, null, "--bandwidth", "24M");
+    String registeredA = pool.database().poolRegistry().find("host-a").orElseThrow()
+        .receiveAddress();
     PoolService service = new PoolService(pool.client(), pool.database());
     PoolService.Started started = service.startMigration(
         new PoolService.MigrateOrder("crash-1", "host-b", true, "test", "crash drill"));
@@ -68,6 +71,17 @@ class WorkerCrashTest {
     assertFalse(meanwhile.isFenced(), "the source copy is untouched by the crash");
     awaitNothingReceivedOnB();
 
+    // A worker started by mistake under the dead one's name, with other state: it would take
+    // host-a's tasks without host-a's domains. Refused while host-a was heard from recently.
+    CliRun impostor = CliRun.of(env, "worker", "--host", "host-a", "--state-dir",
+        tmp.resolve("impostor").toString(), "--listen", "127.0.0.1:0");
+    assertEquals(ExitCode.REFUSED.code, impostor.exitCode(), impostor.toString());
+    assertTrue(impostor.err().contains("host name host-a is served by another worker"),
+        impostor.toString());
+    assertTrue(pool.database().poolRegistry().find("host-a").orElseThrow().receiveAddress()
+        .equals(registeredA), "the refused worker changed nothing in the registry");
+
+    // The same state directory, restarted at once, is host-a's worker again.
     testPool.workers.start(env, "host-a", hostA, null, "--bandwidth", "24M");
     CompletableFuture<MigrationResult> result = CompletableFuture.supplyAsync(() ->
         service.follow(started.workflowId(), e -> { }, p -> { }));

@@ -10,6 +10,7 @@ import io.poolmig.hypervisor.Hypervisors;
 import io.poolmig.stream.StreamLimits;
 import io.poolmig.transport.EndpointLimits;
 import io.poolmig.transport.ReceiveEndpoint;
+import io.poolmig.workflows.PoolActivities;
 import io.poolmig.workflows.TaskQueues;
 import io.temporal.worker.Worker;
 import io.temporal.worker.WorkerFactory;
@@ -31,7 +32,9 @@ import org.slf4j.LoggerFactory;
  * the database.
  *
  * <p>Hazard: the host's activities must be served only here; two workers on one host queue would
- * run one host's steps on another host.
+ * run one host's steps on another host. The registry enforces it: a worker claims the host name
+ * for its state directory's {@link WorkerInstance} before it polls, and a second worker under a
+ * name that another state directory still serves is refused.
  */
 public final class HostWorker implements AutoCloseable {
 
@@ -121,22 +124,26 @@ public final class HostWorker implements AutoCloseable {
       worker.registerActivitiesImplementations(activities);
 
       HostMemory memory = hypervisor.memory();
-      registry.register(HostRecord.of(config.hostName(), hypervisor.kind(), advertised,
-          memory.totalBytes()).withLabels(config.labels()));
+      String instance = WorkerInstance.of(config.stateDir());
+      // Before the factory starts polling: a worker refused here never serves the host's queue.
+      registry.claim(HostRecord.of(config.hostName(), hypervisor.kind(), advertised,
+          memory.totalBytes()).withLabels(config.labels()), instance,
+          config.takesOverName() ? Duration.ZERO : PoolActivities.STALE_AFTER);
       ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "registry-" + config.hostName());
         t.setDaemon(true);
         return t;
       });
+      HostWorker started = new HostWorker(config, hypervisor, endpoint, advertised, tlsEndpoint,
+          advertisedTls, ticker);
       // Well within PoolActivities.STALE_AFTER: placements refuse a host silent for longer.
-      ticker.scheduleWithFixedDelay(() -> touch(registry, config.hostName()), 10, 10,
+      ticker.scheduleWithFixedDelay(() -> started.touch(registry, instance, worker), 10, 10,
           TimeUnit.SECONDS);
       log.info("host {} ({}) serves {} and receives on {}{}", config.hostName(),
           hypervisor.kind(), TaskQueues.host(config.hostName()), advertised,
           advertisedTls == null ? " (no TLS: no certificate)" : " and over TLS on "
               + advertisedTls + " (clients of " + config.tls().caName() + ")");
-      return new HostWorker(config, hypervisor, endpoint, advertised, tlsEndpoint,
-          advertisedTls, ticker);
+      return started;
     } catch (IOException | RuntimeException e) {
       if (tlsEndpoint != null) {
         tlsEndpoint.close();
@@ -149,9 +156,22 @@ public final class HostWorker implements AutoCloseable {
     }
   }
 
-  private static void touch(PoolRegistry registry, String host) {
+  /**
+   * Keeps the host fresh in the registry. If another worker has taken the name over meanwhile
+   * (this one was silent past the stale limit: suspended, cut off from the database), this one
+   * stops taking the host's tasks and checkpoints, so that the two never both serve it.
+   */
+  private void touch(PoolRegistry registry, String instance, Worker worker) {
+    String host = config.hostName();
     try {
-      registry.heartbeat(host);
+      if (!registry.heartbeat(host, instance)) {
+        log.error("host name {} has been taken over by another worker; this worker (state"
+            + " directory {}) stops polling {} and receiving checkpoints: stop this process",
+            host, config.stateDir(), TaskQueues.host(host));
+        worker.suspendPolling();
+        stopReceiving();
+        registryTicker.shutdown();
+      }
     } catch (RuntimeException e) {
       log.warn("cannot update pool registry for {}: {}", host, e.getMessage());
     }

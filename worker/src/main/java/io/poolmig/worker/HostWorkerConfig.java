@@ -20,6 +20,9 @@ import java.nio.file.Path;
  *     {@code advertise} (or what {@code listen} derives) with the bound TLS port
  * @param labels what the registry says of the host besides its name ({@code rack=r7}); jobs
  *     can keep VMs off hosts by label
+ * @param takesOverName whether the worker takes the host name over from another worker (another
+ *     state directory) still heard from; false refuses to start instead. True only for a pool
+ *     that runs every host of its registry in its own process, whose earlier run is gone
  */
 public record HostWorkerConfig(
     String hostName,
@@ -32,7 +35,8 @@ public record HostWorkerConfig(
     PoolTls tls,
     InetSocketAddress tlsListen,
     String tlsAdvertise,
-    java.util.Map<String, String> labels) {
+    java.util.Map<String, String> labels,
+    boolean takesOverName) {
 
   public static final int DEFAULT_RECEIVE_PORT = 8004;
   public static final int DEFAULT_TLS_PORT = 8005;
@@ -42,7 +46,7 @@ public record HostWorkerConfig(
       InetSocketAddress listen, String advertise, long simTotalMemoryBytes,
       StreamOptions streamOptions) {
     this(hostName, hypervisor, stateDir, listen, advertise, simTotalMemoryBytes, streamOptions,
-        null, null, null, null);
+        null, null, null, null, false);
   }
 
   public HostWorkerConfig {
@@ -77,13 +81,19 @@ public record HostWorkerConfig(
   /** The same host with TLS; see the record's parameters. */
   public HostWorkerConfig withTls(PoolTls tls, InetSocketAddress tlsListen, String tlsAdvertise) {
     return new HostWorkerConfig(hostName, hypervisor, stateDir, listen, advertise,
-        simTotalMemoryBytes, streamOptions, tls, tlsListen, tlsAdvertise, labels);
+        simTotalMemoryBytes, streamOptions, tls, tlsListen, tlsAdvertise, labels, takesOverName);
   }
 
   /** The same host, registered with {@code labels} ({@code rack=r7}). */
   public HostWorkerConfig withLabels(java.util.Map<String, String> labels) {
     return new HostWorkerConfig(hostName, hypervisor, stateDir, listen, advertise,
-        simTotalMemoryBytes, streamOptions, tls, tlsListen, tlsAdvertise, labels);
+        simTotalMemoryBytes, streamOptions, tls, tlsListen, tlsAdvertise, labels, takesOverName);
+  }
+
+  /** The same host, taking its name over from any other worker; see {@code takesOverName}. */
+  public HostWorkerConfig takingOverName() {
+    return new HostWorkerConfig(hostName, hypervisor, stateDir, listen, advertise,
+        simTotalMemoryBytes, streamOptions, tls, tlsListen, tlsAdvertise, labels, true);
   }
 
   /** The endpoint to advertise once the actual port is known. */

@@ -206,6 +206,9 @@ final class GuestVcpus implements AutoCloseable {
       memory.values().forEach(GuestVcpus::closeQuietly);
       memory.clear();
     }
+    if (!leaseChannel.isOpen()) {
+      return; // closed before: the lease went with the channel
+    }
     try {
       lease.release();
       leaseChannel.close();
