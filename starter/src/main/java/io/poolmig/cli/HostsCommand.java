@@ -29,8 +29,8 @@ final class HostsCommand implements Callable<Integer> {
     try (Poolmig.PoolSession session = root.connect()) {
       PoolService pool = session.pool();
       List<HostRecord> hosts = pool.hosts();
-      Map<String, HostInventory> live = pool.inventory(hosts.stream().map(HostRecord::name)
-          .toList()).stream().collect(Collectors.toMap(HostInventory::host, Function.identity()));
+      Map<String, HostInventory> live = pool.inventoryOf(hosts).stream()
+          .collect(Collectors.toMap(HostInventory::host, Function.identity()));
       Listing l = new Listing("host", "hypervisor", "state", "reachable", "endpoint", "memory",
           "free", "vms", "last_seen", "state_set_at", "state_set_by", "state_reason", "labels");
       boolean allAnswered = true;

@@ -11,6 +11,7 @@ import io.poolmig.workflows.HostInventory;
 import io.poolmig.workflows.Identity;
 import io.poolmig.workflows.MigrateVmWorkflow;
 import io.poolmig.workflows.MigrationProgress;
+import io.poolmig.workflows.PoolActivities;
 import io.poolmig.workflows.MigrationOptions;
 import io.poolmig.workflows.MigrationRequest;
 import io.poolmig.workflows.MigrationResult;
@@ -38,7 +39,10 @@ import io.temporal.failure.CanceledFailure;
 import io.temporal.failure.TerminatedFailure;
 import io.temporal.failure.TimeoutFailure;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
@@ -106,8 +110,34 @@ final class PoolService {
     }
   }
 
+  /** The inventory of every registered host; see {@link #inventoryOf}. */
   List<HostInventory> inventory() {
-    return inventory(hosts().stream().map(HostRecord::name).toList());
+    return inventoryOf(hosts());
+  }
+
+  /**
+   * Asks {@code hosts} for their domains, in registry order — except those the registry counts
+   * as down (silent for over {@link PoolActivities#STALE_AFTER}): they are reported unreachable
+   * without being asked, so that a dead host does not hold every command up for the inventory's
+   * whole timeout. Ask one by name ({@link #inventory(List)}) to wait for it anyway.
+   */
+  List<HostInventory> inventoryOf(List<HostRecord> hosts) {
+    Instant now = database.poolRegistry().clock();
+    List<String> ask = new ArrayList<>();
+    Map<String, HostInventory> silent = new HashMap<>();
+    for (HostRecord h : hosts) {
+      Duration quiet = Duration.between(h.lastSeenAt(), now);
+      if (quiet.compareTo(PoolActivities.STALE_AFTER) > 0) {
+        silent.put(h.name(), HostInventory.unreachable(h.name(), "not asked: its worker has"
+            + " not been heard from since " + h.lastSeenAt() + " (" + quiet.toSeconds()
+            + " s); is it running?"));
+      } else {
+        ask.add(h.name());
+      }
+    }
+    Map<String, HostInventory> answers = new HashMap<>(silent);
+    inventory(ask).forEach(inv -> answers.put(inv.host(), inv));
+    return hosts.stream().map(h -> answers.get(h.name())).toList();
   }
 
   /** A VM and the host it runs on. */
@@ -185,7 +215,7 @@ final class PoolService {
           + " and takes no new VMs; `poolmig host maintenance " + order.targetHost()
           + " off` ends it");
     }
-    List<HostInventory> inventory = inventory(hosts.stream().map(HostRecord::name).toList());
+    List<HostInventory> inventory = inventoryOf(hosts);
     Located located = locate(order.vm(), inventory);
     DomainSummary vm = located.vm();
     if (located.host().host().equals(order.targetHost())) {

@@ -29,12 +29,15 @@ final class VmsCommand implements Callable<Integer> {
   public Integer call() {
     try (Poolmig.PoolSession session = root.connect()) {
       PoolService pool = session.pool();
-      List<String> names = pool.hosts().stream().map(h -> h.name()).toList();
+      List<io.poolmig.db.HostRecord> hosts = pool.hosts();
+      List<String> names = hosts.stream().map(h -> h.name()).toList();
       if (host != null && !names.contains(host)) {
         throw new PoolmigException(ExitCode.USAGE, "unknown host '" + host + "'; known hosts: "
             + String.join(", ", names));
       }
-      List<HostInventory> inventory = pool.inventory(host == null ? names : List.of(host));
+      // A host named on its own is asked even when the registry counts it as down.
+      List<HostInventory> inventory = host == null ? pool.inventoryOf(hosts)
+          : pool.inventory(List.of(host));
       print(root, inventory, session.database().poolRegistry().groups(), output.format);
       return inventory.stream().allMatch(HostInventory::reachable) ? ExitCode.OK.code
           : ExitCode.INCOMPLETE.code;
