@@ -416,12 +416,10 @@ final class PoolService {
       if (a.getAttempt() > 1) {
         String why = "";
         if (a.hasLastFailure()) {
-          var f = a.getLastFailure();
-          while (f.hasCause() && (f.getMessage().isBlank() || f.getMessage().startsWith(
-              "Activity task failed"))) {
-            f = f.getCause();
-          }
-          why = ": " + f.getMessage();
+          // As the workflow would see it, so that a heartbeat timeout reads as one, not as "".
+          why = ": " + Failures.describe(new io.temporal.failure.DefaultFailureConverter()
+              .failureToException(a.getLastFailure(),
+                  io.temporal.common.converter.GlobalDataConverter.get()));
         }
         out.add(a.getActivityType().getName() + ", attempt " + a.getAttempt() + why);
       }

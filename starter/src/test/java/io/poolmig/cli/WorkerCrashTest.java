@@ -81,6 +81,10 @@ class WorkerCrashTest {
     assertTrue(pool.database().poolRegistry().find("host-a").orElseThrow().receiveAddress()
         .equals(registeredA), "the refused worker changed nothing in the registry");
 
+    // Until then `status` says the stream waits for a retry, and why: the worker went silent.
+    CliRun status = awaitStatus("retrying:  StreamCheckpoint, attempt 2: timed out (heartbeat)");
+    assertTrue(status.out().contains("is the host's worker running?"), status.toString());
+
     // The same state directory, restarted at once, is host-a's worker again.
     testPool.workers.start(env, "host-a", hostA, null, "--bandwidth", "24M");
     CompletableFuture<MigrationResult> result = CompletableFuture.supplyAsync(() ->
@@ -109,6 +113,20 @@ class WorkerCrashTest {
       Thread.sleep(50);
     }
     fail("the migration never reached " + step);
+  }
+
+  private CliRun awaitStatus(String wanted) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    CliRun status;
+    do {
+      status = CliRun.of(testPool.env, "status", "crash-1");
+      if (status.out().contains(wanted)) {
+        return status;
+      }
+      Thread.sleep(200);
+    } while (System.nanoTime() < deadline);
+    fail("status never said '" + wanted + "':\n" + status);
+    return status;
   }
 
   /** Restores in progress on host-b. */
