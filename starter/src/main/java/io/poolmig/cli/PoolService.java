@@ -602,9 +602,10 @@ final class PoolService {
     List<String> copies = copies(vmUuid, inventory);
     String unreachable = inventory.stream().filter(h -> !h.reachable()).map(HostInventory::host)
         .collect(Collectors.joining(", "));
-    String tail = unreachable.isEmpty() ? "" : " (not asked: " + unreachable + " did not answer)";
+    String tail = unreachable.isEmpty() ? "" : " (" + unreachable + " did not answer)";
     if (copies.isEmpty()) {
-      return vmName + " is on no host" + tail;
+      return unreachable.isEmpty() ? vmName + " is on no host"
+          : vmName + " is on no host that answered; " + unreachable + " did not answer";
     }
     return vmName + " is on " + String.join(", ", copies) + tail;
   }
