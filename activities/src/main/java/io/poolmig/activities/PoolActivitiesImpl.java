@@ -39,7 +39,7 @@ public final class PoolActivitiesImpl implements PoolActivities {
     Instant now = registry.clock();
     return registry.list().stream()
         .map(h -> new PoolHost(h.name(), h.totalMemoryBytes(), unavailability(h, now),
-            h.labels())).toList();
+            h.labels(), silence(h, now))).toList();
   }
 
   @Override
@@ -79,6 +79,11 @@ public final class PoolActivitiesImpl implements PoolActivities {
           + why.requestedBy() + (why.reason() == null ? "" : ": " + why.reason()) + ")")
           + " and takes no new VMs; `poolmig host maintenance " + h.name() + " off` ends it";
     }
+    return silence(h, now);
+  }
+
+  /** How long {@code h}'s worker has been silent, if past {@link #STALE_AFTER}; else null. */
+  private static String silence(HostRecord h, Instant now) {
     Duration silence = Duration.between(h.lastSeenAt(), now);
     if (silence.compareTo(STALE_AFTER) > 0) {
       return "has not been heard from for " + silence.toSeconds() + " s (last seen "

@@ -67,6 +67,11 @@ final class EvacuateCommand implements Callable<Integer> {
       Evacuations evacuations = new Evacuations(session.temporal().client(), session.pool());
       if (dryRun) {
         EvacuationProgress plan = evacuations.plan(request);
+        if (EvacuationProgress.REFUSED.equals(plan.phase())) {
+          // No plan at all (the host did not say what runs on it): not a plan of nothing.
+          throw new PoolmigException(ExitCode.REFUSED, "no plan for " + host + ": "
+              + plan.note());
+        }
         printPlan(root.out, plan);
         return plan.count(VmProgress.UNPLACEABLE) == 0 ? ExitCode.OK.code : ExitCode.REFUSED.code;
       }

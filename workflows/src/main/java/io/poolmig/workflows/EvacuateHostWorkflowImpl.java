@@ -46,6 +46,11 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
    * moved too, and migrations still coming in are waited for, a while.
    */
   static final String ARRIVALS_SWEPT = "arrivals-swept";
+  /**
+   * Version 1: a host the registry counts as silent is not asked what it runs (each look waited
+   * the inventory's whole timeout for it); it is reported as not answering.
+   */
+  static final String SILENT_NOT_ASKED = "silent-hosts-not-asked";
   /** How many times the end of a run looks at the host for arrivals, about 10 s apart. */
   private static final int ARRIVAL_LOOKS = 30;
   /** How long a VM held by another migration waits before the job looks at it again. */
@@ -492,10 +497,18 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
     Map<String, String> groups = Workflow.getVersion(ANTI_AFFINITY, Workflow.DEFAULT_VERSION, 1)
         == 1 ? pool.vmGroups() : Map.of();
     List<PoolActivities.PoolHost> registered = pool.hosts();
-    List<HostInventory> answers = PoolInventoryWorkflowImpl.askAll(
-        registered.stream().map(PoolActivities.PoolHost::name).toList());
+    boolean skipSilent = Workflow.getVersion(SILENT_NOT_ASKED, Workflow.DEFAULT_VERSION, 1) == 1;
     Map<String, HostInventory> byName = new HashMap<>();
-    answers.forEach(a -> byName.put(a.host(), a));
+    List<String> ask = new ArrayList<>();
+    for (PoolActivities.PoolHost h : registered) {
+      if (skipSilent && h.silence() != null) {
+        byName.put(h.name(), HostInventory.unreachable(h.name(), "not asked: it "
+            + h.silence()));
+      } else {
+        ask.add(h.name());
+      }
+    }
+    PoolInventoryWorkflowImpl.askAll(ask).forEach(a -> byName.put(a.host(), a));
     List<PlacementPlanner.Host> candidates = new ArrayList<>();
     for (PoolActivities.PoolHost h : registered) {
       HostInventory inv = byName.get(h.name());

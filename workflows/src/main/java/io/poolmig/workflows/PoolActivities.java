@@ -32,11 +32,19 @@ public interface PoolActivities {
    *     than {@link #STALE_AFTER}), else null
    * @param labels what its worker registered of it ({@code rack=r7}), by key; empty in an answer
    *     from before labels existed
+   * @param silence how long its worker has been silent, when for longer than {@link
+   *     #STALE_AFTER} ("has not been heard from for 75 s …"), else null (also in an answer from
+   *     before this was told): such a host is not asked what it runs, it would not answer
    */
   record PoolHost(String name, long totalMemoryBytes, String unavailable,
-      java.util.Map<String, String> labels) {
+      java.util.Map<String, String> labels, String silence) {
     public PoolHost {
       labels = labels == null ? java.util.Map.of() : java.util.Map.copyOf(labels);
+    }
+
+    public PoolHost(String name, long totalMemoryBytes, String unavailable,
+        java.util.Map<String, String> labels) {
+      this(name, totalMemoryBytes, unavailable, labels, null);
     }
 
     public PoolHost(String name, long totalMemoryBytes, String unavailable) {

@@ -441,6 +441,26 @@ class EvacuateHostWorkflowTest {
     assertRunOnce("host-a"::equals);
   }
 
+  @Test
+  void aSilentHostIsNotAskedWhatItRuns() throws Exception {
+    boot(2, 2 * GIB);
+    registry.silent("host-d");
+    EvacuationProgress report = evacuate(request(EvacuationRequest.Limits.DEFAULTS, 3, false));
+    assertEquals(EvacuationProgress.COMPLETED, report.phase(), report.toString());
+    assertEquals(0, d.count("inventory"), "each look would have waited for host-d's answer");
+    assertRunOnce(h -> h.equals("host-b") || h.equals("host-c"));
+    recordFixture("evacuate-host-silent-not-asked.json");
+
+    registry.silent("host-b");
+    registry.silent("host-c");
+    registry.silent("host-a");
+    EvacuationProgress refused = evacuate(new EvacuationRequest("job-dry", "host-a", "alice",
+        "look first", true, false, null, 3, 5, Set.of(), null, true, null));
+    assertEquals(EvacuationProgress.REFUSED, refused.phase());
+    assertTrue(refused.note().contains("did not say what runs on it (not asked: it has not been"
+        + " heard from for 75 s)"), refused.note());
+  }
+
   // ---- helpers ----
 
   /**

@@ -10,6 +10,7 @@ final class FakeRegistry implements PoolActivities {
 
   private final FakePool pool;
   private final Set<String> maintenance = ConcurrentHashMap.newKeySet();
+  private final Set<String> silent = ConcurrentHashMap.newKeySet();
   private final java.util.Map<String, String> groups = new ConcurrentHashMap<>();
   private final java.util.Map<String, java.util.Map<String, String>> labels =
       new ConcurrentHashMap<>();
@@ -41,6 +42,11 @@ final class FakeRegistry implements PoolActivities {
     } else {
       maintenance.remove(host);
     }
+  }
+
+  /** {@code host}'s worker has been silent for longer than the registry's stale limit. */
+  void silent(String host) {
+    silent.add(host);
   }
 
   /** What {@code host}'s worker would register of it. */
@@ -78,9 +84,12 @@ final class FakeRegistry implements PoolActivities {
   @Override
   public List<PoolHost> hosts() {
     reachable();
-    return pool.hosts().stream().map(h -> new PoolHost(h.name(), h.totalMemoryBytes(),
-        maintenance.contains(h.name()) ? "in maintenance" : null, labels.get(h.name())))
-        .toList();
+    return pool.hosts().stream().map(h -> {
+      String silence = silent.contains(h.name()) ? "has not been heard from for 75 s" : null;
+      return new PoolHost(h.name(), h.totalMemoryBytes(),
+          maintenance.contains(h.name()) ? "in maintenance" : silence, labels.get(h.name()),
+          silence);
+    }).toList();
   }
 
   @Override

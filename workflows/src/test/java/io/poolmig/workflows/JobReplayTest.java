@@ -29,7 +29,9 @@ class JobReplayTest {
       "evacuate-host-left-another-way.json, evacuate",
       "evacuate-host-arrivals-swept.json, evacuate",
       // Since DrainHostsWorkflowImpl.WAITS_FOR_RUNNING_EVACUATION (version 1).
-      "drain-hosts-waited-for-evacuation.json, drain"})
+      "drain-hosts-waited-for-evacuation.json, drain",
+      // Since EvacuateHostWorkflowImpl.SILENT_NOT_ASKED (version 1).
+      "evacuate-host-silent-not-asked.json, evacuate"})
   void recordedHistoryReplays(String fixture, String kind) throws Exception {
     WorkflowExecutionHistory history = Histories.read(fixture);
 
