@@ -87,15 +87,20 @@ public final class PoolRegistry {
         "registering host " + h.name(),
         c -> {
           try (PreparedStatement ps = c.prepareStatement(UPSERT)) {
-            ps.setString(1, h.name());
-            ps.setString(2, h.hypervisor());
-            ps.setString(3, h.receiveAddress());
-            ps.setLong(4, h.totalMemoryBytes());
-            ps.setString(5, h.state() == null ? HostRecord.ACTIVE : h.state());
-            ps.setString(6, labelsJson(h.labels()));
+            bindDescription(ps, h);
             return ps.executeUpdate();
           }
         });
+  }
+
+  /** Parameters 1–6 of {@link #UPSERT} and {@link #CLAIM}: what a worker says of its host. */
+  private static void bindDescription(PreparedStatement ps, HostRecord h) throws SQLException {
+    ps.setString(1, h.name());
+    ps.setString(2, h.hypervisor());
+    ps.setString(3, h.receiveAddress());
+    ps.setLong(4, h.totalMemoryBytes());
+    ps.setString(5, h.state() == null ? HostRecord.ACTIVE : h.state());
+    ps.setString(6, labelsJson(h.labels()));
   }
 
   /**
@@ -113,12 +118,7 @@ public final class PoolRegistry {
         "registering host " + h.name(),
         c -> {
           try (PreparedStatement ps = c.prepareStatement(CLAIM)) {
-            ps.setString(1, h.name());
-            ps.setString(2, h.hypervisor());
-            ps.setString(3, h.receiveAddress());
-            ps.setLong(4, h.totalMemoryBytes());
-            ps.setString(5, h.state() == null ? HostRecord.ACTIVE : h.state());
-            ps.setString(6, labelsJson(h.labels()));
+            bindDescription(ps, h);
             ps.setString(7, instance);
             ps.setDouble(8, takeOverAfter.toMillis() / 1000.0);
             return ps.executeUpdate();
