@@ -12,6 +12,7 @@ import io.temporal.client.WorkflowExecutionAlreadyStarted;
 import io.temporal.client.WorkflowOptions;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -109,13 +110,26 @@ final class DrainCommand implements Callable<Integer> {
         print(p);
         return ExitCode.OK.code;
       }
-      List<String> known = session.pool().hosts().stream().map(HostRecord::name).toList();
+      List<HostRecord> registered = session.pool().hosts();
+      List<String> known = registered.stream().map(HostRecord::name).toList();
       List<String> order = wholePool ? known : hosts;
       if (order.isEmpty()) {
         throw new PoolmigException(ExitCode.USAGE, "name the hosts to drain, or --pool");
       }
       Evacuations.requireKnown(order, known, "");
       Evacuations.requireKnown(evacuation.excluded, known, " in --exclude");
+      // A host that cannot say what runs on it stops a drain when its turn comes, after the
+      // hosts before it were drained: refused before anything starts.
+      Map<String, String> silent = session.pool().silences(registered.stream()
+          .filter(h -> order.contains(h.name())).toList());
+      if (!silent.isEmpty()) {
+        throw new PoolmigException(ExitCode.REFUSED, "cannot drain " + String.join(", ",
+            silent.keySet()) + ": " + silent.entrySet().stream()
+                .map(e -> e.getKey() + ": " + e.getValue())
+                .collect(java.util.stream.Collectors.joining("; "))
+            + "; bring " + (silent.size() == 1 ? "its worker" : "their workers")
+            + " back, or name the hosts to drain without " + (silent.size() == 1 ? "it" : "them"));
+      }
       DrainRequest request;
       Identity who = evacuation.requester.identity(session.database());
       try {

@@ -122,22 +122,30 @@ final class PoolService {
    * whole timeout. Ask one by name ({@link #inventory(List)}) to wait for it anyway.
    */
   List<HostInventory> inventoryOf(List<HostRecord> hosts) {
+    Map<String, String> silent = silences(hosts);
+    Map<String, HostInventory> answers = new HashMap<>();
+    silent.forEach((name, silence) -> answers.put(name, HostInventory.unreachable(name,
+        "not asked: " + silence)));
+    inventory(hosts.stream().map(HostRecord::name).filter(h -> !silent.containsKey(h)).toList())
+        .forEach(inv -> answers.put(inv.host(), inv));
+    return hosts.stream().map(h -> answers.get(h.name())).toList();
+  }
+
+  /**
+   * The hosts of {@code hosts} whose workers have been silent for over {@link
+   * PoolActivities#STALE_AFTER} by the database's clock, each with how long, in registry order.
+   */
+  Map<String, String> silences(List<HostRecord> hosts) {
     Instant now = database.poolRegistry().clock();
-    List<String> ask = new ArrayList<>();
-    Map<String, HostInventory> silent = new HashMap<>();
+    Map<String, String> silent = new java.util.LinkedHashMap<>();
     for (HostRecord h : hosts) {
       Duration quiet = Duration.between(h.lastSeenAt(), now);
       if (quiet.compareTo(PoolActivities.STALE_AFTER) > 0) {
-        silent.put(h.name(), HostInventory.unreachable(h.name(), "not asked: its worker has"
-            + " not been heard from since " + h.lastSeenAt() + " (" + quiet.toSeconds()
-            + " s); is it running?"));
-      } else {
-        ask.add(h.name());
+        silent.put(h.name(), "its worker has not been heard from since " + h.lastSeenAt()
+            + " (" + quiet.toSeconds() + " s); is it running?");
       }
     }
-    Map<String, HostInventory> answers = new HashMap<>(silent);
-    inventory(ask).forEach(inv -> answers.put(inv.host(), inv));
-    return hosts.stream().map(h -> answers.get(h.name())).toList();
+    return silent;
   }
 
   /** A VM and the host it runs on. */

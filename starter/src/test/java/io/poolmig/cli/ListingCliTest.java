@@ -86,7 +86,7 @@ class ListingCliTest {
     assertTrue(csv.out().startsWith("job,kind,status,started,finished,"), csv.toString());
   }
 
-  /** Last: the silent host stays in the registry. */
+  /** Last: the silent host stays in the registry. Also what a drain of the pool says of it. */
   @Test
   @Order(2)
   void aHostThatDoesNotAnswerMakesTheListingIncomplete() throws Exception {
@@ -112,6 +112,14 @@ class ListingCliTest {
     assertTrue(vms.out().lines().anyMatch(l -> l.startsWith("host-gone")
         && l.contains("unreachable: not asked: its worker has not been heard from since")),
         vms.toString());
+
+    // A drain would stop at it after draining the hosts before it: refused before it starts.
+    CliRun drain = CliRun.of(env, "drain", "--pool", "--reason", "patch everything");
+    assertEquals(ExitCode.REFUSED.code, drain.exitCode(), drain.toString());
+    assertTrue(drain.err().contains("cannot drain host-gone: host-gone: its worker has not been"
+        + " heard from since"), drain.toString());
+    assertTrue(drain.err().contains("bring its worker back, or name the hosts to drain without"
+        + " it"), drain.toString());
   }
 
   private static JsonNode json(String... args) throws Exception {
