@@ -166,6 +166,16 @@ public final class PoolTls {
     return certificate;
   }
 
+  /**
+   * When this host stops being able to use TLS: the earlier end of validity of its certificate
+   * and of the pool CA's.
+   */
+  public java.time.Instant notAfter() {
+    java.util.Date cert = certificate.getNotAfter();
+    java.util.Date authority = ca.getNotAfter();
+    return (cert.before(authority) ? cert : authority).toInstant();
+  }
+
   /** The pool CA's name, for logs. */
   public String caName() {
     return subjectName(ca);

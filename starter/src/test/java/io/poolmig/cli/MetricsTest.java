@@ -63,6 +63,9 @@ class MetricsTest {
     assertTrue(value(body, "poolmig_stream_sent_bytes_total") > 0, body);
     assertTrue(value(body, "poolmig_migration_bytes_sum") > 0, body);
     assertTrue(body.contains("poolmig_receive_streams{host=\"host-b\"}"), body);
+    assertEquals(io.poolmig.transport.PoolTls.load(EmbeddedPool.pkiDir(stateRoot), "host-a")
+        .notAfter().getEpochSecond(),
+        value(body, "poolmig_tls_not_after_seconds\\{host=\"host-a\"\\}"), body);
     assertTrue(body.contains("temporal_activity_execution_latency"), body);
   }
 

@@ -112,6 +112,9 @@ public final class HostWorker implements AutoCloseable {
       handler.delegate = activities;
       if (metrics != null) {
         metrics.receiving(config.hostName(), activities::receivingNow);
+        if (config.tls() != null) {
+          metrics.tlsNotAfter(config.hostName(), config.tls().notAfter());
+        }
       }
 
       // Heartbeats carry the stream's progress: let operators see it every second.
@@ -139,6 +142,9 @@ public final class HostWorker implements AutoCloseable {
       // Well within PoolActivities.STALE_AFTER: placements refuse a host silent for longer.
       ticker.scheduleWithFixedDelay(() -> started.touch(registry, instance, worker), 10, 10,
           TimeUnit.SECONDS);
+      if (config.tls() != null) {
+        ticker.scheduleAtFixedRate(started::warnOfExpiry, 0, 1, TimeUnit.DAYS);
+      }
       log.info("host {} ({}) serves {} and receives on {}{}", config.hostName(),
           hypervisor.kind(), TaskQueues.host(config.hostName()), advertised,
           advertisedTls == null ? " (no TLS: no certificate)" : " and over TLS on "
@@ -153,6 +159,24 @@ public final class HostWorker implements AutoCloseable {
       }
       hypervisor.close();
       throw e instanceof IOException io ? new UncheckedIOException(io) : (RuntimeException) e;
+    }
+  }
+
+  /** How long before its TLS expires a worker starts saying so in its log, once a day. */
+  static final Duration EXPIRY_WARNING = Duration.ofDays(30);
+
+  /**
+   * A certificate that expires while the worker runs fails every TLS migration from then on;
+   * the log says so a month ahead (and the metrics have {@code poolmig_tls_not_after_seconds}).
+   */
+  private void warnOfExpiry() {
+    java.time.Instant notAfter = config.tls().notAfter();
+    Duration left = Duration.between(java.time.Instant.now(), notAfter);
+    if (left.compareTo(EXPIRY_WARNING) < 0) {
+      log.warn("the TLS certificate of {} or the pool CA ({}) {} ({}): issue a new one with"
+          + " `poolmig ca issue {} --force` and restart this worker", config.hostName(),
+          config.tls().caName(), left.isNegative() ? "expired"
+              : "expires in " + left.toDays() + " day(s)", notAfter, config.hostName());
     }
   }
 

@@ -91,6 +91,18 @@ public final class PoolMetrics implements MigrationMetrics, AutoCloseable {
         .tag("host", host).register(registry);
   }
 
+  /**
+   * A gauge of when {@code host}'s TLS stops working (its certificate or the pool CA expires),
+   * as seconds since the epoch: alert on {@code poolmig_tls_not_after_seconds - time()}.
+   */
+  public void tlsNotAfter(String host, java.time.Instant notAfter) {
+    // A supplier, held strongly: a gauge over an object keeps only a weak reference to it.
+    long seconds = notAfter.getEpochSecond();
+    Gauge.builder("poolmig.tls.not.after", () -> seconds)
+        .description("when the host's TLS certificate or the pool CA expires, whichever is first")
+        .baseUnit("seconds").tag("host", host).register(registry);
+  }
+
   /** Everything, in Prometheus's text format. */
   public String scrape() {
     return registry.scrape();
