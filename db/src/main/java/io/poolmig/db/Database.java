@@ -42,7 +42,7 @@ public final class Database implements AutoCloseable {
   static final String MIGRATIONS = "classpath:db/migration";
   static final Duration SOCKET_TIMEOUT = Duration.ofSeconds(60);
   /** The version the migrations in {@code db/migration} bring a schema to. */
-  public static final int SCHEMA_VERSION = 13;
+  public static final int SCHEMA_VERSION = 14;
 
   private final DbConfig config;
   private final HikariDataSource dataSource;
@@ -165,7 +165,8 @@ public final class Database implements AutoCloseable {
       sql.add("grant usage, select on all sequences in schema " + schema + " to " + writer);
       sql.add("grant update on " + schema + ".migrations, " + schema + ".jobs, " + schema
           + ".hosts, " + schema + ".vm_groups to " + writer);
-      sql.add("grant delete on " + schema + ".vm_groups to " + writer);
+      // hosts: `poolmig host forget`; its history (host_events) stays, insert-only.
+      sql.add("grant delete on " + schema + ".vm_groups, " + schema + ".hosts to " + writer);
     }
     if (auditor != null) {
       sql.add("grant usage on schema " + schema + " to " + auditor);

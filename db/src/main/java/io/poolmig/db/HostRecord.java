@@ -39,6 +39,8 @@ public record HostRecord(
 
   public static final String ACTIVE = "active";
   public static final String MAINTENANCE = "maintenance";
+  /** Not a host's state: the last event of a host an operator removed from the registry. */
+  public static final String FORGOTTEN = "forgotten";
   static final Set<String> STATES = Set.of(ACTIVE, MAINTENANCE);
   /** A label's key and value: a letter, then letters, digits, {@code . _ / -}; 63 at most. */
   public static final java.util.regex.Pattern LABEL =

@@ -284,6 +284,53 @@ public final class PoolRegistry {
   }
 
   /**
+   * Removes {@code name} from the registry — a host gone for good — if its worker has been
+   * silent for longer than {@code silentFor}; its history keeps every change and ends with a
+   * {@code forgotten} event of who asked and why. The silence is checked in the same statement
+   * as the removal, so a worker that came back meanwhile keeps its host.
+   *
+   * @return false (and nothing changed) if the worker was heard from within {@code silentFor}
+   * @throws NoSuchElementException if the host is not registered
+   */
+  public boolean forget(String name, String requestedBy, String reason,
+      RequesterIdentity identity, java.time.Duration silentFor) {
+    Checks.requireText(name, "name");
+    Checks.requireText(requestedBy, "requestedBy");
+    Boolean forgotten = jdbc.inTransaction(
+        "forgetting host " + name,
+        c -> {
+          int deleted;
+          try (PreparedStatement ps = c.prepareStatement("delete from hosts where name = ?"
+              + " and last_seen_at <= now() - make_interval(secs => ?)")) {
+            ps.setString(1, name);
+            ps.setDouble(2, silentFor.toMillis() / 1000.0);
+            deleted = ps.executeUpdate();
+          }
+          if (deleted == 0) {
+            try (PreparedStatement ps = c.prepareStatement("select 1 from hosts where name = ?")) {
+              ps.setString(1, name);
+              try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Boolean.FALSE : null;
+              }
+            }
+          }
+          try (PreparedStatement ps = c.prepareStatement(RECORD_STATE)) {
+            ps.setString(1, name);
+            ps.setString(2, HostRecord.FORGOTTEN);
+            ps.setString(3, requestedBy);
+            ps.setString(4, reason);
+            RequesterIdentity.bind(ps, 5, identity);
+            ps.executeUpdate();
+          }
+          return Boolean.TRUE;
+        });
+    if (forgotten == null) {
+      throw unknown(name);
+    }
+    return forgotten;
+  }
+
+  /**
    * Puts the VM in anti-affinity group {@code group} (replacing the one it had), or takes it out
    * of any ({@code group} null).
    *

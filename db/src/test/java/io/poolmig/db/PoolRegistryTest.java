@@ -62,6 +62,32 @@ class PoolRegistryTest {
   }
 
   @Test
+  void aHostIsForgottenOnlyOnceItsWorkerFellSilentAndItsHistoryStays() throws SQLException {
+    String name = unique("host");
+    java.time.Duration staleAfter = java.time.Duration.ofSeconds(60);
+    registry.claim(HostRecord.of(name, "sim", "a:1", 1), "state-a", staleAfter);
+    registry.setState(name, HostRecord.MAINTENANCE, "alice", "failing disks");
+
+    assertTrue(!registry.forget(name, "bob", "gone", null, staleAfter),
+        "a worker heard from just now keeps its host");
+    assertTrue(registry.find(name).isPresent());
+
+    t.execute("update hosts set last_seen_at = now() - interval '61 seconds' where name = '"
+        + name + "'");
+    assertTrue(registry.forget(name, "bob", "decommissioned", null, staleAfter));
+    assertEquals(Optional.empty(), registry.find(name));
+    assertEquals(List.of("maintenance alice failing disks", "forgotten bob decommissioned"),
+        t.strings("select state || ' ' || requested_by || ' ' || reason from host_events"
+            + " where host = '" + name + "' order by id"));
+    assertThrows(NoSuchElementException.class,
+        () -> registry.forget(name, "bob", "again", null, staleAfter));
+
+    registry.claim(HostRecord.of(name, "sim", "a:2", 1), "state-new", staleAfter);
+    assertEquals("a:2", registry.find(name).orElseThrow().receiveAddress(),
+        "a worker that starts again under the name registers the host anew");
+  }
+
+  @Test
   void registerAddsAnActiveHost() {
     String name = unique("host");
     registry.register(HostRecord.of(name, "xen", "10.0.0.7:8002", 64L << 30));

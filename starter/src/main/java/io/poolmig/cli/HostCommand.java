@@ -18,7 +18,8 @@ import picocli.CommandLine.ParentCommand;
 @Command(
     name = "host",
     description = "Changes a host's standing in the pool. See `poolmig hosts` for all of them.",
-    subcommands = {HostCommand.Maintenance.class, HostCommand.Ready.class},
+    subcommands = {HostCommand.Maintenance.class, HostCommand.Ready.class,
+        HostCommand.Forget.class},
     mixinStandardHelpOptions = true)
 final class HostCommand {
 
@@ -138,6 +139,65 @@ final class HostCommand {
 
     private static String describe(HostRecord.StateChange why) {
       return "by " + why.requestedBy() + (why.reason() == null ? "" : ": " + why.reason());
+    }
+  }
+
+  @Command(
+      name = "forget",
+      description = {
+        "Removes HOST, gone for good (decommissioned, or lost with what ran on it), from the "
+            + "pool registry: listings no longer show it or wait for it, and jobs no longer "
+            + "count it. Its history stays in the audit store, ending with who forgot it and why.",
+        "",
+        "Refused while its worker is heard from (stop it first: a host is forgotten once it "
+            + "has been silent for over 60 s), while a migration from or to it is still open "
+            + "(settle it with `poolmig resolve`), or while an evacuation or a drain involves "
+            + "it. A worker that starts again under the name registers the host anew."
+      },
+      footer = {"", "Example:",
+        "  poolmig host forget host-d --reason \"decommissioned, ticket 4711\""},
+      mixinStandardHelpOptions = true)
+  static final class Forget implements Callable<Integer> {
+
+    @ParentCommand HostCommand parent;
+
+    @Parameters(index = "0", paramLabel = "HOST", description = "the host to forget")
+    String host;
+
+    @Mixin Requester requester = new Requester();
+
+    @Override
+    public Integer call() {
+      Poolmig root = parent.root;
+      try (Poolmig.PoolSession session = root.connect()) {
+        PoolService pool = session.pool();
+        refuseWhileAJobInvolves(session, pool);
+        Identity who = requester.identity(session.database());
+        HostRecord gone = pool.forgetHost(host, who, requester.reason);
+        root.out.println("forgot host " + host + " (last heard from " + gone.lastSeenAt()
+            + ", by " + who.describe() + (requester.reason == null ? "" : ": "
+                + requester.reason) + "); its history stays in the audit store");
+        return ExitCode.OK.code;
+      }
+    }
+
+    /** A job that runs for the host would find it gone halfway: it ends first. */
+    private void refuseWhileAJobInvolves(Poolmig.PoolSession session, PoolService pool) {
+      if (new Evacuations(session.temporal().client(), pool).runs(host)) {
+        throw new PoolmigException(ExitCode.REFUSED, "an evacuation of " + host + " is running:"
+            + " `poolmig cancel " + host + "` stops it first");
+      }
+      try {
+        DrainProgress drain = session.temporal().client().newWorkflowStub(
+            DrainHostsWorkflow.class, DrainHostsWorkflow.WORKFLOW_ID).progress();
+        if (!drain.finished() && drain.hosts().stream().anyMatch(h -> h.host().equals(host))) {
+          throw new PoolmigException(ExitCode.REFUSED, "the running drain includes " + host
+              + ": `poolmig drain --cancel` stops it first");
+        }
+      } catch (io.temporal.client.WorkflowNotFoundException
+          | io.temporal.client.WorkflowQueryException e) {
+        // No drain has ever run.
+      }
     }
   }
 

@@ -90,6 +90,38 @@ final class PoolService {
     }
   }
 
+  /**
+   * Removes {@code host}, gone for good, from the registry: refused while its worker is heard
+   * from, or while a migration from or to it is open in the audit store (its VM's fate is not
+   * settled); returns the record it had.
+   */
+  HostRecord forgetHost(String host, Identity who, String reason) {
+    HostRecord h = database.poolRegistry().find(host).orElseThrow(() -> new PoolmigException(
+        ExitCode.USAGE, "unknown host '" + host + "'; known hosts: " + hosts().stream()
+            .map(HostRecord::name).collect(Collectors.joining(", "))));
+    if (silences(List.of(h)).isEmpty()) {
+      throw new PoolmigException(ExitCode.REFUSED, "the worker of " + host + " was heard from"
+          + " at " + h.lastSeenAt() + ": a host is forgotten only once its worker has been"
+          + " silent for over " + PoolActivities.STALE_AFTER.toSeconds() + " s; stop it first");
+    }
+    List<MigrationRow> open = database.auditStore().openMigrations().stream()
+        .filter(m -> host.equals(m.sourceHost()) || host.equals(m.targetHost())).toList();
+    if (!open.isEmpty()) {
+      MigrationRow m = open.get(0);
+      throw new PoolmigException(ExitCode.REFUSED, open.size() + " migration(s) from or to "
+          + host + " are still open, e.g. " + m.id() + " (" + m.vmName() + ", " + m.sourceHost()
+          + " -> " + m.targetHost() + "): settle them first (`poolmig status " + m.id()
+          + "`; `poolmig resolve " + m.id() + " --" + (host.equals(m.sourceHost()) ? "source"
+              : "target") + "-lost` if " + host + " is gone for good)");
+    }
+    if (!database.poolRegistry().forget(host, who.osUser(), reason, Identities.forStore(who),
+        PoolActivities.STALE_AFTER)) {
+      throw new PoolmigException(ExitCode.REFUSED, "the worker of " + host + " came back"
+          + " meanwhile; nothing changed");
+    }
+    return h;
+  }
+
   /** Asks every registered host (or the named ones) for its domains, in parallel. */
   List<HostInventory> inventory(List<String> hostNames) {
     if (hostNames.isEmpty()) {

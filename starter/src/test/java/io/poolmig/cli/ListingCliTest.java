@@ -86,7 +86,7 @@ class ListingCliTest {
     assertTrue(csv.out().startsWith("job,kind,status,started,finished,"), csv.toString());
   }
 
-  /** Last: the silent host stays in the registry. Also what a drain of the pool says of it. */
+  /** Last: a silent host in the registry, what a drain of the pool says of it, forgetting it. */
   @Test
   @Order(2)
   void aHostThatDoesNotAnswerMakesTheListingIncomplete() throws Exception {
@@ -120,6 +120,18 @@ class ListingCliTest {
         + " heard from since"), drain.toString());
     assertTrue(drain.err().contains("bring its worker back, or name the hosts to drain without"
         + " it"), drain.toString());
+
+    // Gone for good: forgotten, the listings are complete again; a live host is not forgotten.
+    CliRun alive = CliRun.of(env, "host", "forget", "host-a");
+    assertEquals(ExitCode.REFUSED.code, alive.exitCode(), alive.toString());
+    assertTrue(alive.err().contains("the worker of host-a was heard from"), alive.toString());
+    CliRun forget = CliRun.of(env, "host", "forget", "host-gone", "--reason", "decommissioned");
+    assertEquals(0, forget.exitCode(), forget.toString());
+    assertTrue(forget.out().startsWith("forgot host host-gone (last heard from "),
+        forget.toString());
+    CliRun after = CliRun.of(env, "vms");
+    assertEquals(0, after.exitCode(), after.toString());
+    assertTrue(after.out().lines().noneMatch(l -> l.startsWith("host-gone")), after.toString());
   }
 
   private static JsonNode json(String... args) throws Exception {
