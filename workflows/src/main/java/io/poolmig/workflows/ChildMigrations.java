@@ -1,6 +1,7 @@
 package io.poolmig.workflows;
 
 import io.temporal.api.enums.v1.ParentClosePolicy;
+import io.temporal.failure.ApplicationFailure;
 import io.temporal.failure.ChildWorkflowFailure;
 import io.temporal.failure.TemporalFailure;
 import io.temporal.workflow.ChildWorkflowOptions;
@@ -34,8 +35,10 @@ final class ChildMigrations {
    * @param error why it did not commit, else null
    * @param busy it never started: another migration of the VM (an operator's, another job's)
    *     was in flight under the same workflow id
+   * @param cause the failure type of what made it roll back, when it said ({@link
+   *     FailureTypes#NO_ROOM}: its target ran out of room), else null
    */
-  record Ended(MigrationResult result, String error, boolean busy) {
+  record Ended(MigrationResult result, String error, boolean busy, String cause) {
     boolean committed() {
       return error == null;
     }
@@ -44,14 +47,29 @@ final class ChildMigrations {
   static Ended ended(VmRef vm, Promise<MigrationResult> outcome) {
     try {
       MigrationResult r = outcome.get();
-      return MigrationResult.COMMITTED.equals(r.status()) ? new Ended(r, null, false)
-          : new Ended(r, r.error(), false);
+      return MigrationResult.COMMITTED.equals(r.status()) ? new Ended(r, null, false, null)
+          : new Ended(r, r.error(), false, null);
     } catch (TemporalFailure e) {
       if (Failures.alreadyRunning(e)) {
         return new Ended(null, "another migration of " + vm.name() + " is in flight ("
-            + ((ChildWorkflowFailure) e).getExecution().getWorkflowId() + ")", true);
+            + ((ChildWorkflowFailure) e).getExecution().getWorkflowId() + ")", true, null);
       }
-      return new Ended(null, Failures.describe(e), false);
+      return new Ended(null, Failures.describe(e), false, rollbackCause(e));
     }
+  }
+
+  /** The detail a rolled-back migration's failure carries: the type of its cause. */
+  private static String rollbackCause(Throwable failure) {
+    for (Throwable t = failure; t != null; t = t.getCause()) {
+      if (t instanceof ApplicationFailure app
+          && FailureTypes.ROLLED_BACK.equals(app.getType())) {
+        try {
+          return app.getDetails().getSize() == 0 ? null : app.getDetails().get(String.class);
+        } catch (RuntimeException unreadable) {
+          return null;
+        }
+      }
+    }
+    return null;
   }
 }

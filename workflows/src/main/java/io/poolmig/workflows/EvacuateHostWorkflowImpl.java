@@ -51,6 +51,11 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
    * the inventory's whole timeout for it); it is reported as not answering.
    */
   static final String SILENT_NOT_ASKED = "silent-hosts-not-asked";
+  /**
+   * Version 1: a target on which a migration of the job ran out of room takes no further VM of
+   * the job: the VMs queued for it are placed again at once, not each sent there to fail.
+   */
+  static final String OUT_OF_ROOM_TARGETS = "out-of-room-targets";
   /** How many times the end of a run looks at the host for arrivals, about 10 s apart. */
   private static final int ARRIVAL_LOOKS = 30;
   /** How long a VM held by another migration waits before the job looks at it again. */
@@ -69,6 +74,8 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
   private final Map<String, VmProgress> vms = new LinkedHashMap<>();
   /** Targets each VM's migrations failed on: a fresh placement avoids them. */
   private final Map<String, Set<String>> failedOn = new HashMap<>();
+  /** Targets that ran out of room during the job, with why: no placement of the job uses them. */
+  private final Map<String, String> outOfRoom = new LinkedHashMap<>();
   private final Map<String, Promise<MigrationResult>> running = new LinkedHashMap<>();
   private final Map<String, MigrateVmWorkflow> children = new HashMap<>();
   /** Queued VMs that another migration holds, each until its next look. */
@@ -172,6 +179,7 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
   private EvacuationProgress carryOn(EvacuationRequest.Carried state) {
     state.vms().forEach(v -> vms.put(v.vm().uuid(), v));
     state.failedOn().forEach((uuid, hosts) -> failedOn.put(uuid, new HashSet<>(hosts)));
+    outOfRoom.putAll(new java.util.TreeMap<>(state.outOfRoom()));
     paused = paused || state.paused();
     if (cancelledBy == null) {
       cancelledBy = state.cancelledBy();
@@ -214,7 +222,7 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
       // This run started its share: the next one carries on with a fresh history.
       int run = request.carried() == null ? 0 : request.carried().run() + 1;
       Workflow.continueAsNew(request.carrying(new EvacuationRequest.Carried(
-          List.copyOf(vms.values()), failedOn, paused, null, run)));
+          List.copyOf(vms.values()), failedOn, paused, null, run, outOfRoom)));
     }
     if (cancelledBy != null) {
       vms.replaceAll((uuid, v) -> VmProgress.QUEUED.equals(v.state())
@@ -355,21 +363,46 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
     }
     String error = end.error();
     failedOn.computeIfAbsent(uuid, k -> new HashSet<>()).add(v.target());
+    boolean noRoom = FailureTypes.NO_ROOM.equals(end.cause())
+        && Workflow.getVersion(OUT_OF_ROOM_TARGETS, Workflow.DEFAULT_VERSION, 1) == 1;
+    if (noRoom) {
+      outOfRoom.put(v.target(), error);
+    }
     if (cancelledBy != null || v.attempts() >= request.maxAttemptsPerVm()) {
       vms.put(uuid, with(v, VmProgress.FAILED, v.target(), error));
-      return;
+    } else {
+      // A fresh placement, away from every target it failed on, with the pool as it is now.
+      seen = seen != null ? seen : look();
+      PlacementPlanner.Plan again = placeAgain(v, seen);
+      vms.put(uuid, again.complete()
+          ? with(v, VmProgress.QUEUED, again.placements().get(0).targetHost(), error)
+          : with(v, VmProgress.FAILED, v.target(), error + "; no other target: "
+              + again.unplaceable().get(0).reason()));
     }
-    // A fresh placement, away from every target it failed on, with the pool as it is now.
-    Look now = seen != null ? seen : look();
-    PlacementPlanner.Plan again = PlacementPlanner.plan(lookForRetry(now, failedOn.get(uuid)),
+    if (noRoom) {
+      // The VMs still queued for the full target go elsewhere before any is sent there.
+      seen = seen != null ? seen : look();
+      for (VmProgress q : List.copyOf(vms.values())) {
+        if (VmProgress.QUEUED.equals(q.state()) && v.target().equals(q.target())) {
+          PlacementPlanner.Plan again = placeAgain(q, seen);
+          vms.put(q.vm().uuid(), again.complete()
+              ? with(q, VmProgress.QUEUED, again.placements().get(0).targetHost(), q.error())
+              : with(q, VmProgress.UNPLACEABLE, null, v.target() + " ran out of room during"
+                  + " this job; no other target: " + again.unplaceable().get(0).reason()));
+        }
+      }
+    }
+  }
+
+  /**
+   * A fresh placement of {@code v} with the pool as {@code now} shows it, away from the targets
+   * its migrations failed on and those out of room.
+   */
+  private PlacementPlanner.Plan placeAgain(VmProgress v, Look now) {
+    String uuid = v.vm().uuid();
+    return PlacementPlanner.plan(lookForRetry(now, failedOn.get(uuid), uuid),
         List.of(new PlacementPlanner.Vm(v.vm(), request.host(), now.groups().get(uuid))),
         new PlacementPlanner.Rules(request.headroomPercent(), request.excludedHosts()));
-    if (again.complete()) {
-      vms.put(uuid, with(v, VmProgress.QUEUED, again.placements().get(0).targetHost(), error));
-    } else {
-      vms.put(uuid, with(v, VmProgress.FAILED, v.target(), error + "; no other target: "
-          + again.unplaceable().get(0).reason()));
-    }
   }
 
   /** Each VM of {@code plan} queued for its target, or unplaceable with the reason. */
@@ -403,7 +436,7 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
     Look now = look();
     List<PlacementPlanner.Vm> placing = arrived.stream().map(v -> new PlacementPlanner.Vm(
         v.vm(), v.sourceHost(), now.groups().get(v.vm().uuid()))).toList();
-    PlacementPlanner.Plan plan = PlacementPlanner.plan(lookForRetry(now, Set.of()), placing,
+    PlacementPlanner.Plan plan = PlacementPlanner.plan(lookForRetry(now, Set.of(), null), placing,
         new PlacementPlanner.Rules(request.headroomPercent(), request.excludedHosts()));
     queue(plan);
     audit.jobEvent(request.jobId(), "vms-arrived", "evacuate", request.requestedBy(),
@@ -458,11 +491,12 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
    * The pool now, less what the queued VMs of this job are promised (memory and groups), with
    * the hosts in {@code failedThere} (where the VM at hand failed) unavailable for that reason.
    */
-  private List<PlacementPlanner.Host> lookForRetry(Look now, Set<String> failedThere) {
+  private List<PlacementPlanner.Host> lookForRetry(Look now, Set<String> failedThere,
+      String placing) {
     Map<String, Long> promised = new HashMap<>();
     Map<String, Set<String>> promisedGroups = new HashMap<>();
     for (VmProgress q : vms.values()) {
-      if (VmProgress.QUEUED.equals(q.state())) {
+      if (VmProgress.QUEUED.equals(q.state()) && !q.vm().uuid().equals(placing)) {
         promised.merge(q.target(), q.vm().memoryBytes(), Long::sum);
         String group = now.groups().get(q.vm().uuid());
         if (group != null) {
@@ -473,9 +507,11 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
     List<PlacementPlanner.Host> out = new ArrayList<>();
     for (PlacementPlanner.Host h : now.candidates()) {
       long free = Math.max(0, h.freeMemoryBytes() - promised.getOrDefault(h.name(), 0L));
-      String unavailable = h.unavailable() == null && failedThere != null
-          && failedThere.contains(h.name()) ? "this VM's migration there failed"
-          : h.unavailable();
+      String unavailable = h.unavailable() != null ? h.unavailable()
+          : failedThere != null && failedThere.contains(h.name())
+              ? "this VM's migration there failed"
+          : outOfRoom.containsKey(h.name()) ? "ran out of room during this job"
+          : null;
       out.add(new PlacementPlanner.Host(h.name(), h.totalMemoryBytes(), free, unavailable,
           union(h.groups(), promisedGroups.getOrDefault(h.name(), Set.of()))));
     }

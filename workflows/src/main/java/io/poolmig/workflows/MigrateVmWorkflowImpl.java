@@ -218,7 +218,8 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
     if (failure[0] != null || abort != null) {
       String why = abort != null ? "aborted (" + abort.describe() + ")"
           : Failures.describe(failure[0]);
-      return inDetachedScope(() -> rollBack(why));
+      String cause = abort != null ? null : Failures.type(failure[0]);
+      return inDetachedScope(() -> rollBack(why, cause));
     }
     // The commit point: from here on the VM belongs to the target unless the target's copy is
     // shown never to have run. A cancellation no longer stops the migration.
@@ -228,7 +229,8 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
 
   // ---- before the decision ----
 
-  private MigrationResult rollBack(String why) {
+  /** @param cause the failure type of what made the migration roll back, or null */
+  private MigrationResult rollBack(String why, String cause) {
     MigrationRequest req = request;
     phase = "rolling back";
     log.info("migration of {} rolls back: {}", req.vm().name(), why);
@@ -264,9 +266,9 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
     record(MigrationStep.ROLLBACK, source.done() ? StepEvent.COMPLETED : StepEvent.FAILED,
         sourceDone + "; " + targetDone);
     String runsOn = source.done() ? req.sourceHost() : null;
-    return finish(result(MigrationResult.ROLLED_BACK, null, 0, runsOn, why), failure(
+    return finish(result(MigrationResult.ROLLED_BACK, null, 0, runsOn, why), rolledBack(
         "migration of " + req.vm().name() + " to " + req.targetHost() + " rolled back: " + why
-            + (runsOn != null ? "; the VM runs on " + runsOn : "; " + sourceDone)));
+            + (runsOn != null ? "; the VM runs on " + runsOn : "; " + sourceDone), cause));
   }
 
   /**
@@ -593,6 +595,15 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
 
   private static ApplicationFailure failure(String message) {
     return ApplicationFailure.newNonRetryableFailure(message, FailureTypes.ROLLED_BACK);
+  }
+
+  /**
+   * A rollback's failure, with the failure type of its cause as its one detail when there is
+   * one: a job that started the migration acts on it ({@link FailureTypes#NO_ROOM}).
+   */
+  private static ApplicationFailure rolledBack(String message, String cause) {
+    return cause == null ? failure(message)
+        : ApplicationFailure.newNonRetryableFailure(message, FailureTypes.ROLLED_BACK, cause);
   }
 
   private static MigrationResult inDetachedScope(Supplier<MigrationResult> body) {

@@ -140,6 +140,23 @@ class EvacuateHostWorkflowTest {
     assertRunOnce("host-c"::equals);
   }
 
+  /** A target that ran out of room takes none of the job's VMs after its first failure. */
+  @Test
+  void aTargetOutOfRoomTakesNoFurtherVmOfTheJob() throws Exception {
+    boot(4, 2 * GIB);
+    b.runOutOfRoom();
+    registry.maintenance("host-d", true);
+
+    EvacuationProgress end = evacuate(request(new EvacuationRequest.Limits(1, 1, 1), 3, false));
+
+    assertEquals(EvacuationProgress.COMPLETED, end.phase(), end.toString());
+    assertRunOnce("host-c"::equals);
+    assertEquals(1, b.count("prepareTarget"), "one migration found host-b full, no other went"
+        + " there: " + b.calls());
+    assertEquals(1, end.vms().stream().filter(v -> v.attempts() == 2).count(), end.toString());
+    recordFixture("evacuate-host-out-of-room.json");
+  }
+
   /** A VM that failed everywhere says so: the hosts it failed on are named as such. */
   @Test
   void aVmWithNoTargetLeftNamesTheHostsItFailedOn() {

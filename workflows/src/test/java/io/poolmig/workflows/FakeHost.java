@@ -124,6 +124,7 @@ final class FakeHost implements HostActivities {
   private final Map<String, Fault> faults = new HashMap<>();
   private final Map<String, Gate> gates = new ConcurrentHashMap<>();
   private boolean corruptRestores;
+  private boolean outOfRoom;
 
   FakeHost(FakePool pool, String name, long totalMemoryBytes) {
     this.pool = pool;
@@ -209,6 +210,13 @@ final class FakeHost implements HostActivities {
   }
 
   /** From now on, what this host restores differs from what was sent. */
+  /** From now on, every restore here runs out of room, as on a host whose disk is full. */
+  void runOutOfRoom() {
+    synchronized (pool) {
+      outOfRoom = true;
+    }
+  }
+
   void corruptRestores() {
     synchronized (pool) {
       corruptRestores = true;
@@ -621,6 +629,12 @@ final class FakeHost implements HostActivities {
       throw ApplicationFailure.newFailure("migration " + migrationId + " is "
           + over.get(migrationId) + " on " + name + "; the copy is discarded",
           FailureTypes.CHECKPOINT_REJECTED);
+    }
+    if (outOfRoom) {
+      domains.remove(vmUuid);
+      pool.changed(name, domain.name, "discarded");
+      throw ApplicationFailure.newNonRetryableFailure("no room on " + name + ": not enough disk"
+          + " for the memory of '" + domain.name + "'", FailureTypes.NO_ROOM);
     }
     if (corruptRestores) {
       // As a real target does at END: the memory it wrote does not reproduce the digest sent.

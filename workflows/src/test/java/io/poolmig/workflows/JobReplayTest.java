@@ -31,7 +31,9 @@ class JobReplayTest {
       // Since DrainHostsWorkflowImpl.WAITS_FOR_RUNNING_EVACUATION (version 1).
       "drain-hosts-waited-for-evacuation.json, drain",
       // Since EvacuateHostWorkflowImpl.SILENT_NOT_ASKED (version 1).
-      "evacuate-host-silent-not-asked.json, evacuate"})
+      "evacuate-host-silent-not-asked.json, evacuate",
+      // Since EvacuateHostWorkflowImpl.OUT_OF_ROOM_TARGETS (version 1).
+      "evacuate-host-out-of-room.json, evacuate"})
   void recordedHistoryReplays(String fixture, String kind) throws Exception {
     WorkflowExecutionHistory history = Histories.read(fixture);
 
