@@ -27,9 +27,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The worker of one host: opens its hypervisor, starts its receive endpoint (plain TCP, and a
  * second one over TLS when the host has a certificate), registers the host in the pool registry
- * (and touches it every 30 s), and serves {@code host/<name>} with that host's activities. The caller starts the {@link WorkerFactory}. The pool key that derives the
- * receive tickets is read from the registry once, at start: nothing on the stream's path waits on
- * the database.
+ * (and touches it every 10 s), and serves {@code host/<name>} with that host's activities. The
+ * caller starts the {@link WorkerFactory}. The pool key that derives the receive tickets is read
+ * from the registry once, at start: nothing on the stream's path waits on the database.
  *
  * <p>Hazard: the host's activities must be served only here; two workers on one host queue would
  * run one host's steps on another host. The registry enforces it: a worker claims the host name
@@ -140,8 +140,9 @@ public final class HostWorker implements AutoCloseable {
       HostWorker started = new HostWorker(config, hypervisor, endpoint, advertised, tlsEndpoint,
           advertisedTls, ticker);
       // Well within PoolActivities.STALE_AFTER: placements refuse a host silent for longer.
-      ticker.scheduleWithFixedDelay(() -> started.touch(registry, instance, worker), 10, 10,
-          TimeUnit.SECONDS);
+      ticker.scheduleWithFixedDelay(() -> started.touch(registry, instance, worker,
+          HostRecord.of(config.hostName(), hypervisor.kind(), advertised, memory.totalBytes())
+              .withLabels(config.labels())), 10, 10, TimeUnit.SECONDS);
       if (config.tls() != null) {
         ticker.scheduleAtFixedRate(started::warnOfExpiry, 0, 1, TimeUnit.DAYS);
       }
@@ -183,12 +184,21 @@ public final class HostWorker implements AutoCloseable {
   /**
    * Keeps the host fresh in the registry. If another worker has taken the name over meanwhile
    * (this one was silent past the stale limit: suspended, cut off from the database), this one
-   * stops taking the host's tasks and checkpoints, so that the two never both serve it.
+   * stops taking the host's tasks and checkpoints, so that the two never both serve it; if an
+   * operator forgot the host meanwhile, it registers it again ({@code self}).
    */
-  private void touch(PoolRegistry registry, String instance, Worker worker) {
+  private void touch(PoolRegistry registry, String instance, Worker worker, HostRecord self) {
     String host = config.hostName();
     try {
-      if (!registry.heartbeat(host, instance)) {
+      if (registry.heartbeat(host, instance)) {
+        return;
+      }
+      if (registry.find(host).isEmpty()) {
+        // Forgotten while this worker could not reach the database: it is back, so is the host.
+        registry.claim(self, instance, PoolActivities.STALE_AFTER);
+        log.warn("host {} had been removed from the registry (`poolmig host forget`) while"
+            + " this worker was silent; registered it again", host);
+      } else {
         log.error("host name {} has been taken over by another worker; this worker (state"
             + " directory {}) stops polling {} and receiving checkpoints: stop this process",
             host, config.stateDir(), TaskQueues.host(host));
