@@ -260,27 +260,38 @@ public final class PoolRegistry {
             updated = ps.executeUpdate();
           }
           if (updated == 0) {
-            try (PreparedStatement ps = c.prepareStatement("select 1 from hosts where name = ?")) {
-              ps.setString(1, name);
-              try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? Boolean.FALSE : null;
-              }
-            }
+            return unchanged(c, name);
           }
-          try (PreparedStatement ps = c.prepareStatement(RECORD_STATE)) {
-            ps.setString(1, name);
-            ps.setString(2, state);
-            ps.setString(3, requestedBy);
-            ps.setString(4, reason);
-            RequesterIdentity.bind(ps, 5, identity);
-            ps.executeUpdate();
-          }
+          recordEvent(c, name, state, requestedBy, reason, identity);
           return Boolean.TRUE;
         });
     if (changed == null) {
       throw unknown(name);
     }
     return changed;
+  }
+
+  /** After a change that touched no row: FALSE if the host is registered, null if not. */
+  private static Boolean unchanged(java.sql.Connection c, String name) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("select 1 from hosts where name = ?")) {
+      ps.setString(1, name);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? Boolean.FALSE : null;
+      }
+    }
+  }
+
+  /** A row of the host's history: who changed its standing, to what, and why. */
+  private static void recordEvent(java.sql.Connection c, String name, String state,
+      String requestedBy, String reason, RequesterIdentity identity) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(RECORD_STATE)) {
+      ps.setString(1, name);
+      ps.setString(2, state);
+      ps.setString(3, requestedBy);
+      ps.setString(4, reason);
+      RequesterIdentity.bind(ps, 5, identity);
+      ps.executeUpdate();
+    }
   }
 
   /**
@@ -307,21 +318,9 @@ public final class PoolRegistry {
             deleted = ps.executeUpdate();
           }
           if (deleted == 0) {
-            try (PreparedStatement ps = c.prepareStatement("select 1 from hosts where name = ?")) {
-              ps.setString(1, name);
-              try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? Boolean.FALSE : null;
-              }
-            }
+            return unchanged(c, name);
           }
-          try (PreparedStatement ps = c.prepareStatement(RECORD_STATE)) {
-            ps.setString(1, name);
-            ps.setString(2, HostRecord.FORGOTTEN);
-            ps.setString(3, requestedBy);
-            ps.setString(4, reason);
-            RequesterIdentity.bind(ps, 5, identity);
-            ps.executeUpdate();
-          }
+          recordEvent(c, name, HostRecord.FORGOTTEN, requestedBy, reason, identity);
           return Boolean.TRUE;
         });
     if (forgotten == null) {
