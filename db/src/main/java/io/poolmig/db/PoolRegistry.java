@@ -16,9 +16,9 @@ import java.util.Optional;
  * whether it is in maintenance and when it was last heard from. Obtained from {@link
  * Database#poolRegistry()}; thread-safe.
  *
- * <p>{@link #register} is an upsert, safe to repeat (a host agent re-registers on every start): it
+ * <p>{@link #claim} is an upsert, safe to repeat (a host's worker registers on every start): it
  * refreshes the host's description and {@code last_seen_at} but keeps {@code registered_at} and the
- * operator-set {@code state}. Timestamps come from the database's clock, so hosts with skewed
+ * operator-set {@code state}; one worker (state directory) holds a host name at a time. Timestamps come from the database's clock, so hosts with skewed
  * clocks compare fairly.
  *
  * <p>Failures are thrown as {@link AuditStoreException}; an unknown host as {@link
@@ -26,16 +26,11 @@ import java.util.Optional;
  */
 public final class PoolRegistry {
 
-  private static final String UPSERT =
-      "insert into hosts (name, hypervisor, receive_address, total_memory_bytes, state, labels)"
-          + " values (?, ?, ?, ?, ?, ?::jsonb)"
-          + " on conflict (name) do update set hypervisor = excluded.hypervisor,"
-          + " receive_address = excluded.receive_address,"
-          + " total_memory_bytes = excluded.total_memory_bytes,"
-          + " labels = excluded.labels,"
-          + " last_seen_at = now()";
-
-  /** The upsert of {@link #UPSERT} for one worker instance, unless another one holds the name. */
+  /**
+   * Adds the host or updates what its worker says of it and {@code last_seen_at}, keeping {@code
+   * registered_at} and the operator-set {@code state} — unless another worker instance holds the
+   * name and was heard from within the given number of seconds.
+   */
   private static final String CLAIM =
       "insert into hosts (name, hypervisor, receive_address, total_memory_bytes, state, labels,"
           + " instance_id) values (?, ?, ?, ?, ?, ?::jsonb, ?)"
@@ -76,24 +71,7 @@ public final class PoolRegistry {
     this.jdbc = jdbc;
   }
 
-  /**
-   * Adds the host, or updates its hypervisor, receive address, total memory, labels and {@code
-   * last_seen_at}. A new host gets {@code h.state()} ({@code active} if {@code null}); an existing
-   * one keeps its state. The record's timestamps are ignored.
-   */
-  public void register(HostRecord h) {
-    Objects.requireNonNull(h, "h");
-    jdbc.run(
-        "registering host " + h.name(),
-        c -> {
-          try (PreparedStatement ps = c.prepareStatement(UPSERT)) {
-            bindDescription(ps, h);
-            return ps.executeUpdate();
-          }
-        });
-  }
-
-  /** Parameters 1–6 of {@link #UPSERT} and {@link #CLAIM}: what a worker says of its host. */
+  /** Parameters 1–6 of {@link #CLAIM}: what a worker says of its host. */
   private static void bindDescription(PreparedStatement ps, HostRecord h) throws SQLException {
     ps.setString(1, h.name());
     ps.setString(2, h.hypervisor());
@@ -104,8 +82,10 @@ public final class PoolRegistry {
   }
 
   /**
-   * Registers the host as {@link #register} does, as served by the worker whose state directory
-   * is {@code instance} — unless another instance registered the name and has been heard from
+   * Adds the host, or updates its hypervisor, receive address, total memory, labels and {@code
+   * last_seen_at} (a new host gets {@code h.state()}, {@code active} if null; an existing one
+   * keeps its state; the record's timestamps are ignored), as served by the worker whose state
+   * directory is {@code instance} — unless another instance registered the name and has been heard from
    * within {@code takeOverAfter}: then nothing changes and {@link HostNameTakenException} says
    * who holds it. The check and the update are one statement, so of two workers racing for a
    * name one wins. {@code Duration.ZERO} takes the name over whoever holds it (a pool that runs

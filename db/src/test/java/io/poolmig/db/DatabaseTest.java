@@ -56,7 +56,8 @@ class DatabaseTest {
   @Test
   void reopeningAnUpToDateSchemaKeepsItsRows() throws SQLException {
     try (TestDatabase t = TestDatabase.create()) {
-      t.db.poolRegistry().register(HostRecord.of("h1", "sim", "h1:7000", 1L << 30));
+      t.db.poolRegistry().claim(HostRecord.of("h1", "sim", "h1:7000", 1L << 30), "test-worker",
+          java.time.Duration.ZERO);
       try (Database again = Database.open(t.config)) {
         assertEquals(1, again.poolRegistry().list().size());
       }

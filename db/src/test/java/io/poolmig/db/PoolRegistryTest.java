@@ -25,6 +25,11 @@ class PoolRegistryTest {
     registry = t.db.poolRegistry();
   }
 
+  /** As a host's worker registers it, taking the name over from any earlier test worker. */
+  private static void register(HostRecord h) {
+    registry.claim(h, "test-worker", java.time.Duration.ZERO);
+  }
+
   @AfterAll
   static void close() throws SQLException {
     t.close();
@@ -90,7 +95,7 @@ class PoolRegistryTest {
   @Test
   void registerAddsAnActiveHost() {
     String name = unique("host");
-    registry.register(HostRecord.of(name, "xen", "10.0.0.7:8002", 64L << 30));
+    register(HostRecord.of(name, "xen", "10.0.0.7:8002", 64L << 30));
     HostRecord h = registry.find(name).orElseThrow();
     assertEquals(name, h.name());
     assertEquals("xen", h.hypervisor());
@@ -103,9 +108,9 @@ class PoolRegistryTest {
   @Test
   void aHostsLabelsAreWhatItsWorkerRegisteredLast() {
     String name = unique("host");
-    registry.register(HostRecord.of(name, "xen", "h:1", 1));
+    register(HostRecord.of(name, "xen", "h:1", 1));
     assertEquals(java.util.Map.of(), registry.find(name).orElseThrow().labels());
-    registry.register(HostRecord.of(name, "xen", "h:1", 1)
+    register(HostRecord.of(name, "xen", "h:1", 1)
         .withLabels(java.util.Map.of("rack", "r7", "cpu", "epyc")));
     HostRecord labelled = registry.find(name).orElseThrow();
     assertEquals(java.util.Map.of("rack", "r7", "cpu", "epyc"), labelled.labels());
@@ -115,7 +120,7 @@ class PoolRegistryTest {
     registry.heartbeat(name);
     assertEquals(labelled.labels(), registry.find(name).orElseThrow().labels(),
         "a heartbeat keeps them");
-    registry.register(HostRecord.of(name, "xen", "h:1", 1).withLabels(java.util.Map.of("rack",
+    register(HostRecord.of(name, "xen", "h:1", 1).withLabels(java.util.Map.of("rack",
         "r8")));
     assertEquals(java.util.Map.of("rack", "r8"), registry.find(name).orElseThrow().labels(),
         "a new registration replaces them");
@@ -130,7 +135,7 @@ class PoolRegistryTest {
   void reRegisteringUpdatesTheDescriptionButKeepsRegistrationTimeAndState()
       throws InterruptedException {
     String name = unique("host");
-    registry.register(HostRecord.of(name, "sim", "a:1", 1));
+    register(HostRecord.of(name, "sim", "a:1", 1));
     HostRecord first = registry.find(name).orElseThrow();
     registry.setState(name, HostRecord.MAINTENANCE, "alice", "firmware");
     HostRecord.StateChange change = registry.find(name).orElseThrow().stateChange();
@@ -138,8 +143,8 @@ class PoolRegistryTest {
 
     HostRecord changed =
         new HostRecord(name, "xen", "[fd00::2]:8002", 2, HostRecord.ACTIVE, null, null);
-    registry.register(changed);
-    registry.register(changed);
+    register(changed);
+    register(changed);
 
     HostRecord now = registry.find(name).orElseThrow();
     assertEquals(
@@ -159,14 +164,14 @@ class PoolRegistryTest {
   @Test
   void aNewHostMayStartInMaintenance() {
     String name = unique("host");
-    registry.register(new HostRecord(name, "xen", "h:1", 1, "maintenance", null, null));
+    register(new HostRecord(name, "xen", "h:1", 1, "maintenance", null, null));
     assertEquals("maintenance", registry.find(name).orElseThrow().state());
   }
 
   @Test
   void heartbeatTouchesLastSeenOnly() throws InterruptedException {
     String name = unique("host");
-    registry.register(HostRecord.of(name, "xen", "h:1", 1));
+    register(HostRecord.of(name, "xen", "h:1", 1));
     HostRecord before = registry.find(name).orElseThrow();
     awaitClockPast(before.lastSeenAt());
     registry.heartbeat(name);
@@ -180,7 +185,7 @@ class PoolRegistryTest {
   @Test
   void setStateRecordsWhoWhenAndWhyOnceAndRejectsUnknownHostsAndStates() throws SQLException {
     String name = unique("host");
-    registry.register(HostRecord.of(name, "xen", "h:1", 1));
+    register(HostRecord.of(name, "xen", "h:1", 1));
     assertEquals(null, registry.find(name).orElseThrow().stateChange());
 
     assertTrue(registry.setState(name, "maintenance", "alice", "BIOS update, ticket 4711"));
@@ -212,7 +217,7 @@ class PoolRegistryTest {
   @Test
   void silenceIsMeasuredByTheDatabasesClock() {
     String name = unique("host");
-    registry.register(HostRecord.of(name, "xen", "h:1", 1));
+    register(HostRecord.of(name, "xen", "h:1", 1));
     java.time.Duration since = java.time.Duration.between(
         registry.find(name).orElseThrow().lastSeenAt(), registry.clock());
     assertTrue(!since.isNegative() && since.toSeconds() < 60, since.toString());
@@ -227,7 +232,7 @@ class PoolRegistryTest {
   void listIsOrderedByName() {
     String prefix = unique("list");
     for (String suffix : List.of("c", "a", "b")) {
-      registry.register(HostRecord.of(prefix + "-" + suffix, "sim", "h:1", 1));
+      register(HostRecord.of(prefix + "-" + suffix, "sim", "h:1", 1));
     }
     assertEquals(
         List.of(prefix + "-a", prefix + "-b", prefix + "-c"),

@@ -82,7 +82,8 @@ class RequesterIdentityTest {
   void aMaintenanceChangeKeepsWhoReallyAskedInTheHostsHistory() throws SQLException {
     PoolRegistry registry = t.db.poolRegistry();
     String host = unique("host");
-    registry.register(HostRecord.of(host, "xen", "h:1", 1));
+    registry.claim(HostRecord.of(host, "xen", "h:1", 1), "test-worker",
+        java.time.Duration.ZERO);
     assertTrue(registry.setState(host, HostRecord.MAINTENANCE, "alice", "BIOS", ALICE_FOR_BOB));
     assertTrue(registry.setState(host, HostRecord.ACTIVE, "carol", null));
 

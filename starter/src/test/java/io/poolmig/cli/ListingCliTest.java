@@ -90,8 +90,9 @@ class ListingCliTest {
   @Test
   @Order(2)
   void aHostThatDoesNotAnswerMakesTheListingIncomplete() throws Exception {
-    testPool.pool.database().poolRegistry().register(
-        HostRecord.of("host-gone", "sim", "127.0.0.1:9", 1L << 30));
+    testPool.pool.database().poolRegistry().claim(
+        HostRecord.of("host-gone", "sim", "127.0.0.1:9", 1L << 30), "gone-worker",
+        java.time.Duration.ZERO);
     CliRun hosts = CliRun.of(env, "hosts", "-o", "json");
     assertEquals(ExitCode.INCOMPLETE.code, hosts.exitCode(), hosts.toString());
     JsonNode gone = null;
