@@ -7,7 +7,7 @@ import java.util.Set;
 /**
  * A host of the pool, as kept by {@link PoolRegistry}.
  *
- * <p>When passed to {@link PoolRegistry#register}, only {@code name}, {@code hypervisor}, {@code
+ * <p>When passed to {@link PoolRegistry#claim}, only {@code name}, {@code hypervisor}, {@code
  * receiveAddress}, {@code totalMemoryBytes} and {@code labels} are written to an existing host; {@code state} is
  * used only when the host is new ({@code null} means {@value #ACTIVE}), and the timestamps are
  * ignored: the database's clock sets them. {@link #of} builds such a record.
@@ -108,7 +108,7 @@ public record HostRecord(
   }
 
   /**
-   * A host to {@link PoolRegistry#register register}: state and timestamps left to the registry.
+   * A host to {@link PoolRegistry#claim claim}: state and timestamps left to the registry.
    */
   public static HostRecord of(
       String name, String hypervisor, String receiveAddress, long totalMemoryBytes) {
