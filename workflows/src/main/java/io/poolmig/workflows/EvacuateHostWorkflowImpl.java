@@ -74,8 +74,8 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
   private final Map<String, VmProgress> vms = new LinkedHashMap<>();
   /** Targets each VM's migrations failed on: a fresh placement avoids them. */
   private final Map<String, Set<String>> failedOn = new HashMap<>();
-  /** Targets that ran out of room during the job, with why: no placement of the job uses them. */
-  private final Map<String, String> outOfRoom = new LinkedHashMap<>();
+  /** Targets that ran out of room during the job: no placement of the job uses them. */
+  private final Set<String> outOfRoom = new java.util.TreeSet<>();
   private final Map<String, Promise<MigrationResult>> running = new LinkedHashMap<>();
   private final Map<String, MigrateVmWorkflow> children = new HashMap<>();
   /** Queued VMs that another migration holds, each until its next look. */
@@ -179,7 +179,7 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
   private EvacuationProgress carryOn(EvacuationRequest.Carried state) {
     state.vms().forEach(v -> vms.put(v.vm().uuid(), v));
     state.failedOn().forEach((uuid, hosts) -> failedOn.put(uuid, new HashSet<>(hosts)));
-    outOfRoom.putAll(new java.util.TreeMap<>(state.outOfRoom()));
+    outOfRoom.addAll(state.outOfRoom());
     paused = paused || state.paused();
     if (cancelledBy == null) {
       cancelledBy = state.cancelledBy();
@@ -366,7 +366,7 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
     boolean noRoom = FailureTypes.NO_ROOM.equals(end.cause())
         && Workflow.getVersion(OUT_OF_ROOM_TARGETS, Workflow.DEFAULT_VERSION, 1) == 1;
     if (noRoom) {
-      outOfRoom.put(v.target(), error);
+      outOfRoom.add(v.target());
     }
     if (cancelledBy != null || v.attempts() >= request.maxAttemptsPerVm()) {
       vms.put(uuid, with(v, VmProgress.FAILED, v.target(), error));
@@ -510,7 +510,7 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
       String unavailable = h.unavailable() != null ? h.unavailable()
           : failedThere != null && failedThere.contains(h.name())
               ? "this VM's migration there failed"
-          : outOfRoom.containsKey(h.name()) ? "ran out of room during this job"
+          : outOfRoom.contains(h.name()) ? "ran out of room during this job"
           : null;
       out.add(new PlacementPlanner.Host(h.name(), h.totalMemoryBytes(), free, unavailable,
           union(h.groups(), promisedGroups.getOrDefault(h.name(), Set.of()))));

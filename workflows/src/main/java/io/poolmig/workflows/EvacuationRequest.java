@@ -62,15 +62,15 @@ public record EvacuationRequest(
    * @param failedOn per VM UUID, the targets its migrations failed on
    * @param cancelledBy set if a cancel arrived as the run ended
    * @param run how many runs came before the one it starts
-   * @param outOfRoom targets that ran out of room during the job, with why; they take none of
-   *     its VMs (empty from a run before this was carried)
+   * @param outOfRoom targets that ran out of room during the job; they take none of its VMs
+   *     (empty from a run before this was carried)
    */
   public record Carried(List<VmProgress> vms, Map<String, Set<String>> failedOn, boolean paused,
-      String cancelledBy, int run, Map<String, String> outOfRoom) {
+      String cancelledBy, int run, Set<String> outOfRoom) {
     public Carried {
       vms = List.copyOf(vms);
       failedOn = failedOn == null ? Map.of() : Map.copyOf(failedOn);
-      outOfRoom = outOfRoom == null ? Map.of() : Map.copyOf(outOfRoom);
+      outOfRoom = outOfRoom == null ? Set.of() : Set.copyOf(outOfRoom);
     }
 
     public Carried(List<VmProgress> vms, Map<String, Set<String>> failedOn, boolean paused,
