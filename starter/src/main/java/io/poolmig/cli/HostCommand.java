@@ -115,18 +115,12 @@ final class HostCommand {
               + "running and keeps it in maintenance until it ends: `poolmig cancel " + host
               + "` stops it first");
         }
-        DrainProgress drain = session.temporal().client().newWorkflowStub(
-            DrainHostsWorkflow.class, DrainHostsWorkflow.WORKFLOW_ID).progress();
-        DrainProgress.HostStep step = drain.finished() ? null : drain.hosts().stream()
-            .filter(h -> h.host().equals(host)).findFirst().orElse(null);
+        DrainProgress.HostStep step = runningDrainStep(session, host);
         if (step != null && HOLDING_STEPS.contains(step.state())) {
           throw new PoolmigException(ExitCode.REFUSED, "the running drain holds " + host
               + " in maintenance (" + step.state() + "): `poolmig host ready " + host
               + "` once its maintenance is done, or `poolmig drain --cancel`");
         }
-      } catch (io.temporal.client.WorkflowNotFoundException
-          | io.temporal.client.WorkflowQueryException e) {
-        // No drain has ever run: nothing holds the host.
       } catch (io.grpc.StatusRuntimeException | io.temporal.client.WorkflowServiceException e) {
         root.err.println("poolmig: Temporal did not answer (" + e.getMessage() + "): whether an "
             + "evacuation or a drain holds " + host + " was not checked");
@@ -187,17 +181,23 @@ final class HostCommand {
         throw new PoolmigException(ExitCode.REFUSED, "an evacuation of " + host + " is running:"
             + " `poolmig cancel " + host + "` stops it first");
       }
-      try {
-        DrainProgress drain = session.temporal().client().newWorkflowStub(
-            DrainHostsWorkflow.class, DrainHostsWorkflow.WORKFLOW_ID).progress();
-        if (!drain.finished() && drain.hosts().stream().anyMatch(h -> h.host().equals(host))) {
-          throw new PoolmigException(ExitCode.REFUSED, "the running drain includes " + host
-              + ": `poolmig drain --cancel` stops it first");
-        }
-      } catch (io.temporal.client.WorkflowNotFoundException
-          | io.temporal.client.WorkflowQueryException e) {
-        // No drain has ever run.
+      if (runningDrainStep(session, host) != null) {
+        throw new PoolmigException(ExitCode.REFUSED, "the running drain includes " + host
+            + ": `poolmig drain --cancel` stops it first");
       }
+    }
+  }
+
+  /** {@code host}'s step in the drain that runs now, or null (no drain runs, or not its host). */
+  static DrainProgress.HostStep runningDrainStep(Poolmig.PoolSession session, String host) {
+    try {
+      DrainProgress drain = session.temporal().client().newWorkflowStub(
+          DrainHostsWorkflow.class, DrainHostsWorkflow.WORKFLOW_ID).progress();
+      return drain.finished() ? null : drain.hosts().stream()
+          .filter(h -> h.host().equals(host)).findFirst().orElse(null);
+    } catch (io.temporal.client.WorkflowNotFoundException
+        | io.temporal.client.WorkflowQueryException e) {
+      return null; // no drain has ever run
     }
   }
 

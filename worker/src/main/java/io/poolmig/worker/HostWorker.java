@@ -128,9 +128,10 @@ public final class HostWorker implements AutoCloseable {
 
       HostMemory memory = hypervisor.memory();
       String instance = WorkerInstance.of(config.stateDir());
+      HostRecord self = HostRecord.of(config.hostName(), hypervisor.kind(), advertised,
+          memory.totalBytes()).withLabels(config.labels());
       // Before the factory starts polling: a worker refused here never serves the host's queue.
-      registry.claim(HostRecord.of(config.hostName(), hypervisor.kind(), advertised,
-          memory.totalBytes()).withLabels(config.labels()), instance,
+      registry.claim(self, instance,
           config.takesOverName() ? Duration.ZERO : PoolActivities.STALE_AFTER);
       ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "registry-" + config.hostName());
@@ -140,9 +141,8 @@ public final class HostWorker implements AutoCloseable {
       HostWorker started = new HostWorker(config, hypervisor, endpoint, advertised, tlsEndpoint,
           advertisedTls, ticker);
       // Well within PoolActivities.STALE_AFTER: placements refuse a host silent for longer.
-      ticker.scheduleWithFixedDelay(() -> started.touch(registry, instance, worker,
-          HostRecord.of(config.hostName(), hypervisor.kind(), advertised, memory.totalBytes())
-              .withLabels(config.labels())), 10, 10, TimeUnit.SECONDS);
+      ticker.scheduleWithFixedDelay(() -> started.touch(registry, instance, worker, self), 10,
+          10, TimeUnit.SECONDS);
       if (config.tls() != null) {
         ticker.scheduleAtFixedRate(started::warnOfExpiry, 0, 1, TimeUnit.DAYS);
       }
