@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.poolmig.Await;
 import io.poolmig.db.HistoryQuery;
 import io.poolmig.db.MigrationRow;
 import io.poolmig.hypervisor.DomainInfo;
@@ -82,8 +83,13 @@ class WorkerCrashTest {
         .equals(registeredA), "the refused worker changed nothing in the registry");
 
     // Until then `status` says the stream waits for a retry, and why: the worker went silent.
-    CliRun status = awaitStatus("retrying:  StreamCheckpoint, attempt 2: timed out (heartbeat)");
-    assertTrue(status.out().contains("is the host's worker running?"), status.toString());
+    CliRun[] status = new CliRun[1];
+    Await.until(() -> {
+      status[0] = CliRun.of(env, "status", "crash-1");
+      return status[0].out().contains(
+          "retrying:  StreamCheckpoint, attempt 2: timed out (heartbeat)");
+    }, "status says the stream is retried after a heartbeat timeout", 30);
+    assertTrue(status[0].out().contains("is the host's worker running?"), status[0].toString());
 
     // The same state directory, restarted at once, is host-a's worker again.
     testPool.workers.start(env, "host-a", hostA, null, "--bandwidth", "24M");
@@ -113,20 +119,6 @@ class WorkerCrashTest {
       Thread.sleep(50);
     }
     fail("the migration never reached " + step);
-  }
-
-  private CliRun awaitStatus(String wanted) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    CliRun status;
-    do {
-      status = CliRun.of(testPool.env, "status", "crash-1");
-      if (status.out().contains(wanted)) {
-        return status;
-      }
-      Thread.sleep(200);
-    } while (System.nanoTime() < deadline);
-    fail("status never said '" + wanted + "':\n" + status);
-    return status;
   }
 
   /** Restores in progress on host-b. */
