@@ -77,6 +77,7 @@ public final class HostActivitiesImpl implements HostActivities, ReceiveHandler 
     this.hypervisor = hypervisor;
     this.metrics = metrics;
     this.ledger = new MigrationLedger(settings.stateDir());
+    ledger.reserveDisk();
     recoverInterruptedReceives();
   }
 
@@ -149,19 +150,25 @@ public final class HostActivitiesImpl implements HostActivities, ReceiveHandler 
             + " is bringing it here already (" + other.get().status() + "); if that migration "
             + "is gone, `poolmig reconcile --fix` clears it", FailureTypes.VM_CONFLICT);
       }
-      try {
-        hypervisor.reserve(migrationId, vm.uuid(), vm.memoryBytes());
-      } catch (InsufficientMemoryException e) {
-        throw ApplicationFailure.newNonRetryableFailure(new InsufficientMemoryException(
-            "VM " + vm.name() + " on " + settings.hostName(), vm.memoryBytes(),
-            e.freeBytes()).getMessage(), FailureTypes.INSUFFICIENT_MEMORY);
-      }
       byte[] nonce = new byte[32];
       RANDOM.nextBytes(nonce);
       TargetMigration m = new TargetMigration(migrationId, vm, sourceHost,
           HexFormat.of().formatHex(nonce), TargetMigration.PREPARED, 0, null, 0,
           System.currentTimeMillis(), false);
-      ledger.putTarget(m);
+      try {
+        hypervisor.reserve(migrationId, vm.uuid(), vm.memoryBytes());
+        ledger.putTarget(m);
+      } catch (InsufficientMemoryException e) {
+        throw ApplicationFailure.newNonRetryableFailure(new InsufficientMemoryException(
+            "VM " + vm.name() + " on " + settings.hostName(), vm.memoryBytes(),
+            e.freeBytes()).getMessage(), FailureTypes.INSUFFICIENT_MEMORY);
+      } catch (InsufficientStorageException e) {
+        // A target whose disk is full takes no VM: an evacuation places the others elsewhere.
+        hypervisor.release(migrationId);
+        throw ApplicationFailure.newNonRetryableFailure("no room on " + settings.hostName()
+            + " for " + vm.name() + ": " + e.getMessage() + " or choose another target",
+            FailureTypes.NO_ROOM);
+      }
       log.info("prepared migration {}: reserved {} MiB for {}", migrationId,
           vm.memoryBytes() >> 20, vm.name());
       CrashPoints.reach("prepare:after");
@@ -573,9 +580,12 @@ public final class HostActivitiesImpl implements HostActivities, ReceiveHandler 
   }
 
   /** Runs an activity body, turning hypervisor failures into typed application failures. */
-  static <T> T mapped(Action<T> action) {
+  <T> T mapped(Action<T> action) {
     try {
       return action.run();
+    } catch (InsufficientStorageException e) {
+      throw ApplicationFailure.newNonRetryableFailure("no room on " + settings.hostName() + ": "
+          + e.getMessage(), FailureTypes.HOST_DISK_FULL);
     } catch (DomainNotFoundException e) {
       throw ApplicationFailure.newNonRetryableFailure(e.getMessage(), FailureTypes.VM_NOT_FOUND);
     } catch (DomainStateException e) {

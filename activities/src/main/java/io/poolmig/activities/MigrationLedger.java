@@ -1,5 +1,6 @@
 package io.poolmig.activities;
 
+import io.poolmig.hypervisor.DiskReserve;
 import io.poolmig.hypervisor.HypervisorException;
 import io.poolmig.hypervisor.StateFiles;
 import io.poolmig.hypervisor.StateLock;
@@ -23,6 +24,10 @@ import java.util.stream.Stream;
  * {@code migrations/local/<vm uuid>.json} for a local command (a CLI {@code save}) that holds the
  * VM. Files are readable by the host's user only.
  *
+ * <p>On a full disk a record that begins something fails at once with an {@link
+ * io.poolmig.hypervisor.InsufficientStorageException}; one that ends a migration here may use the
+ * host's {@link DiskReserve}, so a rollback is recorded and its VM given back.
+ *
  * <p>Thread- and process-safe: reads see whole files (they are replaced atomically); every change
  * runs under {@link #locked}, a {@link StateLock} shared with every process on the host. Hazard:
  * the ledger's lock is taken before the hypervisor's, never while holding it.
@@ -33,6 +38,7 @@ final class MigrationLedger {
   private final Path sourceDir;
   private final Path localDir;
   private final StateLock lock;
+  private final DiskReserve reserve;
 
   MigrationLedger(Path stateDir) {
     Path root = stateDir.resolve("migrations");
@@ -47,6 +53,12 @@ final class MigrationLedger {
       throw new HypervisorException("cannot create migration ledger in " + stateDir + ": " + e, e);
     }
     this.lock = new StateLock(root.resolve(".lock"));
+    this.reserve = new DiskReserve(stateDir);
+  }
+
+  /** Sets disk aside for the records that end migrations here, if it is not yet. */
+  void reserveDisk() {
+    reserve.replenish();
   }
 
   <T> T locked(Supplier<T> action) {
@@ -64,7 +76,7 @@ final class MigrationLedger {
   }
 
   void putTarget(TargetMigration m) {
-    locked(() -> write(targetDir, m.migrationId(), m));
+    locked(() -> write(targetDir, m.migrationId(), m, m.isFinal()));
   }
 
   /** Applies {@code change} to the record atomically; returns the new record. */
@@ -72,7 +84,7 @@ final class MigrationLedger {
       UnaryOperator<TargetMigration> change) {
     return locked(() -> {
       Optional<TargetMigration> changed = target(migrationId).map(change);
-      changed.ifPresent(m -> write(targetDir, migrationId, m));
+      changed.ifPresent(m -> write(targetDir, migrationId, m, m.isFinal()));
       return changed;
     });
   }
@@ -88,14 +100,14 @@ final class MigrationLedger {
   }
 
   void putSource(SourceMigration m) {
-    locked(() -> write(sourceDir, m.migrationId(), m));
+    locked(() -> write(sourceDir, m.migrationId(), m, m.isFinal()));
   }
 
   Optional<SourceMigration> updateSource(String migrationId,
       UnaryOperator<SourceMigration> change) {
     return locked(() -> {
       Optional<SourceMigration> changed = source(migrationId).map(change);
-      changed.ifPresent(m -> write(sourceDir, migrationId, m));
+      changed.ifPresent(m -> write(sourceDir, migrationId, m, m.isFinal()));
       return changed;
     });
   }
@@ -109,7 +121,7 @@ final class MigrationLedger {
 
   /** Records when the source paused the VM; written by the attempt that paused it. */
   void recordPause(String migrationId, long atMillis) {
-    write(sourceDir, migrationId + ".paused", atMillis);
+    write(sourceDir, migrationId + ".paused", atMillis, false);
   }
 
   long pausedAt(String migrationId) {
@@ -130,7 +142,7 @@ final class MigrationLedger {
   }
 
   void putLocalClaim(LocalClaim claim) {
-    locked(() -> write(localDir, claim.vmUuid(), claim));
+    locked(() -> write(localDir, claim.vmUuid(), claim, false));
   }
 
   void removeLocalClaim(String vmUuid) {
@@ -169,11 +181,24 @@ final class MigrationLedger {
     }
   }
 
-  private static Void write(Path dir, String id, Object value) {
+  /**
+   * Writes one record. A record that ends the migration here ({@code ending}: committed, rolled
+   * back, aborted) may use the host's {@link DiskReserve} on a full disk; any other fails with
+   * an {@link io.poolmig.hypervisor.InsufficientStorageException} there.
+   */
+  private Void write(Path dir, String id, Object value, boolean ending) {
     Path file = file(dir, id);
+    DiskReserve.Write write = () -> StateFiles.writePrivateJson(file, value);
+    String what = "the migration record " + file.getFileName();
     try {
-      StateFiles.writePrivateJson(file, value);
+      if (ending) {
+        reserve.writeEnding(what, write);
+      } else {
+        reserve.write(what, write);
+      }
       return null;
+    } catch (HypervisorException e) {
+      throw e;
     } catch (IOException e) {
       throw new HypervisorException("cannot write migration record " + file + ": " + e, e);
     }

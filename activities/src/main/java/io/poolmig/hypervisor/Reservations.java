@@ -27,9 +27,11 @@ public final class Reservations {
   public record Reservation(String id, String vmUuid, long bytes, long createdAtMillis) {}
 
   private final Path dir;
+  private final DiskReserve reserve;
 
   public Reservations(Path stateDir) {
     this.dir = stateDir.resolve("reservations");
+    this.reserve = new DiskReserve(stateDir);
     try {
       Files.createDirectories(dir);
     } catch (IOException e) {
@@ -81,7 +83,7 @@ public final class Reservations {
   /** Records the reservation; the caller has checked capacity under its lock. Idempotent. */
   public void put(Reservation r) {
     try {
-      StateFiles.writeJson(file(r.id()), r);
+      reserve.write("the reservation of " + r.id(), () -> StateFiles.writeJson(file(r.id()), r));
     } catch (IOException e) {
       throw new HypervisorException("cannot reserve memory for " + r.id() + ": " + e, e);
     }

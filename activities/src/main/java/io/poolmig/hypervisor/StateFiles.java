@@ -21,8 +21,13 @@ public final class StateFiles {
 
   public static void writeJson(Path file, Object value) throws IOException {
     Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-    Files.write(tmp, Json.write(value));
-    replace(tmp, file);
+    try {
+      Files.write(tmp, Json.write(value));
+      replace(tmp, file);
+    } catch (IOException e) {
+      discard(tmp, e);
+      throw e;
+    }
   }
 
   /** Like {@link #writeJson}, readable and writable by the owner only, from the first byte. */
@@ -35,8 +40,22 @@ public final class StateFiles {
     } catch (UnsupportedOperationException e) {
       Files.createFile(tmp); // not a POSIX file system: its own access rules apply
     }
-    Files.write(tmp, Json.write(value));
-    replace(tmp, file);
+    try {
+      Files.write(tmp, Json.write(value));
+      replace(tmp, file);
+    } catch (IOException e) {
+      discard(tmp, e);
+      throw e;
+    }
+  }
+
+  /** A failed write leaves no partial sibling to take the room a retry needs. */
+  private static void discard(Path tmp, IOException failure) {
+    try {
+      Files.deleteIfExists(tmp);
+    } catch (IOException e) {
+      failure.addSuppressed(e);
+    }
   }
 
   private static void replace(Path tmp, Path file) throws IOException {

@@ -7,15 +7,11 @@ import io.poolmig.db.MigrationRow;
 import io.poolmig.hypervisor.DomainInfo;
 import io.poolmig.hypervisor.DomainState;
 import io.poolmig.hypervisor.sim.SimHost;
-import io.temporal.api.enums.v1.EventType;
-import io.temporal.api.history.v1.HistoryEvent;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,15 +27,12 @@ import org.junit.jupiter.api.io.TempDir;
 class TargetOutOfRoomTest {
 
   @TempDir static Path stateRoot;
-  static Path smallDisk;
+  static SmallDisk smallDisk;
   static TestPool testPool;
 
   @BeforeAll
   static void startPool() throws Exception {
-    Assumptions.assumeTrue("root".equals(System.getProperty("user.name")),
-        "mounting a tmpfs needs root");
-    smallDisk = Files.createDirectories(stateRoot.resolve("host-b"));
-    run("mount", "-t", "tmpfs", "-o", "size=8m", "poolmig-test", smallDisk.toString());
+    smallDisk = SmallDisk.mount(stateRoot.resolve("host-b"), 8);
     testPool = TestPool.start(List.of("host-a", "host-b"), stateRoot, 256L << 20);
   }
 
@@ -51,7 +44,7 @@ class TargetOutOfRoomTest {
       }
     } finally {
       if (smallDisk != null) {
-        run("umount", "-l", smallDisk.toString());
+        smallDisk.close();
       }
     }
   }
@@ -71,36 +64,14 @@ class TargetOutOfRoomTest {
     assertEquals(DomainState.RUNNING, a.domain(vm.uuid()).state());
     assertEquals(before, a.memoryDigest(vm.uuid()).orElseThrow());
     assertTrue(testPool.pool.host("host-b").hypervisor().findDomain(vm.uuid()).isEmpty());
-    try (Stream<Path> staged = Files.list(smallDisk.resolve("incoming"))) {
+    try (Stream<Path> staged = Files.list(smallDisk.mountPoint.resolve("incoming"))) {
       assertEquals(0, staged.count(), "nothing staged is left on host-b");
     }
     MigrationRow row = testPool.onlyRow("big-1");
     assertEquals("rolled_back", row.status());
     assertTrue(row.error().contains("not enough disk"), row.error());
 
-    List<HistoryEvent> events = testPool.pool.client()
-        .fetchHistory("migrate-vm-" + vm.uuid()).getEvents();
-    List<Long> streams = events.stream()
-        .filter(e -> e.getEventType() == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
-        .filter(e -> e.getActivityTaskScheduledEventAttributes().getActivityType().getName()
-            .equals("StreamCheckpoint"))
-        .map(HistoryEvent::getEventId)
-        .toList();
-    assertEquals(1, streams.size(), "one stream step");
-    List<Integer> attempts = events.stream()
-        .filter(e -> e.getEventType() == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED)
-        .map(HistoryEvent::getActivityTaskStartedEventAttributes)
-        .filter(started -> started.getScheduledEventId() == streams.get(0))
-        .map(started -> started.getAttempt())
-        .toList();
-    assertEquals(List.of(1), attempts, "the stream ran once, not retried into a full disk");
-  }
-
-  private static void run(String... command) throws IOException, InterruptedException {
-    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes());
-    if (p.waitFor() != 0) {
-      throw new IOException(String.join(" ", command) + " failed: " + out);
-    }
+    assertEquals(List.of(List.of(1)), testPool.attempts(vm.uuid(), "StreamCheckpoint"),
+        "one stream step, run once, not retried into a full disk");
   }
 }

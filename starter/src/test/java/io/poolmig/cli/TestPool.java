@@ -76,6 +76,30 @@ final class TestPool implements AutoCloseable {
   }
 
   /**
+   * The attempts the server started of each {@code activityType} step of the migration of VM
+   * {@code vmUuid}, one list per scheduled step: {@code [[1]]} is one step that ran once.
+   */
+  List<List<Integer>> attempts(String vmUuid, String activityType) {
+    List<io.temporal.api.history.v1.HistoryEvent> events = pool.client()
+        .fetchHistory("migrate-vm-" + vmUuid).getEvents();
+    List<List<Integer>> out = new java.util.ArrayList<>();
+    for (io.temporal.api.history.v1.HistoryEvent e : events) {
+      if (e.getEventType() == io.temporal.api.enums.v1.EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+          && e.getActivityTaskScheduledEventAttributes().getActivityType().getName()
+              .equals(activityType)) {
+        out.add(events.stream()
+            .filter(started -> started.getEventType()
+                == io.temporal.api.enums.v1.EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED)
+            .map(io.temporal.api.history.v1.HistoryEvent::getActivityTaskStartedEventAttributes)
+            .filter(started -> started.getScheduledEventId() == e.getEventId())
+            .map(started -> started.getAttempt())
+            .toList());
+      }
+    }
+    return out;
+  }
+
+  /**
    * The invariant after pool-wide work: each VM (UUID → memory digest before) runs on exactly one
    * of {@code hosts}, with the memory it had; returns where each runs.
    */

@@ -17,6 +17,11 @@ public final class FailureTypes {
    * the same way, minutes later; an evacuation places the VM elsewhere.
    */
   public static final String NO_ROOM = "NoRoomOnTarget";
+  /**
+   * A host's disk is full: it cannot record the migration's next step in its state directory.
+   * Not retried: the migration rolls back, and the records that end one have disk set aside.
+   */
+  public static final String HOST_DISK_FULL = "HostDiskFull";
   /** The target refused or could not restore the checkpoint. Retried: a new stream may pass. */
   public static final String CHECKPOINT_REJECTED = "CheckpointRejected";
   /** The restored VM is not what the source sent. Not retried. */
@@ -41,7 +46,7 @@ public final class FailureTypes {
   public static final String HOST_UNAVAILABLE = "HostUnavailable";
 
   static final String[] NON_RETRYABLE = {
-    INSUFFICIENT_MEMORY, NO_ROOM, VM_NOT_FOUND, VM_CONFLICT, VM_STATE, VERIFY_FAILED,
+    INSUFFICIENT_MEMORY, NO_ROOM, HOST_DISK_FULL, VM_NOT_FOUND, VM_CONFLICT, VM_STATE, VERIFY_FAILED,
     NOT_CONVERGING, HOST_UNAVAILABLE
   };
 

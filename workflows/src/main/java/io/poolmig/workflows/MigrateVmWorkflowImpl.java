@@ -478,8 +478,10 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
       Promise<T> answer = attempt.get(0);
       if (!Workflow.await(patience,
           () -> answer.isCompleted() || confirmedLost(resolutions) != null)) {
-        askAttention(step, what + ": " + host + " has not answered for "
-            + patience.toSeconds() + " s", resolutions, asked);
+        // The server retries a failing attempt by itself: a silent host and one that keeps
+        // failing look the same from here, and `status` shows the attempt's last error.
+        askAttention(step, what + ": not done by " + host + " within " + patience.toSeconds()
+            + " s (its worker is silent, or the step keeps failing there)", resolutions, asked);
         Workflow.await(() -> answer.isCompleted() || confirmedLost(resolutions) != null);
       }
       if (!answer.isCompleted()) {

@@ -50,6 +50,8 @@ final class GuestVcpus implements AutoCloseable {
   private final ConcurrentHashMap<String, BitSet> dirtyLogs = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, long[]> dirtyCounters = new ConcurrentHashMap<>();
   private final SplittableRandom random = new SplittableRandom();
+  /** Incarnations whose last memory write failed; touched by the ticker thread only. */
+  private final java.util.Set<String> cannotWrite = new java.util.HashSet<>();
   private long version = System.nanoTime();
 
   private GuestVcpus(FileChannel leaseChannel, FileLock lease, int tickMillis, Path dir) {
@@ -186,11 +188,18 @@ final class GuestVcpus implements AutoCloseable {
           c[0] += pages;
         }
       }
+      if (cannotWrite.remove(d.incarnation())) {
+        log.info("guest {} writes its memory again", d.name());
+      }
     } catch (java.nio.channels.ClosedByInterruptException e) {
       forget(d); // the host is shutting down: the tick was interrupted, the guest stops here
     } catch (IOException e) {
       forget(d);
-      log.warn("guest {} could not write its memory: {}", d.name(), e.toString());
+      // Ten ticks a second against a full disk: said once, until the guest writes again.
+      if (cannotWrite.add(d.incarnation())) {
+        log.warn("guest {} could not write its memory: {}; it keeps trying", d.name(),
+            e.toString());
+      }
     }
   }
 

@@ -10,6 +10,7 @@ import io.poolmig.hypervisor.HostMemory;
 import io.poolmig.hypervisor.Hypervisor;
 import io.poolmig.hypervisor.HypervisorException;
 import io.poolmig.hypervisor.InsufficientMemoryException;
+import io.poolmig.hypervisor.DiskReserve;
 import io.poolmig.hypervisor.InsufficientStorageException;
 import io.poolmig.hypervisor.NotConvergingException;
 import io.poolmig.hypervisor.RestoredDomain;
@@ -78,6 +79,7 @@ public final class SimHost implements Hypervisor {
   private final StateLock lock;
   private final Reservations reservations;
   private final GuestVcpus vcpus;
+  private final DiskReserve reserve;
   private final ParsedRecords parsed = new ParsedRecords();
 
   private SimHost(Path stateDir, long totalMemoryBytes, GuestVcpus vcpus) {
@@ -88,6 +90,7 @@ public final class SimHost implements Hypervisor {
     this.totalMemoryBytes = totalMemoryBytes;
     this.lock = new StateLock(stateDir.resolve(".lock"));
     this.reservations = new Reservations(stateDir);
+    this.reserve = new DiskReserve(stateDir);
     this.vcpus = vcpus;
   }
 
@@ -784,10 +787,15 @@ public final class SimHost implements Hypervisor {
     }
   }
 
+  /**
+   * Writes a domain's state. On Xen pausing, resuming or fencing a domain needs no disk; here its
+   * state is a file, so a full disk may draw on the host's reserve rather than keep a guest
+   * paused that Xen would have resumed.
+   */
   private void writeRecord(SimDomainRecord r) throws IOException {
     Path file = domainsDir.resolve(r.uuid()).resolve("domain.json");
     try {
-      StateFiles.writeJson(file, r);
+      reserve.writeEnding("the state of domain " + r.name(), () -> StateFiles.writeJson(file, r));
     } finally {
       parsed.forget(file);
     }

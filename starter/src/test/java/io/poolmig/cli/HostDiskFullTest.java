@@ -1,0 +1,119 @@
+package io.poolmig.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.poolmig.db.MigrationRow;
+import io.poolmig.hypervisor.DiskReserve;
+import io.poolmig.hypervisor.DomainInfo;
+import io.poolmig.hypervisor.DomainState;
+import io.poolmig.hypervisor.sim.SimHost;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A host whose disk is full before a migration starts (a dom0 whose logs filled it): host-b's
+ * state directory is a real 16 MiB tmpfs, filled to the last byte by a file. As a source it
+ * cannot record a stream, as a target it cannot record a reservation; either way the migration
+ * must roll back at once, not retry for minutes, with the VM running where it ran, and say
+ * which host's disk to free. The rollback's own record must still be written: the host keeps
+ * disk aside for it.
+ *
+ * <p>Needs root to mount the tmpfs; as any other user the test is skipped.
+ */
+class HostDiskFullTest {
+
+  @TempDir static Path stateRoot;
+  static SmallDisk smallDisk;
+  static TestPool testPool;
+
+  @BeforeAll
+  static void startPool() throws Exception {
+    smallDisk = SmallDisk.mount(stateRoot.resolve("host-b"), 16);
+    testPool = TestPool.start(List.of("host-a", "host-b"), stateRoot, 256L << 20);
+  }
+
+  @AfterAll
+  static void stopPool() throws Exception {
+    try {
+      if (testPool != null) {
+        testPool.close();
+      }
+    } finally {
+      if (smallDisk != null) {
+        smallDisk.close();
+      }
+    }
+  }
+
+  @BeforeEach
+  void fillHostB() throws Exception {
+    assertTrue(new DiskReserve(smallDisk.mountPoint).replenish(), "host-b has its reserve");
+    smallDisk.fill();
+  }
+
+  @AfterEach
+  void emptyHostB() throws Exception {
+    smallDisk.empty();
+  }
+
+  @Test
+  void aSourceWithAFullDiskRollsBackAtOnceAndResumesItsVm() throws Exception {
+    SimHost b = (SimHost) testPool.pool.host("host-b").hypervisor();
+    smallDisk.empty();
+    DomainInfo vm = b.create("logs-1", 4L << 20, 1, 0, 100);
+    String before = b.memoryDigest(vm.uuid()).orElseThrow();
+    smallDisk.fill();
+
+    CliRun run = CliRun.of(testPool.env, "migrate", "logs-1", "--to", "host-a");
+
+    assertEquals(ExitCode.FAILED.code, run.exitCode(), run.toString());
+    assertTrue(run.err().contains("no room on host-b: the disk holding " + smallDisk.mountPoint
+        + " is full"), run.toString());
+    assertTrue(run.err().contains("free space there"), run.toString());
+    assertTrue(run.err().contains("the VM runs on host-b"), run.toString());
+    assertEquals(DomainState.RUNNING, b.domain(vm.uuid()).state());
+    assertEquals(before, b.memoryDigest(vm.uuid()).orElseThrow());
+    assertTrue(testPool.pool.host("host-a").hypervisor().findDomain(vm.uuid()).isEmpty());
+    assertEquals(List.of(List.of(1)), testPool.attempts(vm.uuid(), "StreamCheckpoint"),
+        "one stream step, run once");
+
+    MigrationRow row = testPool.onlyRow("logs-1");
+    assertEquals("rolled_back", row.status());
+    // The record that bars any late attempt from pausing the VM again took the reserve.
+    Path record = smallDisk.mountPoint.resolve("migrations/source/" + row.id() + ".json");
+    assertTrue(Files.readString(record).contains("\"rolled_back\""), Files.readString(record));
+    assertFalse(Files.exists(smallDisk.mountPoint.resolve(".reserve")), "the reserve was used");
+  }
+
+  @Test
+  void aTargetWithAFullDiskIsRefusedAtOnceWithNothingLeftThere() throws Exception {
+    SimHost a = (SimHost) testPool.pool.host("host-a").hypervisor();
+    DomainInfo vm = a.create("app-1", 4L << 20, 1, 0, 100);
+    String before = a.memoryDigest(vm.uuid()).orElseThrow();
+
+    CliRun run = CliRun.of(testPool.env, "migrate", "app-1", "--to", "host-b");
+
+    assertEquals(ExitCode.FAILED.code, run.exitCode(), run.toString());
+    assertTrue(run.err().contains("no room on host-b for app-1: the disk holding "
+        + smallDisk.mountPoint + " is full"), run.toString());
+    assertTrue(run.err().contains("free space there or choose another target"), run.toString());
+    assertEquals(DomainState.RUNNING, a.domain(vm.uuid()).state());
+    assertEquals(before, a.memoryDigest(vm.uuid()).orElseThrow());
+    assertEquals(List.of(List.of(1)), testPool.attempts(vm.uuid(), "PrepareTarget"),
+        "one prepare step, run once");
+    try (Stream<Path> reserved = Files.list(smallDisk.mountPoint.resolve("reservations"))) {
+      assertEquals(List.of(), reserved.toList(), "no memory is held on host-b");
+    }
+    assertEquals("rolled_back", testPool.onlyRow("app-1").status());
+  }
+}
