@@ -1,5 +1,6 @@
 package io.poolmig.hypervisor.libxl;
 
+import io.poolmig.hypervisor.DiskReserve;
 import io.poolmig.hypervisor.HypervisorException;
 import io.poolmig.hypervisor.StateFiles;
 import java.io.IOException;
@@ -36,10 +37,12 @@ final class FenceMarkers {
 
   private final Path dir;
   private final String bootId;
+  private final DiskReserve reserve;
 
   FenceMarkers(Path dir, String bootId) {
     this.dir = dir;
     this.bootId = bootId;
+    this.reserve = new DiskReserve(dir.getParent());
   }
 
   static FenceMarkers open(Path stateDir) {
@@ -76,7 +79,9 @@ final class FenceMarkers {
   void write(Marker m) {
     Path file = file(m.uuid(), m.domid());
     try {
-      StateFiles.writeJson(file, m);
+      // Fencing a domain needs no disk in Xen; its marker may use the host's reserve.
+      reserve.writeEnding("the fence marker of domain " + m.uuid(),
+          () -> StateFiles.writeJson(file, m));
     } catch (IOException e) {
       throw new HypervisorException("cannot record the fence of domain " + m.uuid() + " in "
           + file + ": " + e, e);
