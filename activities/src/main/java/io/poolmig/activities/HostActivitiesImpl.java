@@ -33,6 +33,7 @@ import io.temporal.activity.Activity;
 import io.temporal.activity.ActivityExecutionContext;
 import io.temporal.failure.ApplicationFailure;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -117,7 +118,17 @@ public final class HostActivitiesImpl implements HostActivities, ReceiveHandler 
       }
     }
     return new HostInventory(settings.hostName(), hypervisor.kind(), memory.totalBytes(),
-        memory.freeBytes(), domains, migrations, null);
+        memory.freeBytes(), domains, migrations, null, disk());
+  }
+
+  /** The disk of the state directory; null if the file system does not say. */
+  private HostInventory.Disk disk() {
+    try {
+      return new HostInventory.Disk(Files.getFileStore(settings.stateDir()).getUsableSpace());
+    } catch (IOException e) {
+      log.warn("cannot tell how much disk is left under {}: {}", settings.stateDir(), e.toString());
+      return null;
+    }
   }
 
   // ---- target side ----

@@ -14,8 +14,9 @@ import picocli.CommandLine.ParentCommand;
 @Command(
     name = "hosts",
     description = "Lists the pool's hosts: registry entry (state, and who set it when and why), "
-        + "memory free after reservations and VMs as each host reports them now. Exits 6 if a "
-        + "host did not answer.",
+        + "memory free after reservations, disk free under its state directory (below 16 MiB "
+        + "it takes no VM) and VMs as each host reports them now. Exits 6 if a host did not "
+        + "answer.",
     footer = {"", "Examples:", "  poolmig hosts", "  poolmig hosts -o json"},
     mixinStandardHelpOptions = true)
 final class HostsCommand implements Callable<Integer> {
@@ -32,7 +33,8 @@ final class HostsCommand implements Callable<Integer> {
       Map<String, HostInventory> live = pool.inventoryOf(hosts).stream()
           .collect(Collectors.toMap(HostInventory::host, Function.identity()));
       Listing l = new Listing("host", "hypervisor", "state", "reachable", "endpoint", "memory",
-          "free", "vms", "last_seen", "state_set_at", "state_set_by", "state_reason", "labels");
+          "free", "disk_free", "vms", "last_seen", "state_set_at", "state_set_by", "state_reason",
+          "labels");
       boolean allAnswered = true;
       for (HostRecord h : hosts) {
         HostInventory inv = live.get(h.name());
@@ -42,6 +44,7 @@ final class HostsCommand implements Callable<Integer> {
         l.row(h.name(), h.hypervisor(), h.state(), up, h.receiveAddress(),
             new Listing.Bytes(h.totalMemoryBytes()),
             up ? new Listing.Bytes(inv.freeMemoryBytes()) : null,
+            up && inv.disk() != null ? new Listing.Bytes(inv.disk().freeBytes()) : null,
             up ? inv.domains().size() : null, h.lastSeenAt(), why == null ? null : why.at(),
             why == null ? null : why.requestedBy(), why == null ? null : why.reason(),
             h.labels().isEmpty() ? null : h.labelsText());

@@ -268,6 +268,10 @@ final class PoolService {
       throw new PoolmigException(ExitCode.UNAVAILABLE, "target host " + order.targetHost()
           + " does not answer: " + targetInventory.error());
     }
+    if (targetInventory.disk() != null && targetInventory.disk().full()) {
+      throw new PoolmigException(ExitCode.REFUSED, "host " + order.targetHost() + " takes no VM: "
+          + targetInventory.disk().fullReason() + "; free space there or choose another target");
+    }
     if (targetInventory.freeMemoryBytes() < vm.memoryBytes()) {
       throw new PoolmigException(ExitCode.REFUSED, "not enough memory on " + order.targetHost()
           + " for VM " + vm.name() + ": needs " + Sizes.format(vm.memoryBytes()) + ", "

@@ -2,6 +2,7 @@ package io.poolmig.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.poolmig.db.MigrationRow;
@@ -9,9 +10,16 @@ import io.poolmig.hypervisor.DiskReserve;
 import io.poolmig.hypervisor.DomainInfo;
 import io.poolmig.hypervisor.DomainState;
 import io.poolmig.hypervisor.sim.SimHost;
+import io.poolmig.workflows.MigrateVmWorkflow;
+import io.poolmig.workflows.MigrationRequest;
+import io.poolmig.workflows.TaskQueues;
+import io.poolmig.workflows.VmRef;
+import io.temporal.client.WorkflowFailedException;
+import io.temporal.client.WorkflowOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.UUID;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -26,7 +34,8 @@ import org.junit.jupiter.api.io.TempDir;
  * cannot record a stream, as a target it cannot record a reservation; either way the migration
  * must roll back at once, not retry for minutes, with the VM running where it ran, and say
  * which host's disk to free. The rollback's own record must still be written: the host keeps
- * disk aside for it.
+ * disk aside for it. A host that reports its disk full is refused as a target before anything
+ * starts.
  *
  * <p>Needs root to mount the tmpfs; as any other user the test is skipped.
  */
@@ -101,12 +110,27 @@ class HostDiskFullTest {
     DomainInfo vm = a.create("app-1", 4L << 20, 1, 0, 100);
     String before = a.memoryDigest(vm.uuid()).orElseThrow();
 
-    CliRun run = CliRun.of(testPool.env, "migrate", "app-1", "--to", "host-b");
+    CliRun hosts = CliRun.of(testPool.env, "hosts");
+    assertTrue(hosts.out().lines().anyMatch(l -> l.startsWith("host-b") && l.contains(" 0 B ")),
+        "host-b's disk shows nothing free: " + hosts);
+    CliRun refused = CliRun.of(testPool.env, "migrate", "app-1", "--to", "host-b");
+    assertEquals(ExitCode.REFUSED.code, refused.exitCode(), refused.toString());
+    assertTrue(refused.err().contains("host host-b takes no VM: its disk is full (0 MiB left "
+        + "under its state directory); free space there or choose another target"),
+        refused.toString());
 
-    assertEquals(ExitCode.FAILED.code, run.exitCode(), run.toString());
-    assertTrue(run.err().contains("no room on host-b for app-1: the disk holding "
-        + smallDisk.mountPoint + " is full"), run.toString());
-    assertTrue(run.err().contains("free space there or choose another target"), run.toString());
+    // Started without the command line's look, the migration finds out at its first step.
+    MigrateVmWorkflow direct = testPool.pool.client().newWorkflowStub(MigrateVmWorkflow.class,
+        WorkflowOptions.newBuilder().setTaskQueue(TaskQueues.CONTROL)
+            .setWorkflowId(TaskQueues.migrationWorkflowId(vm.uuid())).build());
+    WorkflowFailedException failed = assertThrows(WorkflowFailedException.class,
+        () -> direct.migrate(new MigrationRequest(UUID.randomUUID().toString(),
+            UUID.randomUUID().toString(), new VmRef(vm.uuid(), vm.name(), vm.memoryBytes(),
+                vm.vcpus()), "host-a", "host-b", "tcp", true, "script", "no CLI")));
+    String why = String.valueOf(failed.getCause().getMessage());
+    assertTrue(why.contains("no room on host-b for app-1: the disk holding "
+        + smallDisk.mountPoint + " is full"), why);
+    assertTrue(why.contains("free space there or choose another target"), why);
     assertEquals(DomainState.RUNNING, a.domain(vm.uuid()).state());
     assertEquals(before, a.memoryDigest(vm.uuid()).orElseThrow());
     assertEquals(List.of(List.of(1)), testPool.attempts(vm.uuid(), "PrepareTarget"),

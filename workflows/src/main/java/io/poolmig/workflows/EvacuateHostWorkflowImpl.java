@@ -56,6 +56,11 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
    * the job: the VMs queued for it are placed again at once, not each sent there to fail.
    */
   static final String OUT_OF_ROOM_TARGETS = "out-of-room-targets";
+  /**
+   * Version 1: a host that reports its disk full (it could not record a migration there) takes
+   * no VM of the job.
+   */
+  static final String DISK_AWARE = "disk-aware-placement";
   /** How many times the end of a run looks at the host for arrivals, about 10 s apart. */
   private static final int ARRIVAL_LOOKS = 30;
   /** How long a VM held by another migration waits before the job looks at it again. */
@@ -534,6 +539,7 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
         == 1 ? pool.vmGroups() : Map.of();
     List<PoolActivities.PoolHost> registered = pool.hosts();
     boolean skipSilent = Workflow.getVersion(SILENT_NOT_ASKED, Workflow.DEFAULT_VERSION, 1) == 1;
+    boolean diskAware = Workflow.getVersion(DISK_AWARE, Workflow.DEFAULT_VERSION, 1) == 1;
     Map<String, HostInventory> byName = new HashMap<>();
     List<String> ask = new ArrayList<>();
     for (PoolActivities.PoolHost h : registered) {
@@ -549,9 +555,11 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
     for (PoolActivities.PoolHost h : registered) {
       HostInventory inv = byName.get(h.name());
       String label = h.labelAmong(request.excludedLabels());
+
       String unavailable = h.unavailable() != null ? h.unavailable()
           : label != null ? "excluded by the job: labelled " + label
-          : !inv.reachable() ? "did not answer (" + inv.error() + ")" : null;
+          : !inv.reachable() ? "did not answer (" + inv.error() + ")"
+          : diskAware && inv.disk() != null ? inv.disk().fullReason() : null;
       Set<String> present = new HashSet<>();
       if (inv.reachable()) {
         for (DomainSummary d : inv.domains()) {

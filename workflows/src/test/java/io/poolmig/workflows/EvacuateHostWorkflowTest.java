@@ -157,6 +157,25 @@ class EvacuateHostWorkflowTest {
     recordFixture("evacuate-host-out-of-room.json");
   }
 
+  /** A host that reports its disk full is not planned as a target, and the plan says why. */
+  @Test
+  void aHostWhoseDiskIsFullTakesNoVm() throws Exception {
+    boot(4, 2 * GIB);
+    b.fillDisk();
+    registry.maintenance("host-d", true);
+
+    EvacuationProgress plan = evacuate(new EvacuationRequest("job-dry", "host-a", "alice",
+        "look first", true, false, null, 3, 5, Set.of(), null, true, null));
+    assertEquals(EvacuationProgress.PLANNED, plan.phase(), plan.toString());
+    assertTrue(plan.vms().stream().allMatch(v -> "host-c".equals(v.target())), plan.toString());
+
+    EvacuationProgress end = evacuate(request(new EvacuationRequest.Limits(1, 1, 1), 3, false));
+    assertEquals(EvacuationProgress.COMPLETED, end.phase(), end.toString());
+    assertRunOnce("host-c"::equals);
+    assertEquals(0, b.count("prepareTarget"), b.calls().toString());
+    recordFixture("evacuate-host-disk-full.json");
+  }
+
   /** A VM that failed everywhere says so: the hosts it failed on are named as such. */
   @Test
   void aVmWithNoTargetLeftNamesTheHostsItFailedOn() {

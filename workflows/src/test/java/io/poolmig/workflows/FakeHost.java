@@ -125,6 +125,8 @@ final class FakeHost implements HostActivities {
   private final Map<String, Gate> gates = new ConcurrentHashMap<>();
   private boolean corruptRestores;
   private boolean outOfRoom;
+  /** Whether its inventory reports its disk full. */
+  private boolean diskFullAtLook;
 
   FakeHost(FakePool pool, String name, long totalMemoryBytes) {
     this.pool = pool;
@@ -217,6 +219,13 @@ final class FakeHost implements HostActivities {
     }
   }
 
+  /** Its disk fills: it reports so when asked what it runs. */
+  void fillDisk() {
+    synchronized (pool) {
+      diskFullAtLook = true;
+    }
+  }
+
   void corruptRestores() {
     synchronized (pool) {
       corruptRestores = true;
@@ -274,7 +283,7 @@ final class FakeHost implements HostActivities {
               0));
         }
         return new HostInventory(name, "fake", totalMemoryBytes, freeMemory(), summaries,
-            ledger, null);
+            ledger, null, new HostInventory.Disk(diskFullAtLook ? 3L << 20 : 40L << 30));
       }
     });
   }

@@ -33,7 +33,9 @@ class JobReplayTest {
       // Since EvacuateHostWorkflowImpl.SILENT_NOT_ASKED (version 1).
       "evacuate-host-silent-not-asked.json, evacuate",
       // Since EvacuateHostWorkflowImpl.OUT_OF_ROOM_TARGETS (version 1).
-      "evacuate-host-out-of-room.json, evacuate"})
+      "evacuate-host-out-of-room.json, evacuate",
+      // Since EvacuateHostWorkflowImpl.DISK_AWARE (version 1).
+      "evacuate-host-disk-full.json, evacuate"})
   void recordedHistoryReplays(String fixture, String kind) throws Exception {
     WorkflowExecutionHistory history = Histories.read(fixture);
 
