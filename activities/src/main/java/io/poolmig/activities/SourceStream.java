@@ -130,7 +130,9 @@ final class SourceStream {
       result = new StreamResult(saved.contentDigest(),
           hypervisor.digestsMemory(), saved.streamBytes(), saved.rounds(),
           saved.pagesSent(), pausedAt, saved.downtimeMillis(),
-          (System.nanoTime() - started) / 1_000_000, m.wasRunning(), saved.live());
+          (System.nanoTime() - started) / 1_000_000, m.wasRunning(), saved.live(),
+          client.targetClock() == null ? null : client.targetClock().aheadMillis(),
+          client.targetClock() == null ? 0 : client.targetClock().uncertaintyMillis());
     }
     handOver(mid, d.uuid(), result.contentDigest());
     return result;

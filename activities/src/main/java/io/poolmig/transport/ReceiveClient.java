@@ -22,6 +22,8 @@ public final class ReceiveClient implements AutoCloseable {
   private final Socket socket;
   private final InputStream in;
   private final OutputStream out;
+  /** How far the target's clock is ahead of this host's; null if the target did not say. */
+  private ClockOffset targetClock;
 
   private ReceiveClient(Socket raw, Socket socket) throws IOException {
     this.raw = raw;
@@ -111,10 +113,13 @@ public final class ReceiveClient implements AutoCloseable {
             + "connection slots taken, or not a poolmig endpoint" + (tls == null ? ""
                 : ", or not one that speaks TLS") + "): " + e.getMessage(), e);
       }
+      long sentAt = System.currentTimeMillis();
       ReceiveProtocol.writeHello(client.out, new ReceiveProtocol.Hello(claim.migrationId(),
           claim.attempt(), java.util.HexFormat.of().formatHex(
               ReceiveTickets.proof(claim.ticket(), challenge)), claim.guestRan()));
       ReceiveProtocol.Status status = ReceiveProtocol.readStatus(client.in);
+      client.targetClock = ClockOffset.measure(sentAt, status.clockMillis(),
+          System.currentTimeMillis());
       if (status.code() == ReceiveProtocol.ALREADY_RECEIVED) {
         throw new AlreadyReceivedException(status.contentDigest());
       }
@@ -131,6 +136,14 @@ public final class ReceiveClient implements AutoCloseable {
       }
       throw new IOException("cannot stream to " + endpoint + ": " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * How far the target's clock was ahead of this host's when the connection opened (negative:
+   * behind), within half the round trip of HELLO; null if the target does not say.
+   */
+  public ClockOffset targetClock() {
+    return targetClock;
   }
 
   /** Where to write the checkpoint stream. */

@@ -24,7 +24,11 @@ import java.util.Map;
  * {@code message}, the bytes read so far in {@code streamBytes}): a live sender waits for the last
  * pre-copy round's before it pauses the guest, so the pause never waits for a backlog in the
  * sockets' buffers (version 3; version 2 had no such frame). A status frame is
- * {@code u32 code, u32 length, JSON}; JSON bodies are capped at 64 KiB.
+ * {@code u32 code, u32 length, JSON}; JSON bodies are capped at 64 KiB. Every status carries the
+ * receiver's wall clock as it was sent ({@code clockMillis}, added within version 4; 0 from a
+ * receiver before it): with the round trip of HELLO and its answer, the sender learns how far
+ * the target's clock is from its own, which the guest's downtime — paused by one host's clock,
+ * resumed by the other's — must allow for.
  */
 final class ReceiveProtocol {
 
@@ -46,7 +50,14 @@ final class ReceiveProtocol {
 
   record Hello(String migrationId, int attempt, String proof, boolean guestRan) {}
 
-  record Status(int code, String message, String contentDigest, long streamBytes) {
+  /** @param clockMillis the receiver's wall clock as it sent the frame; 0 if it did not say */
+  record Status(int code, String message, String contentDigest, long streamBytes,
+      long clockMillis) {
+    /** A status to send: the clock is read as it is written. */
+    Status(int code, String message, String contentDigest, long streamBytes) {
+      this(code, message, contentDigest, streamBytes, 0);
+    }
+
     boolean ok() {
       return code == OK;
     }
@@ -108,12 +119,18 @@ final class ReceiveProtocol {
   }
 
   static void writeStatus(OutputStream out, Status status) throws IOException {
+    writeStatus(out, status, System.currentTimeMillis());
+  }
+
+  /** @param clockMillis the clock the status says this host has */
+  static void writeStatus(OutputStream out, Status status, long clockMillis) throws IOException {
     DataOutputStream data = new DataOutputStream(out);
     data.writeInt(status.code());
     writeJson(data, Map.of(
         "message", status.message() == null ? "" : status.message(),
         "contentDigest", status.contentDigest() == null ? "" : status.contentDigest(),
-        "streamBytes", status.streamBytes()));
+        "streamBytes", status.streamBytes(),
+        "clockMillis", clockMillis));
     data.flush();
   }
 
@@ -121,7 +138,8 @@ final class ReceiveProtocol {
     DataInputStream data = new DataInputStream(in);
     int code = data.readInt();
     Status body = readJson(data, Status.class);
-    return new Status(code, body.message(), emptyToNull(body.contentDigest()), body.streamBytes());
+    return new Status(code, body.message(), emptyToNull(body.contentDigest()), body.streamBytes(),
+        body.clockMillis());
   }
 
   private static void writeJson(DataOutputStream data, Object value) throws IOException {

@@ -374,9 +374,9 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
           : "the target's copy never ran: " + resumed.error());
     }
     long downtime = streamed.wasRunning()
-        ? Math.max(0, resumed.value() - streamed.pausedAtMillis()) : 0;
+        ? streamed.downtimeUntil(resumed.value()) : 0;
     record(MigrationStep.COMMIT, StepEvent.COMPLETED, vm + (streamed.wasRunning()
-        ? " runs on " + req.targetHost() + " after " + downtime + " ms paused"
+        ? " runs on " + req.targetHost() + " after " + downtime + " ms paused" + skew(streamed)
         : " is on " + req.targetHost() + ", paused as it was") + "; source copy fenced");
     tellParentCommitted();
 
@@ -593,6 +593,17 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
       throw failure;
     }
     return result;
+  }
+
+  /** The hosts' clocks, when they differ by more than the measure can tell. */
+  private String skew(StreamResult s) {
+    Long ahead = s.targetClockAheadMillis();
+    if (ahead == null || Math.abs(ahead) <= Math.max(5, s.clockUncertaintyMillis())) {
+      return "";
+    }
+    return " (" + request.targetHost() + "'s clock is " + Math.abs(ahead) + " ms "
+        + (ahead > 0 ? "ahead of " : "behind ") + request.sourceHost() + "'s, ±"
+        + s.clockUncertaintyMillis() + " ms: allowed for)";
   }
 
   private static ApplicationFailure failure(String message) {

@@ -9,6 +9,10 @@ package io.poolmig.workflows;
  * @param wasRunning whether the VM ran before the migration touched it; only then does it resume
  *     on the target
  * @param live whether pre-copy rounds ran while the VM kept running
+ * @param targetClockAheadMillis how far the target's clock was ahead of the source's (negative:
+ *     behind), measured on the stream's connection; null if not measured (an older target, or
+ *     a copy an earlier attempt sent)
+ * @param clockUncertaintyMillis the most that figure may be off by
  */
 public record StreamResult(
     String contentDigest,
@@ -20,4 +24,24 @@ public record StreamResult(
     long streamDowntimeMillis,
     long durationMillis,
     boolean wasRunning,
-    boolean live) {}
+    boolean live,
+    Long targetClockAheadMillis,
+    long clockUncertaintyMillis) {
+
+  /** Without a measure of the clocks. */
+  public StreamResult(String contentDigest, boolean memoryDigest, long bytesSent, int rounds,
+      long pagesSent, long pausedAtMillis, long streamDowntimeMillis, long durationMillis,
+      boolean wasRunning, boolean live) {
+    this(contentDigest, memoryDigest, bytesSent, rounds, pagesSent, pausedAtMillis,
+        streamDowntimeMillis, durationMillis, wasRunning, live, null, 0);
+  }
+
+  /**
+   * The guest's downtime: from the pause on the source to {@code resumedAtMillis} on the
+   * target's clock, the clocks' difference taken out when it was measured.
+   */
+  public long downtimeUntil(long resumedAtMillis) {
+    long ahead = targetClockAheadMillis == null ? 0 : targetClockAheadMillis;
+    return Math.max(0, resumedAtMillis - ahead - pausedAtMillis);
+  }
+}
