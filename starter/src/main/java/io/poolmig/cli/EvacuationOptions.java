@@ -52,6 +52,12 @@ final class EvacuationOptions {
    * known yet, see {@link EvacuationRequest#askedBy}); bad values are bad input.
    */
   EvacuationRequest request(Poolmig root, String host, boolean dryRun, Identity who) {
+    if (maxParallel < 1 || maxPerTarget < 1) {
+      boolean parallel = maxParallel < 1;
+      throw new PoolmigException(ExitCode.USAGE, (parallel ? "--max-parallel" : "--max-per-target")
+          + " must be at least 1, was " + (parallel ? maxParallel : maxPerTarget)
+          + "; a job moves at least one VM at a time");
+    }
     try {
       for (String label : excludedLabels) {
         io.poolmig.db.HostRecord.parseLabel(label, "--exclude-label");

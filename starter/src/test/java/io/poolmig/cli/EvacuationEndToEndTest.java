@@ -162,6 +162,10 @@ class EvacuationEndToEndTest {
     assertEquals(ExitCode.USAGE.code, headroom.exitCode(), headroom.toString());
     assertTrue(headroom.err().contains("headroom must be 0..50 %, was 150"),
         headroom.toString());
+    CliRun noSlot = CliRun.of(env, "drain", "host-a", "--max-per-target", "0");
+    assertEquals(ExitCode.USAGE.code, noSlot.exitCode(), noSlot.toString());
+    assertTrue(noSlot.err().contains("--max-per-target must be at least 1, was 0"),
+        noSlot.toString());
   }
 
   @Test
