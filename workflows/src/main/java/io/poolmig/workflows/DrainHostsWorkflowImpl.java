@@ -17,6 +17,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.slf4j.Logger;
 
 /**
@@ -35,6 +36,11 @@ public final class DrainHostsWorkflowImpl implements DrainHostsWorkflow {
    * drain.
    */
   static final String WAITS_FOR_RUNNING_EVACUATION = "waits-for-running-evacuation";
+  /**
+   * Version 1: a host's evacuation places VMs on the hosts still to be drained only when no
+   * other host can take them, so that a VM is moved once, not again at the next host's turn.
+   */
+  static final String AVOIDS_HOSTS_TO_COME = "avoids-hosts-to-come";
 
   private final PoolActivities pool = ActivityStubs.jobRegistry();
   private final AuditActivities audit = ActivityStubs.audit();
@@ -314,9 +320,12 @@ public final class DrainHostsWorkflowImpl implements DrainHostsWorkflow {
             .setTaskQueue(TaskQueues.CONTROL)
             .setParentClosePolicy(ParentClosePolicy.PARENT_CLOSE_POLICY_ABANDON)
             .build());
+    List<String> order = request.hosts();
+    Set<String> toCome = Workflow.getVersion(AVOIDS_HOSTS_TO_COME, Workflow.DEFAULT_VERSION, 1)
+        == 1 ? Set.copyOf(order.subList(order.indexOf(host) + 1, order.size())) : Set.of();
     Promise<EvacuationProgress> done = Async.function(child::evacuate,
         request.evacuation().forHost(jobId, host, "drain " + request.jobId()
-            + (request.reason() == null ? "" : ": " + request.reason())));
+            + (request.reason() == null ? "" : ": " + request.reason()), toCome));
     boolean cancelSent = false;
     while (!done.isCompleted()) {
       Workflow.await(() -> done.isCompleted() || cancelledBy != null);

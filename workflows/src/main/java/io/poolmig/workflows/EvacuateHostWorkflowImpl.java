@@ -166,7 +166,7 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
       }
     }
     PlacementPlanner.Plan plan = PlacementPlanner.plan(look.candidates(), toMove,
-        new PlacementPlanner.Rules(req.headroomPercent(), req.excludedHosts()));
+        req.rules());
     queue(plan);
     if (req.dryRun()) {
       return finish(EvacuationProgress.PLANNED, plan.complete() ? null
@@ -407,7 +407,7 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
     String uuid = v.vm().uuid();
     return PlacementPlanner.plan(lookForRetry(now, failedOn.get(uuid), uuid),
         List.of(new PlacementPlanner.Vm(v.vm(), request.host(), now.groups().get(uuid))),
-        new PlacementPlanner.Rules(request.headroomPercent(), request.excludedHosts()));
+        request.rules());
   }
 
   /** Each VM of {@code plan} queued for its target, or unplaceable with the reason. */
@@ -442,7 +442,7 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
     List<PlacementPlanner.Vm> placing = arrived.stream().map(v -> new PlacementPlanner.Vm(
         v.vm(), v.sourceHost(), now.groups().get(v.vm().uuid()))).toList();
     PlacementPlanner.Plan plan = PlacementPlanner.plan(lookForRetry(now, Set.of(), null), placing,
-        new PlacementPlanner.Rules(request.headroomPercent(), request.excludedHosts()));
+        request.rules());
     queue(plan);
     audit.jobEvent(request.jobId(), "vms-arrived", "evacuate", request.requestedBy(),
         arrived.stream().map(v -> v.vm().name() + " (" + v.vm().uuid() + ")").sorted()

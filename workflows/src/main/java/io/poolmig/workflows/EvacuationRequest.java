@@ -46,7 +46,8 @@ public record EvacuationRequest(
     int migrationsPerRun,
     Carried carried,
     Identity identity,
-    Set<String> excludedLabels) {
+    Set<String> excludedLabels,
+    Set<String> avoidedHosts) {
 
   /**
    * About a dozen history events per migration: 250 keep a run well under the few thousand
@@ -80,6 +81,17 @@ public record EvacuationRequest(
   }
 
   /** A request that keeps no host out by label. */
+  /** A request that avoids no host. */
+  public EvacuationRequest(String jobId, String host, String requestedBy, String reason,
+      boolean dryRun, boolean allowPartial, Limits limits, int maxAttemptsPerVm,
+      int headroomPercent, Set<String> excludedHosts, String transport, boolean live,
+      MigrationOptions options, int migrationsPerRun, Carried carried, Identity identity,
+      Set<String> excludedLabels) {
+    this(jobId, host, requestedBy, reason, dryRun, allowPartial, limits, maxAttemptsPerVm,
+        headroomPercent, excludedHosts, transport, live, options, migrationsPerRun, carried,
+        identity, excludedLabels, null);
+  }
+
   public EvacuationRequest(String jobId, String host, String requestedBy, String reason,
       boolean dryRun, boolean allowPartial, Limits limits, int maxAttemptsPerVm,
       int headroomPercent, Set<String> excludedHosts, String transport, boolean live,
@@ -144,6 +156,7 @@ public record EvacuationRequest(
     // The planner's own rules: a bad headroom is bad input here, not a workflow that fails.
     new PlacementPlanner.Rules(headroomPercent, excludedHosts);
     excludedLabels = excludedLabels == null ? Set.of() : Set.copyOf(excludedLabels);
+    avoidedHosts = avoidedHosts == null ? Set.of() : Set.copyOf(avoidedHosts);
     for (String label : excludedLabels) {
       int eq = label.indexOf('=');
       if (eq <= 0 || eq == label.length() - 1) {
@@ -163,27 +176,37 @@ public record EvacuationRequest(
   public EvacuationRequest withMigrationsPerRun(int n) {
     return new EvacuationRequest(jobId, host, requestedBy, reason, dryRun, allowPartial, limits,
         maxAttemptsPerVm, headroomPercent, excludedHosts, transport, live, options, n, carried,
-        identity, excludedLabels);
+        identity, excludedLabels, avoidedHosts);
   }
 
   /** The same job, asked for by {@code who}. */
   public EvacuationRequest askedBy(Identity who) {
     return new EvacuationRequest(jobId, host, requestedBy, reason, dryRun, allowPartial, limits,
         maxAttemptsPerVm, headroomPercent, excludedHosts, transport, live, options,
-        migrationsPerRun, carried, who, excludedLabels);
+        migrationsPerRun, carried, who, excludedLabels, avoidedHosts);
   }
 
   /** The same job, resumed in a new run from {@code state} (null: as asked, no state). */
   public EvacuationRequest carrying(Carried state) {
     return new EvacuationRequest(jobId, host, requestedBy, reason, dryRun, allowPartial, limits,
         maxAttemptsPerVm, headroomPercent, excludedHosts, transport, live, options,
-        migrationsPerRun, state, identity, excludedLabels);
+        migrationsPerRun, state, identity, excludedLabels, avoidedHosts);
   }
 
   /** The same evacuation of another host, as its own job, for its own reason. */
-  public EvacuationRequest forHost(String otherJobId, String otherHost, String otherReason) {
+  /**
+   * The same evacuation of {@code otherHost}, placing VMs on the hosts in {@code avoiding} only
+   * when no other host can take them (a drain's hosts still to come).
+   */
+  public EvacuationRequest forHost(String otherJobId, String otherHost, String otherReason,
+      Set<String> avoiding) {
     return new EvacuationRequest(otherJobId, otherHost, requestedBy, otherReason, dryRun,
         allowPartial, limits, maxAttemptsPerVm, headroomPercent, excludedHosts, transport, live,
-        options, migrationsPerRun, null, identity, excludedLabels);
+        options, migrationsPerRun, null, identity, excludedLabels, avoiding);
+  }
+
+  /** The placement rules of this request. */
+  public PlacementPlanner.Rules rules() {
+    return new PlacementPlanner.Rules(headroomPercent, excludedHosts, avoidedHosts);
   }
 }

@@ -24,6 +24,8 @@ import java.util.Set;
  *       Rules#headroomPercent} of its memory free;
  *   <li>anti-affinity: a VM of a group never joins another VM of the same group on a host, whether
  *       that one runs there already or is placed there by this plan;
+ *   <li>a host the rules {@linkplain Rules#avoidedHosts avoid} (in a rolling drain, one still to
+ *       be drained, which would send the VM on again) only when no other host can take the VM;
  *   <li>spread: among the hosts left, the one with the most memory free after the placement, ties
  *       by name; VMs are placed largest first (then by name and UUID), so the big ones find room
  *       while it exists.
@@ -70,8 +72,9 @@ public final class PlacementPlanner {
   /**
    * @param headroomPercent the share of each host's memory that stays free, 0..50
    * @param excludedHosts hosts the operator ruled out for this job
+   * @param avoidedHosts hosts that take a VM only when no other host can
    */
-  public record Rules(int headroomPercent, Set<String> excludedHosts) {
+  public record Rules(int headroomPercent, Set<String> excludedHosts, Set<String> avoidedHosts) {
     public static final Rules DEFAULT = new Rules(5, Set.of());
 
     public Rules {
@@ -79,6 +82,11 @@ public final class PlacementPlanner {
         throw new IllegalArgumentException("headroom must be 0..50 %, was " + headroomPercent);
       }
       excludedHosts = excludedHosts == null ? Set.of() : Set.copyOf(excludedHosts);
+      avoidedHosts = avoidedHosts == null ? Set.of() : Set.copyOf(avoidedHosts);
+    }
+
+    public Rules(int headroomPercent, Set<String> excludedHosts) {
+      this(headroomPercent, excludedHosts, Set.of());
     }
   }
 
@@ -125,6 +133,7 @@ public final class PlacementPlanner {
       }
       Host best = null;
       long bestFreeAfter = Long.MIN_VALUE;
+      boolean bestAvoided = true;
       List<String> reasons = new ArrayList<>();
       for (Host h : byName) {
         String no = refusal(h, v, free.get(h.name()), groups.get(h.name()), rules);
@@ -133,9 +142,12 @@ public final class PlacementPlanner {
           continue;
         }
         long after = free.get(h.name()) - v.vm().memoryBytes();
-        if (after > bestFreeAfter) {
+        boolean avoided = rules.avoidedHosts().contains(h.name());
+        if (best == null || (bestAvoided && !avoided)
+            || (avoided == bestAvoided && after > bestFreeAfter)) {
           best = h;
           bestFreeAfter = after;
+          bestAvoided = avoided;
         }
       }
       if (best == null) {

@@ -40,7 +40,7 @@ class IdentityTest {
         5, null, null, true, null, alice);
     assertEquals(alice, r.withMigrationsPerRun(7).identity());
     assertEquals(alice, r.carrying(null).identity());
-    assertEquals(alice, r.forHost("k", "b", "drain").identity());
+    assertEquals(alice, r.forHost("k", "b", "drain", java.util.Set.of()).identity());
   }
 
   @Test

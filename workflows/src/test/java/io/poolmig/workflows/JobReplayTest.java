@@ -35,7 +35,9 @@ class JobReplayTest {
       // Since EvacuateHostWorkflowImpl.OUT_OF_ROOM_TARGETS (version 1).
       "evacuate-host-out-of-room.json, evacuate",
       // Since EvacuateHostWorkflowImpl.DISK_AWARE (version 1).
-      "evacuate-host-disk-full.json, evacuate"})
+      "evacuate-host-disk-full.json, evacuate",
+      // Since DrainHostsWorkflowImpl.AVOIDS_HOSTS_TO_COME (version 1).
+      "drain-hosts-avoiding-hosts-to-come.json, drain"})
   void recordedHistoryReplays(String fixture, String kind) throws Exception {
     WorkflowExecutionHistory history = Histories.read(fixture);
 

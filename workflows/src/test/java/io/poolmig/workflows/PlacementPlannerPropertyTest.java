@@ -100,12 +100,23 @@ class PlacementPlannerPropertyTest {
     assertEquals(first, PlacementPlanner.plan(hosts, vms, c.rules()), "shuffled input");
   }
 
+  @Property(tries = 300)
+  void avoidingEveryHostIsAvoidingNone(@ForAll("cases") Case c) {
+    Set<String> all = new java.util.HashSet<>();
+    c.hosts().forEach(h -> all.add(h.name()));
+    Rules none = new Rules(c.rules().headroomPercent(), c.rules().excludedHosts());
+    Rules every = new Rules(c.rules().headroomPercent(), c.rules().excludedHosts(), all);
+    assertEquals(PlacementPlanner.plan(c.hosts(), c.vms(), none),
+        PlacementPlanner.plan(c.hosts(), c.vms(), every));
+  }
+
   @Provide
   Arbitrary<Case> cases() {
     Arbitrary<List<Host>> hosts = host().list().ofMinSize(0).ofMaxSize(8)
         .uniqueElements(Host::name);
     Arbitrary<Rules> rules = Combinators.combine(Arbitraries.integers().between(0, 20),
-        Arbitraries.of("h0", "h1", "h2", "h3").set().ofMaxSize(2)).as(Rules::new);
+        Arbitraries.of("h0", "h1", "h2", "h3").set().ofMaxSize(2),
+        Arbitraries.of("h3", "h4", "h5", "h6").set().ofMaxSize(3)).as(Rules::new);
     return Combinators.combine(hosts, vm().list().ofMaxSize(25).uniqueElements(
         v -> v.vm().uuid()), rules, Arbitraries.longs()).as(Case::new);
   }

@@ -18,6 +18,19 @@ class PlacementPlannerTest {
   private static final long GIB = 1L << 30;
 
   @Test
+  void anAvoidedHostTakesOnlyWhatNoOtherHostCan() {
+    List<Host> hosts = List.of(host("host-a", 16 * GIB, 2 * GIB), host("host-b", 16 * GIB,
+        12 * GIB), host("host-c", 16 * GIB, 6 * GIB));
+    Rules avoidB = new Rules(5, Set.of(), Set.of("host-b"));
+    Plan plan = PlacementPlanner.plan(hosts, List.of(vm("big", 4 * GIB, "host-a"),
+        vm("mid", 2 * GIB, "host-a"), vm("huge", 9 * GIB, "host-a")), avoidB);
+
+    assertTrue(plan.complete(), plan.toString());
+    // huge fits on host-b alone; big and mid fit on host-c (6 GiB free, 0.8 GiB headroom).
+    assertEquals(List.of("big->host-c", "huge->host-b", "mid->host-b"), lines(plan));
+  }
+
+  @Test
   void theLargestVmGoesFirstToTheHostWithTheMostRoomLeft() {
     List<Host> hosts = List.of(host("host-a", 16 * GIB, 2 * GIB), host("host-b", 16 * GIB,
         8 * GIB), host("host-c", 16 * GIB, 6 * GIB));
