@@ -20,14 +20,7 @@ public final class StateFiles {
   private StateFiles() {}
 
   public static void writeJson(Path file, Object value) throws IOException {
-    Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-    try {
-      Files.write(tmp, Json.write(value));
-      replace(tmp, file);
-    } catch (IOException e) {
-      discard(tmp, e);
-      throw e;
-    }
+    writeThrough(file.resolveSibling(file.getFileName() + ".tmp"), file, value);
   }
 
   /** Like {@link #writeJson}, readable and writable by the owner only, from the first byte. */
@@ -40,6 +33,10 @@ public final class StateFiles {
     } catch (UnsupportedOperationException e) {
       Files.createFile(tmp); // not a POSIX file system: its own access rules apply
     }
+    writeThrough(tmp, file, value);
+  }
+
+  private static void writeThrough(Path tmp, Path file, Object value) throws IOException {
     try {
       Files.write(tmp, Json.write(value));
       replace(tmp, file);

@@ -29,8 +29,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A host whose disk is full before a migration starts (a dom0 whose logs filled it): host-b's
- * state directory is a real 16 MiB tmpfs, filled to the last byte by a file. As a source it
+ * Hosts out of disk. A target whose disk fills up during the restore: a 64 MiB VM is migrated
+ * into host-b, whose state directory is a real 24 MiB tmpfs; the migration must roll back after
+ * one stream, not stream again and again until its budget runs out, and say which host ran out
+ * of what. A host whose disk is full before a migration starts (a dom0 whose logs filled it):
+ * the same tmpfs filled to the last byte by a file. As a source it
  * cannot record a stream, as a target it cannot record a reservation; either way the migration
  * must roll back at once, not retry for minutes, with the VM running where it ran, and say
  * which host's disk to free. The rollback's own record must still be written: the host keeps
@@ -39,7 +42,7 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <p>Needs root to mount the tmpfs; as any other user the test is skipped.
  */
-class HostDiskFullTest {
+class HostOutOfRoomTest {
 
   @TempDir static Path stateRoot;
   static SmallDisk smallDisk;
@@ -47,7 +50,7 @@ class HostDiskFullTest {
 
   @BeforeAll
   static void startPool() throws Exception {
-    smallDisk = SmallDisk.mount(stateRoot.resolve("host-b"), 16);
+    smallDisk = SmallDisk.mount(stateRoot.resolve("host-b"), 24);
     testPool = TestPool.start(List.of("host-a", "host-b"), stateRoot, 256L << 20);
   }
 
@@ -65,9 +68,8 @@ class HostDiskFullTest {
   }
 
   @BeforeEach
-  void fillHostB() throws Exception {
+  void reserveOnHostB() {
     assertTrue(new DiskReserve(smallDisk.mountPoint).replenish(), "host-b has its reserve");
-    smallDisk.fill();
   }
 
   @AfterEach
@@ -78,7 +80,6 @@ class HostDiskFullTest {
   @Test
   void aSourceWithAFullDiskRollsBackAtOnceAndResumesItsVm() throws Exception {
     SimHost b = (SimHost) testPool.pool.host("host-b").hypervisor();
-    smallDisk.empty();
     DomainInfo vm = b.create("logs-1", 4L << 20, 1, 0, 100);
     String before = b.memoryDigest(vm.uuid()).orElseThrow();
     smallDisk.fill();
@@ -109,6 +110,7 @@ class HostDiskFullTest {
     SimHost a = (SimHost) testPool.pool.host("host-a").hypervisor();
     DomainInfo vm = a.create("app-1", 4L << 20, 1, 0, 100);
     String before = a.memoryDigest(vm.uuid()).orElseThrow();
+    smallDisk.fill();
 
     CliRun hosts = CliRun.of(testPool.env, "hosts");
     assertTrue(hosts.out().lines().anyMatch(l -> l.startsWith("host-b") && l.contains(" 0 B ")),
@@ -139,5 +141,31 @@ class HostDiskFullTest {
       assertEquals(List.of(), reserved.toList(), "no memory is held on host-b");
     }
     assertEquals("rolled_back", testPool.onlyRow("app-1").status());
+  }
+
+  @Test
+  void aTargetWhoseDiskFillsRollsBackAfterOneStreamAndSaysWhy() throws Exception {
+    SimHost a = (SimHost) testPool.pool.host("host-a").hypervisor();
+    DomainInfo vm = a.create("big-1", 64L << 20, 1, 0, 100);
+    String before = a.memoryDigest(vm.uuid()).orElseThrow();
+
+    CliRun run = CliRun.of(testPool.env, "migrate", "big-1", "--to", "host-b");
+
+    assertEquals(ExitCode.FAILED.code, run.exitCode(), run.toString());
+    assertTrue(run.err().contains("no room on host-b: not enough disk for the memory of 'big-1'"),
+        run.toString());
+    assertTrue(run.err().contains("free space there or choose another target"), run.toString());
+    assertEquals(DomainState.RUNNING, a.domain(vm.uuid()).state());
+    assertEquals(before, a.memoryDigest(vm.uuid()).orElseThrow());
+    assertTrue(testPool.pool.host("host-b").hypervisor().findDomain(vm.uuid()).isEmpty());
+    try (Stream<Path> staged = Files.list(smallDisk.mountPoint.resolve("incoming"))) {
+      assertEquals(0, staged.count(), "nothing staged is left on host-b");
+    }
+    MigrationRow row = testPool.onlyRow("big-1");
+    assertEquals("rolled_back", row.status());
+    assertTrue(row.error().contains("not enough disk"), row.error());
+
+    assertEquals(List.of(List.of(1)), testPool.attempts(vm.uuid(), "StreamCheckpoint"),
+        "one stream step, run once, not retried into a full disk");
   }
 }
