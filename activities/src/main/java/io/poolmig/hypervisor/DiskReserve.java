@@ -43,6 +43,8 @@ public final class DiskReserve {
 
   private final Path dir;
   private final Path file;
+  /** Whether the log has said that there is no room for the reserve, since there last was. */
+  private volatile boolean lowNoted;
 
   /** A write of a state file that may fail. */
   @FunctionalInterface
@@ -55,6 +57,11 @@ public final class DiskReserve {
     this.file = stateDir.resolve(FILE);
   }
 
+  /** Whether the reserve of the state directory {@code stateDir} is in place. */
+  public static boolean inPlace(Path stateDir) {
+    return Files.exists(stateDir.resolve(FILE));
+  }
+
   /**
    * Puts the reserve in place if it is missing and there is room for it; returns whether it is
    * in place. Never fails: a host without its reserve works as before until its disk fills.
@@ -65,9 +72,17 @@ public final class DiskReserve {
     }
     Path tmp = dir.resolve(FILE + ".tmp");
     try {
-      if (Files.getFileStore(dir).getUsableSpace() < SIZE + REPLENISH_MARGIN) {
+      long usable = Files.getFileStore(dir).getUsableSpace();
+      if (usable < SIZE + REPLENISH_MARGIN) {
+        if (!lowNoted) {
+          lowNoted = true;
+          log.warn("the disk holding {} has {} KiB left: no room to set {} KiB aside for the "
+              + "records that end migrations on a full disk; free space there", dir,
+              usable >> 10, SIZE >> 10);
+        }
         return false;
       }
+      lowNoted = false;
       // Real blocks, not a sparse file: deleting it must give the room back.
       try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE,
           StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {

@@ -5,6 +5,8 @@ import io.poolmig.workflows.DrainHostsWorkflow;
 import io.poolmig.workflows.DrainProgress;
 import io.poolmig.workflows.DrainProgress.HostStep;
 import io.poolmig.workflows.DrainRequest;
+import io.poolmig.workflows.EvacuationProgress;
+import io.poolmig.workflows.EvacuationRequest;
 import io.poolmig.workflows.Identity;
 import io.poolmig.workflows.TaskQueues;
 import io.temporal.client.WorkflowClient;
@@ -13,6 +15,7 @@ import io.temporal.client.WorkflowOptions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -26,8 +29,8 @@ import picocli.CommandLine.ParentCommand;
     description = {
       "A rolling drain: for each host in turn, evacuate it (as `poolmig evacuate` does, with the "
           + "same options; the hosts still to be drained take a VM only when no other host "
-          + "can, so that a VM moves once), have its maintenance done, take it out of maintenance, then go to "
-          + "the next. The maintenance is either a command the control worker runs for the host "
+          + "can, so that a VM moves once), have its maintenance done, take it out of "
+          + "maintenance, then go to the next. The maintenance is either a command the control worker runs for the host "
           + "(--maintenance-command; the host leaves maintenance when it exits 0 and the host's "
           + "worker answers again) or an operator's word: `poolmig host ready HOST`. With "
           + "--rebalance, once every host is back, each VM the drain moved goes back to the "
@@ -40,11 +43,14 @@ import picocli.CommandLine.ParentCommand;
           + "never run twice) leaves its host in maintenance until `poolmig host ready HOST`. "
           + "`poolmig drain --cancel` cancels the evacuation, command or rebalance under way and "
           + "touches no further host. This command starts the drain and returns; `poolmig "
-          + "drain --status` shows where it is, `poolmig jobs show JOB` its trail."
+          + "drain --status` shows where it is, `poolmig jobs show JOB` its trail. With "
+          + "--dry-run it prints each host's plan as the pool is now and changes nothing "
+          + "(exit 3 if a VM could not be placed)."
     },
     footer = {
       "",
       "Examples:",
+      "  poolmig drain host-a host-b host-c --dry-run       # the plans; nothing changes",
       "  poolmig drain host-a host-b host-c --reason \"kernel 6.1.119\"",
       "  poolmig drain --pool --max-parallel 2",
       "  poolmig drain host-a host-b --rebalance \\",
@@ -85,6 +91,10 @@ final class DrainCommand implements Callable<Integer> {
   @Option(names = "--rebalance", description = "at the end, move each VM the drain moved back "
       + "to the host it left (same limits as the evacuations)")
   boolean rebalance;
+
+  @Option(names = "--dry-run", description = "print each host's evacuation plan, in order, as "
+      + "the pool is now, and change nothing")
+  boolean dryRun;
 
   @Mixin EvacuationOptions evacuation = new EvacuationOptions();
 
@@ -133,6 +143,9 @@ final class DrainCommand implements Callable<Integer> {
       }
       DrainRequest request;
       Identity who = evacuation.requester.identity(session.database());
+      if (dryRun) {
+        return printPlans(new Evacuations(client, session.pool()), order, who);
+      }
       try {
         if (maintenanceTimeoutMillis < 1000) {
           throw new IllegalArgumentException("--maintenance-timeout must be at least 1s");
@@ -165,6 +178,33 @@ final class DrainCommand implements Callable<Integer> {
       }
       return ExitCode.OK.code;
     }
+  }
+
+  /**
+   * Each host's evacuation plan as the pool is now, with the hosts after it avoided as the drain
+   * will; the drain plans each host again when its turn comes.
+   */
+  private int printPlans(Evacuations evacuations, List<String> order, Identity who) {
+    root.out.printf("drain plan for %s, one host at a time, as the pool is now (each host is "
+        + "planned again when its turn comes; the hosts still to be drained take a VM only when "
+        + "no other host can)%n", String.join(", then ", order));
+    EvacuationRequest template = evacuation.request(root, order.get(0), true, who);
+    boolean complete = true;
+    for (int i = 0; i < order.size(); i++) {
+      String host = order.get(i);
+      root.out.printf("%n%d. ", i + 1);
+      EvacuationProgress plan = evacuations.plan(template.forHost(UUID.randomUUID().toString(),
+          host, template.reason(), Set.copyOf(order.subList(i + 1, order.size()))));
+      if (EvacuationProgress.REFUSED.equals(plan.phase())) {
+        root.out.printf("no plan for %s: %s%n", host, plan.note());
+        complete = false;
+        continue;
+      }
+      EvacuateCommand.printPlan(root.out, plan);
+      complete &= plan.count(EvacuationProgress.VmProgress.UNPLACEABLE) == 0;
+    }
+    root.out.flush();
+    return complete ? ExitCode.OK.code : ExitCode.REFUSED.code;
   }
 
   private static DrainHostsWorkflow stub(WorkflowClient client) {

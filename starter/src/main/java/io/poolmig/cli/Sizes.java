@@ -42,6 +42,9 @@ final class Sizes implements ITypeConverter<Long> {
     if (bytes >= (1L << 30) && bytes % (1L << 30) == 0) {
       return (bytes >> 30) + " GiB";
     }
+    if (bytes >= (1L << 30)) {
+      return String.format(Locale.ROOT, "%.1f GiB", bytes / (double) (1L << 30));
+    }
     if (bytes >= (1L << 20)) {
       return String.format(Locale.ROOT, "%.1f MiB", bytes / 1048576.0).replace(".0 ", " ");
     }

@@ -60,6 +60,14 @@ class EvacuationEndToEndTest {
     assertTrue(plan.out().contains("plan for host-a: 4 VM(s)"), plan.toString());
     assertTrue(plan.out().contains("4 to place on"), plan.toString());
     assertEquals(HostRecord.ACTIVE, registry("host-a").state(), "a dry run changes nothing");
+    CliRun drainPlan = CliRun.of(env, "drain", "host-a", "host-b", "--dry-run");
+    assertEquals(0, drainPlan.exitCode(), drainPlan.toString());
+    assertTrue(drainPlan.out().contains("drain plan for host-a, then host-b"), drainPlan.toString());
+    assertTrue(drainPlan.out().contains("1. plan for host-a: 4 VM(s)"), drainPlan.toString());
+    assertTrue(drainPlan.out().contains("4 to place on host-c;"), "host-b, drained next, has "
+        + "room but takes none of host-a's VMs while host-c has: " + drainPlan);
+    assertTrue(drainPlan.out().contains("2. plan for host-b"), drainPlan.toString());
+    assertEquals(HostRecord.ACTIVE, registry("host-a").state(), "a dry run changes nothing");
 
     CliRun run = CliRun.of(env, "evacuate", "host-a", "--max-parallel", "2", "--reason",
         "BIOS update", "--as", "alice");

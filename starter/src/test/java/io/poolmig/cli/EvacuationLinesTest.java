@@ -44,7 +44,7 @@ class EvacuationLinesTest {
     assertEquals("evacuation of host-a: moving — 1 moved, 1 migrating, 1 queued, 0 failed, "
         + "0 unplaceable", lines.get(0));
     // web-1 and db-1 are left: 3 GiB at 128 MiB/s.
-    assertTrue(lines.get(1).startsWith("memory left 3 GiB of 3584 MiB, 128 MiB/s, ~24 s left"),
+    assertTrue(lines.get(1).startsWith("memory left 3 GiB of 3.5 GiB, 128 MiB/s, ~24 s left"),
         lines.get(1));
     assertTrue(lines.contains("  web-1 -> host-b: 256 MiB sent, 128 MiB/s, round 1, ~6 s left "
         + "in round"), view);

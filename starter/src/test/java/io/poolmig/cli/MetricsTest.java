@@ -66,6 +66,8 @@ class MetricsTest {
     assertEquals(io.poolmig.transport.PoolTls.load(EmbeddedPool.pkiDir(stateRoot), "host-a")
         .notAfter().getEpochSecond(),
         value(body, "poolmig_tls_not_after_seconds\\{host=\"host-a\"\\}"), body);
+    assertTrue(value(body, "poolmig_state_disk_free_bytes\\{host=\"host-a\"\\}") > 0, body);
+    assertEquals(1.0, value(body, "poolmig_state_disk_reserve\\{host=\"host-b\"\\}"), body);
     assertTrue(body.contains("temporal_activity_execution_latency"), body);
   }
 

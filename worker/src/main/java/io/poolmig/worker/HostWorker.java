@@ -112,6 +112,7 @@ public final class HostWorker implements AutoCloseable {
       handler.delegate = activities;
       if (metrics != null) {
         metrics.receiving(config.hostName(), activities::receivingNow);
+        metrics.stateDisk(config.hostName(), config.stateDir());
         if (config.tls() != null) {
           metrics.tlsNotAfter(config.hostName(), config.tls().notAfter());
         }

@@ -103,6 +103,27 @@ public final class PoolMetrics implements MigrationMetrics, AutoCloseable {
         .baseUnit("seconds").tag("host", host).register(registry);
   }
 
+  /**
+   * Gauges of the disk under {@code host}'s state directory: the bytes left there ({@code
+   * poolmig_state_disk_free_bytes}; a host under 16 MiB takes no VM) and whether its reserve for
+   * the records that end migrations is in place ({@code poolmig_state_disk_reserve}, 0 once a
+   * full disk used it). Read at each scrape; NaN if the file system does not say.
+   */
+  public void stateDisk(String host, java.nio.file.Path stateDir) {
+    Gauge.builder("poolmig.state.disk.free", () -> {
+      try {
+        return java.nio.file.Files.getFileStore(stateDir).getUsableSpace();
+      } catch (IOException e) {
+        return Double.NaN;
+      }
+    }).description("bytes left on the disk of the host's state directory")
+        .baseUnit("bytes").tag("host", host).register(registry);
+    Gauge.builder("poolmig.state.disk.reserve",
+        () -> io.poolmig.hypervisor.DiskReserve.inPlace(stateDir) ? 1 : 0)
+        .description("1 while the disk the host keeps aside for rollbacks on a full disk is there")
+        .tag("host", host).register(registry);
+  }
+
   /** Everything, in Prometheus's text format. */
   public String scrape() {
     return registry.scrape();
