@@ -13,6 +13,7 @@ import java.io.FileOutputStream;
 import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -63,26 +64,42 @@ final class SaveCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
+    if (!"-".equals(file)) {
+      return saveFromHost(null);
+    }
+    // Standard output is the checkpoint: for the length of the save, whatever else writes to
+    // System.out (a library, the logging's own status at its first use) goes to standard error.
+    PrintStream stdout = System.out;
+    System.setOut(System.err);
+    try {
+      return saveFromHost(stdout);
+    } finally {
+      System.setOut(stdout);
+    }
+  }
+
+  /** @param stdout the process's standard output when the checkpoint goes there, else null */
+  private int saveFromHost(PrintStream stdout) throws IOException {
     try (Hypervisor sim = host.open(root)) {
       DomainInfo d = sim.domain(vm);
       // A VM that a migration holds is refused; while this claim is held, no migration takes it.
       LocalMigrations.Claim claim = LocalMigrations.claimForSave(root.stateDir(host.stateDir),
           d.uuid());
       try {
-        return save(sim, sim.domain(d.uuid()));
+        return save(sim, sim.domain(d.uuid()), stdout);
       } finally {
         claim.close();
       }
     }
   }
 
-  private int save(Hypervisor sim, DomainInfo d) throws IOException {
+  private int save(Hypervisor sim, DomainInfo d, PrintStream stdout) throws IOException {
     boolean wasRunning = d.state() == DomainState.RUNNING;
-    boolean toStdout = "-".equals(file);
+    boolean toStdout = stdout != null;
     Path target = toStdout ? null : Path.of(file);
     Path partial = toStdout ? null : target.resolveSibling(target.getFileName() + ".partial");
     SaveResult result;
-    try (OutputStream out = toStdout ? new NonClosing(System.out)
+    try (OutputStream out = toStdout ? new NonClosing(stdout)
         : new FileOutputStream(partial.toFile())) {
       CheckpointWriter writer = new CheckpointWriter(out, new StreamOptions(lz4, 0));
       result = sim.save(d.uuid(), new SaveRequest(UUID.randomUUID().toString(),
