@@ -46,7 +46,7 @@ public final class StateLock {
           held.release();
         }
       } catch (IOException e) {
-        throw new HypervisorException("cannot lock host state " + lockFile + ": " + e.getMessage(), e);
+        throw new HypervisorException("cannot lock host state " + lockFile + ": " + e, e);
       }
     } finally {
       jvmLock.unlock();

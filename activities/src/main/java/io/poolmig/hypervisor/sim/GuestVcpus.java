@@ -149,7 +149,9 @@ final class GuestVcpus implements AutoCloseable {
         }
       });
     } catch (RuntimeException e) {
-      log.warn("guest tick failed: {}", e.toString());
+      if (!ticker.isShutdown()) { // a tick interrupted by close is no failure
+        log.warn("guest tick failed: {}", e.toString());
+      }
     }
   }
 
