@@ -98,8 +98,8 @@ public final class DiskReserve {
       return true;
     } catch (IOException e) {
       deleteQuietly(tmp);
-      log.warn("cannot set {} aside in {} for the records that end migrations: {}", SIZE,
-          dir, e.toString());
+      log.warn("cannot set {} KiB aside in {} for the records that end migrations: {}",
+          SIZE >> 10, dir, e.toString());
       return false;
     }
   }

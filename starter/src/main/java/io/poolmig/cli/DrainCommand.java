@@ -30,9 +30,10 @@ import picocli.CommandLine.ParentCommand;
       "A rolling drain: for each host in turn, evacuate it (as `poolmig evacuate` does, with the "
           + "same options; the hosts still to be drained take a VM only when no other host "
           + "can, so that a VM moves once), have its maintenance done, take it out of "
-          + "maintenance, then go to the next. The maintenance is either a command the control worker runs for the host "
-          + "(--maintenance-command; the host leaves maintenance when it exits 0 and the host's "
-          + "worker answers again) or an operator's word: `poolmig host ready HOST`. With "
+          + "maintenance, then go to the next. The maintenance is either a command the control "
+          + "worker runs for the host (--maintenance-command; the host leaves maintenance when "
+          + "it exits 0 and the host's worker answers again) or an operator's word: `poolmig "
+          + "host ready HOST`. With "
           + "--rebalance, once every host is back, each VM the drain moved goes back to the "
           + "host it left. One drain runs in a pool at a time; it survives restarts of the "
           + "control process.",

@@ -211,10 +211,15 @@ public final class SimHost implements Hypervisor {
       try {
         Files.createDirectories(dir);
         writeInitialMemory(dir.resolve("memory.img"), record, populatedPercent);
-        writeRecord(record);
+        // A new domain begins something: it does not take the disk kept for endings.
+        reserve.write("the state of domain " + name, () -> StateFiles.writeJson(
+            dir.resolve("domain.json"), record));
       } catch (IOException e) {
         StateFiles.deleteTree(dir);
         throw new HypervisorException("cannot create domain '" + name + "': " + e, e);
+      } catch (RuntimeException e) {
+        StateFiles.deleteTree(dir);
+        throw e;
       }
       return record.info();
     });
@@ -788,8 +793,8 @@ public final class SimHost implements Hypervisor {
   }
 
   /**
-   * Writes a domain's state. On Xen pausing, resuming or fencing a domain needs no disk; here its
-   * state is a file, so a full disk may draw on the host's reserve rather than keep a guest
+   * Writes a domain's new state. On Xen pausing, resuming or fencing a domain needs no disk; here
+   * its state is a file, so a full disk may draw on the host's reserve rather than keep a guest
    * paused that Xen would have resumed.
    */
   private void writeRecord(SimDomainRecord r) throws IOException {
