@@ -9,6 +9,7 @@ import io.poolmig.db.MigrationRow;
 import io.poolmig.hypervisor.DiskReserve;
 import io.poolmig.hypervisor.DomainInfo;
 import io.poolmig.hypervisor.DomainState;
+import io.poolmig.hypervisor.HypervisorException;
 import io.poolmig.hypervisor.sim.SimHost;
 import io.poolmig.workflows.MigrateVmWorkflow;
 import io.poolmig.workflows.MigrationRequest;
@@ -141,6 +142,20 @@ class HostOutOfRoomTest {
       assertEquals(List.of(), reserved.toList(), "no memory is held on host-b");
     }
     assertEquals("rolled_back", testPool.onlyRow("app-1").status());
+
+    // A domain created there is refused whole, without taking the reserve (the rollback's record
+    // took it: the disk is filled again).
+    smallDisk.fill();
+    SimHost b = (SimHost) testPool.pool.host("host-b").hypervisor();
+    HypervisorException full = assertThrows(HypervisorException.class,
+        () -> b.create("late-1", 1L << 20, 1, 0, 0));
+    assertTrue(full.getMessage().contains("late-1") && (full.getMessage().contains(
+        "No space left on device") || full.getMessage().contains("is full")), full.getMessage());
+    assertTrue(b.findDomain("late-1").isEmpty());
+    try (Stream<Path> domains = Files.list(smallDisk.mountPoint.resolve("domains"))) {
+      assertTrue(domains.noneMatch(d -> Files.exists(d.resolve("memory.img"))
+          && !Files.exists(d.resolve("domain.json"))), "no half-created domain");
+    }
   }
 
   @Test
