@@ -194,13 +194,14 @@ public final class HostActivitiesImpl implements HostActivities, ReceiveHandler 
 
   @Override
   public Admission admit(String migrationId, int attempt, boolean guestRan, byte[] challenge,
-      byte[] proof) throws TicketRefusedException {
+      byte[] proof) throws TicketRefusedException, ReceiveHandler.NoRoomException {
     Optional<TargetMigration> found = safeTarget(migrationId);
     if (found.isEmpty() || found.get().vm() == null || !verify(found.get(), attempt, challenge,
         proof)) {
       throw new TicketRefusedException("unknown migration or wrong ticket");
     }
     String[] refusal = {null};
+    InsufficientStorageException[] full = {null};
     Admission admission = ledger.locked(() -> {
       TargetMigration m = ledger.target(migrationId).orElseThrow();
       if (m.isFinal()) {
@@ -217,11 +218,21 @@ public final class HostActivitiesImpl implements HostActivities, ReceiveHandler 
         refusal[0] = "attempt " + m.attempt() + " of migration " + migrationId
             + " is still being received";
       } else {
-        ledger.putTarget(m.receiving(attempt, guestRan));
+        try {
+          ledger.putTarget(m.receiving(attempt, guestRan));
+        } catch (InsufficientStorageException e) {
+          receiving.remove(migrationId);
+          full[0] = e;
+          return null;
+        }
         return Admission.RECEIVE;
       }
       return null;
     });
+    if (full[0] != null) {
+      throw new ReceiveHandler.NoRoomException("no room on " + settings.hostName() + ": "
+          + full[0].getMessage(), full[0]);
+    }
     if (admission == null) {
       throw new TicketRefusedException(refusal[0]);
     }
@@ -257,9 +268,16 @@ public final class HostActivitiesImpl implements HostActivities, ReceiveHandler 
         throw new ReceiveHandler.NoRoomException("no room on " + settings.hostName() + ": "
             + e.getMessage(), e);
       }
-      Optional<TargetMigration> after = ledger.updateTarget(migrationId,
-          t -> TargetMigration.RECEIVING.equals(t.status()) && t.attempt() == attempt
-              ? t.received(restored.contentDigest()) : t);
+      Optional<TargetMigration> after;
+      try {
+        after = ledger.updateTarget(migrationId,
+            t -> TargetMigration.RECEIVING.equals(t.status()) && t.attempt() == attempt
+                ? t.received(restored.contentDigest()) : t);
+      } catch (InsufficientStorageException full) {
+        hypervisor.destroy(restored.domain().uuid()); // a copy the ledger does not know of
+        throw new ReceiveHandler.NoRoomException("no room on " + settings.hostName() + ": "
+            + full.getMessage(), full);
+      }
       if (!after.map(t -> TargetMigration.RECEIVED.equals(t.status())
           && restored.contentDigest().equals(t.contentDigest())).orElse(false)) {
         hypervisor.destroy(restored.domain().uuid());
@@ -271,10 +289,15 @@ public final class HostActivitiesImpl implements HostActivities, ReceiveHandler 
       CrashPoints.reach("receive:verified");
       return new Received(restored.contentDigest(), restored.streamBytes());
     } catch (Exception e) {
-      Optional<TargetMigration> back = ledger.updateTarget(migrationId,
-          t -> TargetMigration.RECEIVING.equals(t.status()) && t.attempt() == attempt
-              ? t.with(TargetMigration.PREPARED) : t);
-      back.filter(TargetMigration::holdsReservation).ifPresent(this::reReserve);
+      try {
+        Optional<TargetMigration> back = ledger.updateTarget(migrationId,
+            t -> TargetMigration.RECEIVING.equals(t.status()) && t.attempt() == attempt
+                ? t.with(TargetMigration.PREPARED) : t);
+        back.filter(TargetMigration::holdsReservation).ifPresent(this::reReserve);
+      } catch (RuntimeException notRecorded) {
+        // A full disk: the record stays "receiving", which a restart or the abort settles.
+        e.addSuppressed(notRecorded);
+      }
       throw e;
     }
   }

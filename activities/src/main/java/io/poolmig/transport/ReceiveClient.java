@@ -124,8 +124,7 @@ public final class ReceiveClient implements AutoCloseable {
         throw new AlreadyReceivedException(status.contentDigest());
       }
       if (!status.ok()) {
-        throw new RefusedException("target " + endpoint + " refused the checkpoint: "
-            + status.message());
+        throw refusal("target " + endpoint + " refused the checkpoint: ", status);
       }
       return client;
     } catch (IOException e) {

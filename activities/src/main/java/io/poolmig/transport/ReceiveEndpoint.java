@@ -282,6 +282,12 @@ public final class ReceiveEndpoint implements AutoCloseable {
         ReceiveProtocol.writeStatus(out,
             new ReceiveProtocol.Status(ReceiveProtocol.REFUSED, e.getMessage(), null, 0));
         return;
+      } catch (ReceiveHandler.NoRoomException e) {
+        log.warn("refused checkpoint from {} for migration {}: {}", peer, hello.migrationId(),
+            e.getMessage());
+        ReceiveProtocol.writeStatus(out,
+            new ReceiveProtocol.Status(ReceiveProtocol.NO_ROOM, e.getMessage(), null, 0));
+        return;
       }
       if (admission.receivedDigest() != null) {
         ReceiveProtocol.writeStatus(out, new ReceiveProtocol.Status(

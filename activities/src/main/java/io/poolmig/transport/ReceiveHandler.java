@@ -14,10 +14,11 @@ public interface ReceiveHandler {
    * claimed: its digest is returned instead, and nothing of the copy is touched. Throws
    * {@link TicketRefusedException} with the reason to send back. {@code guestRan} is the sender's
    * word that the guest ran before the migration: kept with the copy, it says whether the copy
-   * resumes if this host must take it over on its own.
+   * resumes if this host must take it over on its own. Throws {@link NoRoomException} when the
+   * host cannot record the claim (its disk is full).
    */
   Admission admit(String migrationId, int attempt, boolean guestRan, byte[] challenge,
-      byte[] proof) throws TicketRefusedException;
+      byte[] proof) throws TicketRefusedException, NoRoomException;
 
   /**
    * Restores the checkpoint (header not yet read) as a paused domain and returns the content

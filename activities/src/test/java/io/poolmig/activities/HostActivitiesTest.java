@@ -102,6 +102,43 @@ class HostActivitiesTest {
     }
   }
 
+  /**
+   * The target's disk fills after its prepare, before the stream: the receive is refused as out
+   * of room (not streamed again and again), and its claim is let go, so that a later attempt,
+   * once there is room, is admitted. Mounts a real tmpfs: needs root, else skipped.
+   */
+  @Test
+  void aTargetWhoseDiskFillsBeforeTheStreamSaysNoRoomAndLetsGo() throws Exception {
+    b.close();
+    b = null;
+    try (io.poolmig.SmallDisk disk = io.poolmig.SmallDisk.mount(dirB.resolve("small"), 24)) {
+      b = new Host("host-b", disk.mountPoint, 128 * MIB);
+      DomainInfo vm = a.hv.create("db-9", 4 * MIB, 1, 0);
+      String mid = UUID.randomUUID().toString();
+      ReceiveTicket ticket = b.stub.prepareTarget(mid, ref(vm), "host-a");
+      disk.fill();
+      String endpoint = "127.0.0.1:" + b.endpoint.port();
+
+      ReceiveClient.NoRoomException full = assertThrows(ReceiveClient.NoRoomException.class,
+          () -> ReceiveClient.open(endpoint, new ReceiveClient.Claim(mid, 1,
+              TICKETS.ticket(mid, "host-b", ticket.nonce(), 1), true), 2_000, 5_000));
+      assertTrue(full.getMessage().contains("no room on host-b: the disk holding "
+          + disk.mountPoint + " is full"), full.getMessage());
+      assertEquals("prepared", targetStatus(disk.mountPoint, mid));
+
+      disk.empty();
+      try (ReceiveClient admitted = ReceiveClient.open(endpoint, new ReceiveClient.Claim(mid, 2,
+          TICKETS.ticket(mid, "host-b", ticket.nonce(), 2), true), 2_000, 5_000)) {
+        assertEquals("receiving", targetStatus(disk.mountPoint, mid));
+      }
+    } finally {
+      if (b != null) {
+        b.close();
+        b = null;
+      }
+    }
+  }
+
   @Test
   void aVmMovesAndRunsOnlyOnTheTarget() throws Exception {
     DomainInfo vm = a.hv.create("web-1", 32 * MIB, 2, 2000);
@@ -852,7 +889,7 @@ class HostActivitiesTest {
 
     @Override
     public Admission admit(String migrationId, int attempt, boolean guestRan, byte[] challenge,
-        byte[] proof) throws TicketRefusedException {
+        byte[] proof) throws TicketRefusedException, NoRoomException {
       return target().admit(migrationId, attempt, guestRan, challenge, proof);
     }
 

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.poolmig.SmallDisk;
 import io.poolmig.db.MigrationRow;
 import io.poolmig.hypervisor.DiskReserve;
 import io.poolmig.hypervisor.DomainInfo;

@@ -264,7 +264,7 @@ public final class HostWorker implements AutoCloseable {
 
     @Override
     public Admission admit(String migrationId, int attempt, boolean guestRan, byte[] challenge,
-        byte[] proof) throws TicketRefusedException {
+        byte[] proof) throws TicketRefusedException, NoRoomException {
       return target().admit(migrationId, attempt, guestRan, challenge, proof);
     }
 

@@ -1,4 +1,4 @@
-package io.poolmig.cli;
+package io.poolmig;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -10,17 +10,17 @@ import org.junit.jupiter.api.Assumptions;
  * A real tmpfs of a few MiB mounted for a test, to give a host a disk that fills up. Needs root:
  * as any other user the calling test is skipped; as root a failed mount fails it.
  */
-final class SmallDisk implements AutoCloseable {
+public final class SmallDisk implements AutoCloseable {
 
   private static final String FILLER = "filler";
 
-  final Path mountPoint;
+  public final Path mountPoint;
 
   private SmallDisk(Path mountPoint) {
     this.mountPoint = mountPoint;
   }
 
-  static SmallDisk mount(Path mountPoint, int mebibytes) throws IOException, InterruptedException {
+  public static SmallDisk mount(Path mountPoint, int mebibytes) throws IOException, InterruptedException {
     Assumptions.assumeTrue("root".equals(System.getProperty("user.name")),
         "mounting a tmpfs needs root");
     Files.createDirectories(mountPoint);
@@ -30,7 +30,7 @@ final class SmallDisk implements AutoCloseable {
   }
 
   /** Writes a file until the disk refuses another byte. */
-  void fill() throws IOException {
+  public void fill() throws IOException {
     byte[] chunk = new byte[4096];
     try (OutputStream out = Files.newOutputStream(mountPoint.resolve(FILLER))) {
       while (true) {
@@ -45,7 +45,7 @@ final class SmallDisk implements AutoCloseable {
   }
 
   /** Gives back what {@link #fill} took. */
-  void empty() throws IOException {
+  public void empty() throws IOException {
     Files.deleteIfExists(mountPoint.resolve(FILLER));
   }
 
