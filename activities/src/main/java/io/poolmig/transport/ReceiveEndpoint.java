@@ -276,17 +276,12 @@ public final class ReceiveEndpoint implements AutoCloseable {
       try {
         admission = handler.admit(hello.migrationId(), hello.attempt(), hello.guestRan(),
             challenge, proof);
-      } catch (ReceiveHandler.TicketRefusedException e) {
+      } catch (ReceiveHandler.TicketRefusedException | ReceiveHandler.NoRoomException e) {
         log.warn("refused checkpoint from {} for migration {}: {}", peer, hello.migrationId(),
             e.getMessage());
-        ReceiveProtocol.writeStatus(out,
-            new ReceiveProtocol.Status(ReceiveProtocol.REFUSED, e.getMessage(), null, 0));
-        return;
-      } catch (ReceiveHandler.NoRoomException e) {
-        log.warn("refused checkpoint from {} for migration {}: {}", peer, hello.migrationId(),
-            e.getMessage());
-        ReceiveProtocol.writeStatus(out,
-            new ReceiveProtocol.Status(ReceiveProtocol.NO_ROOM, e.getMessage(), null, 0));
+        ReceiveProtocol.writeStatus(out, new ReceiveProtocol.Status(
+            e instanceof ReceiveHandler.NoRoomException ? ReceiveProtocol.NO_ROOM
+                : ReceiveProtocol.REFUSED, e.getMessage(), null, 0));
         return;
       }
       if (admission.receivedDigest() != null) {
