@@ -41,10 +41,15 @@ public final class DiskReserve {
 
   private static final Logger log = LoggerFactory.getLogger(DiskReserve.class);
 
+  /**
+   * State directories of which the log has said that there is no room for the reserve, since
+   * there last was: once per directory, whichever of its writers found out.
+   */
+  private static final java.util.Set<Path> LOW_NOTED =
+      java.util.concurrent.ConcurrentHashMap.newKeySet();
+
   private final Path dir;
   private final Path file;
-  /** Whether the log has said that there is no room for the reserve, since there last was. */
-  private volatile boolean lowNoted;
 
   /** A write of a state file that may fail. */
   @FunctionalInterface
@@ -74,15 +79,14 @@ public final class DiskReserve {
     try {
       long usable = Files.getFileStore(dir).getUsableSpace();
       if (usable < SIZE + REPLENISH_MARGIN) {
-        if (!lowNoted) {
-          lowNoted = true;
+        if (LOW_NOTED.add(dir)) {
           log.warn("the disk holding {} has {} KiB left: no room to set {} KiB aside for the "
               + "records that end migrations on a full disk; free space there", dir,
               usable >> 10, SIZE >> 10);
         }
         return false;
       }
-      lowNoted = false;
+      LOW_NOTED.remove(dir);
       // Real blocks, not a sparse file: deleting it must give the room back.
       try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE,
           StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
@@ -135,8 +139,11 @@ public final class DiskReserve {
       replenishIfUsed();
       return;
     } catch (IOException e) {
-      if (!full(e) || !Files.deleteIfExists(file)) {
-        throw full(e) ? new IOException(cannot(what, e) + "; its reserve is used up", e) : e;
+      if (!full(e)) {
+        throw e;
+      }
+      if (!Files.deleteIfExists(file)) {
+        throw new IOException(cannot(what, e) + "; its reserve is used up", e);
       }
       log.warn("the disk holding {} is full: used the {} KiB set aside there to write {}; free "
           + "space there", dir, SIZE >> 10, what);
