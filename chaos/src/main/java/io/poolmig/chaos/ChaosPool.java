@@ -207,8 +207,10 @@ final class ChaosPool implements AutoCloseable {
       String name = "lane" + id + "-" + suffix;
       int listen = freePort();
       Relay relay = Relay.start(name, 0, listen);
+      Relay toTemporal = Relay.start(name + "-temporal", 0, temporalPort());
       synchronized (relays) {
         relays.add(relay);
+        relays.add(toTemporal);
       }
       Path state = settings.workDir().resolve("hosts").resolve(name);
       Files.createDirectories(state);
@@ -219,9 +221,9 @@ final class ChaosPool implements AutoCloseable {
         args.add("--bandwidth");
         args.add(settings.bandwidth());
       }
-      WorkerNode worker = new WorkerNode(name, java, args, workerEnv(db, temporalAddress,
+      WorkerNode worker = new WorkerNode(name, java, args, workerEnv(db, toTemporal.address(),
           pgRelay), settings.workDir().resolve("logs").resolve(name + ".log"));
-      hosts.add(new HostNode(name, state, listen, relay, worker));
+      hosts.add(new HostNode(name, state, listen, relay, toTemporal, worker));
     }
     Lane lane = new Lane(id, hosts);
     synchronized (lanes) {
@@ -249,6 +251,7 @@ final class ChaosPool implements AutoCloseable {
     lane.killAll();
     for (HostNode h : lane.hosts()) {
       h.relay().close();
+      h.temporalRelay().close();
     }
     db.unregisterHosts(lane.hostNames());
   }
@@ -281,6 +284,11 @@ final class ChaosPool implements AutoCloseable {
 
   WorkflowClient client() {
     return temporal.client();
+  }
+
+  /** The loopback port of the Temporal server ({@code --temporal} names a loopback address). */
+  private int temporalPort() {
+    return Integer.parseInt(temporalAddress.substring(temporalAddress.lastIndexOf(':') + 1));
   }
 
   String temporalAddress() {

@@ -141,6 +141,26 @@ final class ChildJvm {
     return ended;
   }
 
+  /**
+   * Sends {@code signal} (a name {@code kill(1)} knows: {@code STOP}, {@code CONT}) to this process
+   * alone, as an operator's {@code kill -SIGNAL PID} would.
+   *
+   * @throws IOException if {@code kill} cannot run or refuses (the process has gone)
+   */
+  void signal(String signal) throws IOException, InterruptedException {
+    Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(process.pid()))
+        .redirectErrorStream(true).start();
+    String said = new String(kill.getInputStream().readAllBytes(),
+        java.nio.charset.StandardCharsets.UTF_8).trim();
+    if (kill.waitFor() != 0) {
+      throw new IOException("kill -" + signal + " " + process.pid() + " (" + name + ") failed: "
+          + said);
+    }
+    try (PrintWriter w = appender(logFile)) {
+      w.printf("%s ==== %s sent SIG%s%n", LocalTime.now().format(TIME), name, signal);
+    }
+  }
+
   /** SIGKILL, then waits (bounded) until the process is gone. */
   void kill() throws InterruptedException {
     if (process.isAlive()) {

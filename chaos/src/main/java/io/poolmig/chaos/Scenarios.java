@@ -8,6 +8,7 @@ import io.poolmig.chaos.Scenario.Scope;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 
 /**
@@ -113,6 +114,33 @@ final class Scenarios {
     s.add(new Scenario("relay-stall-target", Scope.LANE,
         "the target stops reading for 20-60 s: its relay stalls every connection",
         () -> new RelayStallFault(Duration.ofSeconds(20), Duration.ofSeconds(60))));
+    List<Trigger> targetMoments = java.util.stream.Stream.concat(
+        java.util.stream.Stream.of(Trigger.streamInProgress()),
+        TARGET_POINTS.stream().map(KillFault.Point::trigger)).toList();
+    Duration freezeMin = Duration.ofSeconds(quick ? 10 : 15);
+    Duration freezeMax = Duration.ofSeconds(quick ? 30 : 60);
+    String hang = String.format(Locale.ROOT, "for %d-%d s, then SIGCONT", freezeMin.toSeconds(),
+        freezeMax.toSeconds());
+    s.add(new Scenario("freeze-source", Scope.LANE, "SIGSTOP of the source worker at a random "
+        + "one of its points (a hung host: sockets open, locks held) " + hang,
+        () -> new FreezeFault(SOURCE, SOURCE_POINTS.stream().map(KillFault.Point::trigger)
+            .toList(), freezeMin, freezeMax)));
+    s.add(new Scenario("freeze-target", Scope.LANE, "SIGSTOP of the target worker while it "
+        + "receives the stream or at a random one of its points " + hang,
+        () -> new FreezeFault(TARGET, targetMoments, freezeMin, freezeMax)));
+
+    Duration cutMin = Duration.ofSeconds(quick ? 15 : 20);
+    Duration cutMax = Duration.ofSeconds(quick ? 40 : 90);
+    String cut = String.format(Locale.ROOT, "for %d-%d s; its streams still flow",
+        cutMin.toSeconds(), cutMax.toSeconds());
+    s.add(new Scenario("partition-source", Scope.LANE, "the source worker loses Temporal (a "
+        + "black hole) at a random one of its points " + cut,
+        () -> new PartitionFault(SOURCE, SOURCE_POINTS.stream().map(KillFault.Point::trigger)
+            .toList(), cutMin, cutMax)));
+    s.add(new Scenario("partition-target", Scope.LANE, "the target worker loses Temporal (a "
+        + "black hole) while it receives the stream or at a random one of its points " + cut,
+        () -> new PartitionFault(TARGET, targetMoments, cutMin, cutMax)));
+
     s.add(new Scenario("operator-abort", Scope.LANE, "an operator aborts at a random moment",
         () -> new AbortFault(OPERATOR_WINDOW_MILLIS)));
     s.add(new Scenario("save-race", Scope.LANE,
@@ -131,6 +159,13 @@ final class Scenarios {
     s.add(new Scenario("postgres-down-30s", Scope.POOL,
         "PostgreSQL unreachable for the workers for 30 s in the middle of the stream",
         DatabaseOutageFault::new));
+    if (!quick) {
+      // A run of the pool's scope runs alone: the short matrix leaves this one to chaos/run.
+      s.add(new Scenario("freeze-control", Scope.POOL, "SIGSTOP of the control worker in the "
+          + "middle of the stream or once the source is fenced " + hang,
+          () -> new FreezeFault(CONTROL, List.of(Trigger.streamInProgress(),
+              Trigger.vmState(SOURCE, "fenced")), freezeMin, freezeMax)));
+    }
     return List.copyOf(s);
   }
 

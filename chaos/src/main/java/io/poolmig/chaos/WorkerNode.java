@@ -34,6 +34,7 @@ final class WorkerNode {
   private ChildJvm process;
   private String armed;
   private int starts;
+  private boolean frozen;
 
   WorkerNode(String name, JavaCommand java, List<String> args, Map<String, String> env,
       Path logFile) {
@@ -63,6 +64,7 @@ final class WorkerNode {
     if (process != null && process.alive()) {
       process.kill();
     }
+    frozen = false;
     Map<String, String> all = new HashMap<>(env);
     if (crashAt != null) {
       all.put(CRASH_ENV, crashAt);
@@ -87,6 +89,39 @@ final class WorkerNode {
     if (process != null) {
       process.kill();
     }
+    frozen = false;
+  }
+
+  /**
+   * SIGSTOP: the process hangs with its sockets open, as a host whose kernel or storage stalls;
+   * nothing it holds is released and nothing it does is noticed until {@link #thaw}.
+   *
+   * @return whether it was running and is now frozen
+   */
+  synchronized boolean freeze() throws IOException, InterruptedException {
+    if (process == null || !process.alive() || frozen) {
+      return false;
+    }
+    process.signal("STOP");
+    frozen = true;
+    return true;
+  }
+
+  /** SIGCONT to a frozen worker; it carries on from where it stopped. A no-op otherwise. */
+  synchronized boolean thaw() throws IOException, InterruptedException {
+    if (!frozen) {
+      return false;
+    }
+    frozen = false;
+    if (process == null || !process.alive()) {
+      return false;
+    }
+    process.signal("CONT");
+    return true;
+  }
+
+  synchronized boolean frozen() {
+    return frozen;
   }
 
   synchronized boolean alive() {
