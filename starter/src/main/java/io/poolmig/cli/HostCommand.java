@@ -6,6 +6,7 @@ import io.poolmig.workflows.DrainHostsWorkflow;
 import io.poolmig.workflows.DrainProgress;
 import io.poolmig.workflows.HostInventory;
 import io.poolmig.workflows.Identity;
+import io.poolmig.workflows.LedgerEntry;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -90,12 +91,20 @@ final class HostCommand {
           HostInventory h = inv.isEmpty() ? null : inv.get(0);
           if (h == null || !h.reachable()) {
             root.out.println("its worker did not answer: what runs on it is unknown");
-          } else if (h.domains().isEmpty()) {
-            root.out.println("no VM runs on it");
           } else {
-            root.out.println(h.domains().size() + " VM(s) still on it, to move with `poolmig "
-                + "migrate VM --to HOST`: " + String.join(", ",
-                    h.domains().stream().map(DomainSummary::name).toList()));
+            root.out.println(h.domains().isEmpty() ? "no VM runs on it"
+                : h.domains().size() + " VM(s) still on it, to move with `poolmig migrate VM "
+                    + "--to HOST`: " + String.join(", ",
+                        h.domains().stream().map(DomainSummary::name).toList()));
+            List<String> arriving = h.migrations().stream().filter(LedgerEntry::incoming)
+                .map(LedgerEntry::describe).sorted().toList();
+            if (!arriving.isEmpty()) {
+              // Admitted before the flag was set: they land here, and an empty host would not
+              // stay empty.
+              root.out.println(arriving.size() + " migration(s) into it began before and still "
+                  + "run; they will land here (follow with `poolmig status VM`, or `poolmig "
+                  + "abort VM`): " + String.join("; ", arriving));
+            }
           }
         }
         return ExitCode.OK.code;

@@ -213,6 +213,33 @@ class OperatorCliTest {
     }
   }
 
+  /**
+   * A migration admitted before the host went into maintenance still lands there: the operator
+   * who just emptied the host in their mind is told so, with the VM and what to do.
+   */
+  @Test
+  void maintenanceOnNamesTheMigrationsStillComingIn() throws Exception {
+    DomainInfo vm = sim("host-a").create("inbound-1", 32 * MIB, 1, 0);
+    String mid = UUID.randomUUID().toString();
+    HostActivitiesImpl hostB = new HostActivitiesImpl(HostSettings.defaults("host-b",
+        stateRoot.resolve("host-b"), "127.0.0.1:9", pool.database().poolRegistry().poolKey()),
+        hv("host-b"));
+    hostB.prepareTarget(mid, new VmRef(vm.uuid(), vm.name(), vm.memoryBytes(), vm.vcpus()),
+        "host-a");
+    try {
+      CliRun on = CliRun.of(env, "host", "maintenance", "host-b", "on", "--reason", "disk swap");
+      assertEquals(0, on.exitCode(), on.toString());
+      assertTrue(on.out().contains("1 migration(s) into it began before and still run; they "
+          + "will land here") && on.out().contains("inbound-1, migration " + mid)
+          && on.out().contains("`poolmig abort VM`"), on.toString());
+    } finally {
+      hostB.abortTarget(mid);
+      sim("host-a").destroy(vm.uuid());
+      CliRun off = CliRun.of(env, "host", "maintenance", "host-b", "off");
+      assertEquals(0, off.exitCode(), off.toString());
+    }
+  }
+
   @Test
   void reconcileFindsNothingOnACleanPoolAndFixesALeftoverReservation() throws Exception {
     awaitTrue("no migration in flight", () -> CliRun.of(env, "reconcile").exitCode() == 0);

@@ -66,10 +66,6 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
   /** How long a VM held by another migration waits before the job looks at it again. */
   private static final Duration BUSY_RECHECK = Duration.ofSeconds(10);
 
-  /** The states of a target's ledger entry while its migration may still bring a VM in. */
-  private static final Set<String> INCOMING = Set.of(LedgerEntry.PREPARED,
-      LedgerEntry.RECEIVING, LedgerEntry.RECEIVED);
-
   private final PoolActivities pool = ActivityStubs.jobRegistry();
   private final AuditActivities audit = ActivityStubs.audit();
   private EvacuationRequest request;
@@ -210,10 +206,8 @@ public final class EvacuateHostWorkflowImpl implements EvacuateHostWorkflow {
         window();
         continue;
       }
-      incoming = now.migrations().stream().filter(e -> LedgerEntry.TARGET.equals(e.role())
-          && INCOMING.contains(e.status())).map(e -> (e.vmName() == null ? "migration "
-              : e.vmName() + ", migration ") + e.migrationId())
-          .sorted().collect(Collectors.joining(", "));
+      incoming = now.migrations().stream().filter(LedgerEntry::incoming)
+          .map(LedgerEntry::describe).sorted().collect(Collectors.joining(", "));
       if (incoming.isEmpty()) {
         incoming = null;
         break;

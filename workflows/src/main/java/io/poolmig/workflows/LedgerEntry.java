@@ -29,4 +29,15 @@ public record LedgerEntry(
   public static final String RECEIVING = "receiving";
   /** A target's copy that arrived whole and matched the source's digest: it may be taken over. */
   public static final String RECEIVED = "received";
+
+  /** Whether this is a target's entry of a migration that may still bring its VM in. */
+  public boolean incoming() {
+    return TARGET.equals(role) && (PREPARED.equals(status) || RECEIVING.equals(status)
+        || RECEIVED.equals(status));
+  }
+
+  /** The VM's name (when the ledger knows it) and the migration, for an operator. */
+  public String describe() {
+    return (vmName == null ? "migration " : vmName + ", migration ") + migrationId;
+  }
 }
