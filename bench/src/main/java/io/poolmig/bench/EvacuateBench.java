@@ -120,9 +120,13 @@ public final class EvacuateBench {
     }
   }
 
-  /** One round: the given hosts evacuated at once, each as its own job. */
-  record Round(Map<String, EvacuationProgress> reports, List<Moved> moved, long makespanMillis,
-      long lowerBoundMillis, HistoryLatency latency, long cpuNanos, long jitMillis) {}
+  /**
+   * One round: the given hosts evacuated at once, each as its own job; {@code rolledBack} says,
+   * per migration that rolled back (its VM placed again), which VM, where to and why.
+   */
+  record Round(Map<String, EvacuationProgress> reports, List<Moved> moved,
+      List<String> rolledBack, long makespanMillis, long lowerBoundMillis,
+      HistoryLatency latency, long cpuNanos, long jitMillis) {}
 
   private static Round evacuate(EmbeddedPool pool, List<String> evacuated, Set<String> excluded,
       Options o) {
@@ -151,8 +155,19 @@ public final class EvacuateBench {
 
     List<Moved> moved = new ArrayList<>();
     HistoryLatency latency = new HistoryLatency();
+    // Jobs started together may place a VM on a host another of them is about to empty; the
+    // target refuses it once in maintenance, and the job places it again elsewhere.
+    List<String> rolledBack = new ArrayList<>();
     for (String h : evacuated) {
       String jobId = reports.get(h).request().jobId();
+      for (MigrationRow r : pool.database().auditStore().history(
+          new HistoryQuery(null, h, since, "rolled_back", 10_000))) {
+        if (r.sourceHost().equals(h) && jobId.equals(String.valueOf(r.jobId()))) {
+          rolledBack.add(r.vmName() + " to " + r.targetHost() + ": " + (r.error() == null
+              ? "no reason recorded" : r.error().replaceAll(" \\(since [^)]*\\)", "")
+                  .replaceAll(";.*", "")));
+        }
+      }
       for (MigrationRow r : pool.database().auditStore().history(
           new HistoryQuery(null, h, since, "committed", 10_000))) {
         if (!r.sourceHost().equals(h) || !jobId.equals(String.valueOf(r.jobId()))) {
@@ -177,7 +192,8 @@ public final class EvacuateBench {
       }
       lowerBound = Math.max(lowerBound, Math.max(longest, sum / o.maxParallel()));
     }
-    return new Round(reports, moved, makespanMillis, lowerBound, latency, cpuNanos, jit);
+    return new Round(reports, moved, rolledBack, makespanMillis, lowerBound, latency, cpuNanos,
+        jit);
   }
 
   /** CPU the JIT compiler threads spent so far, in ms. */
@@ -221,11 +237,12 @@ public final class EvacuateBench {
           + "\"makespan_ratio\":%.2f,\"overhead_ms_median\":%d,\"overhead_ms_p95\":%d,"
           + "\"stream_ms_median\":%d,\"stream_ms_max\":%d,\"coordinator_heap_mib\":%d,"
           + "\"jobs_completed\":%d,\"cpu_s\":%.2f,\"jit_s\":%.2f,"
-          + "\"vms_left_on_evacuated_hosts\":%d,\"every_vm_once\":%b}%n", date, o.hosts(), o.vms(),
+          + "\"vms_left_on_evacuated_hosts\":%d,\"every_vm_once\":%b,\"rolled_back\":%d}%n",
+          date, o.hosts(), o.vms(),
           o.vmMib(), o.evacuate(), o.warmup(), moved.size(), o.maxParallel(), o.maxPerTarget(),
           makespanMillis / 1000.0, lowerBoundMillis / 1000.0, ratio, median, p95,
           percentile(stream, 50), percentile(stream, 100), heapMib, completed, cpuSeconds,
-          round.jitMillis() / 1000.0, left, eachOnce);
+          round.jitMillis() / 1000.0, left, eachOnce, round.rolledBack().size());
       return;
     }
     System.out.printf(Locale.ROOT, "bench/evacuate %s: %d cores, Java %s; embedded pool of %d "
@@ -237,6 +254,9 @@ public final class EvacuateBench {
     System.out.printf(Locale.ROOT, "%-38s %s%n", "jobs completed", completed + " of "
         + reports.size());
     System.out.printf(Locale.ROOT, "%-38s %d%n", "migrations committed", moved.size());
+    System.out.printf(Locale.ROOT, "%-38s %d%n", "migrations rolled back, placed again",
+        round.rolledBack().size());
+    round.rolledBack().stream().sorted().limit(5).forEach(why -> System.out.println("  " + why));
     System.out.printf(Locale.ROOT, "%-38s %.2f s%n", "makespan", makespanMillis / 1000.0);
     System.out.printf(Locale.ROOT, "%-38s %.2f s%n",
         "lower bound (streams / slots, per job)", lowerBoundMillis / 1000.0);
