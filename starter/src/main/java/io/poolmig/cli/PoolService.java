@@ -451,11 +451,13 @@ final class PoolService {
 
   /**
    * The steps the migration is retrying now: {@code StreamCheckpoint, attempt 3: <why the last
-   * attempt failed>}, one per pending activity past its first attempt.
+   * attempt failed>; last heartbeat 47 s ago; gives up by 2026-12-06T20:15:02Z}, one per pending activity
+   * past its first attempt.
    */
   List<String> retries(WorkflowExecution execution) {
     var response = describe(execution);
     List<String> out = new ArrayList<>();
+    Instant now = Instant.now();
     for (PendingActivityInfo a : response.getPendingActivitiesList()) {
       if (a.getAttempt() > 1) {
         String why = "";
@@ -464,6 +466,14 @@ final class PoolService {
           why = ": " + Failures.describe(new io.temporal.failure.DefaultFailureConverter()
               .failureToException(a.getLastFailure(),
                   io.temporal.common.converter.GlobalDataConverter.get()));
+        }
+        if (a.hasLastHeartbeatTime()) {
+          why += "; last heartbeat " + Math.max(0, now.getEpochSecond()
+              - a.getLastHeartbeatTime().getSeconds()) + " s ago";
+        }
+        if (a.hasExpirationTime() && a.getExpirationTime().getSeconds() > 0) {
+          why += "; gives up by " + Listing.TABLE_TIME.format(Instant.ofEpochSecond(
+              a.getExpirationTime().getSeconds()));
         }
         out.add(a.getActivityType().getName() + ", attempt " + a.getAttempt() + why);
       }
@@ -477,6 +487,10 @@ final class PoolService {
   record Running(String workflowId, String runId, MigrationRequest request) {
     String migrationId() {
       return request.migrationId();
+    }
+
+    WorkflowExecution execution() {
+      return WorkflowExecution.newBuilder().setWorkflowId(workflowId).setRunId(runId).build();
     }
   }
 

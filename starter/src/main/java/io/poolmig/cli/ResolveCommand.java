@@ -3,6 +3,7 @@ package io.poolmig.cli;
 import io.poolmig.workflows.Identity;
 import io.poolmig.workflows.MigrationProgress;
 import io.poolmig.workflows.OperatorAction;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -77,9 +78,15 @@ final class ResolveCommand implements Callable<Integer> {
       PoolService.Running r = OperatorCommands.runningOrRefuse(s, "resolve");
       MigrationProgress p = pool.progress(r);
       if (p.attention() == null) {
-        throw new PoolmigException(ExitCode.REFUSED, "nothing to resolve: migration "
-            + r.migrationId() + " waits for no host (phase: " + p.phase() + "); resolve "
-            + "applies only to a migration that needs resolution");
+        List<String> retrying = retriesOf(pool, r);
+        throw new PoolmigException(ExitCode.REFUSED, retrying.isEmpty()
+            ? "nothing to resolve: migration " + r.migrationId() + " waits for no host (phase: "
+                + p.phase() + "); resolve applies only to a migration that needs resolution"
+            : "nothing to resolve yet: migration " + r.migrationId() + " (phase: " + p.phase()
+                + ") is still retrying " + String.join("; and ", retrying) + "; if the step "
+                + "gives up, the migration rolls back, and should a host not answer then, it "
+                + "asks for resolution: resolve is accepted once it asks (`poolmig status "
+                + r.migrationId() + "` shows it)");
       }
       String other = lost.source ? "--" + OperatorAction.TARGET_LOST
           : "--" + OperatorAction.SOURCE_LOST;
@@ -92,6 +99,15 @@ final class ResolveCommand implements Callable<Integer> {
       Identity who = Requester.identity(onBehalfOf, session.database());
       return OperatorCommands.actAndFollow(root, pool, r, p, new OperatorAction(kind,
           who.osUser(), reason, who), false);
+    }
+  }
+
+  /** What the migration is retrying, or nothing when the server cannot say. */
+  private static List<String> retriesOf(PoolService pool, PoolService.Running r) {
+    try {
+      return pool.retries(r.execution());
+    } catch (RuntimeException e) {
+      return List.of();
     }
   }
 }

@@ -4,7 +4,6 @@ import io.poolmig.db.MigrationRow;
 import io.poolmig.workflows.MigrationProgress;
 import io.poolmig.workflows.StepEvent;
 import io.poolmig.workflows.StreamProgress;
-import io.temporal.api.common.v1.WorkflowExecution;
 import java.time.format.DateTimeFormatter;
 import java.util.List;
 import java.util.Locale;
@@ -75,7 +74,7 @@ final class StatusCommand implements Callable<Integer> {
     if ("stream checkpoint".equals(phase)) {
       Optional<StreamProgress> sp = Optional.empty();
       try {
-        sp = pool.streamProgress(execution(r));
+        sp = pool.streamProgress(r.execution());
       } catch (RuntimeException e) {
         // no heartbeat to show
       }
@@ -88,7 +87,7 @@ final class StatusCommand implements Callable<Integer> {
         + " [workflow " + r.workflowId() + "]");
     root.out.println("  phase:     " + phase);
     try {
-      for (String retry : pool.retries(execution(r))) {
+      for (String retry : pool.retries(r.execution())) {
         root.out.println("  retrying:  " + retry);
       }
     } catch (RuntimeException e) {
@@ -106,11 +105,6 @@ final class StatusCommand implements Callable<Integer> {
         printer.event(e);
       }
     }
-  }
-
-  private static WorkflowExecution execution(PoolService.Running r) {
-    return WorkflowExecution.newBuilder().setWorkflowId(r.workflowId()).setRunId(r.runId())
-        .build();
   }
 
   private void printSettled(PoolService.Subject s) {
