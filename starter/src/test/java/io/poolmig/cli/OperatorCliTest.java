@@ -214,6 +214,19 @@ class OperatorCliTest {
   }
 
   /**
+   * Migration {@code mid} of {@code vm} (on host-a) prepared on host-b as its worker would
+   * prepare it, with nothing driving it further; returns host-b's activities to end it with.
+   */
+  private static HostActivitiesImpl preparedOnHostB(String mid, DomainInfo vm) {
+    HostActivitiesImpl hostB = new HostActivitiesImpl(HostSettings.defaults("host-b",
+        stateRoot.resolve("host-b"), "127.0.0.1:9", pool.database().poolRegistry().poolKey()),
+        hv("host-b"));
+    hostB.prepareTarget(mid, new VmRef(vm.uuid(), vm.name(), vm.memoryBytes(), vm.vcpus()),
+        "host-a");
+    return hostB;
+  }
+
+  /**
    * A migration admitted before the host went into maintenance still lands there: the operator
    * who just emptied the host in their mind is told so, with the VM and what to do.
    */
@@ -221,11 +234,7 @@ class OperatorCliTest {
   void maintenanceOnNamesTheMigrationsStillComingIn() throws Exception {
     DomainInfo vm = sim("host-a").create("inbound-1", 32 * MIB, 1, 0);
     String mid = UUID.randomUUID().toString();
-    HostActivitiesImpl hostB = new HostActivitiesImpl(HostSettings.defaults("host-b",
-        stateRoot.resolve("host-b"), "127.0.0.1:9", pool.database().poolRegistry().poolKey()),
-        hv("host-b"));
-    hostB.prepareTarget(mid, new VmRef(vm.uuid(), vm.name(), vm.memoryBytes(), vm.vcpus()),
-        "host-a");
+    HostActivitiesImpl hostB = preparedOnHostB(mid, vm);
     try {
       CliRun on = CliRun.of(env, "host", "maintenance", "host-b", "on", "--reason", "disk swap");
       assertEquals(0, on.exitCode(), on.toString());
@@ -252,11 +261,7 @@ class OperatorCliTest {
     DomainInfo vm = sim("host-a").create("left-1", 32 * MIB, 1, 0);
     long freeOnB = free("host-b");
     String mid = UUID.randomUUID().toString();
-    HostActivitiesImpl hostB = new HostActivitiesImpl(HostSettings.defaults("host-b",
-        stateRoot.resolve("host-b"), "127.0.0.1:9", pool.database().poolRegistry().poolKey()),
-        hv("host-b"));
-    hostB.prepareTarget(mid, new VmRef(vm.uuid(), vm.name(), vm.memoryBytes(), vm.vcpus()),
-        "host-a");
+    preparedOnHostB(mid, vm);
     pool.database().auditStore().migrationStarted(new MigrationStart(UUID.randomUUID(),
         MigrationStart.KIND_MIGRATE, UUID.fromString(mid),
         TaskQueues.migrationWorkflowId(vm.uuid()), UUID.fromString(vm.uuid()), vm.name(),
