@@ -125,9 +125,13 @@ final class Scenarios {
         + "one of its points (a hung host: sockets open, locks held) " + hang,
         () -> new FreezeFault(SOURCE, SOURCE_POINTS.stream().map(KillFault.Point::trigger)
             .toList(), freezeMin, freezeMax)));
-    s.add(new Scenario("freeze-target", Scope.LANE, "SIGSTOP of the target worker while it "
-        + "receives the stream or at a random one of its points " + hang,
-        () -> new FreezeFault(TARGET, targetMoments, freezeMin, freezeMax)));
+    if (!quick) {
+      // The short matrix freezes and cuts off the source only: each run is long, and the
+      // source's moments are where a stale attempt can race the migration's next one.
+      s.add(new Scenario("freeze-target", Scope.LANE, "SIGSTOP of the target worker while it "
+          + "receives the stream or at a random one of its points " + hang,
+          () -> new FreezeFault(TARGET, targetMoments, freezeMin, freezeMax)));
+    }
 
     Duration cutMin = Duration.ofSeconds(quick ? 15 : 20);
     Duration cutMax = Duration.ofSeconds(quick ? 40 : 90);
@@ -137,9 +141,11 @@ final class Scenarios {
         + "black hole) at a random one of its points " + cut,
         () -> new PartitionFault(SOURCE, SOURCE_POINTS.stream().map(KillFault.Point::trigger)
             .toList(), cutMin, cutMax)));
-    s.add(new Scenario("partition-target", Scope.LANE, "the target worker loses Temporal (a "
-        + "black hole) while it receives the stream or at a random one of its points " + cut,
-        () -> new PartitionFault(TARGET, targetMoments, cutMin, cutMax)));
+    if (!quick) {
+      s.add(new Scenario("partition-target", Scope.LANE, "the target worker loses Temporal (a "
+          + "black hole) while it receives the stream or at a random one of its points " + cut,
+          () -> new PartitionFault(TARGET, targetMoments, cutMin, cutMax)));
+    }
 
     s.add(new Scenario("operator-abort", Scope.LANE, "an operator aborts at a random moment",
         () -> new AbortFault(OPERATOR_WINDOW_MILLIS)));
@@ -160,7 +166,7 @@ final class Scenarios {
         "PostgreSQL unreachable for the workers for 30 s in the middle of the stream",
         DatabaseOutageFault::new));
     if (!quick) {
-      // A run of the pool's scope runs alone: the short matrix leaves this one to chaos/run.
+      // A run of the pool's scope runs alone: the short matrix leaves it to chaos/run too.
       s.add(new Scenario("freeze-control", Scope.POOL, "SIGSTOP of the control worker in the "
           + "middle of the stream or once the source is fenced " + hang,
           () -> new FreezeFault(CONTROL, List.of(Trigger.streamInProgress(),
