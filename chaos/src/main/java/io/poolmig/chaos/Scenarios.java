@@ -49,8 +49,9 @@ final class Scenarios {
   /** How long a run whose worker never returns may take before it counts as stuck. */
   static final Duration NEVER_DEADLINE = Duration.ofMinutes(8);
   /**
-   * A source dead after its handover: the stream step waits out its budget (2 min 15 s for a
-   * small VM) for the source to return, the rollback asks for the operator 20 s later.
+   * A source dead after its handover: the harness confirms it lost once the stream step has
+   * timed out against it; a build that waits for the migration to ask first waits out the
+   * stream's budget (2 min 15 s for a small VM) and 20 s more.
    */
   static final Duration HANDOVER_NEVER_DEADLINE = Duration.ofMinutes(4);
 

@@ -481,6 +481,21 @@ final class PoolService {
     return out;
   }
 
+  /**
+   * Whether the source's stream step is being retried after an attempt that timed out: the
+   * source went silent mid-step, rather than reporting a failure (a source that reports one is
+   * alive).
+   */
+  boolean streamTimedOut(WorkflowExecution execution) {
+    for (PendingActivityInfo a : describe(execution).getPendingActivitiesList()) {
+      if (a.getActivityType().getName().equals("StreamCheckpoint") && a.getAttempt() > 1
+          && a.hasLastFailure() && a.getLastFailure().hasTimeoutFailureInfo()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   // ---- running migrations, signals, audit ----
 
   /** A migration whose workflow runs now. */

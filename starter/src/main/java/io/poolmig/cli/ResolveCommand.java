@@ -77,7 +77,8 @@ final class ResolveCommand implements Callable<Integer> {
       PoolService.Subject s = pool.subject(migration, false);
       PoolService.Running r = OperatorCommands.runningOrRefuse(s, "resolve");
       MigrationProgress p = pool.progress(r);
-      if (p.attention() == null) {
+      if (p.attention() == null && !(lost.source && p.sourceLostEndsStep()
+          && sourceSilent(pool, r))) {
         List<String> retrying = retriesOf(pool, r);
         throw new PoolmigException(ExitCode.REFUSED, retrying.isEmpty()
             ? "nothing to resolve: migration " + r.migrationId() + " waits for no host (phase: "
@@ -90,8 +91,8 @@ final class ResolveCommand implements Callable<Integer> {
       }
       String other = lost.source ? "--" + OperatorAction.TARGET_LOST
           : "--" + OperatorAction.SOURCE_LOST;
-      if (p.attention().contains("poolmig resolve") && !p.attention().contains("--" + kind)
-          && p.attention().contains(other)) {
+      if (p.attention() != null && p.attention().contains("poolmig resolve")
+          && !p.attention().contains("--" + kind) && p.attention().contains(other)) {
         throw new PoolmigException(ExitCode.REFUSED, "migration " + r.migrationId()
             + " does not wait for its " + (lost.source ? "source" : "target") + " ("
             + p.attention() + ")");
@@ -99,6 +100,19 @@ final class ResolveCommand implements Callable<Integer> {
       Identity who = Requester.identity(onBehalfOf, session.database());
       return OperatorCommands.actAndFollow(root, pool, r, p, new OperatorAction(kind,
           who.osUser(), reason, who), false);
+    }
+  }
+
+  /**
+   * Before anything asks, the source's word is taken only once its stream step timed out and is
+   * being retried: a source that streams, heartbeats or reports failures is not lost, whatever
+   * anyone says.
+   */
+  private static boolean sourceSilent(PoolService pool, PoolService.Running r) {
+    try {
+      return pool.streamTimedOut(r.execution());
+    } catch (RuntimeException e) {
+      return false;
     }
   }
 

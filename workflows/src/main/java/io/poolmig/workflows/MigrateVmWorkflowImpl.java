@@ -55,6 +55,14 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
    * take a VM (not in maintenance, heard from recently), whoever started the migration.
    */
   static final String TARGET_CHECKED_IN_REGISTRY = "target-checked-in-registry";
+  /**
+   * Version 1: an operator who confirms the source lost while a step before the decision still
+   * runs (the stream waiting out its budget for a dead source) ends that step at once, as an abort
+   * would; the rollback then finds the source confirmed lost and the target takes over a copy it
+   * verified, or the VM went with its source. Histories without the marker accept that word only
+   * once the migration asks for it.
+   */
+  static final String SOURCE_LOST_ENDS_STEP = "source-lost-ends-step";
   /** Version 1: a migration started by a job signals the job as soon as it has committed. */
   static final String PARENT_TOLD_AT_COMMIT = "parent-told-at-commit";
   /**
@@ -89,6 +97,9 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
   private String attention;
   private OperatorAction abort;
   private boolean sourceLost;
+  /** The step an operator's confirmation that the source is lost ended, or null. */
+  private String sourceLostDuring;
+  private boolean sourceLostEndsStep;
   private boolean targetLost;
   private CancellationScope beforeCommit;
   private long started;
@@ -97,7 +108,8 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
 
   @Override
   public MigrationProgress progress() {
-    return new MigrationProgress(request, phase, decided, attention, List.copyOf(events));
+    return new MigrationProgress(request, phase, decided, attention, List.copyOf(events),
+        sourceLostEndsAStep());
   }
 
   @Override
@@ -122,7 +134,13 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
           beforeCommit.cancel(action.describe());
         }
       }
-      case OperatorAction.SOURCE_LOST -> sourceLost = true;
+      case OperatorAction.SOURCE_LOST -> {
+        sourceLost = true;
+        if (sourceLostEndsAStep()) {
+          sourceLostDuring = phase;
+          beforeCommit.cancel(action.describe());
+        }
+      }
       default -> targetLost = true;
     }
   }
@@ -138,10 +156,20 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
       }
       return abort != null ? "already aborting" : null;
     }
-    if (attention == null) {
+    if (attention == null && !(OperatorAction.SOURCE_LOST.equals(action.kind())
+        && sourceLostEndsAStep())) {
       return "nothing waits for a host; resolve applies only to a migration that needs resolution";
     }
     return null;
+  }
+
+  /**
+   * Whether the source confirmed lost now ends the step before the decision that runs, though
+   * nothing asked for it: the step is ended rather than waited out.
+   */
+  private boolean sourceLostEndsAStep() {
+    return sourceLostEndsStep && attention == null && beforeCommit != null && !decided
+        && abort == null && sourceLostDuring == null;
   }
 
   @Override
@@ -149,6 +177,8 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
     this.request = req;
     this.started = Workflow.currentTimeMillis();
     trailInBatches = Workflow.getVersion(TRAIL_IN_BATCHES, Workflow.DEFAULT_VERSION, 1) == 1;
+    sourceLostEndsStep = Workflow.getVersion(SOURCE_LOST_ENDS_STEP, Workflow.DEFAULT_VERSION, 1)
+        == 1;
     Workflow.newDetachedCancellationScope(() -> Async.procedure(this::drainAudit)).run();
     String workflowId = Workflow.getInfo().getWorkflowId();
     if (trailInBatches) {
@@ -215,10 +245,13 @@ public final class MigrateVmWorkflowImpl implements MigrateVmWorkflow {
     }
     beforeCommit.run();
     beforeCommit = null;
-    if (failure[0] != null || abort != null) {
+    if (failure[0] != null || abort != null || sourceLostDuring != null) {
       String why = abort != null ? "aborted (" + abort.describe() + ")"
+          : sourceLostDuring != null ? req.sourceHost() + " confirmed lost by the operator "
+              + "during the " + sourceLostDuring + " step"
           : Failures.describe(failure[0]);
-      String cause = abort != null ? null : Failures.type(failure[0]);
+      String cause = abort != null || sourceLostDuring != null ? null
+          : Failures.type(failure[0]);
       return inDetachedScope(() -> rollBack(why, cause));
     }
     // The commit point: from here on the VM belongs to the target unless the target's copy is

@@ -11,10 +11,14 @@ import java.util.List;
  *     {@code abort} is refused
  * @param attention why the migration waits for a host or an operator ({@code poolmig resolve}),
  *     else null
+ * @param sourceLostEndsStep whether an operator's confirmation that the source is lost would now
+ *     end the running step before the decision, though nothing asked for it (false from workers
+ *     that predate it)
  */
 public record MigrationProgress(
     MigrationRequest request,
     String phase,
     boolean decided,
     String attention,
-    List<StepEvent> events) {}
+    List<StepEvent> events,
+    boolean sourceLostEndsStep) {}

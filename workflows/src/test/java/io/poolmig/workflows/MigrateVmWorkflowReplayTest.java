@@ -62,7 +62,12 @@ class MigrateVmWorkflowReplayTest {
       "migrate-vm-trail-batched-rolled-back.json, EVENT_TYPE_WORKFLOW_EXECUTION_FAILED",
       // Since step events wait for the outcome (TRAIL_AT_OUTCOME, version 1).
       "migrate-vm-trail-at-outcome-committed.json, EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED",
-      "migrate-vm-trail-at-outcome-rolled-back.json, EVENT_TYPE_WORKFLOW_EXECUTION_FAILED"})
+      "migrate-vm-trail-at-outcome-rolled-back.json, EVENT_TYPE_WORKFLOW_EXECUTION_FAILED",
+      // Since the source confirmed lost ends a step before the decision (SOURCE_LOST_ENDS_STEP,
+      // version 1).
+      "migrate-vm-source-lost-ends-step-committed.json, EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED",
+      "migrate-vm-source-lost-ends-step-rolled-back.json, EVENT_TYPE_WORKFLOW_EXECUTION_FAILED",
+      "migrate-vm-source-lost-during-stream.json, EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED"})
   void recordedHistoryReplays(String fixture, EventType lastEvent) throws Exception {
     WorkflowExecutionHistory history = Histories.read(fixture);
 
@@ -82,14 +87,32 @@ class MigrateVmWorkflowReplayTest {
   void regenerateHistories() throws Exception {
     try (MigrationHarness h = new MigrationHarness()) {
       h.newWorkflow().migrate(MigrationHarness.request("mig-fixture-committed"));
-      Histories.write("migrate-vm-trail-at-outcome-committed.json",
+      Histories.write("migrate-vm-source-lost-ends-step-committed.json",
           h.client().fetchHistory(MigrationHarness.workflowId()));
     }
     try (MigrationHarness h = new MigrationHarness()) {
       h.target.corruptRestores();
       assertThrows(WorkflowFailedException.class,
           () -> h.newWorkflow().migrate(MigrationHarness.request("mig-fixture-rolled-back")));
-      Histories.write("migrate-vm-trail-at-outcome-rolled-back.json",
+      Histories.write("migrate-vm-source-lost-ends-step-rolled-back.json",
+          h.client().fetchHistory(MigrationHarness.workflowId()));
+    }
+    try (MigrationHarness h = new MigrationHarness()) {
+      h.source.dieAt("streamCheckpoint:handedOver");
+      MigrateVmWorkflow workflow = h.newWorkflow();
+      io.temporal.client.WorkflowClient.start(workflow::migrate,
+          MigrationHarness.request("mig-fixture-source-lost"));
+      long deadline = System.nanoTime() + 30_000_000_000L;
+      while (!h.pool.copiesOf(MigrationHarness.VM.uuid()).equals(java.util.Map.of(
+          MigrationHarness.SOURCE, FakeHost.FENCED, MigrationHarness.TARGET, FakeHost.PAUSED))) {
+        if (System.nanoTime() > deadline) {
+          throw new AssertionError("no handover to record");
+        }
+        Thread.sleep(20);
+      }
+      workflow.act(new OperatorAction(OperatorAction.SOURCE_LOST, "carol", "fixture"));
+      io.temporal.client.WorkflowStub.fromTyped(workflow).getResult(MigrationResult.class);
+      Histories.write("migrate-vm-source-lost-during-stream.json",
           h.client().fetchHistory(MigrationHarness.workflowId()));
     }
   }

@@ -449,6 +449,38 @@ class MigrateVmWorkflowTest {
     assertEquals(List.of(result), h.audit.finished());
   }
 
+  /**
+   * The same death, but the operator knows the source is gone while the stream step still
+   * retries against it: their word ends the step at once, and the target takes its verified copy
+   * over without the stream's budget (over two minutes) being waited out first.
+   */
+  @Test
+  void sourceConfirmedLostDuringTheStreamEndsTheStepAndTheTargetTakesOver() {
+    h.source.dieAt("streamCheckpoint:handedOver");
+    MigrateVmWorkflow workflow = h.newWorkflow();
+    WorkflowClient.start(workflow::migrate, MigrationHarness.request(MID));
+    awaitTrue(() -> h.pool.copiesOf(VM.uuid()).equals(java.util.Map.of(SOURCE, FakeHost.FENCED,
+        TARGET, FakeHost.PAUSED)), "the handover before the source died");
+    MigrationProgress streaming = workflow.progress();
+    assertNull(streaming.attention(), "nothing asked yet");
+    assertTrue(streaming.sourceLostEndsStep(), streaming.toString());
+    long asked = h.env.currentTimeMillis();
+
+    workflow.act(new OperatorAction(OperatorAction.SOURCE_LOST, "carol", "host-a PDU off"));
+
+    MigrationResult result = WorkflowStub.fromTyped(workflow).getResult(MigrationResult.class);
+    assertEquals(MigrationResult.COMMITTED, result.status());
+    assertEquals(TARGET, result.runsOn());
+    assertTrue(h.env.currentTimeMillis() - asked < ActivityStubs.STEP_BUDGET.toMillis(),
+        "taken over " + (h.env.currentTimeMillis() - asked) + " ms after the operator's word");
+    assertEquals(java.util.Map.of(SOURCE, FakeHost.FENCED, TARGET, FakeHost.RUNNING),
+        h.pool.copiesOf(VM.uuid()));
+    assertEquals(h.digest, h.target.domain(VM.uuid()).digest);
+    assertTrue(detailOf(h.audit.steps(), MigrationStep.COMMIT, StepEvent.STARTED)
+        .contains("confirmed lost by the operator during the stream checkpoint step"),
+        h.audit.steps()::toString);
+  }
+
   /** The same death before the copy arrived: the VM went down with its source, nothing else. */
   @Test
   void sourceDeadBeforeTheCopyArrivedCleansTheTargetOnceConfirmed() {
