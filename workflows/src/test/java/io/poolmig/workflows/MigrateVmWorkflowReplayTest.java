@@ -102,14 +102,7 @@ class MigrateVmWorkflowReplayTest {
       MigrateVmWorkflow workflow = h.newWorkflow();
       io.temporal.client.WorkflowClient.start(workflow::migrate,
           MigrationHarness.request("mig-fixture-source-lost"));
-      long deadline = System.nanoTime() + 30_000_000_000L;
-      while (!h.pool.copiesOf(MigrationHarness.VM.uuid()).equals(java.util.Map.of(
-          MigrationHarness.SOURCE, FakeHost.FENCED, MigrationHarness.TARGET, FakeHost.PAUSED))) {
-        if (System.nanoTime() > deadline) {
-          throw new AssertionError("no handover to record");
-        }
-        Thread.sleep(20);
-      }
+      h.awaitHandedOver();
       workflow.act(new OperatorAction(OperatorAction.SOURCE_LOST, "carol", "fixture"));
       io.temporal.client.WorkflowStub.fromTyped(workflow).getResult(MigrationResult.class);
       Histories.write("migrate-vm-source-lost-during-stream.json",

@@ -3,6 +3,7 @@ package io.poolmig.workflows;
 import static io.poolmig.workflows.MigrationHarness.SOURCE;
 import static io.poolmig.workflows.MigrationHarness.TARGET;
 import static io.poolmig.workflows.MigrationHarness.VM;
+import static io.poolmig.workflows.MigrationHarness.awaitTrue;
 import static org.junit.jupiter.api.Assertions.assertAll;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -459,8 +460,7 @@ class MigrateVmWorkflowTest {
     h.source.dieAt("streamCheckpoint:handedOver");
     MigrateVmWorkflow workflow = h.newWorkflow();
     WorkflowClient.start(workflow::migrate, MigrationHarness.request(MID));
-    awaitTrue(() -> h.pool.copiesOf(VM.uuid()).equals(java.util.Map.of(SOURCE, FakeHost.FENCED,
-        TARGET, FakeHost.PAUSED)), "the handover before the source died");
+    h.awaitHandedOver();
     MigrationProgress streaming = workflow.progress();
     assertNull(streaming.attention(), "nothing asked yet");
     assertTrue(streaming.sourceLostEndsStep(), streaming.toString());
@@ -665,26 +665,6 @@ class MigrateVmWorkflowTest {
 
   private static void awaitCall(FakeHost host, String method) {
     awaitTrue(() -> host.calls().contains(method), host.name() + " to see " + method);
-  }
-
-  private static void awaitTrue(java.util.function.BooleanSupplier condition, String what) {
-    long deadline = System.nanoTime() + 30_000_000_000L;
-    while (System.nanoTime() < deadline) {
-      if (condition.getAsBoolean()) {
-        return;
-      }
-      pause();
-    }
-    throw new AssertionError("timed out waiting for " + what);
-  }
-
-  private static void pause() {
-    try {
-      Thread.sleep(20);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new AssertionError(e);
-    }
   }
 
   /** Waits until the workflow has run a workflow task after the cancel request reached it. */

@@ -73,6 +73,29 @@ final class MigrationHarness implements AutoCloseable {
     throw new AssertionError("the migration never asked for attention");
   }
 
+  /** Waits (30 s at most) until the source fenced its copy and the target holds its own, paused. */
+  void awaitHandedOver() {
+    awaitTrue(() -> pool.copiesOf(VM.uuid()).equals(java.util.Map.of(SOURCE, FakeHost.FENCED,
+        TARGET, FakeHost.PAUSED)), "the handover");
+  }
+
+  /** Polls {@code condition} every 20 ms until it holds, failing after 30 s. */
+  static void awaitTrue(java.util.function.BooleanSupplier condition, String what) {
+    long deadline = System.nanoTime() + 30_000_000_000L;
+    while (System.nanoTime() < deadline) {
+      if (condition.getAsBoolean()) {
+        return;
+      }
+      try {
+        Thread.sleep(20);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new AssertionError(e);
+      }
+    }
+    throw new AssertionError("timed out waiting for " + what);
+  }
+
   @Override
   public void close() {
     env.close();
