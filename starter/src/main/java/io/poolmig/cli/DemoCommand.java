@@ -158,7 +158,7 @@ final class DemoCommand implements Callable<Integer> {
     List<String> retries = List.of();
     while (retries.isEmpty() && System.nanoTime() < deadline) {
       try {
-        retries = service.retries(execution);
+        retries = service.retries(execution).steps();
         if (retries.isEmpty()) {
           Thread.sleep(200);
         }

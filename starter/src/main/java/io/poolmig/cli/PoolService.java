@@ -450,50 +450,48 @@ final class PoolService {
   }
 
   /**
-   * The steps the migration is retrying now: {@code StreamCheckpoint, attempt 3: <why the last
-   * attempt failed>; last heartbeat 47 s ago; gives up by 2026-12-06T20:15:02Z}, one per pending activity
-   * past its first attempt.
+   * What a migration is retrying now, from one look at its pending activities.
+   *
+   * @param steps one line per pending activity past its first attempt: {@code StreamCheckpoint,
+   *     attempt 3: <why the last attempt failed>; last heartbeat 47 s ago; gives up by
+   *     2026-12-06T20:15:02Z}
+   * @param streamTimedOut whether the source's stream step is retried after an attempt that
+   *     timed out: the source went silent mid-step, rather than reporting a failure (a source
+   *     that reports one is alive)
    */
-  List<String> retries(WorkflowExecution execution) {
-    var response = describe(execution);
-    List<String> out = new ArrayList<>();
-    Instant now = Instant.now();
-    for (PendingActivityInfo a : response.getPendingActivitiesList()) {
-      if (a.getAttempt() > 1) {
-        String why = "";
-        if (a.hasLastFailure()) {
-          // As the workflow would see it, so that a heartbeat timeout reads as one, not as "".
-          why = ": " + Failures.describe(new io.temporal.failure.DefaultFailureConverter()
-              .failureToException(a.getLastFailure(),
-                  io.temporal.common.converter.GlobalDataConverter.get()));
-        }
-        if (a.hasLastHeartbeatTime()) {
-          why += "; last heartbeat " + Math.max(0, now.getEpochSecond()
-              - a.getLastHeartbeatTime().getSeconds()) + " s ago";
-        }
-        if (a.hasExpirationTime() && a.getExpirationTime().getSeconds() > 0) {
-          why += "; gives up by " + Listing.TABLE_TIME.format(Instant.ofEpochSecond(
-              a.getExpirationTime().getSeconds()));
-        }
-        out.add(a.getActivityType().getName() + ", attempt " + a.getAttempt() + why);
-      }
-    }
-    return out;
+  record Retries(List<String> steps, boolean streamTimedOut) {
+    static final Retries NONE = new Retries(List.of(), false);
   }
 
-  /**
-   * Whether the source's stream step is being retried after an attempt that timed out: the
-   * source went silent mid-step, rather than reporting a failure (a source that reports one is
-   * alive).
-   */
-  boolean streamTimedOut(WorkflowExecution execution) {
-    for (PendingActivityInfo a : describe(execution).getPendingActivitiesList()) {
-      if (a.getActivityType().getName().equals("StreamCheckpoint") && a.getAttempt() > 1
-          && a.hasLastFailure() && a.getLastFailure().hasTimeoutFailureInfo()) {
-        return true;
+  Retries retries(WorkflowExecution execution) {
+    var response = describe(execution);
+    List<String> steps = new ArrayList<>();
+    boolean streamTimedOut = false;
+    Instant now = Instant.now();
+    for (PendingActivityInfo a : response.getPendingActivitiesList()) {
+      if (a.getAttempt() <= 1) {
+        continue;
       }
+      String why = "";
+      if (a.hasLastFailure()) {
+        // As the workflow would see it, so that a heartbeat timeout reads as one, not as "".
+        why = ": " + Failures.describe(new io.temporal.failure.DefaultFailureConverter()
+            .failureToException(a.getLastFailure(),
+                io.temporal.common.converter.GlobalDataConverter.get()));
+        streamTimedOut |= a.getActivityType().getName().equals("StreamCheckpoint")
+            && a.getLastFailure().hasTimeoutFailureInfo();
+      }
+      if (a.hasLastHeartbeatTime()) {
+        why += "; last heartbeat " + Math.max(0, now.getEpochSecond()
+            - a.getLastHeartbeatTime().getSeconds()) + " s ago";
+      }
+      if (a.hasExpirationTime() && a.getExpirationTime().getSeconds() > 0) {
+        why += "; gives up by " + Listing.TABLE_TIME.format(Instant.ofEpochSecond(
+            a.getExpirationTime().getSeconds()));
+      }
+      steps.add(a.getActivityType().getName() + ", attempt " + a.getAttempt() + why);
     }
-    return false;
+    return new Retries(List.copyOf(steps), streamTimedOut);
   }
 
   // ---- running migrations, signals, audit ----

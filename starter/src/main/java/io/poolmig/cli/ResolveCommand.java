@@ -3,7 +3,6 @@ package io.poolmig.cli;
 import io.poolmig.workflows.Identity;
 import io.poolmig.workflows.MigrationProgress;
 import io.poolmig.workflows.OperatorAction;
-import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -77,16 +76,20 @@ final class ResolveCommand implements Callable<Integer> {
       PoolService.Subject s = pool.subject(migration, false);
       PoolService.Running r = OperatorCommands.runningOrRefuse(s, "resolve");
       MigrationProgress p = pool.progress(r);
+      PoolService.Retries retrying = p.attention() == null ? retriesOf(pool, r)
+          : PoolService.Retries.NONE;
+      // Before anything asks, the source's word is taken only once its stream step timed out
+      // and is being retried: a source that streams, heartbeats or reports failures is not
+      // lost, whatever anyone says.
       if (p.attention() == null && !(lost.source && p.sourceLostEndsStep()
-          && sourceSilent(pool, r))) {
-        List<String> retrying = retriesOf(pool, r);
-        throw new PoolmigException(ExitCode.REFUSED, retrying.isEmpty()
+          && retrying.streamTimedOut())) {
+        throw new PoolmigException(ExitCode.REFUSED, retrying.steps().isEmpty()
             ? "nothing to resolve: migration " + r.migrationId() + " waits for no host (phase: "
                 + p.phase() + "); resolve applies only to a migration that needs resolution"
             : "nothing to resolve yet: migration " + r.migrationId() + " (phase: " + p.phase()
-                + ") is still retrying " + String.join("; and ", retrying) + "; if the step "
-                + "gives up, the migration rolls back, and should a host not answer then, it "
-                + "asks for resolution: resolve is accepted once it asks (`poolmig status "
+                + ") is still retrying " + String.join("; and ", retrying.steps()) + "; if the "
+                + "step gives up, the migration rolls back, and should a host not answer then, "
+                + "it asks for resolution: resolve is accepted once it asks (`poolmig status "
                 + r.migrationId() + "` shows it)");
       }
       String other = lost.source ? "--" + OperatorAction.TARGET_LOST
@@ -103,25 +106,12 @@ final class ResolveCommand implements Callable<Integer> {
     }
   }
 
-  /**
-   * Before anything asks, the source's word is taken only once its stream step timed out and is
-   * being retried: a source that streams, heartbeats or reports failures is not lost, whatever
-   * anyone says.
-   */
-  private static boolean sourceSilent(PoolService pool, PoolService.Running r) {
-    try {
-      return pool.streamTimedOut(r.execution());
-    } catch (RuntimeException e) {
-      return false;
-    }
-  }
-
   /** What the migration is retrying, or nothing when the server cannot say. */
-  private static List<String> retriesOf(PoolService pool, PoolService.Running r) {
+  private static PoolService.Retries retriesOf(PoolService pool, PoolService.Running r) {
     try {
       return pool.retries(r.execution());
     } catch (RuntimeException e) {
-      return List.of();
+      return PoolService.Retries.NONE;
     }
   }
 }

@@ -87,7 +87,7 @@ final class StatusCommand implements Callable<Integer> {
         + " [workflow " + r.workflowId() + "]");
     root.out.println("  phase:     " + phase);
     try {
-      for (String retry : pool.retries(r.execution())) {
+      for (String retry : pool.retries(r.execution()).steps()) {
         root.out.println("  retrying:  " + retry);
       }
     } catch (RuntimeException e) {
