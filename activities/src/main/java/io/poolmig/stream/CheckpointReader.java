@@ -29,10 +29,12 @@ import net.jpountz.lz4.LZ4SafeDecompressor;
  * {@link StreamLimits#maxStreamBytes} of the stream for the memory it announces (plus what its
  * 64 KiB buffer reads ahead) and at most {@link StreamLimits#maxRoundMarkers} ROUND_END records,
  * and holds at most one record body, its inflated form and one page batch in memory. Compressed
- * bodies are inflated by lz4-java's pure-Java safe decompressor: lz4-java 1.8.0's decompressors
- * do not guard every access against hostile input (CVE-2025-12183), and in pure Java an access
- * out of bounds is at worst an exception of the JVM's bounds checks, which the reader reports as
- * a corrupt record, never a read or write of native memory.
+ * bodies are inflated by lz4-java's safe decompressor through JNI ({@code LZ4_decompress_safe},
+ * which checks every read and write against the buffers it is given), from at.yawk.lz4 1.14:
+ * lz4-java up to 1.8.0 did not guard every access against hostile input (CVE-2025-12183), and
+ * its pure-Java decompressors up to 1.10.0 could copy what a reused output buffer held before
+ * (CVE-2025-66566) — this reader reuses its buffer. A malformed block is reported as a corrupt
+ * record.
  *
  * <p>Where the stream ends: a reader made with the constructor reads a stream that may go on
  * after END (a receive connection answers a status frame on it). One made with
@@ -60,8 +62,8 @@ public final class CheckpointReader implements AutoCloseable {
   private byte[] headerSeal;
   private int version;
   private final byte[] recordHeader = new byte[RECORD_HEADER_BYTES];
-  // Pure Java: hostile LZ4 blocks meet the JVM's bounds checks, not native memory (class comment).
-  private final LZ4SafeDecompressor lz4 = LZ4Factory.safeInstance().safeDecompressor();
+  // The bounds-checked decompressor; JNI where the platform has it (class comment).
+  private static final LZ4SafeDecompressor LZ4 = LZ4Factory.fastestInstance().safeDecompressor();
   private byte[] body = new byte[1 << 16];
   private byte[] inflated = new byte[0];
   private long[] entries = new long[MAX_PAGES_PER_BATCH];
@@ -410,14 +412,14 @@ public final class CheckpointReader implements AutoCloseable {
       inflated = new byte[raw];
     }
     try {
-      int got = lz4.decompress(body, 8, n - 8, inflated, 0, raw);
+      int got = LZ4.decompress(body, 8, n - 8, inflated, 0, raw);
       if (got != raw) {
         throw new CheckpointFormatException(at("compressed record inflates to " + got + " bytes, "
             + "announced " + raw));
       }
     } catch (LZ4Exception | IndexOutOfBoundsException e) {
-      // LZ4Exception is the library's word for a malformed block; an index out of bounds is
-      // what a check it missed (the CVE in the class comment) amounts to in pure Java.
+      // LZ4Exception is the library's word for a malformed block; its pure-Java form, used where
+      // the native library cannot load, may say so with an index out of bounds.
       throw new CheckpointFormatException(at("compressed record is corrupt"), e);
     }
     return raw;
