@@ -151,11 +151,12 @@ final class PoolmigLink implements AutoCloseable {
    *
    * @param wallNanos from the connection's start to host B's final status
    * @param cpuNanos this JVM's CPU time over the same span: sender, receiver, GC and JIT
+   * @param jitNanos the part of it the JIT compiler threads used
    * @param targetDigest the content digest host B reproduced and reported
    * @param restoredAtMillis host B's clock when its restore completed
    */
-  record Transferred(long wallNanos, long cpuNanos, SaveResult saved, String targetDigest,
-      long restoredAtMillis) {
+  record Transferred(long wallNanos, long cpuNanos, long jitNanos, SaveResult saved,
+      String targetDigest, long restoredAtMillis) {
 
     boolean digestsMatch() {
       return saved.contentDigest().equals(targetDigest);
@@ -178,6 +179,7 @@ final class PoolmigLink implements AutoCloseable {
     ReceiveClient.Claim claim = new ReceiveClient.Claim(migrationId, 1,
         tickets.ticket(migrationId, TARGET, nonce, 1), live);
     long cpu0 = ProcessCpu.jvmNanos();
+    long jit0 = ProcessCpu.jitThreadsNanos();
     long t0 = System.nanoTime();
     SaveResult saved;
     String confirmed;
@@ -215,7 +217,9 @@ final class PoolmigLink implements AutoCloseable {
     }
     long wall = System.nanoTime() - t0;
     long cpu = ProcessCpu.jvmNanos() - cpu0;
-    return new Transferred(wall, cpu, saved, confirmed, receiver.restoredAtMillis(migrationId));
+    long jit = ProcessCpu.jitThreadsNanos() - jit0;
+    return new Transferred(wall, cpu, jit, saved, confirmed,
+        receiver.restoredAtMillis(migrationId));
   }
 
   /** What the last transfer's connection negotiated: plain TCP, or TLS's protocol and cipher. */

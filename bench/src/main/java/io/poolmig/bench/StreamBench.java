@@ -36,7 +36,11 @@ public final class StreamBench {
 
   /** The images are a function of this seed: every run moves the same bytes. */
   private static final long SEED = 0x5eed_b0a7_1234_5678L;
-  private static final long WARM_UP_BYTES = 16 * BenchOptions.MIB;
+  private static final long WARM_UP_BYTES = 64 * BenchOptions.MIB;
+  /** Warm-up rounds (one transfer of each kind) at most, whether or not the JIT has settled. */
+  private static final int WARM_UP_MAX_ROUNDS = 10;
+  /** A warm-up round whose JIT compiler threads used less CPU than this ends the warm-up. */
+  private static final long WARM_UP_SETTLED_NANOS = 50_000_000L;
 
   private final BenchOptions options;
   private final Path work;
@@ -48,6 +52,7 @@ public final class StreamBench {
   private String socatTlsDetail = "";
   private String tlsDetail = "";
   private String sshDetail = "";
+  private String warmUpDetail = "";
 
   private StreamBench(BenchOptions options, Path work, Children children) {
     this.options = options;
@@ -166,9 +171,11 @@ public final class StreamBench {
           + "SimHost.create and its domains/<uuid>/memory.img replaced by a hard link to the "
           + "image (the sim cannot create a VM from given memory); wall = connect to B's final "
           + "status; CPU = this JVM's (both hosts, GC, JIT); each image is moved once untimed "
-          + "before its rows (the target's first fresh memory file costs the kernel more); a "
-          + Report.size(WARM_UP_BYTES)
-          + " warm-up transfer of each kind ran first");
+          + "before its rows (the target's first fresh memory file costs the kernel more); "
+          + "before that, rounds of one " + Report.size(WARM_UP_BYTES) + " transfer of each kind "
+          + "(TCP, LZ4, TLS) until a round's JIT compiler threads used under "
+          + WARM_UP_SETTLED_NANOS / 1_000_000 + " ms of CPU (at most " + WARM_UP_MAX_ROUNDS
+          + "), as in a worker that has run for a while; each row says the JIT CPU within it");
       report.note("limits, poolmig: each side hashes every non-zero page once (SHA-256, into "
           + "its page tree), on the thread that moves the data; the sim reads a run of pages "
           + "with one call per 4 MiB batch and reads holes as zeros; sender and receiver share "
@@ -206,6 +213,9 @@ public final class StreamBench {
   }
 
   private void addToolNotes() {
+    if (!warmUpDetail.isEmpty()) {
+      report.note(warmUpDetail);
+    }
     if (!tlsDetail.isEmpty()) {
       report.note("poolmig TLS negotiated " + tlsDetail);
     }
@@ -221,21 +231,35 @@ public final class StreamBench {
   }
 
   private void warmUp(PoolmigLink link) throws IOException {
-    // The first transfer in a JVM runs interpreted code; the timed rows should not pay for it.
+    // A worker that has run for a while has its data path compiled; the timed rows should not
+    // pay for compiling it. A few MiB leave the hot loops interpreted or in C1: the JIT of a
+    // 2-core JVM then still competes with the rows' own threads, most of all TLS's.
     DomainInfo vm = link.source().create("warm-up", WARM_UP_BYTES, 1, 0);
+    long jitInAll = 0;
+    int rounds = 0;
+    long lastRound;
     try {
-      for (int i = 0; i < 3; i++) {
-        StreamOptions o = i == 1 ? new StreamOptions(true, 0) : StreamOptions.DEFAULT;
-        PoolmigLink.Transferred t = link.transfer(vm.uuid(), o, false, i == 2);
-        link.discardCopy(vm.uuid());
-        if (!t.digestsMatch()) {
-          throw new IOException("the warm-up transfer arrived with another digest: the data "
-              + "plane is broken here");
+      do {
+        long jit0 = ProcessCpu.jitThreadsNanos();
+        for (int i = 0; i < 3; i++) {
+          StreamOptions o = i == 1 ? new StreamOptions(true, 0) : StreamOptions.DEFAULT;
+          PoolmigLink.Transferred t = link.transfer(vm.uuid(), o, false, i == 2);
+          link.discardCopy(vm.uuid());
+          if (!t.digestsMatch()) {
+            throw new IOException("the warm-up transfer arrived with another digest: the data "
+                + "plane is broken here");
+          }
         }
-      }
+        lastRound = ProcessCpu.jitThreadsNanos() - jit0;
+        jitInAll += lastRound;
+        rounds++;
+      } while (lastRound >= WARM_UP_SETTLED_NANOS && rounds < WARM_UP_MAX_ROUNDS);
     } finally {
       link.source().destroy(vm.uuid());
     }
+    warmUpDetail = String.format(Locale.ROOT, "warm-up: %d round(s), %.2f s of JIT CPU in all, "
+        + "%.0f ms in the last%s", rounds, jitInAll / 1e9, lastRound / 1e6,
+        lastRound >= WARM_UP_SETTLED_NANOS ? " (not settled: the rows include compilation)" : "");
   }
 
   private void runImage(MemoryImage.Kind kind, PoolmigLink link) throws IOException {
@@ -300,9 +324,9 @@ public final class StreamBench {
     }
     return Row.measured(t, kind, image.bytes(), r.wallNanos(), r.cpuNanos(),
         r.saved().streamBytes(), String.format(Locale.ROOT, "stream %.1f MiB (%.0f %% of memory); "
-            + "every page hashed once per side; page-tree roots match",
+            + "every page hashed once per side; page-tree roots match; JIT %.2f CPU-s",
             r.saved().streamBytes() / (double) BenchOptions.MIB,
-            100.0 * r.saved().streamBytes() / image.bytes()));
+            100.0 * r.saved().streamBytes() / image.bytes(), r.jitNanos() / 1e9));
   }
 
   private Row socatRow(Transfer t, MemoryImage.Written image) throws IOException {
