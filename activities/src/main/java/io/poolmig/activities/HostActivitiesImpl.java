@@ -15,6 +15,7 @@ import io.poolmig.hypervisor.NotConvergingException;
 import io.poolmig.hypervisor.RestoredDomain;
 import io.poolmig.hypervisor.SaveRequest;
 import io.poolmig.hypervisor.SaveResult;
+import io.poolmig.stream.CheckpointFormat;
 import io.poolmig.stream.CheckpointHeader;
 import io.poolmig.stream.CheckpointReader;
 import io.poolmig.stream.CheckpointWriter;
@@ -189,7 +190,7 @@ public final class HostActivitiesImpl implements HostActivities, ReceiveHandler 
 
   private ReceiveTicket ticket(TargetMigration m) {
     return new ReceiveTicket(m.migrationId(), settings.hostName(), settings.advertisedEndpoint(),
-        m.nonce(), settings.advertisedTlsEndpoint());
+        m.nonce(), settings.advertisedTlsEndpoint(), CheckpointFormat.VERSION);
   }
 
   @Override
@@ -470,7 +471,7 @@ public final class HostActivitiesImpl implements HostActivities, ReceiveHandler 
         SourceMigration over = found.map(s -> SourceMigration.REINSTATED.equals(s.status()) ? s
                 : s.with(SourceMigration.ROLLED_BACK, s.attempt()))
             .orElse(new SourceMigration(migrationId, vmUuid, null, false,
-                SourceMigration.ROLLED_BACK, 0, System.currentTimeMillis(), null));
+                SourceMigration.ROLLED_BACK, 0, System.currentTimeMillis(), null, null));
         ledger.putSource(over);
         return over;
       });
@@ -537,7 +538,8 @@ public final class HostActivitiesImpl implements HostActivities, ReceiveHandler 
     return mapped(() -> {
       SourceMigration m = ledger.locked(() -> {
         SourceMigration s = ledger.source(migrationId).orElse(new SourceMigration(migrationId,
-            vmUuid, null, false, SourceMigration.STREAMING, 0, System.currentTimeMillis(), null));
+            vmUuid, null, false, SourceMigration.STREAMING, 0, System.currentTimeMillis(), null,
+            null));
         SourceMigration back = s.with(SourceMigration.REINSTATED, s.attempt());
         ledger.putSource(back);
         return back;
@@ -567,7 +569,7 @@ public final class HostActivitiesImpl implements HostActivities, ReceiveHandler 
             + " on " + settings.hostName() + ": it was not fenced by migration " + migrationId,
             FailureTypes.VM_STATE);
       }
-      String recheck = recheck(d.get(), m.map(SourceMigration::contentDigest).orElse(null));
+      String recheck = recheck(d.get(), m.orElse(null));
       hypervisor.destroy(vmUuid);
       return recheck + "destroyed";
     });
@@ -578,11 +580,13 @@ public final class HostActivitiesImpl implements HostActivities, ReceiveHandler 
    * verified: the stream proved that the target holds what was sent; this proves that what was
    * sent is the memory the guest left with (no write escaped the rounds).
    */
-  private String recheck(DomainInfo copy, String verified) {
+  private String recheck(DomainInfo copy, SourceMigration handedOver) {
+    String verified = handedOver == null ? null : handedOver.contentDigest();
     if (verified == null || !hypervisor.digestsMemory()) {
       return "";
     }
-    String now = hypervisor.memoryDigest(copy.uuid()).orElseThrow();
+    String now = hypervisor.memoryDigest(copy.uuid(), handedOver.digestFormatVersion())
+        .orElseThrow();
     if (!now.equals(verified)) {
       log.error("migration re-check failed on {}: fenced copy of {} has digest {}, the target "
           + "verified {}", settings.hostName(), copy.name(), now, verified);

@@ -11,6 +11,8 @@ package io.poolmig.activities;
  *     lifted, resumed) or {@code reinstated} (the target's copy never ran)
  * @param attempt the stream attempt that may act; an earlier one still running is superseded
  * @param contentDigest the digest the target confirmed at the handover, else null
+ * @param streamVersion the checkpoint format of the stream whose digest that is (its page tree);
+ *     null in entries written before the field, whose streams were v2
  */
 record SourceMigration(
     String migrationId,
@@ -20,7 +22,8 @@ record SourceMigration(
     String status,
     int attempt,
     long createdAtMillis,
-    String contentDigest) {
+    String contentDigest,
+    Integer streamVersion) {
 
   static final String STREAMING = "streaming";
   static final String HANDED_OVER = "handed_over";
@@ -30,12 +33,17 @@ record SourceMigration(
 
   SourceMigration with(String newStatus, int newAttempt) {
     return new SourceMigration(migrationId, vmUuid, vmName, wasRunning, newStatus, newAttempt,
-        createdAtMillis, contentDigest);
+        createdAtMillis, contentDigest, streamVersion);
   }
 
-  SourceMigration handedOver(String digest) {
+  SourceMigration handedOver(String digest, int formatVersion) {
     return new SourceMigration(migrationId, vmUuid, vmName, wasRunning, HANDED_OVER, attempt,
-        createdAtMillis, digest);
+        createdAtMillis, digest, formatVersion);
+  }
+
+  /** The checkpoint format whose page tree {@link #contentDigest} is a root of. */
+  int digestFormatVersion() {
+    return streamVersion == null ? 2 : streamVersion;
   }
 
   /** Decided one way or the other: no attempt streams the VM again. */

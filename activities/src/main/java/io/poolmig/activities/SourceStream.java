@@ -7,6 +7,7 @@ import io.poolmig.hypervisor.HypervisorException;
 import io.poolmig.hypervisor.SaveProgress;
 import io.poolmig.hypervisor.SaveRequest;
 import io.poolmig.hypervisor.SaveResult;
+import io.poolmig.stream.CheckpointFormat;
 import io.poolmig.stream.CheckpointWriter;
 import io.poolmig.stream.StreamOptions;
 import io.poolmig.transport.ReceiveClient;
@@ -47,6 +48,8 @@ final class SourceStream {
   private final ActivityExecutionContext context;
   /** This attempt's epoch: one more than any earlier attempt of the migration on this host. */
   private int attempt;
+  /** The checkpoint format this attempt writes: the newest both this host and the target read. */
+  private int streamVersion = CheckpointFormat.VERSION;
 
   SourceStream(HostSettings settings, io.poolmig.hypervisor.Hypervisor hypervisor,
       MigrationLedger ledger, ActivityExecutionContext context) {
@@ -64,6 +67,7 @@ final class SourceStream {
           + " has already migrated away (" + d.fencedBy() + ")", FailureTypes.VM_STATE);
     }
     SourceMigration m = begin(mid, d);
+    streamVersion = ticket.streamVersionFor(CheckpointFormat.VERSION);
     long started = System.nanoTime();
     byte[] secret = settings.tickets().ticket(mid, ticket.targetHost(), ticket.nonce(), attempt);
     ReceiveClient client;
@@ -82,7 +86,8 @@ final class SourceStream {
     MigrationOptions options = request.options();
     try (client; Watch watch = new Watch(mid, client, request.vm().memoryBytes(),
         options.progressTimeoutSeconds())) {
-      CheckpointWriter writer = new CheckpointWriter(watch.output(), streamOptions(options));
+      CheckpointWriter writer = CheckpointWriter.ofVersion(streamVersion, watch.output(),
+          streamOptions(options));
       SaveRequest save = new SaveRequest(mid, settings.hostName(), request.live(),
           options.maxRounds(), new SaveRequest.PauseGuard() {
             @Override
@@ -163,7 +168,7 @@ final class SourceStream {
             + mid + " may no longer hand the VM over: the migration moved on without it",
             FailureTypes.VM_STATE);
       }
-      ledger.putSource(ledger.source(mid).orElseThrow().handedOver(digest));
+      ledger.putSource(ledger.source(mid).orElseThrow().handedOver(digest, streamVersion));
       return null;
     });
     hypervisor.fence(vmUuid, mid);
@@ -217,7 +222,7 @@ final class SourceStream {
       });
       SourceMigration m = existing.orElse(new SourceMigration(mid, d.uuid(), d.name(),
           d.state() == DomainState.RUNNING, SourceMigration.STREAMING, 0,
-          System.currentTimeMillis(), null));
+          System.currentTimeMillis(), null, null));
       // The epoch comes from the host's own ledger, not from Temporal's attempt count: it rises
       // with every attempt that reaches the host, whoever started it.
       SourceMigration current = m.with(SourceMigration.STREAMING, m.attempt() + 1);
@@ -291,7 +296,8 @@ final class SourceStream {
     DomainInfo d = hypervisor.domain(request.vm().uuid());
     boolean unchanged = d.state() == DomainState.PAUSED
         || d.isFenced() && m.migrationId().equals(d.fencedBy());
-    Optional<String> now = unchanged ? hypervisor.memoryDigest(d.uuid()) : Optional.empty();
+    Optional<String> now = unchanged
+        ? hypervisor.memoryDigest(d.uuid(), streamVersion) : Optional.empty();
     if (now.isEmpty() || !now.get().equals(targetDigest)) {
       throw ApplicationFailure.newNonRetryableFailure("target holds the copy an earlier attempt "
           + "sent (sha256 " + targetDigest + "), and " + d.name() + " is no longer the VM that "

@@ -90,10 +90,19 @@ public interface Hypervisor extends AutoCloseable {
 
   /**
    * The {@link io.poolmig.stream.PageTree} root of the domain's memory as it is now (one pass over
-   * all of it), where the adapter can read guest memory (the simulated host); empty where it
-   * cannot (libxl, whose stream digest stands in for it).
+   * all of it), in the tree of the format this poolmig writes, where the adapter can read guest
+   * memory (the simulated host); empty where it cannot (libxl, whose stream digest stands in for
+   * it).
    */
-  Optional<String> memoryDigest(String uuid);
+  default Optional<String> memoryDigest(String uuid) {
+    return memoryDigest(uuid, io.poolmig.stream.CheckpointFormat.VERSION);
+  }
+
+  /**
+   * {@link #memoryDigest(String)} in the page tree of checkpoint format {@code formatVersion}
+   * (2 or later): what a stream of that format carried as the memory's digest.
+   */
+  Optional<String> memoryDigest(String uuid, int formatVersion);
 
   /**
    * Whether a checkpoint's content digest is a digest of guest memory ({@link #memoryDigest}

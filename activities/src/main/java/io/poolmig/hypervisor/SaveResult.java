@@ -3,7 +3,7 @@ package io.poolmig.hypervisor;
 /**
  * What a save measured.
  *
- * @param contentDigest SHA-256 (hex) the receiver must reproduce: the memory at pause for the
+ * @param contentDigest the digest (hex) the receiver must reproduce: the memory at pause for the
  *     simulated host, the digest of libxl's own stream for libxl
  * @param streamBytes bytes written to the checkpoint stream, END record included
  * @param rounds pre-copy rounds, the final (paused) round included

@@ -3,15 +3,18 @@ package io.poolmig.stream;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Constants of checkpoint stream v2 (and v1, still read): a 16-byte preamble, then records of an 8-byte header
+ * Constants of checkpoint stream v3 (and v1, v2, still read): a 16-byte preamble, then records of an 8-byte header
  * ({@code u16 type, u16 flags, u32 body length}, big-endian) and a body padded with zeros to a
  * multiple of 8 bytes. The full layout is in {@code docs/architecture.md}.
  */
 public final class CheckpointFormat {
 
   static final byte[] MAGIC = "PMIGCKPT".getBytes(StandardCharsets.US_ASCII);
-  /** The version this poolmig writes. */
-  public static final int VERSION = 2;
+  /**
+   * The version this poolmig writes. v3 differs from v2 in the leaves of the memory's page tree
+   * only ({@link PageTree}); a source writes v2 to a target that reads no more (its ticket says).
+   */
+  public static final int VERSION = 3;
   /** The oldest version it still reads (files saved by an earlier poolmig). */
   public static final int OLDEST_READABLE = 1;
   static final int PREAMBLE_BYTES = 16;
@@ -44,7 +47,7 @@ public final class CheckpointFormat {
   static final int DIGEST_BYTES = 32;
   /**
    * END body: {@code u64} bytes before END; a 32-byte seal; the 32-byte content digest. The seal
-   * is, in v2, the SHA-256 of the HEADER record's body (the pages are covered by the content
+   * is, in v2 and v3, the SHA-256 of the HEADER record's body (the pages are covered by the content
    * digest, a {@link PageTree} root); in v1, the SHA-256 of every byte before END followed by
    * that count and the content digest.
    */

@@ -134,7 +134,7 @@ public final class CheckpointReader implements AutoCloseable {
     }
     this.version = version;
     if (version >= 2) {
-      digest = null; // v2 hashes the pages once, in the consumer's PageTree, not the stream
+      digest = null; // v2+ hashes the pages once, in the consumer's PageTree, not the stream
     }
     if (ByteBuffer.wrap(preamble, 12, 4).getInt() != 0) {
       throw new CheckpointFormatException(at("preamble's reserved word is not zero"));

@@ -33,7 +33,7 @@ public sealed interface CheckpointRecord {
    * @param formatVersion the stream's format: it says how the content digest is made (v2: a
    *     {@link PageTree} root for memory pages; v1: the SHA-256 of the whole memory)
    * @param seal v2: SHA-256 of the HEADER's body; v1: SHA-256 of the stream
-   * @param contentDigest SHA-256 hex the receiver must reproduce
+   * @param contentDigest the 32-byte digest, in hex, the receiver must reproduce
    */
   record End(int formatVersion, long streamBytes, String seal, String contentDigest)
       implements CheckpointRecord {}

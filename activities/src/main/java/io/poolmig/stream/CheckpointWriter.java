@@ -59,7 +59,8 @@ public final class CheckpointWriter implements AutoCloseable {
   }
 
   /**
-   * A writer of format {@code version}, 1 or 2. The header is written as given: a reader refuses
+   * A writer of format {@code version}, 1 to {@link CheckpointFormat#VERSION}. The header is
+   * written as given: a reader refuses
    * one whose {@code formatVersion} is not the preamble's.
    */
   public static CheckpointWriter ofVersion(int version, OutputStream out, StreamOptions options) {
@@ -67,6 +68,11 @@ public final class CheckpointWriter implements AutoCloseable {
       throw new IllegalArgumentException("no checkpoint format version " + version);
     }
     return new CheckpointWriter(version, out, options);
+  }
+
+  /** The format version this writer writes; its HEADER must say the same. */
+  public int version() {
+    return version;
   }
 
   public long bytesWritten() {

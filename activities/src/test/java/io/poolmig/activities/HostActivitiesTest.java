@@ -14,6 +14,7 @@ import io.poolmig.hypervisor.SaveProgress;
 import io.poolmig.hypervisor.SaveRequest;
 import io.poolmig.hypervisor.sim.SimHost;
 import io.poolmig.hypervisor.sim.SimHostConfig;
+import io.poolmig.stream.CheckpointFormat;
 import io.poolmig.stream.CheckpointReader;
 import io.poolmig.stream.CheckpointWriter;
 import io.poolmig.stream.Json;
@@ -209,6 +210,30 @@ class HostActivitiesTest {
       assertTrue(p.bytesSent() >= 0 && p.bytesSent() <= streamed.bytesSent(), String.valueOf(p));
       assertTrue(p.remainingBytes() >= 0 && p.bytesPerSecond() >= 0, String.valueOf(p));
     }
+  }
+
+  @Test
+  void aTargetThatDoesNotSayWhatItReadsGetsTheOlderFormatAndTheRecheckUsesItsTree()
+      throws Exception {
+    DomainInfo vm = a.hv.create("web-v2", 16 * MIB, 1, 0);
+    VmRef ref = ref(vm);
+    String mid = UUID.randomUUID().toString();
+    ReceiveTicket ticket = b.stub.prepareTarget(mid, ref, "host-a");
+    assertEquals(CheckpointFormat.VERSION, ticket.streamVersion());
+    // What a target that predates the field hands out: the source must write v2 for it.
+    ReceiveTicket older = new ReceiveTicket(mid, ticket.targetHost(), ticket.endpoint(),
+        ticket.nonce(), ticket.tlsEndpoint(), null);
+
+    StreamResult streamed = a.stub.streamCheckpoint(request(mid, ref, false), older);
+    assertEquals(a.hv.memoryDigest(vm.uuid(), 2).orElseThrow(), streamed.contentDigest(),
+        "a v2 stream carries the root of the SHA-256 page tree");
+    assertNotEquals(a.hv.memoryDigest(vm.uuid()).orElseThrow(), streamed.contentDigest());
+    assertEquals(a.hv.memoryDigest(vm.uuid()), b.hv.memoryDigest(vm.uuid()),
+        "memory on arrival equals memory at departure");
+    b.stub.unpauseTarget(mid, vm.uuid(), true);
+    String destroyed = a.stub.destroySource(mid, vm.uuid());
+    assertTrue(destroyed.startsWith("re-checked in full (memory digest "
+        + streamed.contentDigest().substring(0, 12)), destroyed);
   }
 
   @Test

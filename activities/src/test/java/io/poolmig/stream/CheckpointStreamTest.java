@@ -215,8 +215,8 @@ class CheckpointStreamTest {
   @Test
   void unsupportedVersionIsRejected() {
     byte[] stream = smallStream(StreamOptions.DEFAULT);
-    putInt(stream, 8, 3);
-    assertRejected(stream, "version 3 is not supported");
+    putInt(stream, 8, CheckpointFormat.VERSION + 1);
+    assertRejected(stream, "version " + (CheckpointFormat.VERSION + 1) + " is not supported");
     putInt(stream, 8, 0);
     assertRejected(stream, "version 0 is not supported");
   }
@@ -626,10 +626,10 @@ class CheckpointStreamTest {
 
   @Test
   void headerVersionMustMatchThePreamble() {
-    for (int version : new int[] {0, 1, 3, -1}) {
+    for (int version : new int[] {0, 1, 2, CheckpointFormat.VERSION + 1, -1}) {
       assertRejected(streamWithHeader(new CheckpointHeader(version, "mig-0001", "host-a", "sim",
           vm(VM_BYTES), PAGE, "{}", 1L)), "HEADER says format version " + version
-          + ", its preamble 2 (HEADER record at byte 16)");
+          + ", its preamble " + CheckpointFormat.VERSION + " (HEADER record at byte 16)");
     }
     // A HEADER without the field at all reads as version 0.
     byte[] noVersion = streamWithHeader(header("sim", VM_BYTES));
@@ -639,7 +639,7 @@ class CheckpointStreamTest {
     assertTrue(!renamed.equals(json) && renamed.length() == json.length());
     System.arraycopy(renamed.getBytes(StandardCharsets.UTF_8), 0, noVersion, 24,
         renamed.length());
-    assertRejected(noVersion, "HEADER says format version 0, its preamble 2");
+    assertRejected(noVersion, "HEADER says format version 0, its preamble " + CheckpointFormat.VERSION);
   }
 
   @Test

@@ -176,7 +176,7 @@ public final class StreamBench {
           + "(TCP, LZ4, TLS) until a round's JIT compiler threads used under "
           + WARM_UP_SETTLED_NANOS / 1_000_000 + " ms of CPU (at most " + WARM_UP_MAX_ROUNDS
           + "), as in a worker that has run for a while; each row says the JIT CPU within it");
-      report.note("limits, poolmig: each side hashes every non-zero page once (SHA-256, into "
+      report.note("limits, poolmig: each side hashes every non-zero page once (XXH3-128, into "
           + "its page tree), on the thread that moves the data; the sim reads a run of pages "
           + "with one call per 4 MiB batch and reads holes as zeros; sender and receiver share "
           + "the cores");

@@ -26,7 +26,7 @@ record HostView(String host, boolean lost, List<Domain> domains, List<LedgerEntr
    * A domain on the host.
    *
    * @param state running, paused or fenced
-   * @param digest SHA-256 of its memory now; null for a fenced copy (never compared)
+   * @param digest its memory digest (page-tree root) now; null for a fenced copy (never compared)
    */
   record Domain(String uuid, String name, String state, String fencedBy, String digest) {
     boolean fenced() {

@@ -62,7 +62,7 @@ final class InvariantChecker {
   /**
    * A VM the run created.
    *
-   * @param digest SHA-256 of its memory when it was created
+   * @param digest its memory digest (page-tree root) when it was created
    * @param migrationStarted whether a migration of it was started (so an audit row must exist)
    */
   record ExpectedVm(String uuid, String name, String digest, boolean migrationStarted) {}
@@ -188,7 +188,7 @@ final class InvariantChecker {
     }
     for (Copy c : live) {
       if (vm.digest() != null && !vm.digest().equals(c.domain().digest())) {
-        out.add(new Finding(Kind.DIGEST, vm(vm), "memory on " + c.host().host() + " has SHA-256 "
+        out.add(new Finding(Kind.DIGEST, vm(vm), "memory on " + c.host().host() + " has digest "
             + c.domain().digest() + ", it was " + vm.digest() + " before the run"));
       }
     }

@@ -9,12 +9,22 @@ package io.poolmig.workflows;
  * @param endpoint host:port of the target's plain-TCP receive endpoint
  * @param tlsEndpoint host:port of the target's TLS receive endpoint; null when the target has no
  *     certificate (and in the histories of migrations prepared before TLS existed)
+ * @param streamVersion the newest checkpoint format the target reads, which the source writes
+ *     (or its own newest, if older); null from a target that predates the field, which reads v2
  */
 public record ReceiveTicket(String migrationId, String targetHost, String endpoint, String nonce,
-    String tlsEndpoint) {
+    String tlsEndpoint, Integer streamVersion) {
 
-  /** A ticket of a target without a TLS endpoint. */
+  /** The format a target that does not say reads. */
+  public static final int UNSTATED_STREAM_VERSION = 2;
+
+  /** A ticket of a target without a TLS endpoint that does not say what it reads. */
   public ReceiveTicket(String migrationId, String targetHost, String endpoint, String nonce) {
-    this(migrationId, targetHost, endpoint, nonce, null);
+    this(migrationId, targetHost, endpoint, nonce, null, null);
+  }
+
+  /** The checkpoint format a source whose newest is {@code newest} writes to this target. */
+  public int streamVersionFor(int newest) {
+    return Math.min(newest, streamVersion == null ? UNSTATED_STREAM_VERSION : streamVersion);
   }
 }

@@ -451,7 +451,7 @@ public final class LibxlHypervisor implements Hypervisor {
     Shape shape = shape(d, config);
     long memoryBytes = shape.memoryBytes();
     try {
-      out.writeHeader(new CheckpointHeader(CheckpointFormat.VERSION, request.migrationId(),
+      out.writeHeader(new CheckpointHeader(out.version(), request.migrationId(),
           request.sourceHost(), KIND,
           new CheckpointHeader.Vm(d.uuid(), shape.name(), memoryBytes, shape.vcpus()),
           CheckpointFormat.PAGE_SIZE, config, System.currentTimeMillis()));
@@ -807,7 +807,7 @@ public final class LibxlHypervisor implements Hypervisor {
   }
 
   @Override
-  public Optional<String> memoryDigest(String uuid) {
+  public Optional<String> memoryDigest(String uuid, int formatVersion) {
     return Optional.empty();
   }
 

@@ -310,10 +310,10 @@ public final class SimHost implements Hypervisor {
   }
 
   @Override
-  public Optional<String> memoryDigest(String uuid) {
+  public Optional<String> memoryDigest(String uuid, int formatVersion) {
     SimDomainRecord r = record(uuid);
     try {
-      return Optional.of(PageTree.ofFile(memoryFile(r), r.memoryBytes()));
+      return Optional.of(PageTree.ofFile(memoryFile(r), r.memoryBytes(), formatVersion));
     } catch (IOException e) {
       throw new HypervisorException("cannot read memory of domain " + r.name() + ": " + e, e);
     }
@@ -332,7 +332,7 @@ public final class SimHost implements Hypervisor {
           + "this host's guests (its worker); save without --live here");
     }
     try {
-      out.writeHeader(new CheckpointHeader(CheckpointFormat.VERSION, request.migrationId(),
+      out.writeHeader(new CheckpointHeader(out.version(), request.migrationId(),
           request.sourceHost(), kind(),
           new CheckpointHeader.Vm(r.uuid(), r.name(), r.memoryBytes(), r.vcpus()), PAGE,
           r.configJson(), System.currentTimeMillis()));
@@ -464,7 +464,7 @@ public final class SimHost implements Hypervisor {
       this.out = out;
       this.progress = progress;
       this.startNanos = startNanos;
-      this.tree = new PageTree(domain.pages());
+      this.tree = new PageTree(out.version(), domain.pages());
     }
 
     void noteDirty(int pages, long roundNanos) {
@@ -563,9 +563,9 @@ public final class SimHost implements Hypervisor {
       return dir;
     });
     try {
-      PageTree tree = new PageTree(incoming.pages());
+      // v2 and v3: the pages are hashed as they are written; v1 digests the whole memory image.
+      PageTree tree = new PageTree(Math.max(2, header.formatVersion()), incoming.pages());
       CheckpointRecord.End end = receivePages(incoming, staging.resolve("memory.img"), in, tree);
-      // v2: the pages were hashed as they were written; v1 digests the whole memory image.
       String digest = end.formatVersion() >= 2 ? tree.rootHex()
           : Sha256.ofFile(staging.resolve("memory.img"), incoming.memoryBytes());
       if (!digest.equals(end.contentDigest())) {
