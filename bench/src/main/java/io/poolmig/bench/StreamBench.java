@@ -191,7 +191,8 @@ public final class StreamBench {
       report.note("socat and ssh rows send the image file itself; wall = sender's start to both "
           + "ends' exit (listener/sshd started before); CPU = user+sys of all their processes "
           + "(/proc); every received file was checked (size, SHA-256) after the timed span; for "
-          + "all rows input comes from and output goes to the page cache, no fsync");
+          + "all rows input comes from and output goes to the page cache, no fsync; before "
+          + "each row the page cache's dirty pages are written back (sync)");
       report.note("limits, socat TCP: loopback copies, 1 MiB buffers; socat OPENSSL and ssh: "
           + "one cipher thread per side");
     }
@@ -272,6 +273,7 @@ public final class StreamBench {
         progress(kind.key + " image: " + t.label);
         Row row;
         try {
+          settle();
           row = switch (t) {
             case POOLMIG_TCP, POOLMIG_LZ4, POOLMIG_TLS -> {
               if (vm == null) {
@@ -281,6 +283,7 @@ public final class StreamBench {
                 // first timed row alone would otherwise pay.
                 link.transfer(vm.uuid(), StreamOptions.DEFAULT, false, false);
                 link.discardCopy(vm.uuid());
+                settle();
               }
               yield poolmigRow(t, image, vm, link);
             }
@@ -298,6 +301,24 @@ public final class StreamBench {
         link.source().destroy(vm.uuid());
       }
       Files.deleteIfExists(file);
+    }
+  }
+
+  /**
+   * Writes every dirty page back (sync(1)) and waits for it, so that no row pays for the
+   * write-back of the copies the rows before it made: without it, which row the kernel's
+   * write-back overlapped decided a good part of the spread between runs.
+   */
+  private static void settle() throws IOException {
+    try {
+      Process sync = new ProcessBuilder("sync").redirectErrorStream(true)
+          .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+      if (!sync.waitFor(5, java.util.concurrent.TimeUnit.MINUTES) || sync.exitValue() != 0) {
+        throw new IOException("sync did not complete");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while the page cache was written back", e);
     }
   }
 
