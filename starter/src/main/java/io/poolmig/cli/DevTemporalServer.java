@@ -47,6 +47,9 @@ import java.util.UUID;
  */
 public final class DevTemporalServer implements AutoCloseable {
 
+  private static final org.slf4j.Logger log =
+      org.slf4j.LoggerFactory.getLogger(DevTemporalServer.class);
+
   private final AutoCloseable running;
   private final boolean loopbackOnly;
   /** The in-process server's name; null when the fallback server has none. */
@@ -76,6 +79,8 @@ public final class DevTemporalServer implements AutoCloseable {
       }
       return new DevTemporalServer(TestServer.createPortBoundServer(port), false, null);
     }
+    LockRecordsOff.apply(services).ifPresent(why -> log.warn("the dev Temporal server keeps "
+        + "its diagnostic lock records ({}): a long-running one slows down as they grow", why));
     try {
       NettyServerBuilder builder = NettyServerBuilder.forAddress(
           new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
