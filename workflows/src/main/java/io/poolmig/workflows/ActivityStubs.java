@@ -2,6 +2,7 @@ package io.poolmig.workflows;
 
 import io.temporal.activity.ActivityCancellationType;
 import io.temporal.activity.ActivityOptions;
+import io.temporal.activity.LocalActivityOptions;
 import io.temporal.common.RetryOptions;
 import io.temporal.workflow.Workflow;
 import java.time.Duration;
@@ -125,6 +126,20 @@ public final class ActivityStubs {
   /** Registry reads on the control queue, for a step's placement check: the step's budget. */
   public static PoolActivities pool() {
     return Workflow.newActivityStub(PoolActivities.class, onControlQueue()
+        .setScheduleToCloseTimeout(STEP_BUDGET)
+        .setRetryOptions(STEP_RETRY)
+        .build());
+  }
+
+  /**
+   * The registry check before a step, as a local activity: the control worker that runs the
+   * workflow reads the registry itself, in the same workflow task, instead of scheduling an
+   * activity on its own queue and waking the workflow again for the answer. The same budget and
+   * retries as {@link #pool}; a read, so running it again after a restart is harmless.
+   */
+  public static PoolActivities poolHere() {
+    return Workflow.newLocalActivityStub(PoolActivities.class, LocalActivityOptions.newBuilder()
+        .setStartToCloseTimeout(Duration.ofSeconds(30))
         .setScheduleToCloseTimeout(STEP_BUDGET)
         .setRetryOptions(STEP_RETRY)
         .build());

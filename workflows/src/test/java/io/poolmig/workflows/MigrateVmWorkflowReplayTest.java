@@ -67,7 +67,11 @@ class MigrateVmWorkflowReplayTest {
       // version 1).
       "migrate-vm-source-lost-ends-step-committed.json, EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED",
       "migrate-vm-source-lost-ends-step-rolled-back.json, EVENT_TYPE_WORKFLOW_EXECUTION_FAILED",
-      "migrate-vm-source-lost-during-stream.json, EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED"})
+      "migrate-vm-source-lost-during-stream.json, EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED",
+      // Since the registry check is a local activity (REGISTRY_CHECKED_LOCALLY, version 1).
+      "migrate-vm-registry-local-committed.json, EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED",
+      "migrate-vm-registry-local-rolled-back.json, EVENT_TYPE_WORKFLOW_EXECUTION_FAILED",
+      "migrate-vm-registry-local-refused.json, EVENT_TYPE_WORKFLOW_EXECUTION_FAILED"})
   void recordedHistoryReplays(String fixture, EventType lastEvent) throws Exception {
     WorkflowExecutionHistory history = Histories.read(fixture);
 
@@ -87,25 +91,21 @@ class MigrateVmWorkflowReplayTest {
   void regenerateHistories() throws Exception {
     try (MigrationHarness h = new MigrationHarness()) {
       h.newWorkflow().migrate(MigrationHarness.request("mig-fixture-committed"));
-      Histories.write("migrate-vm-source-lost-ends-step-committed.json",
+      Histories.write("migrate-vm-registry-local-committed.json",
           h.client().fetchHistory(MigrationHarness.workflowId()));
     }
     try (MigrationHarness h = new MigrationHarness()) {
       h.target.corruptRestores();
       assertThrows(WorkflowFailedException.class,
           () -> h.newWorkflow().migrate(MigrationHarness.request("mig-fixture-rolled-back")));
-      Histories.write("migrate-vm-source-lost-ends-step-rolled-back.json",
+      Histories.write("migrate-vm-registry-local-rolled-back.json",
           h.client().fetchHistory(MigrationHarness.workflowId()));
     }
     try (MigrationHarness h = new MigrationHarness()) {
-      h.source.dieAt("streamCheckpoint:handedOver");
-      MigrateVmWorkflow workflow = h.newWorkflow();
-      io.temporal.client.WorkflowClient.start(workflow::migrate,
-          MigrationHarness.request("mig-fixture-source-lost"));
-      h.awaitHandedOver();
-      workflow.act(new OperatorAction(OperatorAction.SOURCE_LOST, "carol", "fixture"));
-      io.temporal.client.WorkflowStub.fromTyped(workflow).getResult(MigrationResult.class);
-      Histories.write("migrate-vm-source-lost-during-stream.json",
+      h.registry.maintenance(MigrationHarness.TARGET, true);
+      assertThrows(WorkflowFailedException.class,
+          () -> h.newWorkflow().migrate(MigrationHarness.request("mig-fixture-refused")));
+      Histories.write("migrate-vm-registry-local-refused.json",
           h.client().fetchHistory(MigrationHarness.workflowId()));
     }
   }
