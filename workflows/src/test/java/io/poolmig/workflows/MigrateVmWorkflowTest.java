@@ -669,28 +669,22 @@ class MigrateVmWorkflowTest {
 
   /** Waits until the workflow has run a workflow task after the cancel request reached it. */
   private void awaitCancelRequestProcessed() {
-    long deadline = System.nanoTime() + 10_000_000_000L;
-    while (System.nanoTime() < deadline) {
-      List<HistoryEvent> events = h.client().fetchHistory(MigrationHarness.workflowId())
-          .getEvents();
-      boolean requested = false;
-      for (HistoryEvent event : events) {
-        if (event.getEventType() == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED) {
-          requested = true;
-        } else if (requested
-            && (event.getEventType() == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
-                || event.getEventType() == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED
-                || event.getEventType() == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED)) {
-          return;
-        }
-      }
-      try {
-        Thread.sleep(20);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new AssertionError(e);
+    awaitTrue(this::cancelRequestProcessed, "the workflow to process the cancel request");
+  }
+
+  private boolean cancelRequestProcessed() {
+    boolean requested = false;
+    for (HistoryEvent event : h.client().fetchHistory(MigrationHarness.workflowId())
+        .getEvents()) {
+      if (event.getEventType() == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED) {
+        requested = true;
+      } else if (requested
+          && (event.getEventType() == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+              || event.getEventType() == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED
+              || event.getEventType() == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED)) {
+        return true;
       }
     }
-    throw new AssertionError("the workflow never processed the cancel request");
+    return false;
   }
 }
