@@ -1,5 +1,7 @@
 package io.poolmig.activities;
 
+import io.poolmig.workflows.ReceiveTicket;
+
 /**
  * A migration as the source host keeps it in {@code migrations/source/<id>.json}.
  *
@@ -43,7 +45,7 @@ record SourceMigration(
 
   /** The checkpoint format whose page tree {@link #contentDigest} is a root of. */
   int digestFormatVersion() {
-    return streamVersion == null ? 2 : streamVersion;
+    return streamVersion == null ? ReceiveTicket.UNSTATED_STREAM_VERSION : streamVersion;
   }
 
   /** Decided one way or the other: no attempt streams the VM again. */

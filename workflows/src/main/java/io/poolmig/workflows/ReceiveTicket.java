@@ -15,7 +15,10 @@ package io.poolmig.workflows;
 public record ReceiveTicket(String migrationId, String targetHost, String endpoint, String nonce,
     String tlsEndpoint, Integer streamVersion) {
 
-  /** The format a target that does not say reads. */
+  /**
+   * The checkpoint format of what predates saying one (v3): what a target that does not say
+   * reads, and what a source's ledger entry without a version was streamed in.
+   */
   public static final int UNSTATED_STREAM_VERSION = 2;
 
   /** A ticket of a target without a TLS endpoint that does not say what it reads. */
