@@ -230,8 +230,11 @@ class EvacuateHostWorkflowTest {
     boot(2, 2 * GIB);
     FakeHost.Gate destroy = a.gate("destroySource");
     EvacuateHostWorkflow job = oneAtATimeUntil(destroy);
-    awaitProgress(job, p -> p.count(VmProgress.MOVED) == 1 && p.count(VmProgress.MIGRATING) == 1);
+    // The second VM may be moving or already moved (it commits without its destroy) when this
+    // looks: what counts is that it streamed while the first VM's destroy is still held.
+    destroy.awaitEntered();
     awaitProgress(job, p -> a.calls().stream().filter("streamCheckpoint"::equals).count() == 2);
+    assertTrue(job.progress().count(VmProgress.MOVED) >= 1, job.progress().toString());
     destroy.release();
 
     EvacuationProgress end = WorkflowStub.fromTyped(job).getResult(EvacuationProgress.class);
