@@ -17,9 +17,11 @@ import java.util.Set;
  * @param live run the live-migration part
  * @param liveBytes memory of each live-migrated VM, a whole number of MiB
  * @param dirtyRates guest dirty rates of the live part, pages per second
+ * @param linkBitsPerSecond the rate of the link every row crosses ({@link BenchLink}), 0 for
+ *     loopback as it is
  */
 record BenchOptions(long imageBytes, Set<Transfer> rows, Set<MemoryImage.Kind> images, boolean json,
-    boolean keep, boolean live, long liveBytes, List<Integer> dirtyRates) {
+    boolean keep, boolean live, long liveBytes, List<Integer> dirtyRates, long linkBitsPerSecond) {
 
   static final long MIB = 1L << 20;
 
@@ -40,11 +42,13 @@ record BenchOptions(long imageBytes, Set<Transfer> rows, Set<MemoryImage.Kind> i
   static final String HELP = """
       Usage: bench/stream [--size SIZE] [--rows LIST] [--images LIST] [--json] [--keep]
                           [--live | --no-live] [--live-size SIZE] [--dirty-rates LIST]
+                          [--link RATE]
 
       Moves the same memory image from a file on a sender to a file on a receiver over loopback
       TCP, once per transfer: poolmig's data plane (a simulated host saving a VM through the
       checkpoint stream into another host's receive endpoint, no Temporal), socat, socat with
       OpenSSL, and ssh. Then, optionally, live-migrates a VM whose guest dirties its memory.
+      With --link, every transfer crosses a link of that rate instead of bare loopback.
 
       Options:
         --size SIZE          memory image per throughput row, e.g. 1G, 256M (default 1G)
@@ -64,6 +68,10 @@ record BenchOptions(long imageBytes, Set<Transfer> rows, Set<MemoryImage.Kind> i
         --live-size SIZE     memory of each live-migrated VM (default 256M)
         --dirty-rates LIST   guest dirty rates in pages/s for the live part
                              (default 0,1000,5000,20000)
+        --link RATE          shape the rows' traffic to RATE, e.g. 1gbit, 10gbit, 500mbit:
+                             they use 127.0.0.2, whose packets tc sends through an HTB
+                             class of that rate on lo for the run (needs root and tc;
+                             traffic to 127.0.0.1 is untouched)
         -h, --help           this text
 
       Examples:
@@ -71,6 +79,7 @@ record BenchOptions(long imageBytes, Set<Transfer> rows, Set<MemoryImage.Kind> i
         bench/stream --size 64M --no-live             # a quick look
         bench/stream --size 256M --rows poolmig-tcp,socat-tcp --images mix
         bench/stream --size 64M --json | jq '.rows[] | {name, image, mib_per_s}'
+        bench/stream --link 1gbit --images mix --no-live   # where LZ4 and zero pages pay
 
       Needs socat, openssl and ssh for their rows (a missing tool skips its row, saying so);
       the ssh row runs /usr/sbin/sshd as root on a free loopback port. The work directory is
@@ -87,6 +96,7 @@ record BenchOptions(long imageBytes, Set<Transfer> rows, Set<MemoryImage.Kind> i
     boolean live = true;
     long liveSize = 256 * MIB;
     List<Integer> rates = List.of(0, 1000, 5000, 20000);
+    long link = 0;
     for (int i = 0; i < args.length; i++) {
       String arg = args[i];
       String value = null;
@@ -101,7 +111,7 @@ record BenchOptions(long imageBytes, Set<Transfer> rows, Set<MemoryImage.Kind> i
         case "--keep" -> keep = true;
         case "--live" -> live = true;
         case "--no-live" -> live = false;
-        case "--size", "--rows", "--images", "--live-size", "--dirty-rates" -> {
+        case "--size", "--rows", "--images", "--live-size", "--dirty-rates", "--link" -> {
           if (value == null) {
             if (i + 1 >= args.length) {
               throw new UsageException(arg + " needs a value (see --help)");
@@ -113,13 +123,35 @@ record BenchOptions(long imageBytes, Set<Transfer> rows, Set<MemoryImage.Kind> i
             case "--live-size" -> liveSize = parseSize(arg, value);
             case "--rows" -> rows = parseRows(value);
             case "--images" -> images = parseImages(value);
+            case "--link" -> link = parseRate(arg, value);
             default -> rates = parseRates(value);
           }
         }
         default -> throw new UsageException("unknown option '" + args[i] + "' (see --help)");
       }
     }
-    return new BenchOptions(size, rows, images, json, keep, live, liveSize, rates);
+    return new BenchOptions(size, rows, images, json, keep, live, liveSize, rates, link);
+  }
+
+  /** Parses {@code 1gbit}, {@code 2.5gbit}, {@code 500mbit}, {@code 100000kbit}: SI units, as tc's. */
+  static long parseRate(String option, String text) throws UsageException {
+    java.util.regex.Matcher m = java.util.regex.Pattern
+        .compile("(\\d+(?:\\.\\d+)?)\\s*([kmg])bit(?:/s)?")
+        .matcher(text.trim().toLowerCase(Locale.ROOT));
+    if (!m.matches()) {
+      throw new UsageException(option + " '" + text + "' is not a rate like 1gbit, 10gbit or "
+          + "500mbit");
+    }
+    double unit = switch (m.group(2)) {
+      case "k" -> 1e3;
+      case "m" -> 1e6;
+      default -> 1e9;
+    };
+    double bits = Double.parseDouble(m.group(1)) * unit;
+    if (bits < 1e6 || bits > 400e9) {
+      throw new UsageException(option + " '" + text + "' is out of range (1mbit to 400gbit)");
+    }
+    return Math.round(bits);
   }
 
   /** Parses {@code 1G}, {@code 256M}, {@code 512MiB}, {@code 1048576}: binary units. */

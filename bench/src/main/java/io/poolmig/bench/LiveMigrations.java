@@ -29,16 +29,18 @@ final class LiveMigrations {
 
   private final long vmBytes;
   private final List<Integer> rates;
+  private final String address;
 
-  LiveMigrations(long vmBytes, List<Integer> rates) {
+  LiveMigrations(long vmBytes, List<Integer> rates, String address) {
     this.vmBytes = vmBytes;
     this.rates = rates;
+    this.address = address;
   }
 
   /** Runs every rate; a failed migration becomes a failed row and the next rate still runs. */
   void run(Path dir, long hostMemoryBytes, Consumer<Row> out, Consumer<String> progress)
       throws IOException {
-    try (PoolmigLink link = PoolmigLink.open(dir, hostMemoryBytes, true)) {
+    try (PoolmigLink link = PoolmigLink.open(dir, hostMemoryBytes, true, address)) {
       for (int rate : rates) {
         progress.accept(String.format(Locale.ROOT, "live migration, %d pages/s", rate));
         String image = "sim " + Report.size(vmBytes) + ", dirty " + rate + " pages/s";

@@ -53,12 +53,14 @@ final class PoolmigLink implements AutoCloseable {
   private final ReceiveEndpoint endpoint;
   private final ReceiveEndpoint tlsEndpoint;
   private final PoolTls sourceTls;
+  private final String address;
   private volatile String security = "";
 
   private PoolmigLink(SimHost source, SimHost target, ReceiveTickets tickets,
       BenchReceiver receiver, ReceiveEndpoint endpoint, ReceiveEndpoint tlsEndpoint,
-      PoolTls sourceTls) {
+      PoolTls sourceTls, String address) {
     this.source = source;
+    this.address = address;
     this.target = target;
     this.tickets = tickets;
     this.receiver = receiver;
@@ -68,12 +70,14 @@ final class PoolmigLink implements AutoCloseable {
   }
 
   /**
-   * Opens hosts A and B under {@code dir} and starts B's endpoint on a free loopback port.
+   * Opens hosts A and B under {@code dir} and starts B's endpoints on free ports of
+   * {@code address}, a loopback address ({@link BenchLink}).
    *
    * @param runGuests whether host A runs its guests' vCPUs (needed for live saves); its VMs then
    *     dirty memory at the rate they were created with
    */
-  static PoolmigLink open(Path dir, long hostMemoryBytes, boolean runGuests) throws IOException {
+  static PoolmigLink open(Path dir, long hostMemoryBytes, boolean runGuests, String address)
+      throws IOException {
     SimHost a = SimHost.open(new SimHostConfig(dir.resolve("host-a"), hostMemoryBytes, runGuests,
         100));
     SimHost b = null;
@@ -86,17 +90,17 @@ final class PoolmigLink implements AutoCloseable {
       BenchReceiver receiver = new BenchReceiver(b, TARGET, tickets);
       EndpointLimits limits =
           EndpointLimits.DEFAULT.withIdleTimeout(java.time.Duration.ofMillis(IDLE_TIMEOUT_MILLIS));
-      endpoint = ReceiveEndpoint.start(new InetSocketAddress("127.0.0.1", 0), receiver,
+      endpoint = ReceiveEndpoint.start(new InetSocketAddress(address, 0), receiver,
           StreamLimits.DEFAULT, limits);
       // What `poolmig ca init` and `poolmig ca issue` make, and what a worker loads.
       Path pki = dir.resolve("pki");
       PoolCa ca = PoolCa.init(pki, PoolCa.DEFAULT_CA_VALIDITY, false);
       ca.issue(SOURCE, PoolCa.DEFAULT_HOST_VALIDITY, false);
       ca.issue(TARGET, PoolCa.DEFAULT_HOST_VALIDITY, false);
-      ReceiveEndpoint tlsEndpoint = ReceiveEndpoint.start(new InetSocketAddress("127.0.0.1", 0),
+      ReceiveEndpoint tlsEndpoint = ReceiveEndpoint.start(new InetSocketAddress(address, 0),
           receiver, StreamLimits.DEFAULT, limits, PoolTls.load(pki, TARGET));
       return new PoolmigLink(a, b, tickets, receiver, endpoint, tlsEndpoint,
-          PoolTls.load(pki, SOURCE));
+          PoolTls.load(pki, SOURCE), address);
     } catch (IOException | RuntimeException e) {
       if (endpoint != null) {
         endpoint.close();
@@ -184,9 +188,9 @@ final class PoolmigLink implements AutoCloseable {
     SaveResult saved;
     String confirmed;
     try (ReceiveClient client = tls
-        ? ReceiveClient.openTls("127.0.0.1:" + tlsEndpoint.port(), sourceTls, TARGET,
+        ? ReceiveClient.openTls(address + ":" + tlsEndpoint.port(), sourceTls, TARGET,
             claim, CONNECT_TIMEOUT_MILLIS, IDLE_TIMEOUT_MILLIS)
-        : ReceiveClient.open("127.0.0.1:" + endpoint.port(), claim,
+        : ReceiveClient.open(address + ":" + endpoint.port(), claim,
             CONNECT_TIMEOUT_MILLIS, IDLE_TIMEOUT_MILLIS)) {
       security = client.security();
       CheckpointWriter writer = new CheckpointWriter(client.stream(), options);

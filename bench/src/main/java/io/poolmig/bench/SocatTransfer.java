@@ -9,13 +9,13 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The socat baselines: {@code socat -u -b 1048576 OPEN:in TCP:127.0.0.1:PORT} into {@code socat
+ * The socat baselines: {@code socat -u -b 1048576 OPEN:in TCP:ADDRESS:PORT} into {@code socat
  * -u -b 1048576 TCP-LISTEN:PORT OPEN:out,creat,trunc}, or the same over
  * {@code OPENSSL}/{@code OPENSSL-LISTEN} with a throwaway self-signed certificate.
  *
  * <p>Contract: the listener is started and seen listening before the clock starts, as the poolmig
  * rows' endpoint is; the clock stops when both processes have exited, that is when the receiver
- * has written the last byte to its file. The listener binds 127.0.0.1 only. TLS: RSA 2048
+ * has written the last byte to its file. The listener binds the bench's address ({@link BenchLink}) only. TLS: RSA 2048
  * certificate, {@code verify=0} on both sides (no client certificate asked for, none checked),
  * otherwise socat's and OpenSSL's defaults; the sender runs with {@code -d -d} so that its log
  * names the negotiated protocol and cipher (one notice at connect, nothing per block).
@@ -32,11 +32,13 @@ final class SocatTransfer {
   private final Path openssl;
   private final Path dir;
   private final Children children;
+  private final String address;
   private Path cert;
   private Path key;
 
-  SocatTransfer(Path socat, Path openssl, Path dir, Children children) {
+  SocatTransfer(Path socat, Path openssl, Path dir, Children children, String address) {
     this.socat = socat;
+    this.address = address;
     this.openssl = openssl;
     this.dir = dir;
     this.children = children;
@@ -55,12 +57,12 @@ final class SocatTransfer {
     String connect;
     if (tls) {
       ensureCertificate(timeoutMillis);
-      listen = "OPENSSL-LISTEN:" + port + ",bind=127.0.0.1,reuseaddr,cert=" + cert + ",key=" + key
+      listen = "OPENSSL-LISTEN:" + port + ",bind=" + address + ",reuseaddr,cert=" + cert + ",key=" + key
           + ",verify=0";
-      connect = "OPENSSL:127.0.0.1:" + port + ",verify=0";
+      connect = "OPENSSL:" + address + ":" + port + ",verify=0";
     } else {
-      listen = "TCP-LISTEN:" + port + ",bind=127.0.0.1,reuseaddr";
-      connect = "TCP:127.0.0.1:" + port;
+      listen = "TCP-LISTEN:" + port + ",bind=" + address + ",reuseaddr";
+      connect = "TCP:" + address + ":" + port;
     }
     Process recv = children.start(List.of(socat.toString(), "-u", "-b", "1048576", listen,
         "OPEN:" + out + ",creat,trunc"), recvLog);

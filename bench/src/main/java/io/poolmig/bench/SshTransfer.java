@@ -10,11 +10,11 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The ssh baseline: {@code ssh -i KEY -p PORT root@127.0.0.1 'cat > out' < in} against a private
+ * The ssh baseline: {@code ssh -i KEY -p PORT root@ADDRESS 'cat > out' < in} against a private
  * sshd that this class starts for the transfer and stops after it.
  *
  * <p>Contract: the sshd has its own host key, authorised key, configuration and pid file in the
- * work directory, listens on a free port of 127.0.0.1 only, and accepts only that key (no
+ * work directory, listens on a free port of the bench's address ({@link BenchLink}) only, and accepts only that key (no
  * passwords, no PAM). The client ignores the user's ssh configuration ({@code -F /dev/null}) and
  * known hosts, so the cipher is OpenSSH's default; it runs with {@code -v} so that its log names
  * the negotiated cipher. The sshd sets {@code SHLVL=1} for the session, so that the remote bash
@@ -35,10 +35,13 @@ final class SshTransfer {
   private final Path sshKeygen;
   private final Path dir;
   private final Children children;
+  private final String address;
   private Path clientKey;
 
-  SshTransfer(Path sshd, Path ssh, Path sshKeygen, Path dir, Children children) {
+  SshTransfer(Path sshd, Path ssh, Path sshKeygen, Path dir, Children children,
+      String address) {
     this.sshd = sshd;
+    this.address = address;
     this.ssh = ssh;
     this.sshKeygen = sshKeygen;
     this.dir = dir;
@@ -69,7 +72,7 @@ final class SshTransfer {
     Path config = dir.resolve("sshd_config");
     Files.writeString(config, String.join("\n",
         "Port " + port,
-        "ListenAddress 127.0.0.1",
+        "ListenAddress " + address,
         "HostKey " + dir.resolve("ssh_host_ed25519_key"),
         "PidFile " + dir.resolve("sshd.pid"),
         "AuthorizedKeysFile " + dir.resolve("authorized_keys"),
@@ -103,7 +106,7 @@ final class SshTransfer {
       ProcessBuilder client = new ProcessBuilder(ssh.toString(), "-F", "/dev/null", "-v",
           "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
           "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "ConnectTimeout=10",
-          "-i", clientKey.toString(), "-p", Integer.toString(port), user + "@127.0.0.1",
+          "-i", clientKey.toString(), "-p", Integer.toString(port), user + "@" + address,
           "cat > " + out)
           .redirectInput(in.toFile());
       long serverCpu0 = ProcessCpu.processTreeNanos(server.pid());

@@ -43,6 +43,7 @@ public final class StreamBench {
   private static final long WARM_UP_SETTLED_NANOS = 50_000_000L;
 
   private final BenchOptions options;
+  private final BenchLink network;
   private final Path work;
   private final Children children;
   private final Report report;
@@ -54,8 +55,9 @@ public final class StreamBench {
   private String sshDetail = "";
   private String warmUpDetail = "";
 
-  private StreamBench(BenchOptions options, Path work, Children children) {
+  private StreamBench(BenchOptions options, BenchLink network, Path work, Children children) {
     this.options = options;
+    this.network = network;
     this.work = work;
     this.children = children;
     this.report = new Report(options.imageBytes());
@@ -84,11 +86,21 @@ public final class StreamBench {
       System.exit(1);
       return;
     }
-    Runnable cleanup = cleanup(children, work, options.keep());
+    BenchLink network;
+    try {
+      network = options.linkBitsPerSecond() == 0 ? BenchLink.loopback()
+          : BenchLink.shaped(options.linkBitsPerSecond());
+    } catch (IOException e) {
+      System.err.println("bench/stream: " + e.getMessage());
+      deleteTree(work);
+      System.exit(1);
+      return;
+    }
+    Runnable cleanup = cleanup(children, network, work, options.keep());
     Runtime.getRuntime().addShutdownHook(new Thread(cleanup, "bench-cleanup"));
     int code;
     try {
-      code = new StreamBench(options, work, children).run();
+      code = new StreamBench(options, network, work, children).run();
     } catch (IOException | RuntimeException e) {
       System.out.flush();
       System.err.println("bench/stream: " + (e.getMessage() == null ? e.toString()
@@ -99,12 +111,16 @@ public final class StreamBench {
     System.exit(code);
   }
 
-  /** Stops the children and deletes the work directory, once, whoever calls first. */
-  private static Runnable cleanup(Children children, Path work, boolean keep) {
+  /**
+   * Stops the children, removes the link's shaping and deletes the work directory, once, whoever
+   * calls first.
+   */
+  private static Runnable cleanup(Children children, BenchLink network, Path work, boolean keep) {
     AtomicBoolean done = new AtomicBoolean();
     return () -> {
       if (done.compareAndSet(false, true)) {
         children.stopAll();
+        network.close();
         if (!keep) {
           deleteTree(work);
         }
@@ -122,7 +138,8 @@ public final class StreamBench {
     boolean poolmig = rows.contains(Transfer.POOLMIG_TCP) || rows.contains(Transfer.POOLMIG_LZ4)
         || rows.contains(Transfer.POOLMIG_TLS);
     if (!rows.isEmpty()) {
-      try (PoolmigLink link = poolmig ? PoolmigLink.open(work.resolve("hosts"), hostMemory, false)
+      try (PoolmigLink link = poolmig ? PoolmigLink.open(work.resolve("hosts"), hostMemory, false,
+          network.address())
           : null) {
         if (link != null) {
           progress("warm-up transfers");
@@ -134,7 +151,7 @@ public final class StreamBench {
       }
     }
     if (options.live()) {
-      new LiveMigrations(options.liveBytes(), options.dirtyRates())
+      new LiveMigrations(options.liveBytes(), options.dirtyRates(), network.address())
           .run(work.resolve("live"), hostMemory, report::add, this::progress);
     }
     addToolNotes();
@@ -158,6 +175,7 @@ public final class StreamBench {
 
   /** The header's notes that do not depend on the results. */
   private void describe() {
+    report.note(network.describe());
     for (MemoryImage.Kind k : options.images()) {
       report.note("image " + k.key + ": " + k.description + (k == MemoryImage.Kind.MIX
           ? " (zero pages are holes in the file, as the simulated host keeps them)" : ""));
@@ -364,7 +382,8 @@ public final class StreamBench {
     }
     if (socat == null) {
       Path dir = Files.createDirectories(work.resolve("socat"));
-      socat = new SocatTransfer(socatPath.get(), openssl.orElse(null), dir, children);
+      socat = new SocatTransfer(socatPath.get(), openssl.orElse(null), dir, children,
+          network.address());
     }
     Path out = work.resolve("socat-out.bin");
     try {
@@ -387,7 +406,7 @@ public final class StreamBench {
     if (ssh == null) {
       Path dir = Files.createDirectories(work.resolve("ssh"));
       ssh = new SshTransfer(Tools.find("sshd").orElseThrow(), Tools.find("ssh").orElseThrow(),
-          Tools.find("ssh-keygen").orElseThrow(), dir, children);
+          Tools.find("ssh-keygen").orElseThrow(), dir, children, network.address());
     }
     Path out = work.resolve("ssh-out.bin");
     try {

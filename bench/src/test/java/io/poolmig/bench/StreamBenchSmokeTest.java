@@ -38,6 +38,20 @@ class StreamBenchSmokeTest {
   }
 
   @Test
+  void parsesLinkRatesInTcsUnits() throws Exception {
+    assertEquals(0, BenchOptions.parse(new String[0]).linkBitsPerSecond());
+    assertEquals(1_000_000_000L,
+        BenchOptions.parse(new String[] {"--link", "1gbit"}).linkBitsPerSecond());
+    assertEquals(2_500_000_000L, BenchOptions.parseRate("--link", "2.5Gbit/s"));
+    assertEquals(500_000_000L, BenchOptions.parseRate("--link", "500mbit"));
+    assertEquals("2.5 Gbit/s", BenchLink.rateLabel(2_500_000_000L));
+    assertEquals("500 Mbit/s", BenchLink.rateLabel(500_000_000L));
+    assertThrows(BenchOptions.UsageException.class, () -> BenchOptions.parseRate("--link", "1G"));
+    assertThrows(BenchOptions.UsageException.class,
+        () -> BenchOptions.parseRate("--link", "10kbit"));
+  }
+
+  @Test
   void imagesAreDeterministicAndMixed(@TempDir Path dir) throws Exception {
     MemoryImage.Written a = MemoryImage.write(MemoryImage.Kind.MIX, dir.resolve("a"), 4 * MIB, 7);
     MemoryImage.Written b = MemoryImage.write(MemoryImage.Kind.MIX, dir.resolve("b"), 4 * MIB, 7);
@@ -52,7 +66,8 @@ class StreamBenchSmokeTest {
   void poolmigMovesTheImageIntact(@TempDir Path dir) throws Exception {
     MemoryImage.Written image =
         MemoryImage.write(MemoryImage.Kind.MIX, dir.resolve("image"), 2 * MIB, 1);
-    try (PoolmigLink link = PoolmigLink.open(dir.resolve("hosts"), 64 * MIB, false)) {
+    try (PoolmigLink link = PoolmigLink.open(dir.resolve("hosts"), 64 * MIB, false,
+        BenchLink.LOOPBACK_ADDRESS)) {
       DomainInfo vm = link.importImage("smoke", image, false);
       for (int i = 0; i < 3; i++) {
         StreamOptions o = i == 1 ? new StreamOptions(true, 0) : StreamOptions.DEFAULT;
