@@ -195,11 +195,19 @@ public final class HostActivitiesImpl implements HostActivities, ReceiveHandler 
 
   @Override
   public Admission admit(String migrationId, int attempt, boolean guestRan, byte[] challenge,
-      byte[] proof) throws TicketRefusedException, ReceiveHandler.NoRoomException {
+      byte[] proof, String certifiedSender)
+      throws TicketRefusedException, ReceiveHandler.NoRoomException {
     Optional<TargetMigration> found = safeTarget(migrationId);
     if (found.isEmpty() || found.get().vm() == null || !verify(found.get(), attempt, challenge,
         proof)) {
       throw new TicketRefusedException("unknown migration or wrong ticket");
+    }
+    String source = found.get().sourceHost();
+    if (certifiedSender != null && source != null && !source.equalsIgnoreCase(certifiedSender)) {
+      throw new TicketRefusedException("the sender's certificate names "
+          + (certifiedSender.isEmpty() ? "no host" : certifiedSender) + ", but migration "
+          + migrationId + " of " + found.get().vm().name() + " comes from " + source
+          + "; only " + source + "'s certificate may deliver it");
     }
     String[] refusal = {null};
     InsufficientStorageException[] full = {null};

@@ -255,7 +255,7 @@ public final class PoolTls {
     return null;
   }
 
-  /** The name the peer's certificate gives: its first dNSName, else its CN. */
+  /** The name the peer's certificate gives, for a log line: its first dNSName, else its CN. */
   static String peerName(SSLSocket ssl) {
     try {
       X509Certificate peer = (X509Certificate) ssl.getSession().getPeerCertificates()[0];
@@ -263,6 +263,21 @@ public final class PoolTls {
       return names.isEmpty() ? subjectName(peer) : names.get(0);
     } catch (IOException | RuntimeException e) {
       return "an unnamed peer";
+    }
+  }
+
+  /**
+   * The host a handshaken peer's certificate names — its first dNSName, as {@code poolmig ca
+   * issue} writes the host's name there — or the empty string if it names none, which matches
+   * no host.
+   */
+  static String certifiedHost(SSLSocket ssl) {
+    try {
+      X509Certificate peer = (X509Certificate) ssl.getSession().getPeerCertificates()[0];
+      List<String> names = dnsNames(peer);
+      return names.isEmpty() ? "" : names.get(0);
+    } catch (IOException | RuntimeException e) {
+      return "";
     }
   }
 

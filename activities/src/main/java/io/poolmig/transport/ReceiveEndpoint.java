@@ -275,7 +275,7 @@ public final class ReceiveEndpoint implements AutoCloseable {
       ReceiveHandler.Admission admission;
       try {
         admission = handler.admit(hello.migrationId(), hello.attempt(), hello.guestRan(),
-            challenge, proof);
+            challenge, proof, ssl == null ? null : PoolTls.certifiedHost(ssl));
       } catch (ReceiveHandler.TicketRefusedException | ReceiveHandler.NoRoomException e) {
         log.warn("refused checkpoint from {} for migration {}: {}", peer, hello.migrationId(),
             e.getMessage());

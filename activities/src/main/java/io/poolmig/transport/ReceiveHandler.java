@@ -16,9 +16,15 @@ public interface ReceiveHandler {
    * word that the guest ran before the migration: kept with the copy, it says whether the copy
    * resumes if this host must take it over on its own. Throws {@link NoRoomException} when the
    * host cannot record the claim (its disk is full).
+   *
+   * <p>{@code certifiedSender} is the host the sender's certificate names, checked against the
+   * pool CA by the TLS handshake, or null on a plain TCP connection. The ticket says which
+   * migration a stream may deliver; the certificate says which host is delivering it: a handler
+   * that knows the migration's source refuses a connection certified as any other host, so that
+   * a pool member holding the pool's ticket key cannot stand in for another host over TLS.
    */
   Admission admit(String migrationId, int attempt, boolean guestRan, byte[] challenge,
-      byte[] proof) throws TicketRefusedException, NoRoomException;
+      byte[] proof, String certifiedSender) throws TicketRefusedException, NoRoomException;
 
   /**
    * Restores the checkpoint (header not yet read) as a paused domain and returns the content

@@ -332,6 +332,36 @@ class HostActivitiesTest {
   }
 
   @Test
+  void overTlsOnlyTheSourcesCertificateMayDeliverItsMigration() throws Exception {
+    DomainInfo vm = a.hv.create("web-tls", 8 * MIB, 1, 0);
+    String mid = UUID.randomUUID().toString();
+    ReceiveTicket ticket = b.stub.prepareTarget(mid, ref(vm), "host-a");
+    byte[] challenge = new byte[32];
+    new java.security.SecureRandom().nextBytes(challenge);
+    // A pool member holds the pool key, so it can answer any ticket's challenge; over TLS its
+    // certificate still names it.
+    javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+    mac.init(new javax.crypto.spec.SecretKeySpec(
+        TICKETS.ticket(mid, "host-b", ticket.nonce(), 1), "HmacSHA256"));
+    byte[] proof = mac.doFinal(challenge);
+
+    ReceiveHandler.TicketRefusedException refused = assertThrows(
+        ReceiveHandler.TicketRefusedException.class,
+        () -> b.impl.admit(mid, 1, true, challenge, proof, "host-c"));
+    assertTrue(refused.getMessage().contains("the sender's certificate names host-c, but "
+        + "migration " + mid + " of web-tls comes from host-a"), refused.getMessage());
+    assertEquals("prepared", targetStatus(dirB, mid), "nothing was claimed, no ticket spent");
+    assertThrows(ReceiveHandler.TicketRefusedException.class,
+        () -> b.impl.admit(mid, 1, true, challenge, proof, ""), "a certificate naming no host");
+
+    // The source's own certificate passes with the same ticket (DNS names ignore case).
+    assertEquals(ReceiveHandler.Admission.RECEIVE,
+        b.impl.admit(mid, 1, true, challenge, proof, "HOST-A"));
+    assertEquals("receiving", targetStatus(dirB, mid));
+    b.impl.release(mid, 1);
+  }
+
+  @Test
   void aRetriedStreamLeavesExactlyOneCopy() throws IOException {
     DomainInfo vm = a.hv.create("web-3", 32 * MIB, 1, 2000);
     String mid = UUID.randomUUID().toString();
@@ -914,8 +944,8 @@ class HostActivitiesTest {
 
     @Override
     public Admission admit(String migrationId, int attempt, boolean guestRan, byte[] challenge,
-        byte[] proof) throws TicketRefusedException, NoRoomException {
-      return target().admit(migrationId, attempt, guestRan, challenge, proof);
+        byte[] proof, String certifiedSender) throws TicketRefusedException, NoRoomException {
+      return target().admit(migrationId, attempt, guestRan, challenge, proof, certifiedSender);
     }
 
     @Override

@@ -84,6 +84,7 @@ class ReceiveEndpointTest {
     assertEquals("mig-1", handler.released.poll(5, TimeUnit.SECONDS));
     assertTrue(handler.claims.isEmpty());
     assertEquals(List.of("mig-1"), handler.admitted);
+    assertEquals("plain", handler.certifiedSenders.get("mig-1"), "no certificate, no name");
   }
 
   @Test
@@ -489,15 +490,18 @@ class ReceiveEndpointTest {
     final BlockingQueue<String> released = new LinkedBlockingQueue<>();
     final BlockingQueue<Throwable> failures = new LinkedBlockingQueue<>();
     final java.util.Map<String, String> alreadyReceived = new ConcurrentHashMap<>();
+    /** The sender's certified host per admitted migration ("plain" for a plain connection). */
+    final java.util.Map<String, String> certifiedSenders = new ConcurrentHashMap<>();
     /** When set: records are read one by one, each only once a permit is given. */
     volatile java.util.concurrent.Semaphore recordByRecord;
 
     @Override
     public Admission admit(String migrationId, int attempt, boolean guestRan, byte[] challenge,
-        byte[] proof) throws TicketRefusedException {
+        byte[] proof, String certifiedSender) throws TicketRefusedException {
       if (!TICKETS.verify(migrationId, HOST, NONCE, attempt, challenge, proof)) {
         throw new TicketRefusedException("unknown migration or wrong ticket");
       }
+      certifiedSenders.put(migrationId, certifiedSender == null ? "plain" : certifiedSender);
       if (alreadyReceived.containsKey(migrationId)) {
         return new Admission(alreadyReceived.get(migrationId));
       }

@@ -88,6 +88,8 @@ class TlsEndpointTest {
     assertTrue(endpoint.tls());
     assertEquals(sha256(PAYLOAD), send(senderTls, HOST, "mig-tls-1"));
     assertEquals(List.of("mig-tls-1"), handler.admitted);
+    assertEquals(SENDER, handler.certifiedSenders.get("mig-tls-1"),
+        "the handler learns which host the certificate names");
     Await.until(() -> logged().anyMatch(e -> e.getFormattedMessage()
         .contains("received migration mig-tls-1") && e.getFormattedMessage().contains(SENDER)),
         "the receipt names the sender's certificate");

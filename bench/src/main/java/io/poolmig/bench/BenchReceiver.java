@@ -57,7 +57,7 @@ final class BenchReceiver implements ReceiveHandler {
 
   @Override
   public Admission admit(String migrationId, int attempt, boolean guestRan, byte[] challenge,
-      byte[] proof) throws TicketRefusedException {
+      byte[] proof, String certifiedSender) throws TicketRefusedException {
     String nonce = nonces.get(migrationId);
     if (nonce == null || attempt != 1
         || !tickets.verify(migrationId, hostName, nonce, attempt, challenge, proof)) {

@@ -264,8 +264,8 @@ public final class HostWorker implements AutoCloseable {
 
     @Override
     public Admission admit(String migrationId, int attempt, boolean guestRan, byte[] challenge,
-        byte[] proof) throws TicketRefusedException, NoRoomException {
-      return target().admit(migrationId, attempt, guestRan, challenge, proof);
+        byte[] proof, String certifiedSender) throws TicketRefusedException, NoRoomException {
+      return target().admit(migrationId, attempt, guestRan, challenge, proof, certifiedSender);
     }
 
     @Override
