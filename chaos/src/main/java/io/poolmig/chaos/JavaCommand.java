@@ -32,10 +32,12 @@ record JavaCommand(String javaBinary, String classPath, Path logbackConfig, Path
   }
 
   /**
-   * Copies every class path entry (jar or class directory) into {@code dir} and returns a command
-   * that uses the copies: the pool then runs one build from start to end, however often someone
-   * rebuilds the working tree meanwhile (a rebuild would also invalidate the class archive).
-   * Entries that do not exist are dropped, as the JVM ignores them too.
+   * Copies every class path entry into {@code dir} and returns a command that uses the copies:
+   * the pool then runs one build from start to end, however often someone rebuilds the working
+   * tree meanwhile (a rebuild would also invalidate the class archive). A class directory (a
+   * module's {@code target/classes} under Maven) is copied as a jar: the JVM makes no class
+   * archive for a class path with a non-empty directory on it. Entries that do not exist are
+   * dropped, as the JVM ignores them too.
    */
   JavaCommand snapshot(Path dir) throws IOException {
     Files.createDirectories(dir);
@@ -51,7 +53,8 @@ record JavaCommand(String javaBinary, String classPath, Path logbackConfig, Path
       }
       Path to = dir.resolve(String.format("%03d-%s", i++, from.getFileName()));
       if (Files.isDirectory(from)) {
-        copyTree(from, to);
+        to = dir.resolve(to.getFileName() + ".jar");
+        jar(from, to);
       } else {
         Files.copy(from, to, StandardCopyOption.REPLACE_EXISTING);
       }
@@ -61,17 +64,23 @@ record JavaCommand(String javaBinary, String classPath, Path logbackConfig, Path
         classArchive);
   }
 
-  private static void copyTree(Path from, Path to) throws IOException {
+  private static void jar(Path from, Path to) throws IOException {
     List<Path> all;
     try (Stream<Path> walk = Files.walk(from)) {
-      all = walk.toList();
+      all = walk.filter(p -> !p.equals(from)).sorted().toList();
     }
-    for (Path p : all) {
-      Path target = to.resolve(from.relativize(p).toString());
-      if (Files.isDirectory(p)) {
-        Files.createDirectories(target);
-      } else {
-        Files.copy(p, target, StandardCopyOption.REPLACE_EXISTING);
+    try (java.util.jar.JarOutputStream out = new java.util.jar.JarOutputStream(
+        Files.newOutputStream(to))) {
+      for (Path p : all) {
+        // Jar entry names use '/' whatever the platform's separator.
+        String name = from.relativize(p).toString().replace(File.separatorChar, '/');
+        if (Files.isDirectory(p)) {
+          out.putNextEntry(new java.util.jar.JarEntry(name + "/"));
+        } else {
+          out.putNextEntry(new java.util.jar.JarEntry(name));
+          Files.copy(p, out);
+        }
+        out.closeEntry();
       }
     }
   }
