@@ -42,7 +42,7 @@ public final class Database implements AutoCloseable {
   static final String MIGRATIONS = "classpath:db/migration";
   static final Duration SOCKET_TIMEOUT = Duration.ofSeconds(60);
   /** The version the migrations in {@code db/migration} bring a schema to. */
-  public static final int SCHEMA_VERSION = 14;
+  public static final int SCHEMA_VERSION = 15;
 
   private final DbConfig config;
   private final HikariDataSource dataSource;

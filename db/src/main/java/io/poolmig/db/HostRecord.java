@@ -8,7 +8,8 @@ import java.util.Set;
  * A host of the pool, as kept by {@link PoolRegistry}.
  *
  * <p>When passed to {@link PoolRegistry#claim}, only {@code name}, {@code hypervisor}, {@code
- * receiveAddress}, {@code totalMemoryBytes} and {@code labels} are written to an existing host; {@code state} is
+ * receiveAddress}, {@code totalMemoryBytes}, {@code labels} and {@code tlsAddress} are written to
+ * an existing host; {@code state} is
  * used only when the host is new ({@code null} means {@value #ACTIVE}), and the timestamps are
  * ignored: the database's clock sets them. {@link #of} builds such a record.
  *
@@ -22,6 +23,8 @@ import java.util.Set;
  * @param lastSeenAt the last registration or heartbeat
  * @param stateChange who set {@code state} last, when and why; null while no operator has
  * @param labels what its worker says of it ({@code rack=r7}), by key; see {@link #LABEL}
+ * @param tlsAddress where the host accepts incoming migrations over TLS, {@code host:port}; null
+ *     if its worker has no certificate (or registered before workers said so)
  */
 public record HostRecord(
     String name,
@@ -32,7 +35,8 @@ public record HostRecord(
     Instant registeredAt,
     Instant lastSeenAt,
     StateChange stateChange,
-    java.util.Map<String, String> labels) {
+    java.util.Map<String, String> labels,
+    String tlsAddress) {
 
   /** An operator's change of a host's state. */
   public record StateChange(Instant at, String requestedBy, String reason) {}
@@ -49,13 +53,24 @@ public record HostRecord(
   public HostRecord {
     Checks.requireText(name, "name");
     Checks.requireText(hypervisor, "hypervisor");
-    checkReceiveAddress(receiveAddress);
+    checkAddress(receiveAddress, "receiveAddress");
+    if (tlsAddress != null) {
+      checkAddress(tlsAddress, "tlsAddress");
+    }
     Checks.requireNonNegative(totalMemoryBytes, "totalMemoryBytes");
     if (state != null) {
       Checks.requireOneOf(state, "state", STATES);
     }
     labels = labels == null ? java.util.Map.of() : java.util.Map.copyOf(labels);
     labels.forEach(HostRecord::checkLabel);
+  }
+
+  /** A host without a TLS endpoint. */
+  public HostRecord(String name, String hypervisor, String receiveAddress, long totalMemoryBytes,
+      String state, Instant registeredAt, Instant lastSeenAt, StateChange stateChange,
+      java.util.Map<String, String> labels) {
+    this(name, hypervisor, receiveAddress, totalMemoryBytes, state, registeredAt, lastSeenAt,
+        stateChange, labels, null);
   }
 
   /** An operator's change of a host's state, without labels. */
@@ -118,11 +133,17 @@ public record HostRecord(
   /** The same host with {@code labels} instead of its own. */
   public HostRecord withLabels(java.util.Map<String, String> labels) {
     return new HostRecord(name, hypervisor, receiveAddress, totalMemoryBytes, state,
-        registeredAt, lastSeenAt, stateChange, labels);
+        registeredAt, lastSeenAt, stateChange, labels, tlsAddress);
   }
 
-  private static void checkReceiveAddress(String address) {
-    Checks.requireText(address, "receiveAddress");
+  /** The same host receiving over TLS at {@code tlsAddress} (null: not over TLS). */
+  public HostRecord withTlsAddress(String tlsAddress) {
+    return new HostRecord(name, hypervisor, receiveAddress, totalMemoryBytes, state,
+        registeredAt, lastSeenAt, stateChange, labels, tlsAddress);
+  }
+
+  private static void checkAddress(String address, String field) {
+    Checks.requireText(address, field);
     int colon = address.lastIndexOf(':');
     boolean ok = colon > 0 && colon < address.length() - 1;
     if (ok) {
@@ -139,7 +160,7 @@ public record HostRecord(
     }
     if (!ok) {
       throw new IllegalArgumentException(
-          "receiveAddress must be host:port (port 1-65535, IPv6 in brackets), was '"
+          field + " must be host:port (port 1-65535, IPv6 in brackets), was '"
               + address
               + "'");
     }

@@ -33,9 +33,10 @@ public final class PoolRegistry {
    */
   private static final String CLAIM =
       "insert into hosts (name, hypervisor, receive_address, total_memory_bytes, state, labels,"
-          + " instance_id) values (?, ?, ?, ?, ?, ?::jsonb, ?)"
+          + " tls_address, instance_id) values (?, ?, ?, ?, ?, ?::jsonb, ?, ?)"
           + " on conflict (name) do update set hypervisor = excluded.hypervisor,"
           + " receive_address = excluded.receive_address,"
+          + " tls_address = excluded.tls_address,"
           + " total_memory_bytes = excluded.total_memory_bytes,"
           + " labels = excluded.labels,"
           + " instance_id = excluded.instance_id,"
@@ -45,7 +46,7 @@ public final class PoolRegistry {
 
   private static final String COLUMNS =
       "name, hypervisor, receive_address, total_memory_bytes, state, registered_at, last_seen_at,"
-          + " state_changed_at, state_changed_by, state_reason, labels::text as labels";
+          + " state_changed_at, state_changed_by, state_reason, labels::text as labels, tls_address";
 
   private static final String CHANGE_STATE =
       "update hosts set state = ?, state_changed_at = now(), state_changed_by = ?,"
@@ -71,7 +72,7 @@ public final class PoolRegistry {
     this.jdbc = jdbc;
   }
 
-  /** Parameters 1–6 of {@link #CLAIM}: what a worker says of its host. */
+  /** Parameters 1–7 of {@link #CLAIM}: what a worker says of its host. */
   private static void bindDescription(PreparedStatement ps, HostRecord h) throws SQLException {
     ps.setString(1, h.name());
     ps.setString(2, h.hypervisor());
@@ -79,10 +80,11 @@ public final class PoolRegistry {
     ps.setLong(4, h.totalMemoryBytes());
     ps.setString(5, h.state() == null ? HostRecord.ACTIVE : h.state());
     ps.setString(6, labelsJson(h.labels()));
+    ps.setString(7, h.tlsAddress());
   }
 
   /**
-   * Adds the host, or updates its hypervisor, receive address, total memory, labels and {@code
+   * Adds the host, or updates its hypervisor, receive addresses, total memory, labels and {@code
    * last_seen_at} (a new host gets {@code h.state()}, {@code active} if null; an existing one
    * keeps its state; the record's timestamps are ignored), as served by the worker whose state
    * directory is {@code instance} — unless another instance registered the name and has been heard from
@@ -99,8 +101,8 @@ public final class PoolRegistry {
         c -> {
           try (PreparedStatement ps = c.prepareStatement(CLAIM)) {
             bindDescription(ps, h);
-            ps.setString(7, instance);
-            ps.setDouble(8, takeOverAfter.toMillis() / 1000.0);
+            ps.setString(8, instance);
+            ps.setDouble(9, takeOverAfter.toMillis() / 1000.0);
             return ps.executeUpdate();
           }
         });
@@ -454,6 +456,7 @@ public final class PoolRegistry {
         rs.getString("state_changed_by") == null ? null : new HostRecord.StateChange(
             Jdbc.getInstant(rs, "state_changed_at"), rs.getString("state_changed_by"),
             rs.getString("state_reason")),
-        labels(rs.getString("labels")));
+        labels(rs.getString("labels")),
+        rs.getString("tls_address"));
   }
 }

@@ -37,7 +37,7 @@ class DatabaseTest {
                   + " order by installed_rank")) {
         // SCHEMA_VERSION names the last of them.
         for (String version : List.of("1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11",
-            "12", "13", String.valueOf(Database.SCHEMA_VERSION))) {
+            "12", "13", "14", String.valueOf(Database.SCHEMA_VERSION))) {
           assertTrue(rs.next());
           assertEquals(version, rs.getString("version"));
           assertTrue(rs.getBoolean("success"));

@@ -2,6 +2,7 @@ package io.poolmig.db;
 
 import static io.poolmig.db.Fixtures.unique;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -129,6 +130,24 @@ class PoolRegistryTest {
       assertThrows(IllegalArgumentException.class, () -> HostRecord.of(name, "xen", "h:1", 1)
           .withLabels(java.util.Map.of(bad[0], bad[1])), bad[0] + "=" + bad[1]);
     }
+  }
+
+  @Test
+  void aHostsTlsEndpointIsWhatItsWorkerRegisteredLast() {
+    String name = unique("host");
+    register(HostRecord.of(name, "xen", "10.0.0.7:8004", 1).withTlsAddress("10.0.0.7:8005"));
+    assertEquals("10.0.0.7:8005", registry.find(name).orElseThrow().tlsAddress());
+    assertTrue(registry.list().stream().anyMatch(h -> h.name().equals(name)
+        && "10.0.0.7:8005".equals(h.tlsAddress())), "the list has it too");
+    registry.heartbeat(name);
+    assertEquals("10.0.0.7:8005", registry.find(name).orElseThrow().tlsAddress(),
+        "a heartbeat keeps it");
+    register(HostRecord.of(name, "xen", "10.0.0.7:8004", 1));
+    assertNull(registry.find(name).orElseThrow().tlsAddress(),
+        "a worker restarted without a certificate no longer offers TLS");
+    IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
+        () -> HostRecord.of(name, "xen", "h:1", 1).withTlsAddress("h"));
+    assertTrue(bad.getMessage().startsWith("tlsAddress must be host:port"), bad.getMessage());
   }
 
   @Test

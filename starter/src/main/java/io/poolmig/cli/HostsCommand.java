@@ -32,8 +32,8 @@ final class HostsCommand implements Callable<Integer> {
       List<HostRecord> hosts = pool.hosts();
       Map<String, HostInventory> live = pool.inventoryOf(hosts).stream()
           .collect(Collectors.toMap(HostInventory::host, Function.identity()));
-      Listing l = new Listing("host", "hypervisor", "state", "reachable", "endpoint", "memory",
-          "free", "disk_free", "vms", "last_seen", "state_set_at", "state_set_by", "state_reason",
+      Listing l = new Listing("host", "hypervisor", "state", "reachable", "endpoint",
+          "tls_endpoint", "memory", "free", "disk_free", "vms", "last_seen", "state_set_at", "state_set_by", "state_reason",
           "labels");
       boolean allAnswered = true;
       for (HostRecord h : hosts) {
@@ -41,7 +41,7 @@ final class HostsCommand implements Callable<Integer> {
         boolean up = inv != null && inv.reachable();
         allAnswered &= up;
         HostRecord.StateChange why = h.stateChange();
-        l.row(h.name(), h.hypervisor(), h.state(), up, h.receiveAddress(),
+        l.row(h.name(), h.hypervisor(), h.state(), up, h.receiveAddress(), h.tlsAddress(),
             new Listing.Bytes(h.totalMemoryBytes()),
             up ? new Listing.Bytes(inv.freeMemoryBytes()) : null,
             up && inv.disk() != null ? new Listing.Bytes(inv.disk().freeBytes()) : null,

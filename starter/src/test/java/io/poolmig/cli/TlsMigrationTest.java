@@ -87,6 +87,12 @@ class TlsMigrationTest {
   void aTlsMigrationBetweenTwoWorkersCommits() {
     assertTrue(workers.output(hostB).contains("and over TLS on 127.0.0.1:"),
         workers.output(hostB));
+    // The registry says where each host takes TLS streams, and that a host has none.
+    String tlsEndpoint = pool.database().poolRegistry().find("host-b").orElseThrow().tlsAddress();
+    assertTrue(tlsEndpoint != null && tlsEndpoint.startsWith("127.0.0.1:"), tlsEndpoint);
+    CliRun hosts = CliRun.of(env, "hosts", "-o", "json");
+    assertTrue(hosts.out().contains("\"tls_endpoint\" : \"" + tlsEndpoint + "\"")
+        || hosts.out().contains("\"tls_endpoint\":\"" + tlsEndpoint + "\""), hosts.toString());
     CliRun run = CliRun.of(env, "migrate", "tls-1", "--to", "host-b", "--transport", "tls",
         "--reason", "tls drill");
     assertEquals(0, run.exitCode(), run.toString());

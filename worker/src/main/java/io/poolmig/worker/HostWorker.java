@@ -130,7 +130,8 @@ public final class HostWorker implements AutoCloseable {
       HostMemory memory = hypervisor.memory();
       String instance = WorkerInstance.of(config.stateDir());
       HostRecord self = HostRecord.of(config.hostName(), hypervisor.kind(), advertised,
-          memory.totalBytes()).withLabels(config.labels());
+          memory.totalBytes()).withLabels(config.labels())
+          .withTlsAddress(advertisedTls);
       // Before the factory starts polling: a worker refused here never serves the host's queue.
       registry.claim(self, instance,
           config.takesOverName() ? Duration.ZERO : PoolActivities.STALE_AFTER);
