@@ -94,6 +94,7 @@ public final class EvacuateBench {
                   .toArray(), 50));
         }
       }
+      Idle idle = Idle.measure(IDLE_MILLIS);
       Round round = evacuate(pool, evacuated, Set.of(), o);
       int left = 0;
       Set<String> found = new HashSet<>();
@@ -110,13 +111,33 @@ public final class EvacuateBench {
       System.gc();
       long heapMib = (Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory())
           >> 20;
-      print(o, date, createSeconds, round, heapMib, left,
+      print(o, date, createSeconds, round, idle, heapMib, left,
           copies == uuids.size() && found.equals(uuids));
       if (!o.json()) {
         round.latency().print(System.out);
       }
     } finally {
       io.poolmig.hypervisor.StateFiles.deleteTree(state);
+    }
+  }
+
+  /** How long the pool is watched doing nothing before the measured round. */
+  private static final long IDLE_MILLIS = 3_000;
+
+  /**
+   * What the pool costs with no migration under way — 50 host workers polling their queues and
+   * running their guests' ticks, the Temporal server, the JIT still compiling — in cores: the
+   * share of the machine the measured round never had.
+   */
+  record Idle(double cores, double jitCores) {
+    static Idle measure(long millis) throws InterruptedException {
+      long cpu0 = ProcessCpu.jvmNanos();
+      long jit0 = ProcessCpu.jitThreadsNanos();
+      long t0 = System.nanoTime();
+      Thread.sleep(millis);
+      double wall = System.nanoTime() - t0;
+      return new Idle((ProcessCpu.jvmNanos() - cpu0) / wall,
+          (ProcessCpu.jitThreadsNanos() - jit0) / wall);
     }
   }
 
@@ -217,12 +238,13 @@ public final class EvacuateBench {
   }
 
   private static void print(Options o, OffsetDateTime date, double createSeconds, Round round,
-      long heapMib, int left, boolean eachOnce) {
+      Idle idle, long heapMib, int left, boolean eachOnce) {
     Map<String, EvacuationProgress> reports = round.reports();
     List<Moved> moved = round.moved();
     long makespanMillis = round.makespanMillis();
     long lowerBoundMillis = round.lowerBoundMillis();
     double cpuSeconds = round.cpuNanos() / 1e9;
+    double coresBusy = makespanMillis == 0 ? 0 : cpuSeconds * 1000 / makespanMillis;
     long[] overhead = moved.stream().mapToLong(Moved::overheadMillis).sorted().toArray();
     long[] stream = moved.stream().mapToLong(Moved::streamMillis).sorted().toArray();
     long median = percentile(overhead, 50);
@@ -236,13 +258,14 @@ public final class EvacuateBench {
           + "\"max_per_target\":%d,\"makespan_s\":%.2f,\"lower_bound_s\":%.2f,"
           + "\"makespan_ratio\":%.2f,\"overhead_ms_median\":%d,\"overhead_ms_p95\":%d,"
           + "\"stream_ms_median\":%d,\"stream_ms_max\":%d,\"coordinator_heap_mib\":%d,"
-          + "\"jobs_completed\":%d,\"cpu_s\":%.2f,\"jit_s\":%.2f,"
+          + "\"jobs_completed\":%d,\"cpu_s\":%.2f,\"jit_s\":%.2f,\"cores_busy\":%.2f,\"idle_cores\":%.2f,"
           + "\"vms_left_on_evacuated_hosts\":%d,\"every_vm_once\":%b,\"rolled_back\":%d}%n",
           date, o.hosts(), o.vms(),
           o.vmMib(), o.evacuate(), o.warmup(), moved.size(), o.maxParallel(), o.maxPerTarget(),
           makespanMillis / 1000.0, lowerBoundMillis / 1000.0, ratio, median, p95,
           percentile(stream, 50), percentile(stream, 100), heapMib, completed, cpuSeconds,
-          round.jitMillis() / 1000.0, left, eachOnce, round.rolledBack().size());
+          round.jitMillis() / 1000.0, coresBusy, idle.cores(), left, eachOnce,
+          round.rolledBack().size());
       return;
     }
     System.out.printf(Locale.ROOT, "bench/evacuate %s: %d cores, Java %s; embedded pool of %d "
@@ -269,6 +292,12 @@ public final class EvacuateBench {
     System.out.printf(Locale.ROOT, "%-38s %.2f s (%.3f s per migration; JIT compilers %.2f s)%n",
         "CPU during the round (whole process)", cpuSeconds,
         moved.isEmpty() ? 0 : cpuSeconds / moved.size(), round.jitMillis() / 1000.0);
+    // Near the core count, the round was bound by the CPU: every step waited its turn for it.
+    System.out.printf(Locale.ROOT, "%-38s %.2f of %d (CPU / makespan)%n",
+        "cores busy during the round", coresBusy, Runtime.getRuntime().availableProcessors());
+    System.out.printf(Locale.ROOT, "%-38s %.2f cores (JIT compilers %.2f), over %.0f s before "
+        + "the round%n", "the pool idle, no migration", idle.cores(), idle.jitCores(),
+        IDLE_MILLIS / 1000.0);
     System.out.printf(Locale.ROOT, "%-38s %d MiB%n", "heap held after the run (whole process)",
         heapMib);
     System.out.printf(Locale.ROOT, "%-38s %s%n", "invariant", (left == 0 && eachOnce)
