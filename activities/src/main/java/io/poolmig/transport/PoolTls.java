@@ -257,10 +257,12 @@ public final class PoolTls {
 
   /** The name the peer's certificate gives, for a log line: its first dNSName, else its CN. */
   static String peerName(SSLSocket ssl) {
+    String host = certifiedHost(ssl);
+    if (!host.isEmpty()) {
+      return host;
+    }
     try {
-      X509Certificate peer = (X509Certificate) ssl.getSession().getPeerCertificates()[0];
-      List<String> names = dnsNames(peer);
-      return names.isEmpty() ? subjectName(peer) : names.get(0);
+      return subjectName((X509Certificate) ssl.getSession().getPeerCertificates()[0]);
     } catch (IOException | RuntimeException e) {
       return "an unnamed peer";
     }
