@@ -125,7 +125,7 @@ final class BenchLink implements AutoCloseable {
         + String.format(Locale.ROOT, "%.1f", bitsPerSecond / 8.0 / (1 << 20)) + " MiB/s";
   }
 
-  /** Removes the shaping if this link installed it; safe to call more than once, from any thread. */
+  /** Removes the shaping if this link installed it; safe to call again, from any thread. */
   @Override
   public void close() {
     if (!installed.compareAndSet(true, false)) {

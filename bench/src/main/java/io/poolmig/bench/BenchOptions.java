@@ -133,7 +133,7 @@ record BenchOptions(long imageBytes, Set<Transfer> rows, Set<MemoryImage.Kind> i
     return new BenchOptions(size, rows, images, json, keep, live, liveSize, rates, link);
   }
 
-  /** Parses {@code 1gbit}, {@code 2.5gbit}, {@code 500mbit}, {@code 100000kbit}: SI units, as tc's. */
+  /** Parses {@code 1gbit}, {@code 2.5gbit}, {@code 500mbit}: SI units, as tc takes them. */
   static long parseRate(String option, String text) throws UsageException {
     java.util.regex.Matcher m = java.util.regex.Pattern
         .compile("(\\d+(?:\\.\\d+)?)\\s*([kmg])bit(?:/s)?")

@@ -258,7 +258,8 @@ public final class EvacuateBench {
           + "\"max_per_target\":%d,\"makespan_s\":%.2f,\"lower_bound_s\":%.2f,"
           + "\"makespan_ratio\":%.2f,\"overhead_ms_median\":%d,\"overhead_ms_p95\":%d,"
           + "\"stream_ms_median\":%d,\"stream_ms_max\":%d,\"coordinator_heap_mib\":%d,"
-          + "\"jobs_completed\":%d,\"cpu_s\":%.2f,\"jit_s\":%.2f,\"cores_busy\":%.2f,\"idle_cores\":%.2f,"
+          + "\"jobs_completed\":%d,\"cpu_s\":%.2f,\"jit_s\":%.2f,"
+          + "\"cores_busy\":%.2f,\"idle_cores\":%.2f,"
           + "\"vms_left_on_evacuated_hosts\":%d,\"every_vm_once\":%b,\"rolled_back\":%d}%n",
           date, o.hosts(), o.vms(),
           o.vmMib(), o.evacuate(), o.warmup(), moved.size(), o.maxParallel(), o.maxPerTarget(),

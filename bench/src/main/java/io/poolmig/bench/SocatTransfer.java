@@ -14,11 +14,11 @@ import java.util.regex.Pattern;
  * {@code OPENSSL}/{@code OPENSSL-LISTEN} with a throwaway self-signed certificate.
  *
  * <p>Contract: the listener is started and seen listening before the clock starts, as the poolmig
- * rows' endpoint is; the clock stops when both processes have exited, that is when the receiver
- * has written the last byte to its file. The listener binds the bench's address ({@link BenchLink}) only. TLS: RSA 2048
- * certificate, {@code verify=0} on both sides (no client certificate asked for, none checked),
- * otherwise socat's and OpenSSL's defaults; the sender runs with {@code -d -d} so that its log
- * names the negotiated protocol and cipher (one notice at connect, nothing per block).
+ * rows' endpoint is; the clock stops when both processes have exited, that is when the receiver has
+ * written the last byte to its file. The listener binds the bench's address ({@link BenchLink})
+ * only. TLS: RSA 2048 certificate, {@code verify=0} on both sides (no client certificate asked for,
+ * none checked), otherwise socat's and OpenSSL's defaults; the sender runs with {@code -d -d} so
+ * that its log names the negotiated protocol and cipher (one notice at connect, nothing per block).
  *
  * <p>Hazards: paths must be {@linkplain Tools#plainPath plain}; a transfer that outlives
  * {@code timeoutMillis} is killed and fails.
@@ -57,8 +57,8 @@ final class SocatTransfer {
     String connect;
     if (tls) {
       ensureCertificate(timeoutMillis);
-      listen = "OPENSSL-LISTEN:" + port + ",bind=" + address + ",reuseaddr,cert=" + cert + ",key=" + key
-          + ",verify=0";
+      listen = "OPENSSL-LISTEN:" + port + ",bind=" + address + ",reuseaddr,cert=" + cert
+          + ",key=" + key + ",verify=0";
       connect = "OPENSSL:" + address + ":" + port + ",verify=0";
     } else {
       listen = "TCP-LISTEN:" + port + ",bind=" + address + ",reuseaddr";

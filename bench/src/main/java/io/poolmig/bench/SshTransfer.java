@@ -14,14 +14,14 @@ import java.util.regex.Pattern;
  * sshd that this class starts for the transfer and stops after it.
  *
  * <p>Contract: the sshd has its own host key, authorised key, configuration and pid file in the
- * work directory, listens on a free port of the bench's address ({@link BenchLink}) only, and accepts only that key (no
- * passwords, no PAM). The client ignores the user's ssh configuration ({@code -F /dev/null}) and
- * known hosts, so the cipher is OpenSSH's default; it runs with {@code -v} so that its log names
- * the negotiated cipher. The sshd sets {@code SHLVL=1} for the session, so that the remote bash
- * does not read the user's {@code ~/.bashrc}: the row measures ssh, not the account's shell
- * start-up. CPU is the client's (reaped by this JVM) plus what the sshd and the
- * per-connection processes it reaped used during the transfer, read from the sshd's own
- * counters before it is stopped.
+ * work directory, listens on a free port of the bench's address ({@link BenchLink}) only, and
+ * accepts only that key (no passwords, no PAM). The client ignores the user's ssh configuration
+ * ({@code -F /dev/null}) and known hosts, so the cipher is OpenSSH's default; it runs with {@code
+ * -v} so that its log names the negotiated cipher. The sshd sets {@code SHLVL=1} for the session,
+ * so that the remote bash does not read the user's {@code ~/.bashrc}: the row measures ssh, not the
+ * account's shell start-up. CPU is the client's (reaped by this JVM) plus what the sshd and the
+ * per-connection processes it reaped used during the transfer, read from the sshd's own counters
+ * before it is stopped.
  *
  * <p>Hazards: needs root (sshd logs users in) and the privilege-separation directory
  * {@code /run/sshd}, which it creates if missing, as the service would.

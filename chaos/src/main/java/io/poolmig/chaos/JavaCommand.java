@@ -51,9 +51,10 @@ record JavaCommand(String javaBinary, String classPath, Path logbackConfig, Path
       if (!Files.exists(from)) {
         continue;
       }
-      Path to = dir.resolve(String.format("%03d-%s", i++, from.getFileName()));
-      if (Files.isDirectory(from)) {
-        to = dir.resolve(to.getFileName() + ".jar");
+      boolean classDirectory = Files.isDirectory(from);
+      Path to = dir.resolve(String.format("%03d-%s%s", i++, from.getFileName(),
+          classDirectory ? ".jar" : ""));
+      if (classDirectory) {
         jar(from, to);
       } else {
         Files.copy(from, to, StandardCopyOption.REPLACE_EXISTING);

@@ -65,19 +65,11 @@ public record HostRecord(
     labels.forEach(HostRecord::checkLabel);
   }
 
-  /** A host without a TLS endpoint. */
-  public HostRecord(String name, String hypervisor, String receiveAddress, long totalMemoryBytes,
-      String state, Instant registeredAt, Instant lastSeenAt, StateChange stateChange,
-      java.util.Map<String, String> labels) {
-    this(name, hypervisor, receiveAddress, totalMemoryBytes, state, registeredAt, lastSeenAt,
-        stateChange, labels, null);
-  }
-
-  /** An operator's change of a host's state, without labels. */
+  /** An operator's change of a host's state, without labels or a TLS endpoint. */
   public HostRecord(String name, String hypervisor, String receiveAddress, long totalMemoryBytes,
       String state, Instant registeredAt, Instant lastSeenAt, StateChange stateChange) {
     this(name, hypervisor, receiveAddress, totalMemoryBytes, state, registeredAt, lastSeenAt,
-        stateChange, null);
+        stateChange, null, null);
   }
 
   /**

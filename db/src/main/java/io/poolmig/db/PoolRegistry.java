@@ -46,7 +46,8 @@ public final class PoolRegistry {
 
   private static final String COLUMNS =
       "name, hypervisor, receive_address, total_memory_bytes, state, registered_at, last_seen_at,"
-          + " state_changed_at, state_changed_by, state_reason, labels::text as labels, tls_address";
+          + " state_changed_at, state_changed_by, state_reason, labels::text as labels,"
+          + " tls_address";
 
   private static final String CHANGE_STATE =
       "update hosts set state = ?, state_changed_at = now(), state_changed_by = ?,"

@@ -33,8 +33,8 @@ final class HostsCommand implements Callable<Integer> {
       Map<String, HostInventory> live = pool.inventoryOf(hosts).stream()
           .collect(Collectors.toMap(HostInventory::host, Function.identity()));
       Listing l = new Listing("host", "hypervisor", "state", "reachable", "endpoint",
-          "tls_endpoint", "memory", "free", "disk_free", "vms", "last_seen", "state_set_at", "state_set_by", "state_reason",
-          "labels");
+          "tls_endpoint", "memory", "free", "disk_free", "vms", "last_seen", "state_set_at",
+          "state_set_by", "state_reason", "labels");
       boolean allAnswered = true;
       for (HostRecord h : hosts) {
         HostInventory inv = live.get(h.name());
