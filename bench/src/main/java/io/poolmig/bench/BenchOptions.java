@@ -19,11 +19,14 @@ import java.util.Set;
  * @param dirtyRates guest dirty rates of the live part, pages per second
  * @param linkBitsPerSecond the rate of the link every row crosses ({@link BenchLink}), 0 for
  *     loopback as it is
+ * @param repeat how many times each image's rows run, in turn; the report gives each row's median
  */
 record BenchOptions(long imageBytes, Set<Transfer> rows, Set<MemoryImage.Kind> images, boolean json,
-    boolean keep, boolean live, long liveBytes, List<Integer> dirtyRates, long linkBitsPerSecond) {
+    boolean keep, boolean live, long liveBytes, List<Integer> dirtyRates, long linkBitsPerSecond,
+    int repeat) {
 
   static final long MIB = 1L << 20;
+  static final int MAX_REPEAT = 9;
 
   /** A bad command line; the message is the one line printed before exit 2. */
   static final class UsageException extends Exception {
@@ -42,13 +45,14 @@ record BenchOptions(long imageBytes, Set<Transfer> rows, Set<MemoryImage.Kind> i
   static final String HELP = """
       Usage: bench/stream [--size SIZE] [--rows LIST] [--images LIST] [--json] [--keep]
                           [--live | --no-live] [--live-size SIZE] [--dirty-rates LIST]
-                          [--link RATE]
+                          [--link RATE] [--repeat N]
 
       Moves the same memory image from a file on a sender to a file on a receiver over loopback
       TCP, once per transfer: poolmig's data plane (a simulated host saving a VM through the
       checkpoint stream into another host's receive endpoint, no Temporal), socat, socat with
       OpenSSL, and ssh. Then, optionally, live-migrates a VM whose guest dirties its memory.
       With --link, every transfer crosses a link of that rate instead of bare loopback.
+      Each image's rows run --repeat times, in turn, and each row reports its median run.
 
       Options:
         --size SIZE          memory image per throughput row, e.g. 1G, 256M (default 1G)
@@ -72,18 +76,21 @@ record BenchOptions(long imageBytes, Set<Transfer> rows, Set<MemoryImage.Kind> i
                              they use 127.0.0.2, whose packets tc sends through an HTB
                              class of that rate on lo for the run (needs root and tc;
                              traffic to 127.0.0.1 is untouched)
+        --repeat N           run each image's rows N times in turn, 1 to 9 (default 3); a
+                             row's figures are its median run by wall time, its note says
+                             the range of all N
         -h, --help           this text
 
       Examples:
         bench/stream                                  # everything, 1 GiB images
-        bench/stream --size 64M --no-live             # a quick look
+        bench/stream --size 64M --no-live --repeat 1  # a quick look
         bench/stream --size 256M --rows poolmig-tcp,socat-tcp --images mix
         bench/stream --size 64M --json | jq '.rows[] | {name, image, mib_per_s}'
         bench/stream --link 1gbit --images mix --no-live   # where LZ4 and zero pages pay
 
       Needs socat, openssl and ssh for their rows (a missing tool skips its row, saying so);
       the ssh row runs /usr/sbin/sshd as root on a free loopback port. The work directory is
-      made under $TMPDIR (default /tmp) and needs about three times --size of free space.
+      made under $TMPDIR (default /tmp) and needs about four times --size of free space.
       Exit: 0 all rows done or skipped; 1 a row failed or a copy did not match; 2 bad option.
       """;
 
@@ -97,6 +104,7 @@ record BenchOptions(long imageBytes, Set<Transfer> rows, Set<MemoryImage.Kind> i
     long liveSize = 256 * MIB;
     List<Integer> rates = List.of(0, 1000, 5000, 20000);
     long link = 0;
+    int repeat = 3;
     for (int i = 0; i < args.length; i++) {
       String arg = args[i];
       String value = null;
@@ -111,7 +119,8 @@ record BenchOptions(long imageBytes, Set<Transfer> rows, Set<MemoryImage.Kind> i
         case "--keep" -> keep = true;
         case "--live" -> live = true;
         case "--no-live" -> live = false;
-        case "--size", "--rows", "--images", "--live-size", "--dirty-rates", "--link" -> {
+        case "--size", "--rows", "--images", "--live-size", "--dirty-rates", "--link",
+            "--repeat" -> {
           if (value == null) {
             if (i + 1 >= args.length) {
               throw new UsageException(arg + " needs a value (see --help)");
@@ -124,13 +133,27 @@ record BenchOptions(long imageBytes, Set<Transfer> rows, Set<MemoryImage.Kind> i
             case "--rows" -> rows = parseRows(value);
             case "--images" -> images = parseImages(value);
             case "--link" -> link = parseRate(arg, value);
+            case "--repeat" -> repeat = parseRepeat(value);
             default -> rates = parseRates(value);
           }
         }
         default -> throw new UsageException("unknown option '" + args[i] + "' (see --help)");
       }
     }
-    return new BenchOptions(size, rows, images, json, keep, live, liveSize, rates, link);
+    return new BenchOptions(size, rows, images, json, keep, live, liveSize, rates, link,
+        repeat);
+  }
+
+  private static int parseRepeat(String text) throws UsageException {
+    try {
+      int n = Integer.parseInt(text.trim());
+      if (n >= 1 && n <= MAX_REPEAT) {
+        return n;
+      }
+    } catch (NumberFormatException e) {
+      // refused below
+    }
+    throw new UsageException("--repeat '" + text + "' is not a count of 1 to " + MAX_REPEAT);
   }
 
   /** Parses {@code 1gbit}, {@code 2.5gbit}, {@code 500mbit}: SI units, as tc takes them. */

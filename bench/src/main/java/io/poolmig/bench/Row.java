@@ -1,5 +1,9 @@
 package io.poolmig.bench;
 
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+
 /**
  * One line of the report: a transfer of one image, or one live migration.
  *
@@ -40,6 +44,40 @@ record Row(String name, String key, String image, long bytes, Status status, Str
   static Row without(Transfer t, String image, long bytes, Status status, String reason) {
     return new Row(t.label, t.key, image, bytes, status, reason, -1, -1, -1, null, null, null,
         null);
+  }
+
+  /**
+   * The one row that stands for several runs of the same transfer: a failed run if there is one
+   * (a failure is never outvoted), else the median run by wall time (of an even number, the
+   * faster of the middle two), its note saying how many
+   * runs there were and the range of their MiB/s; runs that did not take place (skipped) as the
+   * first of them.
+   */
+  static Row medianOf(List<Row> runs) {
+    if (runs.isEmpty()) {
+      throw new IllegalArgumentException("no runs");
+    }
+    for (int i = 0; i < runs.size(); i++) {
+      Row r = runs.get(i);
+      if (r.status == Status.FAILED) {
+        return runs.size() == 1 ? r : r.withNote("run " + (i + 1) + " of " + runs.size() + ": "
+            + r.note);
+      }
+    }
+    List<Row> measured = runs.stream().filter(Row::ok)
+        .sorted(Comparator.comparingLong(Row::wallNanos)).toList();
+    if (measured.size() < 2) {
+      return measured.isEmpty() ? runs.get(0) : measured.get(0);
+    }
+    Row median = measured.get((measured.size() - 1) / 2);
+    return median.withNote(String.format(Locale.ROOT, "median of %d runs (%.0f to %.0f MiB/s); %s",
+        measured.size(), measured.get(measured.size() - 1).mibPerSecond(),
+        measured.get(0).mibPerSecond(), median.note));
+  }
+
+  Row withNote(String newNote) {
+    return new Row(name, key, image, bytes, status, newNote, wallNanos, cpuNanos, streamBytes,
+        downtimeMillis, streamDowntimeMillis, rounds, dirtyPagesPerSecond);
   }
 
   boolean ok() {

@@ -5,12 +5,19 @@ import io.poolmig.stream.Sha256;
 import io.poolmig.stream.StreamOptions;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -30,7 +37,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * (shutdown hook), unless {@code --keep} keeps the directory.
  *
  * <p>Hazards: it measures whatever else the machine is doing too (the header prints the load);
- * it needs about three times {@code --size} of free space in {@code $TMPDIR}.
+ * it needs about four times {@code --size} of free space in {@code $TMPDIR}.
  */
 public final class StreamBench {
 
@@ -41,6 +48,9 @@ public final class StreamBench {
   private static final int WARM_UP_MAX_ROUNDS = 10;
   /** A warm-up round whose JIT compiler threads used less CPU than this ends the warm-up. */
   private static final long WARM_UP_SETTLED_NANOS = 50_000_000L;
+  /** Reporting starts about two seconds after memory is freed: quiet for longer means done. */
+  private static final long REPORTING_QUIET_MILLIS = 3_000;
+  private static final long REPORTING_WAIT_MILLIS = 30_000;
 
   private final BenchOptions options;
   private final BenchLink network;
@@ -54,6 +64,8 @@ public final class StreamBench {
   private String tlsDetail = "";
   private String sshDetail = "";
   private String warmUpDetail = "";
+  /** What {@link #startRow} writes the ballast with: zeros, 4 MiB at a time. */
+  private final ByteBuffer ballastChunk = ByteBuffer.allocateDirect(4 << 20);
 
   private StreamBench(BenchOptions options, BenchLink network, Path work, Children children) {
     this.options = options;
@@ -130,7 +142,7 @@ public final class StreamBench {
 
   private int run() throws IOException {
     long biggest = Math.max(options.imageBytes(), options.live() ? options.liveBytes() : 0);
-    requireSpace(3 * options.imageBytes() + (options.live() ? 2 * options.liveBytes() : 0));
+    requireSpace(4 * options.imageBytes() + (options.live() ? 2 * options.liveBytes() : 0));
     // The simulated hosts' capacity is bookkeeping only: room for a VM, its copy and the warm-up.
     long hostMemory = Math.max(64 * BenchOptions.MIB, 4 * biggest + 256 * BenchOptions.MIB);
     describe();
@@ -210,7 +222,9 @@ public final class StreamBench {
           + "ends' exit (listener/sshd started before); CPU = user+sys of all their processes "
           + "(/proc); every received file was checked (size, SHA-256) after the timed span; for "
           + "all rows input comes from and output goes to the page cache, no fsync; before "
-          + "each row the page cache's dirty pages are written back (sync)");
+          + "each row the page cache's dirty pages are written back (sync), then a file the "
+          + "image's size is written and deleted, so that every row's receiver writes into "
+          + "memory in use a moment before (not memory the VM returned to its hypervisor)");
       report.note("limits, socat TCP: loopback copies, 1 MiB buffers; socat OPENSSL and ssh: "
           + "one cipher thread per side");
     }
@@ -286,39 +300,74 @@ public final class StreamBench {
     Path file = work.resolve("image-" + kind.key + ".bin");
     MemoryImage.Written image = MemoryImage.write(kind, file, options.imageBytes(), SEED);
     DomainInfo vm = null;
+    Map<Transfer, List<Row>> runs = new EnumMap<>(Transfer.class);
     try {
-      for (Transfer t : options.rows()) {
-        progress(kind.key + " image: " + t.label);
-        Row row;
-        try {
-          settle();
-          row = switch (t) {
-            case POOLMIG_TCP, POOLMIG_LZ4, POOLMIG_TLS -> {
-              if (vm == null) {
-                vm = link.importImage(kind.key + "-image", image, false);
-                // Once untimed: the first write of a fresh memory file this size costs the
-                // kernel several times what later ones do (page cache allocation), which the
-                // first timed row alone would otherwise pay.
-                link.transfer(vm.uuid(), StreamOptions.DEFAULT, false, false);
-                link.discardCopy(vm.uuid());
-                settle();
-              }
-              yield poolmigRow(t, image, vm, link);
-            }
-            case SOCAT_TCP, SOCAT_TLS -> socatRow(t, image);
-            case SSH -> sshRow(image);
-          };
-        } catch (IOException | RuntimeException e) {
-          row = Row.without(t, kind.key, image.bytes(), Row.Status.FAILED,
-              e.getMessage() == null ? e.toString() : e.getMessage());
-        }
-        report.add(row);
+      if (link != null) {
+        vm = link.importImage(kind.key + "-image", image, false);
       }
+      for (int round = 1; round <= options.repeat(); round++) {
+        for (Transfer t : options.rows()) {
+          progress(kind.key + " image: " + t.label
+              + (options.repeat() > 1 ? " (run " + round + " of " + options.repeat() + ")" : ""));
+          runs.computeIfAbsent(t, k -> new ArrayList<>()).add(runOnce(t, image, vm, link));
+        }
+      }
+      runs.values().forEach(r -> report.add(Row.medianOf(r)));
     } finally {
       if (vm != null) {
         link.source().destroy(vm.uuid());
       }
       Files.deleteIfExists(file);
+    }
+  }
+
+  /** One timed run of {@code t}; a failure is a failed row, not an exception. */
+  private Row runOnce(Transfer t, MemoryImage.Written image, DomainInfo vm, PoolmigLink link) {
+    try {
+      startRow();
+      return switch (t) {
+        case POOLMIG_TCP, POOLMIG_LZ4, POOLMIG_TLS -> poolmigRow(t, image, vm, link);
+        case SOCAT_TCP, SOCAT_TLS -> socatRow(t, image);
+        case SSH -> sshRow(image);
+      };
+    } catch (IOException | RuntimeException e) {
+      return Row.without(t, image.kind().key, image.bytes(), Row.Status.FAILED,
+          e.getMessage() == null ? e.toString() : e.getMessage());
+    }
+  }
+
+  /**
+   * Readies the machine for a timed row, the same way for every row: writes the page cache back
+   * ({@link #settle}), waits until the kernel has stopped handing free memory back to the
+   * hypervisor ({@link FreePageReporting}), then writes and deletes a file the image's size, so
+   * that the row's receiver writes into memory that was in use a moment before — as on a host
+   * that is not itself ballooned — rather than into memory the kernel must first fault back in:
+   * writing 1 GiB into a new file took 1.9–3.1 s of system time when nothing had been freed for
+   * six seconds, 0.5–0.8 s right after a 1 GiB file was written and deleted. Reporting resumes
+   * about two seconds after the ballast is freed, so a row that runs longer than that meets
+   * reported memory in its later part: the slower rows (ssh, TLS) are measured a little
+   * pessimistically, never optimistically.
+   */
+  private void startRow() throws IOException {
+    settle();
+    try {
+      FreePageReporting.awaitQuiet(REPORTING_QUIET_MILLIS, REPORTING_WAIT_MILLIS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while waiting for free page reporting to stop", e);
+    }
+    Path ballast = work.resolve("ballast.bin");
+    try (FileChannel ch = FileChannel.open(ballast, StandardOpenOption.CREATE,
+        StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+      for (long at = 0; at < options.imageBytes(); ) {
+        ballastChunk.clear().limit((int) Math.min(ballastChunk.capacity(),
+            options.imageBytes() - at));
+        while (ballastChunk.hasRemaining()) {
+          at += ch.write(ballastChunk, at);
+        }
+      }
+    } finally {
+      Files.deleteIfExists(ballast);
     }
   }
 

@@ -52,6 +52,30 @@ class StreamBenchSmokeTest {
   }
 
   @Test
+  void aRowOfSeveralRunsIsTheirMedianAndNeverHidesAFailure() throws Exception {
+    assertEquals(3, BenchOptions.parse(new String[0]).repeat());
+    assertEquals(5, BenchOptions.parse(new String[] {"--repeat", "5"}).repeat());
+    assertThrows(BenchOptions.UsageException.class,
+        () -> BenchOptions.parse(new String[] {"--repeat", "0"}));
+    assertThrows(BenchOptions.UsageException.class,
+        () -> BenchOptions.parse(new String[] {"--repeat=many"}));
+
+    long gib = 1L << 30;
+    Row slow = Row.measured(Transfer.SOCAT_TCP, "random", gib, 4_000_000_000L, 1, -1, "copy");
+    Row fast = Row.measured(Transfer.SOCAT_TCP, "random", gib, 1_000_000_000L, 1, -1, "copy");
+    Row middle = Row.measured(Transfer.SOCAT_TCP, "random", gib, 2_000_000_000L, 1, -1, "copy");
+    Row median = Row.medianOf(java.util.List.of(slow, fast, middle));
+    assertEquals(2_000_000_000L, median.wallNanos());
+    assertEquals("median of 3 runs (256 to 1024 MiB/s); copy", median.note());
+    assertEquals(fast, Row.medianOf(java.util.List.of(fast)));
+
+    Row failed = Row.without(Transfer.SOCAT_TCP, "random", gib, Row.Status.FAILED, "mismatch");
+    Row reported = Row.medianOf(java.util.List.of(fast, failed, middle));
+    assertEquals(Row.Status.FAILED, reported.status());
+    assertEquals("run 2 of 3: mismatch", reported.note());
+  }
+
+  @Test
   void imagesAreDeterministicAndMixed(@TempDir Path dir) throws Exception {
     MemoryImage.Written a = MemoryImage.write(MemoryImage.Kind.MIX, dir.resolve("a"), 4 * MIB, 7);
     MemoryImage.Written b = MemoryImage.write(MemoryImage.Kind.MIX, dir.resolve("b"), 4 * MIB, 7);
