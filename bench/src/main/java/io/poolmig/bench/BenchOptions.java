@@ -48,7 +48,7 @@ record BenchOptions(long imageBytes, Set<Transfer> rows, Set<MemoryImage.Kind> i
                           [--link RATE] [--repeat N]
 
       Moves the same memory image from a file on a sender to a file on a receiver over loopback
-      TCP, once per transfer: poolmig's data plane (a simulated host saving a VM through the
+      TCP, for each transfer: poolmig's data plane (a simulated host saving a VM through the
       checkpoint stream into another host's receive endpoint, no Temporal), socat, socat with
       OpenSSL, and ssh. Then, optionally, live-migrates a VM whose guest dirties its memory.
       With --link, every transfer crosses a link of that rate instead of bare loopback.
