@@ -206,7 +206,7 @@ public final class StreamBench {
           + "), as in a worker that has run for a while; each row says the JIT CPU within it");
       report.note("limits, poolmig: each side hashes every non-zero page once (XXH3-128, into "
           + "its page tree), on the thread that moves the data; the sim reads a run of pages "
-          + "with one call per 4 MiB batch and reads holes as zeros; sender and receiver share "
+          + "with one call per 1 MiB batch and reads holes as zeros; sender and receiver share "
           + "the cores");
     }
     if (rows.contains(Transfer.POOLMIG_TLS)) {
