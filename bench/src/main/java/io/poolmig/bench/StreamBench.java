@@ -200,7 +200,8 @@ public final class StreamBench {
           + "one-time ticket (ReceiveTickets, random pool key); the VM was made with "
           + "SimHost.create and its domains/<uuid>/memory.img replaced by a hard link to the "
           + "image (the sim cannot create a VM from given memory); wall = connect to B's final "
-          + "status; CPU = this JVM's (both hosts, GC, JIT); before the rows, rounds of one " + Report.size(WARM_UP_BYTES) + " transfer of each kind "
+          + "status; CPU = this JVM's (both hosts, GC, JIT); before the rows, rounds of one "
+          + Report.size(WARM_UP_BYTES) + " transfer of each kind "
           + "(TCP, LZ4, TLS) until a round's JIT compiler threads used under "
           + WARM_UP_SETTLED_NANOS / 1_000_000 + " ms of CPU (at most " + WARM_UP_MAX_ROUNDS
           + "), as in a worker that has run for a while; each row says the JIT CPU within it");
