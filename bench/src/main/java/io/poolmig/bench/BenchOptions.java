@@ -61,6 +61,9 @@ record BenchOptions(long imageBytes, Set<Transfer> rows, Set<MemoryImage.Kind> i
                                poolmig-lz4  the same with LZ4 (StreamOptions(lz4=true, 0))
                                poolmig-tls  the same over mutual TLS 1.3 (a pool CA made
                                             for the run)
+                               jdk-tls      the JDK's TLS 1.3 alone, memory to memory: the
+                                            same certificates and 1 MiB writes, no files,
+                                            no hashing (the ceiling of poolmig-tls)
                                socat-tcp    socat -u -b 1048576, TCP-LISTEN to TCP
                                socat-tls    the same over OPENSSL-LISTEN/OPENSSL
                                ssh          ssh 'cat > out' < in against a private sshd

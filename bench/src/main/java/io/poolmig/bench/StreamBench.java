@@ -60,6 +60,7 @@ public final class StreamBench {
   private final boolean showProgress = System.console() != null;
   private SocatTransfer socat;
   private SshTransfer ssh;
+  private JdkTlsPipe jdkTls;
   private String socatTlsDetail = "";
   private String tlsDetail = "";
   private String sshDetail = "";
@@ -153,12 +154,16 @@ public final class StreamBench {
       try (PoolmigLink link = poolmig ? PoolmigLink.open(work.resolve("hosts"), hostMemory, false,
           network.address())
           : null) {
-        if (link != null) {
+        if (link != null || rows.contains(Transfer.JDK_TLS)) {
           progress("warm-up transfers");
-          warmUp(link);
+          warmUp(link, rows.contains(Transfer.JDK_TLS));
         }
         for (MemoryImage.Kind kind : options.images()) {
           runImage(kind, link);
+        }
+      } finally {
+        if (jdkTls != null) {
+          jdkTls.close();
         }
       }
     }
@@ -215,6 +220,15 @@ public final class StreamBench {
           + "provider, EC P-256 certificates of a pool CA made for the run, as `poolmig ca` "
           + "makes them); the handshake is inside the timed span");
     }
+    if (rows.contains(Transfer.JDK_TLS)) {
+      report.note("JDK TLS alone: the JDK's TLS 1.3 between two threads of this JVM, the same "
+          + "provider and kind of certificates as poolmig TLS (a pool CA of its own), 1 MiB "
+          + "writes of one random buffer, memory to memory: no file, no hash, no checkpoint "
+          + "format; AES-GCM authenticates every record and the receiver counts the bytes; the "
+          + "handshake is inside the timed span; each warm-up round includes one "
+          + Report.size(WARM_UP_BYTES) + " run; what poolmig TLS cannot exceed while it uses the "
+          + "JDK's TLS");
+    }
     if (rows.contains(Transfer.SOCAT_TCP) || rows.contains(Transfer.SOCAT_TLS)
         || rows.contains(Transfer.SSH)) {
       report.note("socat and ssh rows send the image file itself; wall = sender's start to both "
@@ -262,18 +276,19 @@ public final class StreamBench {
     }
   }
 
-  private void warmUp(PoolmigLink link) throws IOException {
+  /** Warms up the poolmig rows' data path ({@code link}, if any) and the JDK TLS pipe's. */
+  private void warmUp(PoolmigLink link, boolean pipe) throws IOException {
     // A worker that has run for a while has its data path compiled; the timed rows should not
     // pay for compiling it. A few MiB leave the hot loops interpreted or in C1: the JIT of a
     // 2-core JVM then still competes with the rows' own threads, most of all TLS's.
-    DomainInfo vm = link.source().create("warm-up", WARM_UP_BYTES, 1, 0);
+    DomainInfo vm = link == null ? null : link.source().create("warm-up", WARM_UP_BYTES, 1, 0);
     long jitInAll = 0;
     int rounds = 0;
     long lastRound;
     try {
       do {
         long jit0 = ProcessCpu.jitThreadsNanos();
-        for (int i = 0; i < 3; i++) {
+        for (int i = 0; vm != null && i < 3; i++) {
           StreamOptions o = i == 1 ? new StreamOptions(true, 0) : StreamOptions.DEFAULT;
           PoolmigLink.Transferred t = link.transfer(vm.uuid(), o, false, i == 2);
           link.discardCopy(vm.uuid());
@@ -282,12 +297,17 @@ public final class StreamBench {
                 + "plane is broken here");
           }
         }
+        if (pipe) {
+          jdkTls().run(WARM_UP_BYTES, timeoutMillis(WARM_UP_BYTES));
+        }
         lastRound = ProcessCpu.jitThreadsNanos() - jit0;
         jitInAll += lastRound;
         rounds++;
       } while (lastRound >= WARM_UP_SETTLED_NANOS && rounds < WARM_UP_MAX_ROUNDS);
     } finally {
-      link.source().destroy(vm.uuid());
+      if (vm != null) {
+        link.source().destroy(vm.uuid());
+      }
     }
     warmUpDetail = String.format(Locale.ROOT, "warm-up: %d round(s), %.2f s of JIT CPU in all, "
         + "%.0f ms in the last%s", rounds, jitInAll / 1e9, lastRound / 1e6,
@@ -326,6 +346,7 @@ public final class StreamBench {
       startRow();
       return switch (t) {
         case POOLMIG_TCP, POOLMIG_LZ4, POOLMIG_TLS -> poolmigRow(t, image, vm, link);
+        case JDK_TLS -> jdkTlsRow(image);
         case SOCAT_TCP, SOCAT_TLS -> socatRow(t, image);
         case SSH -> sshRow(image);
       };
@@ -414,6 +435,19 @@ public final class StreamBench {
             + "every page hashed once per side; page-tree roots match; JIT %.2f CPU-s",
             r.saved().streamBytes() / (double) BenchOptions.MIB,
             100.0 * r.saved().streamBytes() / image.bytes(), r.jitNanos() / 1e9));
+  }
+
+  private JdkTlsPipe jdkTls() throws IOException {
+    if (jdkTls == null) {
+      jdkTls = JdkTlsPipe.open(work.resolve("jdk-tls"), network.address());
+    }
+    return jdkTls;
+  }
+
+  private Row jdkTlsRow(MemoryImage.Written image) throws IOException {
+    Measured m = jdkTls().run(image.bytes(), timeoutMillis(image.bytes()));
+    return Row.measured(Transfer.JDK_TLS, image.kind().key, image.bytes(), m.wallNanos(),
+        m.cpuNanos(), -1, m.detail() + ", memory to memory, every byte arrived");
   }
 
   private Row socatRow(Transfer t, MemoryImage.Written image) throws IOException {

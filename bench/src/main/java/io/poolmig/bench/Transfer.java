@@ -8,6 +8,7 @@ enum Transfer {
   POOLMIG_TCP("poolmig-tcp", "poolmig plain TCP"),
   POOLMIG_LZ4("poolmig-lz4", "poolmig TCP + LZ4"),
   POOLMIG_TLS("poolmig-tls", "poolmig TLS"),
+  JDK_TLS("jdk-tls", "JDK TLS alone"),
   SOCAT_TCP("socat-tcp", "socat TCP"),
   SOCAT_TLS("socat-tls", "socat OPENSSL"),
   SSH("ssh", "ssh");

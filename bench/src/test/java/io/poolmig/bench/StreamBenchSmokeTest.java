@@ -13,8 +13,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The cheap end of bench/stream: options, the images, and one poolmig transfer of each kind
- * (plain, LZ4, TLS).
+ * The cheap end of bench/stream: options, the images, one poolmig transfer of each kind
+ * (plain, LZ4, TLS) and the JDK TLS pipe.
  */
 class StreamBenchSmokeTest {
 
@@ -101,6 +101,18 @@ class StreamBenchSmokeTest {
         assertEquals(image.memoryDigest(), t.saved().contentDigest());
         assertTrue(t.restoredAtMillis() > 0);
         link.discardCopy(vm.uuid());
+      }
+    }
+  }
+
+  @Test
+  void theJdkTlsPipeMovesEveryByteOverTls13(@TempDir Path dir) throws Exception {
+    try (JdkTlsPipe pipe = JdkTlsPipe.open(dir.resolve("pki"), BenchLink.LOOPBACK_ADDRESS)) {
+      // Two runs on one listener, the second not a whole number of the pipe's 1 MiB writes.
+      for (long bytes : new long[] {3 * MIB, 2 * MIB + 12_345}) {
+        Measured m = pipe.run(bytes, 60_000);
+        assertTrue(m.detail().startsWith("TLSv1.3 TLS_"), m.detail());
+        assertTrue(m.wallNanos() > 0 && m.cpuNanos() > 0);
       }
     }
   }
