@@ -63,7 +63,8 @@ record BenchOptions(long imageBytes, Set<Transfer> rows, Set<MemoryImage.Kind> i
                                             for the run)
                                jdk-tls      the JDK's TLS 1.3 alone, memory to memory: the
                                             same certificates and 1 MiB writes, no files,
-                                            no hashing (the ceiling of poolmig-tls)
+                                            no hashing (the ceiling of poolmig-tls;
+                                            random bytes, so on the random image only)
                                socat-tcp    socat -u -b 1048576, TCP-LISTEN to TCP
                                socat-tls    the same over OPENSSL-LISTEN/OPENSSL
                                ssh          ssh 'cat > out' < in against a private sshd
