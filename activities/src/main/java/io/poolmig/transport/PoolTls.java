@@ -188,7 +188,7 @@ public final class PoolTls {
    * {@link TlsRefusedException} (a certificate refused, either way) or an {@link SSLException}
    * (anything else: not TLS, cut short) says why. The caller closes {@code raw}.
    */
-  SSLSocket accept(Socket raw) throws IOException {
+  public SSLSocket accept(Socket raw) throws IOException {
     SSLSocket ssl = (SSLSocket) sockets.createSocket(raw,
         raw.getInetAddress().getHostAddress(), raw.getPort(), false);
     ssl.setUseClientMode(false);
@@ -208,7 +208,7 @@ public final class PoolTls {
    * certificate and admitting only a receiver certified by the pool CA as {@code targetHost}.
    * The raw socket is closed with the TLS one.
    */
-  SSLSocket connect(Socket raw, String targetHost) throws IOException {
+  public SSLSocket connect(Socket raw, String targetHost) throws IOException {
     // The peer host given here is what PoolTrust compares the receiver's dNSName with.
     SSLSocket ssl = (SSLSocket) sockets.createSocket(raw, targetHost, raw.getPort(), true);
     ssl.setUseClientMode(true);

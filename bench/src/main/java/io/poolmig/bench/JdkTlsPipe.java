@@ -1,40 +1,28 @@
 package io.poolmig.bench;
 
 import io.poolmig.transport.PoolCa;
+import io.poolmig.transport.PoolTls;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.Reader;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.GeneralSecurityException;
-import java.security.KeyStore;
-import java.security.PrivateKey;
-import java.security.cert.Certificate;
-import java.security.cert.CertificateFactory;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import javax.net.ssl.KeyManagerFactory;
-import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManagerFactory;
-import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
-import org.bouncycastle.openssl.PEMParser;
-import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
 
 /**
  * The ceiling of the poolmig TLS row: the JDK's TLS 1.3 between two threads of this JVM with
- * nothing else to do. The same provider, protocol and certificates as poolmig's (EC P-256 of a
- * pool CA made with {@link PoolCa}, both sides authenticated), the same 1 MiB writes, but from
- * memory to memory: no file is read or written, nothing is hashed, no checkpoint is parsed. What
- * poolmig TLS does beyond this is what poolmig itself adds; what this row takes is what no
- * poolmig change can take away while it uses the JDK's TLS.
+ * nothing else to do: poolmig's own TLS set-up ({@link PoolTls}: provider, protocol, mutual
+ * authentication against a pool CA made with {@link PoolCa}, EC P-256) and the same 1 MiB
+ * writes, but from memory to memory: no file is read or written, nothing is hashed, no
+ * checkpoint is parsed. What poolmig TLS does beyond this is what poolmig itself adds; what this
+ * row takes is what no poolmig change can take away while it uses the JDK's TLS.
  *
  * <p>Contract: {@link #run} sends {@code bytes} (one random 1 MiB buffer again and again, TLS
  * does not compress) and returns once the receiver has read all of them and the end of the
@@ -50,15 +38,14 @@ final class JdkTlsPipe implements AutoCloseable {
   private static final String CLIENT = "pipe-a";
   private static final int CHUNK = 1 << 20;
   private static final int ACCEPT_TIMEOUT_MILLIS = 30_000;
-  private static final char[] NO_PASSWORD = new char[0];
 
-  private final SSLContext server;
-  private final SSLContext client;
+  private final PoolTls server;
+  private final PoolTls client;
   private final ServerSocket listener;
   private final byte[] chunk = new byte[CHUNK];
   private volatile String negotiated = "";
 
-  private JdkTlsPipe(SSLContext server, SSLContext client, ServerSocket listener) {
+  private JdkTlsPipe(PoolTls server, PoolTls client, ServerSocket listener) {
     this.server = server;
     this.client = client;
     this.listener = listener;
@@ -70,47 +57,13 @@ final class JdkTlsPipe implements AutoCloseable {
     PoolCa ca = PoolCa.init(dir, PoolCa.DEFAULT_CA_VALIDITY, false);
     ca.issue(SERVER, PoolCa.DEFAULT_HOST_VALIDITY, false);
     ca.issue(CLIENT, PoolCa.DEFAULT_HOST_VALIDITY, false);
-    SSLContext server = context(dir, SERVER);
-    SSLContext client = context(dir, CLIENT);
+    PoolTls server = PoolTls.load(dir, SERVER);
+    PoolTls client = PoolTls.load(dir, CLIENT);
     ServerSocket listener = new ServerSocket();
     listener.bind(new InetSocketAddress(address, 0));
     // A sender that failed before connecting must not leave a receiver to take the next run's.
     listener.setSoTimeout(ACCEPT_TIMEOUT_MILLIS);
     return new JdkTlsPipe(server, client, listener);
-  }
-
-  /** TLS 1.3 with {@code host}'s key and certificate, trusting only the CA of {@code dir}. */
-  private static SSLContext context(Path dir, String host) throws IOException {
-    try {
-      CertificateFactory x509 = CertificateFactory.getInstance("X.509");
-      Certificate caCert;
-      Certificate hostCert;
-      try (InputStream in = Files.newInputStream(dir.resolve(PoolCa.CA_CERT))) {
-        caCert = x509.generateCertificate(in);
-      }
-      try (InputStream in = Files.newInputStream(PoolCa.hostCertificate(dir, host))) {
-        hostCert = x509.generateCertificate(in);
-      }
-      PrivateKey key;
-      try (Reader r = Files.newBufferedReader(PoolCa.hostKey(dir, host));
-          PEMParser pem = new PEMParser(r)) {
-        key = new JcaPEMKeyConverter().getPrivateKey((PrivateKeyInfo) pem.readObject());
-      }
-      KeyStore store = KeyStore.getInstance("PKCS12");
-      store.load(null, null);
-      store.setKeyEntry("host", key, NO_PASSWORD, new Certificate[] {hostCert, caCert});
-      store.setCertificateEntry("ca", caCert);
-      KeyManagerFactory keys = KeyManagerFactory.getInstance("SunX509");
-      keys.init(store, NO_PASSWORD);
-      TrustManagerFactory trust = TrustManagerFactory.getInstance("PKIX");
-      trust.init(store);
-      SSLContext context = SSLContext.getInstance("TLSv1.3");
-      context.init(keys.getKeyManagers(), trust.getTrustManagers(), null);
-      return context;
-    } catch (GeneralSecurityException | ClassCastException e) {
-      throw new IOException("cannot set up the JDK TLS pipe with the certificates of " + dir
-          + ": " + e, e);
-    }
   }
 
   /** Moves {@code bytes} through a new TLS connection; wall and this JVM's CPU over it. */
@@ -125,10 +78,7 @@ final class JdkTlsPipe implements AutoCloseable {
     try (Socket raw = new Socket()) {
       raw.connect(listener.getLocalSocketAddress(), 10_000);
       raw.setTcpNoDelay(true);
-      SSLSocket ssl = (SSLSocket) client.getSocketFactory().createSocket(raw,
-          SERVER, raw.getPort(), true);
-      ssl.setUseClientMode(true);
-      ssl.startHandshake();
+      SSLSocket ssl = client.connect(raw, SERVER);
       negotiated = ssl.getSession().getProtocol() + " " + ssl.getSession().getCipherSuite();
       OutputStream out = ssl.getOutputStream();
       for (long sent = 0; sent < bytes; sent += CHUNK) {
@@ -153,10 +103,7 @@ final class JdkTlsPipe implements AutoCloseable {
 
   private long receiveAll() {
     try (Socket raw = listener.accept()) {
-      SSLSocket ssl = (SSLSocket) server.getSocketFactory().createSocket(raw,
-          raw.getInetAddress().getHostAddress(), raw.getPort(), true);
-      ssl.setUseClientMode(false);
-      ssl.setNeedClientAuth(true);
+      SSLSocket ssl = server.accept(raw);
       InputStream in = ssl.getInputStream();
       byte[] buffer = new byte[CHUNK];
       long got = 0;

@@ -150,13 +150,14 @@ public final class StreamBench {
     Set<Transfer> rows = options.rows();
     boolean poolmig = rows.contains(Transfer.POOLMIG_TCP) || rows.contains(Transfer.POOLMIG_LZ4)
         || rows.contains(Transfer.POOLMIG_TLS);
+    boolean pipe = rows.contains(Transfer.JDK_TLS);
     if (!rows.isEmpty()) {
       try (PoolmigLink link = poolmig ? PoolmigLink.open(work.resolve("hosts"), hostMemory, false,
           network.address())
           : null) {
-        if (link != null || rows.contains(Transfer.JDK_TLS)) {
+        if (link != null || pipe) {
           progress("warm-up transfers");
-          warmUp(link, rows.contains(Transfer.JDK_TLS));
+          warmUp(link, pipe);
         }
         for (MemoryImage.Kind kind : options.images()) {
           runImage(kind, link);
@@ -221,11 +222,11 @@ public final class StreamBench {
           + "makes them); the handshake is inside the timed span");
     }
     if (rows.contains(Transfer.JDK_TLS)) {
-      report.note("JDK TLS alone: the JDK's TLS 1.3 between two threads of this JVM, the same "
-          + "provider and kind of certificates as poolmig TLS (a pool CA of its own), 1 MiB "
-          + "writes of one random buffer, memory to memory: no file, no hash, no checkpoint "
-          + "format; AES-GCM authenticates every record and the receiver counts the bytes; the "
-          + "handshake is inside the timed span; each warm-up round includes one "
+      report.note("JDK TLS alone: the JDK's TLS 1.3 between two threads of this JVM, set up "
+          + "by poolmig's PoolTls as for poolmig TLS (a pool CA of its own), 1 MiB writes of "
+          + "one random buffer, memory to memory: no file, no hash, no checkpoint format; "
+          + "AES-GCM authenticates every record and the receiver counts the bytes; the handshake "
+          + "is inside the timed span; each warm-up round includes one "
           + Report.size(WARM_UP_BYTES) + " run; what poolmig TLS cannot exceed while it uses the "
           + "JDK's TLS");
     }
