@@ -43,7 +43,6 @@ final class JdkTlsPipe implements AutoCloseable {
   private final PoolTls client;
   private final ServerSocket listener;
   private final byte[] chunk = new byte[CHUNK];
-  private volatile String negotiated = "";
 
   private JdkTlsPipe(PoolTls server, PoolTls client, ServerSocket listener) {
     this.server = server;
@@ -79,7 +78,6 @@ final class JdkTlsPipe implements AutoCloseable {
       raw.connect(listener.getLocalSocketAddress(), 10_000);
       raw.setTcpNoDelay(true);
       SSLSocket ssl = client.connect(raw, SERVER);
-      negotiated = ssl.getSession().getProtocol() + " " + ssl.getSession().getCipherSuite();
       OutputStream out = ssl.getOutputStream();
       for (long sent = 0; sent < bytes; sent += CHUNK) {
         out.write(chunk, 0, (int) Math.min(CHUNK, bytes - sent));
@@ -91,6 +89,8 @@ final class JdkTlsPipe implements AutoCloseable {
         throw new IOException("the JDK TLS receiver read " + got + " bytes, " + bytes
             + " were sent");
       }
+      return new Measured(System.nanoTime() - t0, ProcessCpu.jvmNanos() - cpu0,
+          ssl.getSession().getProtocol() + " " + ssl.getSession().getCipherSuite());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted while the JDK TLS pipe ran", e);
@@ -98,7 +98,6 @@ final class JdkTlsPipe implements AutoCloseable {
       throw new IOException("the JDK TLS receiver failed: " + (e.getCause() == null ? e
           : e.getCause()), e);
     }
-    return new Measured(System.nanoTime() - t0, ProcessCpu.jvmNanos() - cpu0, negotiated);
   }
 
   private long receiveAll() {
