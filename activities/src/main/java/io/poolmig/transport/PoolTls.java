@@ -23,7 +23,6 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.SSLSocketFactory;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509ExtendedKeyManager;
@@ -37,8 +36,10 @@ import javax.net.ssl.X509ExtendedTrustManager;
  * chains to the pool CA; {@link #connect} (sender) presents this host's certificate and admits
  * only a receiver whose certificate chains to the pool CA <em>and</em> names, as a SAN dNSName,
  * the pool host the migration targets (pool host names, not DNS: the endpoint's address plays no
- * part). Both upgrade a connected plain socket, so the caller keeps the raw socket and can cut it
- * from another thread at any time, the handshake included.
+ * part). Both run the handshake over a connected plain socket and return a {@link TlsConnection}
+ * (the JDK's engine, with fewer and larger socket writes and reads than its {@code SSLSocket}),
+ * so the caller keeps the raw socket and can cut it from another thread at any time, the
+ * handshake included.
  *
  * <p>Hazards: no revocation: a host certificate stays good until it expires or the CA is
  * replaced. The receiver does not tie the sender's certificate to the migration's source host;
@@ -57,14 +58,14 @@ public final class PoolTls {
   private final String hostName;
   private final X509Certificate ca;
   private final X509Certificate certificate;
-  private final SSLSocketFactory sockets;
+  private final SSLContext context;
 
   private PoolTls(String hostName, X509Certificate ca, X509Certificate certificate,
-      SSLSocketFactory sockets) {
+      SSLContext context) {
     this.hostName = hostName;
     this.ca = ca;
     this.certificate = certificate;
-    this.sockets = sockets;
+    this.context = context;
   }
 
   /** Whether {@code dir} holds anything of {@code host}'s: its certificate or its key. */
@@ -151,7 +152,7 @@ public final class PoolTls {
       context.init(new X509ExtendedKeyManager[] {new OwnKey(key,
               new X509Certificate[] {cert, ca})},
           new TrustManager[] {new PoolTrust(pkix, subjectName(ca))}, new SecureRandom());
-      return new PoolTls(host, ca, cert, context.getSocketFactory());
+      return new PoolTls(host, ca, cert, context);
     } catch (GeneralSecurityException | IOException e) {
       throw new TlsConfigException("cannot set up TLS 1.3 for " + host + ": " + e.getMessage(),
           e);
@@ -188,15 +189,14 @@ public final class PoolTls {
    * {@link TlsRefusedException} (a certificate refused, either way) or an {@link SSLException}
    * (anything else: not TLS, cut short) says why. The caller closes {@code raw}.
    */
-  public SSLSocket accept(Socket raw) throws IOException {
-    SSLSocket ssl = (SSLSocket) sockets.createSocket(raw,
-        raw.getInetAddress().getHostAddress(), raw.getPort(), false);
-    ssl.setUseClientMode(false);
-    ssl.setNeedClientAuth(true);
-    ssl.setEnabledProtocols(new String[] {PROTOCOL});
+  public TlsConnection accept(Socket raw) throws IOException {
+    SSLEngine engine = context.createSSLEngine(raw.getInetAddress().getHostAddress(),
+        raw.getPort());
+    engine.setUseClientMode(false);
+    engine.setNeedClientAuth(true);
+    engine.setEnabledProtocols(new String[] {PROTOCOL});
     try {
-      ssl.startHandshake();
-      return ssl;
+      return TlsConnection.open(engine, raw);
     } catch (SSLException e) {
       drain(raw);
       throw classify(e, "the sender");
@@ -206,16 +206,15 @@ public final class PoolTls {
   /**
    * Sender: runs the client side of the handshake over {@code raw}, presenting this host's
    * certificate and admitting only a receiver certified by the pool CA as {@code targetHost}.
-   * The raw socket is closed with the TLS one.
+   * The caller closes {@code raw}.
    */
-  public SSLSocket connect(Socket raw, String targetHost) throws IOException {
+  public TlsConnection connect(Socket raw, String targetHost) throws IOException {
     // The peer host given here is what PoolTrust compares the receiver's dNSName with.
-    SSLSocket ssl = (SSLSocket) sockets.createSocket(raw, targetHost, raw.getPort(), true);
-    ssl.setUseClientMode(true);
-    ssl.setEnabledProtocols(new String[] {PROTOCOL});
+    SSLEngine engine = context.createSSLEngine(targetHost, raw.getPort());
+    engine.setUseClientMode(true);
+    engine.setEnabledProtocols(new String[] {PROTOCOL});
     try {
-      ssl.startHandshake();
-      return ssl;
+      return TlsConnection.open(engine, raw);
     } catch (SSLException e) {
       throw classify(e, targetHost);
     }
@@ -256,13 +255,13 @@ public final class PoolTls {
   }
 
   /** The name the peer's certificate gives, for a log line: its first dNSName, else its CN. */
-  static String peerName(SSLSocket ssl) {
-    String host = certifiedHost(ssl);
+  static String peerName(TlsConnection tls) {
+    String host = certifiedHost(tls);
     if (!host.isEmpty()) {
       return host;
     }
     try {
-      return subjectName((X509Certificate) ssl.getSession().getPeerCertificates()[0]);
+      return subjectName((X509Certificate) tls.session().getPeerCertificates()[0]);
     } catch (IOException | RuntimeException e) {
       return "an unnamed peer";
     }
@@ -273,9 +272,9 @@ public final class PoolTls {
    * issue} writes the host's name there — or the empty string if it names none, which matches
    * no host.
    */
-  static String certifiedHost(SSLSocket ssl) {
+  static String certifiedHost(TlsConnection tls) {
     try {
-      X509Certificate peer = (X509Certificate) ssl.getSession().getPeerCertificates()[0];
+      X509Certificate peer = (X509Certificate) tls.session().getPeerCertificates()[0];
       List<String> names = dnsNames(peer);
       return names.isEmpty() ? "" : names.get(0);
     } catch (IOException | RuntimeException e) {

@@ -19,25 +19,23 @@ import java.net.Socket;
 public final class ReceiveClient implements AutoCloseable {
 
   private final Socket raw;
-  private final Socket socket;
+  /** The TLS layer over {@link #raw}; null over plain TCP. */
+  private final TlsConnection tls;
   private final InputStream in;
   private final OutputStream out;
   /** How far the target's clock is ahead of this host's; null if the target did not say. */
   private ClockOffset targetClock;
 
-  private ReceiveClient(Socket raw, Socket socket) throws IOException {
+  private ReceiveClient(Socket raw, TlsConnection tls) throws IOException {
     this.raw = raw;
-    this.socket = socket;
-    this.in = new BufferedInputStream(socket.getInputStream());
-    this.out = socket.getOutputStream();
+    this.tls = tls;
+    this.in = new BufferedInputStream(tls == null ? raw.getInputStream() : tls.input());
+    this.out = tls == null ? raw.getOutputStream() : tls.output();
   }
 
   /** "plain TCP", or the TLS protocol and cipher suite the connection negotiated. */
   public String security() {
-    if (socket instanceof javax.net.ssl.SSLSocket ssl) {
-      return ssl.getSession().getProtocol() + " " + ssl.getSession().getCipherSuite();
-    }
-    return "plain TCP";
+    return tls == null ? "plain TCP" : tls.security();
   }
 
   /**
@@ -86,13 +84,13 @@ public final class ReceiveClient implements AutoCloseable {
       try {
         raw.connect(address, connectTimeoutMillis);
         raw.setTcpNoDelay(true);
-        Socket socket = raw;
+        TlsConnection connection = null;
         if (tls != null) {
           raw.setSoTimeout(connectTimeoutMillis);
-          socket = tls.connect(raw, targetHost);
+          connection = tls.connect(raw, targetHost);
         }
         raw.setSoTimeout(idleTimeoutMillis);
-        client = new ReceiveClient(raw, socket);
+        client = new ReceiveClient(raw, connection);
         ReceiveProtocol.writeOpening(client.out);
         challenge = ReceiveProtocol.readChallenge(client.in);
       } catch (javax.net.ssl.SSLException e) {

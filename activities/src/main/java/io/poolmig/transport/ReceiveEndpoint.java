@@ -231,11 +231,12 @@ public final class ReceiveEndpoint implements AutoCloseable {
       handshakeExpired.set(true);
       closeAbruptly(raw);
     }, limits.handshakeMillis(), TimeUnit.MILLISECONDS);
-    javax.net.ssl.SSLSocket ssl = null;
+    TlsConnection ssl = null;
     try (raw) {
       raw.setSoTimeout(limits.handshakeMillis());
       raw.setTcpNoDelay(true);
-      Socket socket = raw;
+      InputStream in = raw.getInputStream();
+      OutputStream rawOut = raw.getOutputStream();
       if (tls != null) {
         try {
           ssl = tls.accept(raw);
@@ -246,11 +247,11 @@ public final class ReceiveEndpoint implements AutoCloseable {
                   : tlsRefusal(e));
           return;
         }
-        socket = ssl;
+        in = ssl.input();
+        rawOut = ssl.output();
         peer = peer + " (" + PoolTls.peerName(ssl) + ")";
       }
-      InputStream in = socket.getInputStream();
-      OutputStream out = new BufferedOutputStream(socket.getOutputStream());
+      OutputStream out = new BufferedOutputStream(rawOut);
       ReceiveProtocol.Hello hello;
       byte[] challenge = new byte[ReceiveTickets.CHALLENGE_BYTES];
       CHALLENGES.nextBytes(challenge);
@@ -271,7 +272,7 @@ public final class ReceiveEndpoint implements AutoCloseable {
             limits.handshakeTimeout().toMillis());
         return;
       }
-      socket.setSoTimeout(limits.idleMillis());
+      raw.setSoTimeout(limits.idleMillis());
       ReceiveHandler.Admission admission;
       try {
         admission = handler.admit(hello.migrationId(), hello.attempt(), hello.guestRan(),
@@ -315,11 +316,7 @@ public final class ReceiveEndpoint implements AutoCloseable {
     } finally {
       deadline.cancel(false);
       if (ssl != null) {
-        try {
-          ssl.close(); // close_notify, before the raw socket goes
-        } catch (IOException ignored) {
-          // the raw socket is closed anyway
-        }
+        ssl.close(); // close_notify, before the raw socket goes
       }
     }
   }
@@ -330,7 +327,7 @@ public final class ReceiveEndpoint implements AutoCloseable {
       return e.getMessage();
     }
     String m = String.valueOf(e.getMessage());
-    if (m.contains("nsupported or unrecognized SSL message")) {
+    if (m.contains("nrecognized SSL message")) {
       return "not a TLS client (a plain-TCP sender on the TLS port?): " + m;
     }
     if (m.contains("Empty client certificate chain") || m.contains("certificate_required")) {

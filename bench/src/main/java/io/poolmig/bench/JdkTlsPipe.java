@@ -2,6 +2,7 @@ package io.poolmig.bench;
 
 import io.poolmig.transport.PoolCa;
 import io.poolmig.transport.PoolTls;
+import io.poolmig.transport.TlsConnection;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -14,13 +15,12 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import javax.net.ssl.SSLSocket;
 
 /**
  * The ceiling of the poolmig TLS row: the JDK's TLS 1.3 between two threads of this JVM with
- * nothing else to do: poolmig's own TLS set-up ({@link PoolTls}: provider, protocol, mutual
- * authentication against a pool CA made with {@link PoolCa}, EC P-256) and the same 1 MiB
- * writes, but from memory to memory: no file is read or written, nothing is hashed, no
+ * nothing else to do: poolmig's own TLS set-up and connection ({@link PoolTls} and
+ * {@link io.poolmig.transport.TlsConnection}: provider, protocol, mutual authentication against a
+ * pool CA made with {@link PoolCa}, EC P-256) and the same 1 MiB writes, but from memory to memory: no file is read or written, nothing is hashed, no
  * checkpoint is parsed. What poolmig TLS does beyond this is what poolmig itself adds; what this
  * row takes is what no poolmig change can take away while it uses the JDK's TLS.
  *
@@ -77,20 +77,19 @@ final class JdkTlsPipe implements AutoCloseable {
     try (Socket raw = new Socket()) {
       raw.connect(listener.getLocalSocketAddress(), 10_000);
       raw.setTcpNoDelay(true);
-      SSLSocket ssl = client.connect(raw, SERVER);
-      OutputStream out = ssl.getOutputStream();
+      TlsConnection ssl = client.connect(raw, SERVER);
+      OutputStream out = ssl.output();
       for (long sent = 0; sent < bytes; sent += CHUNK) {
         out.write(chunk, 0, (int) Math.min(CHUNK, bytes - sent));
       }
-      out.flush();
-      ssl.shutdownOutput();
+      ssl.close(); // close_notify: the receiver's end of stream
       long got = received.get(timeoutMillis, TimeUnit.MILLISECONDS);
       if (got != bytes) {
         throw new IOException("the JDK TLS receiver read " + got + " bytes, " + bytes
             + " were sent");
       }
       return new Measured(System.nanoTime() - t0, ProcessCpu.jvmNanos() - cpu0,
-          ssl.getSession().getProtocol() + " " + ssl.getSession().getCipherSuite());
+          ssl.security());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted while the JDK TLS pipe ran", e);
@@ -102,8 +101,7 @@ final class JdkTlsPipe implements AutoCloseable {
 
   private long receiveAll() {
     try (Socket raw = listener.accept()) {
-      SSLSocket ssl = server.accept(raw);
-      InputStream in = ssl.getInputStream();
+      InputStream in = server.accept(raw).input();
       byte[] buffer = new byte[CHUNK];
       long got = 0;
       for (int n; (n = in.read(buffer)) >= 0; ) {
