@@ -232,7 +232,8 @@ public final class ReceiveEndpoint implements AutoCloseable {
       closeAbruptly(raw);
     }, limits.handshakeMillis(), TimeUnit.MILLISECONDS);
     TlsConnection ssl = null;
-    try (raw) {
+    // Resources close in reverse: the TLS end says close_notify while the socket is still open.
+    try (raw; TlsEnd tlsEnd = new TlsEnd()) {
       raw.setSoTimeout(limits.handshakeMillis());
       raw.setTcpNoDelay(true);
       InputStream in = raw.getInputStream();
@@ -240,6 +241,7 @@ public final class ReceiveEndpoint implements AutoCloseable {
       if (tls != null) {
         try {
           ssl = tls.accept(raw);
+          tlsEnd.connection = ssl;
         } catch (IOException e) {
           log.warn("refused TLS connection from {} to {}: {}", peer, tls.hostName(),
               handshakeExpired.get()
@@ -315,8 +317,17 @@ public final class ReceiveEndpoint implements AutoCloseable {
       log.warn("connection from {} failed: {}", peer, e.toString());
     } finally {
       deadline.cancel(false);
-      if (ssl != null) {
-        ssl.close(); // close_notify, before the raw socket goes
+    }
+  }
+
+  /** The TLS connection of a served socket, once there is one. */
+  private static final class TlsEnd implements AutoCloseable {
+    TlsConnection connection;
+
+    @Override
+    public void close() {
+      if (connection != null) {
+        connection.close();
       }
     }
   }
