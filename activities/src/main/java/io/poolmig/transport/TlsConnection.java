@@ -105,7 +105,10 @@ public final class TlsConnection implements AutoCloseable {
     return session.getProtocol() + " " + session.getCipherSuite();
   }
 
-  /** Sends {@code close_notify} unless a write is in progress; the raw socket stays open. */
+  /**
+   * Sends {@code close_notify} (after a failed handshake: the engine's alert) unless a write is
+   * in progress; the raw socket stays open.
+   */
   @Override
   public void close() {
     if (!writing.tryLock()) {
@@ -160,21 +163,8 @@ public final class TlsConnection implements AutoCloseable {
         }
       }
     } catch (SSLException e) {
-      sendAlert();
+      close(); // sends the engine's alert: the peer learns why
       throw e;
-    }
-  }
-
-  /** After a failed handshake: whatever the engine has to tell the peer (its alert). */
-  private void sendAlert() {
-    writing.lock();
-    try {
-      engine.closeOutbound();
-      flushOutbound();
-    } catch (IOException ignored) {
-      // the alert is a courtesy; the caller reports the failure either way
-    } finally {
-      writing.unlock();
     }
   }
 
