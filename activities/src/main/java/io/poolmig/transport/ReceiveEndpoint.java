@@ -231,17 +231,15 @@ public final class ReceiveEndpoint implements AutoCloseable {
       handshakeExpired.set(true);
       closeAbruptly(raw);
     }, limits.handshakeMillis(), TimeUnit.MILLISECONDS);
-    TlsConnection ssl = null;
     // Resources close in reverse: the TLS end says close_notify while the socket is still open.
     try (raw; TlsEnd tlsEnd = new TlsEnd()) {
       raw.setSoTimeout(limits.handshakeMillis());
       raw.setTcpNoDelay(true);
       InputStream in = raw.getInputStream();
-      OutputStream rawOut = raw.getOutputStream();
+      OutputStream unbuffered = raw.getOutputStream();
       if (tls != null) {
         try {
-          ssl = tls.accept(raw);
-          tlsEnd.connection = ssl;
+          tlsEnd.connection = tls.accept(raw);
         } catch (IOException e) {
           log.warn("refused TLS connection from {} to {}: {}", peer, tls.hostName(),
               handshakeExpired.get()
@@ -249,11 +247,11 @@ public final class ReceiveEndpoint implements AutoCloseable {
                   : tlsRefusal(e));
           return;
         }
-        in = ssl.input();
-        rawOut = ssl.output();
-        peer = peer + " (" + PoolTls.peerName(ssl) + ")";
+        in = tlsEnd.connection.input();
+        unbuffered = tlsEnd.connection.output();
+        peer = peer + " (" + PoolTls.peerName(tlsEnd.connection) + ")";
       }
-      OutputStream out = new BufferedOutputStream(rawOut);
+      OutputStream out = new BufferedOutputStream(unbuffered);
       ReceiveProtocol.Hello hello;
       byte[] challenge = new byte[ReceiveTickets.CHALLENGE_BYTES];
       CHALLENGES.nextBytes(challenge);
@@ -278,7 +276,8 @@ public final class ReceiveEndpoint implements AutoCloseable {
       ReceiveHandler.Admission admission;
       try {
         admission = handler.admit(hello.migrationId(), hello.attempt(), hello.guestRan(),
-            challenge, proof, ssl == null ? null : PoolTls.certifiedHost(ssl));
+            challenge, proof,
+            tlsEnd.connection == null ? null : PoolTls.certifiedHost(tlsEnd.connection));
       } catch (ReceiveHandler.TicketRefusedException | ReceiveHandler.NoRoomException e) {
         log.warn("refused checkpoint from {} for migration {}: {}", peer, hello.migrationId(),
             e.getMessage());
@@ -320,7 +319,7 @@ public final class ReceiveEndpoint implements AutoCloseable {
     }
   }
 
-  /** The TLS connection of a served socket, once there is one. */
+  /** The TLS connection of a served socket, once its handshake passed; null over plain TCP. */
   private static final class TlsEnd implements AutoCloseable {
     TlsConnection connection;
 

@@ -19,10 +19,11 @@ import java.util.concurrent.TimeoutException;
 /**
  * The ceiling of the poolmig TLS row: the JDK's TLS 1.3 between two threads of this JVM with
  * nothing else to do: poolmig's own TLS set-up and connection ({@link PoolTls} and
- * {@link io.poolmig.transport.TlsConnection}: provider, protocol, mutual authentication against a
- * pool CA made with {@link PoolCa}, EC P-256) and the same 1 MiB writes, but from memory to memory: no file is read or written, nothing is hashed, no
- * checkpoint is parsed. What poolmig TLS does beyond this is what poolmig itself adds; what this
- * row takes is what no poolmig change can take away while it uses the JDK's TLS.
+ * {@link TlsConnection}: provider, protocol, mutual authentication against a pool CA made with
+ * {@link PoolCa}, EC P-256) and the same 1 MiB writes, but from memory to memory: no file is read
+ * or written, nothing is hashed, no checkpoint is parsed. What poolmig TLS does beyond this is
+ * what poolmig itself adds; what this row takes is what no poolmig change can take away while it
+ * uses the JDK's TLS.
  *
  * <p>Contract: {@link #run} sends {@code bytes} (one random 1 MiB buffer again and again, TLS
  * does not compress) and returns once the receiver has read all of them and the end of the
@@ -77,19 +78,19 @@ final class JdkTlsPipe implements AutoCloseable {
     try (Socket raw = new Socket()) {
       raw.connect(listener.getLocalSocketAddress(), 10_000);
       raw.setTcpNoDelay(true);
-      TlsConnection ssl = client.connect(raw, SERVER);
-      OutputStream out = ssl.output();
+      TlsConnection tls = client.connect(raw, SERVER);
+      OutputStream out = tls.output();
       for (long sent = 0; sent < bytes; sent += CHUNK) {
         out.write(chunk, 0, (int) Math.min(CHUNK, bytes - sent));
       }
-      ssl.close(); // close_notify: the receiver's end of stream
+      tls.close(); // close_notify: the receiver's end of stream
       long got = received.get(timeoutMillis, TimeUnit.MILLISECONDS);
       if (got != bytes) {
         throw new IOException("the JDK TLS receiver read " + got + " bytes, " + bytes
             + " were sent");
       }
       return new Measured(System.nanoTime() - t0, ProcessCpu.jvmNanos() - cpu0,
-          ssl.security());
+          tls.security());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted while the JDK TLS pipe ran", e);

@@ -224,10 +224,10 @@ public final class StreamBench {
     if (rows.contains(Transfer.JDK_TLS)) {
       report.note("JDK TLS alone: the JDK's TLS 1.3 between two threads of this JVM, set up "
           + "by poolmig's PoolTls and carried by its TlsConnection as for poolmig TLS (a pool "
-          + "CA of its own), 1 MiB writes of "
-          + "one random buffer, memory to memory: no file, no hash, no checkpoint format; "
-          + "AES-GCM authenticates every record and the receiver counts the bytes; the handshake "
-          + "is inside the timed span; each warm-up round includes one "
+          + "CA of its own), 1 MiB writes of one random buffer, memory to memory: no file, no "
+          + "hash, no checkpoint format; AES-GCM authenticates every record and the receiver "
+          + "counts the bytes; the handshake is inside the timed span; each warm-up round "
+          + "includes one "
           + Report.size(WARM_UP_BYTES) + " run; what poolmig TLS cannot exceed while it uses the "
           + "JDK's TLS");
     }
